@@ -1,0 +1,32 @@
+# The single entry point for people: `make demo` and `make test` set everything up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint fixtures bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cia-workbook --dir . demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check cia_workbook tests benchmarks scripts
+	$(BIN)/ruff format --check cia_workbook tests benchmarks scripts
+
+fixtures: $(STAMP)
+	$(BIN)/python scripts/make_fixtures.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) templates/[0-9]* forms/[0-9]* outputs/[0-9]*

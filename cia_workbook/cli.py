@@ -1,0 +1,235 @@
+"""The command line: parses options, finds the paths, calls one library function per command.
+
+This is the only module that knows the folder layout (templates/, forms/, outputs/). Heavy
+libraries are imported inside the commands so that `cia-workbook --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from cia_workbook import __version__
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def default_year() -> int:
+    """The campaign year by default: the last complete calendar year."""
+    return dt.date.today().year - 1
+
+
+class Workdir:
+    """The working folder and its convention; the one place that knows the layout."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    @property
+    def convention_path(self) -> Path:
+        return self.root / "convention.toml"
+
+    def templates(self, year: int) -> Path:
+        return self.root / "templates" / str(year)
+
+    def forms(self, year: int) -> Path:
+        return self.root / "forms" / str(year)
+
+    def outputs(self, year: int) -> Path:
+        return self.root / "outputs" / str(year)
+
+    def form_years(self) -> list[int]:
+        base = self.root / "forms"
+        if not base.is_dir():
+            return []
+        return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
+
+    def convention(self):
+        from cia_workbook.convention import ConventionError, convention_for_dir
+
+        try:
+            convention, path = convention_for_dir(self.root)
+        except ConventionError as exc:
+            raise click.ClickException(str(exc)) from None
+        return convention, path
+
+
+def _year_option(func):
+    return click.option(
+        "--year",
+        "--annee",
+        "year",
+        type=int,
+        default=None,
+        help="Année évaluée (par défaut : l'année civile précédente).",
+    )(func)
+
+
+def _check_year(convention, year: int) -> None:
+    from cia_workbook.convention import ConventionError
+
+    try:
+        convention.check_year(year)
+    except ConventionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", message="cia-workbook %(version)s")
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="dossier courant",
+    help="Dossier de travail (convention.toml, templates/, forms/, outputs/).",
+)
+@click.pass_context
+def main(ctx: click.Context, workdir: Path) -> None:
+    """Évaluation annuelle d'une convention intercommunale d'attribution (CIA).
+
+    \b
+    Cycle annuel :
+      1. cia-workbook templates --year 2024   modèles à envoyer aux partenaires
+      2. les réponses sont déposées dans forms/2024/
+      3. cia-workbook validate --year 2024    contrôle des réponses, retours aux partenaires
+      4. cia-workbook consolidate --year 2024 bilan Word et classeur consolidé
+
+    Sans fichier convention.toml dans le dossier de travail, la convention intégrée
+    (Alès Agglomération 2020-2026) est utilisée.
+    """
+    ctx.obj = Workdir(workdir)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Remplacer un convention.toml existant.")
+@click.pass_obj
+def init(wd: Workdir, directory: Path | None, force: bool) -> None:
+    """Prépare un dossier de travail : convention.toml et dossiers templates/, forms/, outputs/."""
+    from cia_workbook.convention import embedded_convention_text
+    from cia_workbook.fileio import write_text_atomic
+
+    root = directory if directory is not None else wd.root
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("templates", "forms", "outputs"):
+        (root / name).mkdir(exist_ok=True)
+    target = Workdir(root).convention_path
+    if target.exists() and not force:
+        click.echo(f"{target} existe déjà : il est conservé (--force pour le remplacer).")
+    else:
+        write_text_atomic(target, embedded_convention_text())
+        click.echo(f"Convention écrite : {target}")
+    click.echo(f"Dossier de travail prêt : {root.resolve()}")
+    click.echo("Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates ».")
+
+
+@main.command()
+@_year_option
+@click.option("--partner", "--partenaire", "partner_ids", multiple=True, help="Identifiant d'un partenaire (répétable) ; par défaut tous.")
+@click.pass_obj
+def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> None:
+    """Écrit les modèles Excel à envoyer à chaque partenaire dans templates/<année>/."""
+    from cia_workbook.templates import write_templates
+
+    convention, _ = wd.convention()
+    year = year or default_year()
+    _check_year(convention, year)
+    unknown = [p for p in partner_ids if p not in convention.partners_by_id]
+    if unknown:
+        known = ", ".join(convention.partners_by_id)
+        raise click.ClickException(f"Partenaire inconnu : {', '.join(unknown)}. Partenaires de la convention : {known}.")
+    previous = _previous_campaign(wd, convention, year)
+    paths = write_templates(convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous)
+    for path in paths:
+        click.echo(f"  {path}")
+    click.echo(f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}.")
+
+
+def _previous_campaign(wd: Workdir, convention, year: int):
+    """The validated returns of the year before, to pre-fill the comparison in Synthèse."""
+    folder = wd.forms(year - 1)
+    if year - 1 not in convention.years or not folder.is_dir():
+        return None
+    from cia_workbook.intake import collect_campaign
+
+    return collect_campaign(convention, year - 1, [folder])
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_year_option
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
+@click.pass_obj
+def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bool) -> None:
+    """Contrôle les classeurs reçus (un fichier ou un dossier ; par défaut forms/<année>/).
+
+    Chaque problème est signalé avec le fichier, la feuille, la cellule, un code stable et la
+    façon de le corriger. Code de sortie 1 si un fichier contient une erreur.
+    """
+    from cia_workbook import console
+    from cia_workbook.feedback import write_feedback
+    from cia_workbook.intake import collect_campaign
+
+    convention, _ = wd.convention()
+    year = year or default_year()
+    _check_year(convention, year)
+    sources = list(paths) or [wd.forms(year)]
+    if not paths and not wd.forms(year).is_dir():
+        raise click.ClickException(f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}.")
+    campaign = collect_campaign(convention, year, sources)
+    written = write_feedback(convention, campaign, wd.outputs(year))
+    if as_json:
+        click.echo(console.campaign_json(convention, campaign, written))
+    else:
+        click.echo(console.campaign_text(convention, campaign, written))
+    if any(rf.has_errors for rf in campaign.files if not rf.ignored):
+        sys.exit(1)
+
+
+@main.command()
+@_year_option
+@click.option(
+    "--diffusion",
+    type=click.Choice(["restreinte", "publique"]),
+    default="restreinte",
+    show_default=True,
+    help="restreinte : document de travail de la commission ; publique : petits effectifs masqués.",
+)
+@click.option("--sans-word", "no_word", is_flag=True, help="Ne pas écrire les rapports Word (mesures de performance).")
+@click.pass_obj
+def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) -> None:
+    """Consolide les réponses valides : bilan Word et classeur consolidé dans outputs/<année>/."""
+    from cia_workbook.pipeline import run_consolidation
+
+    convention, _ = wd.convention()
+    year = year or default_year()
+    _check_year(convention, year)
+    result = run_consolidation(convention, wd, year, diffusion=diffusion, word=not no_word)
+    click.echo(result.summary)
+
+
+@main.command()
+@_year_option
+@click.option("--seed", "--graine", "seed", type=int, default=2020, show_default=True, help="Graine des données synthétiques.")
+@click.pass_obj
+def demo(wd: Workdir, year: int | None, seed: int) -> None:
+    """Démonstration complète sur la convention intégrée : modèles, réponses fictives, contrôle, bilan.
+
+    Les réponses des partenaires sont synthétiques (reproductibles, plausibles) et comportent
+    quelques erreurs typiques pour montrer le contrôle.
+    """
+    from cia_workbook.pipeline import run_demo
+
+    year = year or 2024
+    convention, _ = wd.convention()
+    _check_year(convention, year)
+    for line in run_demo(convention, wd, year, seed=seed):
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

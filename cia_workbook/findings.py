@@ -1,0 +1,216 @@
+"""The catalogue of findings: every problem the reader and the validator can report.
+
+Findings are data, not exceptions. Each kind has a stable code the officer can search for, a
+severity (an *erreur* keeps the return out of the consolidation, an *avertissement* does not)
+and a French message template saying what is wrong and how to fix it; the position (file,
+sheet, A1 cell) is added by `Finding.text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["erreur", "avertissement"]
+ERROR: Severity = "erreur"
+WARNING: Severity = "avertissement"
+
+
+@dataclass(frozen=True)
+class FindingType:
+    code: str
+    severity: Severity
+    title: str
+    template: str  # str.format template, French: what is wrong, then how to fix it
+
+
+def _types(*items: FindingType) -> dict[str, FindingType]:
+    return {t.code: t for t in items}
+
+
+CATALOGUE: dict[str, FindingType] = _types(
+    # -- The file itself ------------------------------------------------------------------
+    FindingType("FICHIER_ILLISIBLE", ERROR, "Fichier illisible",
+                "Le fichier ne peut pas être lu comme un classeur ({detail}). "
+                "Renvoyez le classeur d'origine enregistré au format .xlsx."),
+    FindingType("FICHIER_XLS", ERROR, "Ancien format .xls",
+                "Le fichier est au format Excel 97-2003 (.xls), que l'outil ne lit pas. "
+                "Ouvrez-le puis « Enregistrer sous » au format Classeur Excel (.xlsx)."),
+    FindingType("FICHIER_CHIFFRE", ERROR, "Fichier protégé par mot de passe",
+                "Le fichier est chiffré ou protégé par un mot de passe à l'ouverture. "
+                "Enregistrez-le sans mot de passe puis renvoyez-le."),
+    FindingType("FICHIER_VIDE", ERROR, "Fichier vide ou tronqué",
+                "Le fichier est vide ou incomplet ({detail}). Renvoyez le fichier complet."),
+    FindingType("FICHIER_VERROU", WARNING, "Fichier de verrouillage ignoré",
+                "Ce fichier est un fichier de verrouillage laissé par Excel ou LibreOffice pendant "
+                "l'ouverture d'un classeur, pas une réponse : il est ignoré. Vous pouvez le supprimer."),
+    FindingType("FICHIER_TROP_GROS", ERROR, "Fichier suspect",
+                "Le fichier dépasse les limites de sécurité ({detail}) : il n'est pas lu. "
+                "Vérifiez son origine et renvoyez le classeur d'origine."),
+    FindingType("FICHIER_AUTRE_FORMAT", WARNING, "Fichier ignoré",
+                "Ce fichier n'est pas un classeur (.xlsx, .xlsm, .ods) : il est ignoré."),
+    # -- Identification -------------------------------------------------------------------
+    FindingType("MODELE_INCONNU", ERROR, "Modèle non reconnu",
+                "Ce classeur n'est pas un modèle cia-workbook (identification absente). "
+                "Recopiez vos données dans le modèle envoyé par l'agglomération."),
+    FindingType("MODELE_VERSION", ERROR, "Modèle périmé",
+                "Le classeur a été fait avec la version {found} du modèle ; la version attendue est {expected}. "
+                "Recopiez vos données dans le modèle de cette année."),
+    FindingType("MODELE_CONVENTION", ERROR, "Modèle d'une autre convention",
+                "Le classeur appartient à la convention « {found} », pas à « {expected} ». "
+                "Utilisez le modèle envoyé par l'agglomération."),
+    FindingType("MODELE_PARTENAIRE", ERROR, "Partenaire inconnu",
+                "Le partenaire « {found} » du classeur n'est pas un partenaire de la convention. "
+                "Utilisez le modèle qui vous a été envoyé."),
+    FindingType("MODELE_ANNEE", ERROR, "Mauvaise année",
+                "Le classeur est celui de l'année {found}, pas de l'année {expected}. "
+                "Utilisez le modèle de l'année {expected}."),
+    FindingType("MODELE_TYPE", ERROR, "Mauvais type de modèle",
+                "Le classeur est un modèle « {found} » alors que ce partenaire est un « {expected} ». "
+                "Utilisez le modèle qui vous a été envoyé."),
+    # -- Structure ------------------------------------------------------------------------
+    FindingType("FEUILLE_ABSENTE", ERROR, "Feuille absente",
+                "La feuille « {expected} » est absente.{hint} Rétablissez son nom d'origine."),
+    FindingType("FEUILLE_RENOMMEE", WARNING, "Feuille renommée",
+                "La feuille « {expected} » a été renommée « {found} » ; elle a été lue quand même. "
+                "Rétablissez son nom d'origine la prochaine fois."),
+    FindingType("COLONNE_ABSENTE", ERROR, "Colonne absente",
+                "La colonne « {expected} » est absente de la ligne d'en-tête. "
+                "Rétablissez-la à sa place (colonne {letter})."),
+    FindingType("COLONNE_DEPLACEE", WARNING, "Colonne déplacée",
+                "La colonne « {expected} » a été trouvée en {found} au lieu de {letter} ; elle a été lue quand même. "
+                "Ne déplacez pas les colonnes du modèle."),
+    FindingType("COLONNE_EN_TROP", WARNING, "Colonne en trop",
+                "La colonne « {found} » n'appartient pas au modèle : elle est ignorée."),
+    # -- Cells ----------------------------------------------------------------------------
+    FindingType("CELLULE_OBLIGATOIRE", ERROR, "Cellule obligatoire vide",
+                "La colonne « {column} » est obligatoire{when} et la cellule est vide. "
+                "Renseignez-la."),
+    FindingType("VALEUR_HORS_LISTE", ERROR, "Valeur hors liste",
+                "« {value} » n'est pas une valeur autorisée pour « {column} ».{hint} "
+                "Choisissez une valeur dans la liste déroulante."),
+    FindingType("NOMBRE_INVALIDE", ERROR, "Nombre invalide",
+                "« {value} » n'est pas un nombre{what} pour « {column} ». Saisissez un nombre, par exemple {example}."),
+    FindingType("NOMBRE_HORS_BORNES", ERROR, "Nombre hors bornes",
+                "{value} est hors des bornes attendues pour « {column} » ({bounds}). Vérifiez la saisie."),
+    FindingType("NOMBRE_TEXTE", WARNING, "Nombre saisi comme texte",
+                "« {value} » est un nombre saisi comme texte dans « {column} » ; il a été lu comme {parsed}. "
+                "Saisissez les nombres sans espace ni texte autour."),
+    FindingType("DATE_INVALIDE", ERROR, "Date invalide",
+                "« {value} » n'est pas une date pour « {column} ». Saisissez une date au format JJ/MM/AAAA."),
+    FindingType("DATE_TEXTE", WARNING, "Date saisie comme texte",
+                "« {value} » est une date saisie comme texte dans « {column} » ; elle a été lue comme le {parsed}. "
+                "Saisissez les dates au format date (JJ/MM/AAAA)."),
+    FindingType("DATE_HORS_ANNEE", WARNING, "Date hors de l'année",
+                "La ligne n'a ni décision de CAL ni bail signé en {year} (« {column} » : {value}). "
+                "Elle n'est comptée dans aucun objectif de {year} ; retirez-la si elle n'a rien à faire ici."),
+    FindingType("BAIL_AVANT_CAL", ERROR, "Bail avant la CAL",
+                "Le bail est daté du {bail}, avant la décision de CAL du {cal}. Corrigez l'une des deux dates."),
+    FindingType("BAIL_SANS_SUITE", ERROR, "Date de bail incohérente",
+                "Une date de bail est saisie alors que la suite donnée est « {suite} ». "
+                "Choisissez « Bail signé » ou effacez la date de bail."),
+    FindingType("QUARTILE_INCOHERENT", WARNING, "Quartile incohérent",
+                "Le quartile déclaré ({declared}) ne correspond pas aux ressources : {resources} € pour {uc} UC, "
+                "soit {per_uc} € par UC, ce qui place le ménage au quartile {computed} selon les seuils {year}. "
+                "Vérifiez les ressources, la composition ou le quartile."),
+    FindingType("COMPOSITION_INCOHERENTE", WARNING, "Composition incohérente",
+                "La composition du ménage est incohérente ({detail}). Vérifiez les nombres de personnes."),
+    FindingType("QPV_HORS_COMMUNE", ERROR, "QPV hors de la commune",
+                "Le QPV {qpv} ne se trouve pas sur la commune {commune}. Corrigez la commune ou le QPV."),
+    FindingType("QPV_PERIME", ERROR, "QPV d'une autre géographie",
+                "Le QPV {qpv} n'est pas dans la géographie prioritaire en vigueur en {year} ({geography}).{hint} "
+                "Choisissez le QPV dans la liste déroulante."),
+    FindingType("ZONE_HORS_COMMUNE", ERROR, "Zone locale hors de la commune",
+                "La zone locale « {zone} » est sur la commune {expected}, pas sur {commune}. Corrigez la commune ou la zone."),
+    FindingType("ZONE_ET_QPV", WARNING, "Zone locale et QPV",
+                "La ligne est à la fois en QPV ({qpv}) et dans la zone locale « {zone} » ; elle est comptée une fois, en QPV. "
+                "Vérifiez la localisation du logement."),
+    FindingType("REFERENCE_DOUBLON", ERROR, "Référence en double",
+                "La référence « {value} » figure aussi ligne {other_row}. Chaque ménage doit avoir une seule ligne : "
+                "supprimez le doublon ou corrigez la référence."),
+    FindingType("REFERENCE_NOMINATIVE", ERROR, "Référence nominative",
+                "La référence « {value} » ressemble à un nom de personne. N'indiquez jamais de nom : "
+                "utilisez la référence interne du dossier."),
+    FindingType("CELLULES_FUSIONNEES", WARNING, "Cellules fusionnées",
+                "Les cellules {range} sont fusionnées dans la zone de données ; seule la première a été lue. "
+                "Annulez la fusion et remplissez chaque cellule."),
+    FindingType("FORMULE_DONNEES", WARNING, "Formule dans les données",
+                "La cellule contient une formule ({formula}) ; sa dernière valeur calculée a été lue. "
+                "Collez les valeurs plutôt que des formules (Collage spécial > Valeurs)."),
+    FindingType("LIGNE_VIDE", WARNING, "Ligne vide",
+                "Les lignes {rows} sont vides au milieu des données ; elles sont ignorées. Vous pouvez les supprimer."),
+    FindingType("AUCUNE_DONNEE", ERROR, "Aucune donnée",
+                "La feuille « {sheet_title} » ne contient aucune ligne. Remplissez-la, ou indiquez dans l'onglet "
+                "Identification qu'il n'y a eu aucune attribution dans l'année."),
+    FindingType("CONTINGENT_ECART", WARNING, "Écart entre partenaires",
+                "{reservataire} déclare {declared} pour « {measure} » chez {bailleur}, mais les fichiers des bailleurs "
+                "en comptent {counted}. À examiner en commission."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    file: str  # file name as received
+    sheet: str = ""  # sheet title as the partner sees it
+    cell: str = ""  # A1 reference, or a range, or ""
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def type(self) -> FindingType:
+        return CATALOGUE[self.code]
+
+    @property
+    def severity(self) -> Severity:
+        return self.type.severity
+
+    @property
+    def is_error(self) -> bool:
+        return self.type.severity == ERROR
+
+    @property
+    def message(self) -> str:
+        """What is wrong and how to fix it (without the position)."""
+        return self.type.template.format(**dict(self.params))
+
+    @property
+    def where(self) -> str:
+        parts = [f"fichier « {self.file} »"]
+        if self.sheet:
+            parts.append(f"feuille « {self.sheet} »")
+        if self.cell:
+            parts.append(f"cellule {self.cell}")
+        return ", ".join(parts)
+
+    @property
+    def text(self) -> str:
+        return f"[{self.code}] {self.severity} — {self.where} : {self.message}"
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "message": self.message,
+        }
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.sheet, _cell_order(self.cell), self.code)
+
+
+def finding(code: str, file: str, sheet: str = "", cell: str = "", **params: object) -> Finding:
+    """Make a finding; unknown codes and missing template parameters fail loudly in tests."""
+    ftype = CATALOGUE[code]
+    ftype.template.format(**params)  # a missing parameter is a programming error
+    return Finding(code, file, sheet, cell, tuple(params.items()))
+
+
+def _cell_order(cell: str) -> tuple[int, int]:
+    letters = "".join(ch for ch in cell.split(":")[0] if ch.isalpha())
+    digits = "".join(ch for ch in cell.split(":")[0] if ch.isdigit())
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ord(ch) - 64
+    return (int(digits) if digits else 0, col)

@@ -1,0 +1,107 @@
+"""Data passed between the stages: what the reader and validator hand to the consolidation.
+
+read → validate → consolidate → render: each stage takes and returns these plain objects and
+never reaches back into files; only the CLI knows paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cia_workbook.findings import Finding
+
+Status = Literal["valide", "avertissements", "erreurs", "illisible", "ignore"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a template says about itself (kept where Excel and LibreOffice preserve it)."""
+
+    marker: str
+    schema_version: str
+    convention_id: str
+    partner_id: str
+    kind: str  # "bailleur" | "reservataire"
+    year: int
+
+
+@dataclass
+class Table:
+    """A table sheet read column-wise; values are typed (date, int, float, code str, None)."""
+
+    sheet_key: str
+    sheet_title: str
+    rows: list[int]  # 1-based row numbers as the partner sees them
+    columns: dict[str, list[Any]]
+    # Column key → A1 column letter where it was found (columns may have moved).
+    letters: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> list[dict[str, Any]]:
+        keys = list(self.columns)
+        return [dict(zip(keys, values)) for values in zip(*self.columns.values())]
+
+
+@dataclass
+class ReturnFile:
+    """One file considered in a campaign, with everything known about it."""
+
+    path: Path
+    sha256: str
+    size: int
+    modified: dt.datetime
+    identity: Identity | None = None
+    tables: dict[str, Table] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    reader: str = ""  # which library read it
+    ignored: bool = False  # lock files and non-workbooks: listed, never used
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.is_error for f in self.findings)
+
+    @property
+    def status(self) -> Status:
+        if self.ignored:
+            return "ignore"
+        if self.identity is None and self.has_errors:
+            return "illisible"
+        if self.has_errors:
+            return "erreurs"
+        if self.findings:
+            return "avertissements"
+        return "valide"
+
+    @property
+    def partner_id(self) -> str | None:
+        return self.identity.partner_id if self.identity else None
+
+
+@dataclass
+class Campaign:
+    """The register of one year's returns: every file considered and the choice made."""
+
+    year: int
+    files: list[ReturnFile]  # every file considered, in a stable order
+    used: dict[str, ReturnFile]  # partner id → the return used (newest valid version)
+    superseded: dict[str, list[ReturnFile]]  # partner id → older versions kept and listed
+    missing: list[str]  # partner ids with no return at all
+    cross_findings: list[Finding] = field(default_factory=list)
+
+    def usable(self) -> dict[str, ReturnFile]:
+        """Returns that enter the consolidation: no error."""
+        return {pid: rf for pid, rf in self.used.items() if not rf.has_errors}
+
+    def excluded(self) -> dict[str, ReturnFile]:
+        """Returns received but kept out of the consolidation because of errors."""
+        return {pid: rf for pid, rf in self.used.items() if rf.has_errors}

@@ -1,0 +1,399 @@
+"""The one schema of the returns: sheets, columns and code lists of every partner workbook.
+
+The template writer, the reader, the validator, the format documentation and the demo
+generator all read this definition; a column added here appears everywhere. Code lists that
+depend on the territory or the year (communes, QPVs, contingents, categories) are resolved
+from the convention by `schema_for`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from cia_workbook.convention import Convention
+
+SCHEMA_VERSION = "1.0"
+TEMPLATE_MARKER = "cia-workbook"
+ID_SHEET = "_cia"  # very hidden sheet holding the identification of the template
+LISTS_SHEET = "_listes"  # very hidden sheet holding the dropdown lists
+FORM_FIRST_ROW = 3
+# Identification of a template: key → value rows in columns A:B of the very hidden ID_SHEET,
+# in this order; also written as defined names (CIA_<KEY>) and custom document properties.
+ID_KEYS = ("modele", "version_schema", "convention", "partenaire", "type", "annee")
+
+Kind = Literal["text", "integer", "decimal", "date", "code", "yesno"]
+PartnerKind = Literal["bailleur", "reservataire"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """One allowed value of a coded column: the stable code and the French label shown."""
+
+    code: str
+    label: str
+
+    @property
+    def display(self) -> str:
+        """What the dropdown shows and the partner types."""
+        return self.label
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    codes: tuple[Code, ...]
+
+    @property
+    def displays(self) -> list[str]:
+        return [c.display for c in self.codes]
+
+    @property
+    def by_code(self) -> dict[str, Code]:
+        return {c.code: c for c in self.codes}
+
+    def lookup(self) -> dict[str, str]:
+        """Normalised spelling → code: accepts the code, the label, and the label's code part."""
+        return _lookup_table(self)
+
+
+@lru_cache(maxsize=256)
+def _lookup_table(codelist: CodeList) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for c in codelist.codes:
+        for spelling in (c.code, c.label, c.display):
+            table.setdefault(normalize(spelling), c.code)
+    return table
+
+
+def normalize(text: str) -> str:
+    """Case-, accent- and space-insensitive form used to match what partners type."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'")
+    text = text.replace("–", "-").replace("—", "-")
+    return " ".join(text.lower().split())
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: Kind
+    definition: str
+    example: str
+    required: bool = False
+    # Human wording of a conditional requirement ("si la suite est « Bail signé »").
+    required_when: str = ""
+    codelist: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    width: int = 16
+
+
+@dataclass(frozen=True)
+class Sheet:
+    key: str
+    title: str  # the sheet's name in the workbook
+    layout: Literal["readme", "form", "table", "synthese"]
+    purpose: str
+    columns: tuple[Column, ...] = ()
+    # For "table" sheets: the 1-based row of the header; data starts on the next row.
+    header_row: int = 1
+    rows: int = 0  # pre-formatted data rows in the template
+    required: bool = True  # a return without this sheet is refused
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_row + 1
+
+    # Form sheets (Identification, Actions): row 1 title, row 2 hint, then one field per row
+    # from FORM_FIRST_ROW, the label in column A and the answer in column B.
+    def form_row(self, key: str) -> int:
+        index = next(i for i, c in enumerate(self.columns) if c.key == key)
+        return FORM_FIRST_ROW + index
+
+    def form_cell(self, key: str) -> str:
+        return f"B{self.form_row(key)}"
+
+
+@dataclass(frozen=True)
+class WorkbookSchema:
+    kind: PartnerKind
+    year: int
+    sheets: tuple[Sheet, ...]
+    codelists: dict[str, CodeList] = field(hash=False)
+
+    def sheet(self, key: str) -> Sheet:
+        return next(s for s in self.sheets if s.key == key)
+
+    @property
+    def sheet_titles(self) -> list[str]:
+        return [s.title for s in self.sheets]
+
+
+YES_NO = CodeList("oui_non", (Code("OUI", "Oui"), Code("NON", "Non")))
+
+OUTCOMES = CodeList(
+    "suite",
+    (
+        Code("BAIL_SIGNE", "Bail signé"),
+        Code("REFUS", "Refus du ménage"),
+        Code("AUTRE", "Autre (en attente, désistement, annulation)"),
+    ),
+)
+
+QUARTILES = CodeList(
+    "quartile",
+    (
+        Code("1", "1"),
+        Code("2", "2"),
+        Code("3", "3"),
+        Code("4", "4"),
+        Code("INCONNU", "Inconnu"),
+    ),
+)
+
+TYPOLOGIES = CodeList(
+    "typologie",
+    tuple(Code(t, t) for t in ("T1", "T2", "T3", "T4", "T5", "T6+")),
+)
+
+EMPLOYMENT = CodeList(
+    "emploi",
+    (
+        Code("EMPLOI", "En emploi (salarié, indépendant, apprenti)"),
+        Code("CHOMAGE", "Demandeur d'emploi"),
+        Code("RETRAITE", "Retraité"),
+        Code("ETUDIANT", "Étudiant"),
+        Code("AUTRE", "Autre situation (inactif, invalidité…)"),
+        Code("INCONNU", "Inconnue"),
+    ),
+)
+
+HORS_QPV = "HORS_QPV"
+CONTINGENT_OWN = "PROPRE"
+NO_ZONE = "NON"
+
+
+def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
+    """Every code list of the workbooks of `year`, resolved from the convention."""
+    geo = convention.geography(year)
+    communes = CodeList(
+        "commune",
+        tuple(Code(c.insee, f"{c.name} ({c.insee})") for c in convention.epci.communes),
+    )
+    qpv = CodeList(
+        "qpv",
+        tuple(Code(q.code, f"{q.code} – {q.name}") for q in geo.qpvs)
+        + (Code(HORS_QPV, "Hors QPV"),),
+    )
+    zones = CodeList(
+        "zone_locale",
+        tuple(Code(z.code, z.name) for z in convention.local_zones)
+        + (Code(NO_ZONE, "Aucune"),),
+    )
+    contingents = CodeList(
+        "contingent",
+        (Code(CONTINGENT_OWN, "Contingent propre du bailleur"),)
+        + tuple(Code(p.id, p.name) for p in convention.reservataires),
+    )
+    categories = CodeList(
+        "categorie",
+        tuple(Code(c.code, c.label) for c in convention.priority_categories),
+    )
+    bailleurs = CodeList("bailleur", tuple(Code(p.id, p.name) for p in convention.bailleurs))
+    secteurs = CodeList(
+        "secteur",
+        qpv.codes[:-1]
+        + tuple(Code(z.code, f"Zone locale : {z.name}") for z in convention.local_zones)
+        + (Code(HORS_QPV, "Hors QPV et hors zone locale"),),
+    )
+    lists = [
+        YES_NO, OUTCOMES, QUARTILES, TYPOLOGIES, EMPLOYMENT,
+        communes, qpv, zones, contingents, categories, bailleurs, secteurs,
+    ]  # fmt: skip
+    return {cl.name: cl for cl in lists}
+
+
+# -- The sheets ----------------------------------------------------------------------------
+
+README = Sheet("lisez_moi", "Lisez-moi", "readme", "Mode d'emploi du fichier.", required=False)
+
+IDENTIFICATION = Sheet(
+    "identification",
+    "Identification",
+    "form",
+    "Qui répond, pour quel partenaire et quelle année.",
+    columns=(
+        Column("partenaire", "Partenaire", "text", "Nom du partenaire (pré-rempli).", "Logis Cévenols", required=True),
+        Column("annee", "Année du bilan", "integer", "Année évaluée (pré-remplie).", "2024", required=True),
+        Column("repondant", "Personne qui répond", "text", "Nom et fonction de la personne à contacter pour ce fichier.", "Marie Dupont, chargée de gestion locative", required=True),
+        Column("courriel", "Courriel", "text", "Adresse électronique de la personne qui répond.", "m.dupont@bailleur.fr"),
+        Column("telephone", "Téléphone", "text", "Numéro de téléphone de la personne qui répond.", "04 66 00 00 00"),
+        Column("date_reponse", "Date de la réponse", "date", "Date à laquelle le fichier est envoyé.", "15/02/2025", required=True),
+        Column("commentaires", "Commentaires", "text", "Toute précision utile à la lecture du fichier.", "Export du logiciel de gestion du 10/02/2025.", width=60),
+    ),
+)  # fmt: skip
+
+_ATTRIBUTION_COLUMNS = (
+    Column("reference", "Référence du dossier", "text",
+           "Référence interne du dossier ou du bail chez le bailleur. Jamais de nom, d'adresse ni de numéro de sécurité sociale.",
+           "LC-2024-00153", required=True, width=18),
+    Column("date_cal", "Date de décision CAL", "date",
+           "Date de la commission d'attribution (CAL/CALEOL) qui a prononcé l'attribution.",
+           "15/03/2024", required=True, width=14),
+    Column("date_bail", "Date de signature du bail", "date",
+           "Date de signature du bail ; vide si aucun bail n'est signé.",
+           "02/04/2024", required_when="si la suite donnée est « Bail signé »", width=14),
+    Column("suite", "Suite donnée", "code",
+           "Ce qui a suivi la décision de la CAL.", "Bail signé", required=True, codelist="suite", width=20),
+    Column("commune", "Commune du logement", "code",
+           "Commune où se trouve le logement attribué.", "Alès (30007)", required=True, codelist="commune", width=24),
+    Column("qpv", "QPV du logement", "code",
+           "Quartier prioritaire (géographie en vigueur dans l'année) où se trouve le logement, ou « Hors QPV ».",
+           "Hors QPV", required=True, codelist="qpv", width=28),
+    Column("zone_locale", "Zone locale", "code",
+           "Zone que la convention traite comme un QPV (par exemple le quartier des Promelles), ou « Aucune ».",
+           "Aucune", codelist="zone_locale", width=18),
+    Column("contingent", "Contingent", "code",
+           "Contingent sur lequel le logement a été attribué : contingent propre du bailleur ou réservataire.",
+           "Contingent propre du bailleur", required=True, codelist="contingent", width=24),
+    Column("quartile", "Quartile du ménage", "code",
+           "Quartile de ressources du demandeur (SNE) : 1 = les 25 % de demandeurs les plus modestes ; « Inconnu » si les ressources ne sont pas connues.",
+           "2", required=True, codelist="quartile", width=10),
+    Column("categorie", "Catégorie prioritaire", "code",
+           "Catégorie la plus haute du ménage dans l'ordre DALO, relogement NPNRU, PDALHPD, autre public prioritaire L. 441-1, ou « Aucune ».",
+           "Aucune catégorie prioritaire", required=True, codelist="categorie", width=28),
+    Column("typologie", "Typologie", "code", "Nombre de pièces du logement attribué.", "T3", codelist="typologie", width=9),
+    Column("taille_menage", "Taille du ménage", "integer", "Nombre total de personnes du ménage.", "3", minimum=1, maximum=20, width=9),
+    Column("ressources", "Ressources annuelles (€)", "decimal",
+           "Revenu fiscal de référence ou ressources annuelles du ménage retenues par le SNE, en euros.",
+           "14 500", minimum=0, maximum=500000, width=12),
+    Column("nb_adultes", "Nombre d'adultes", "integer", "Nombre d'adultes du ménage.", "2", minimum=0, maximum=20, width=9),
+    Column("nb_14_plus", "Personnes de 14 ans ou plus", "integer",
+           "Nombre de personnes de 14 ans ou plus, adultes compris (sert au calcul des unités de consommation).",
+           "2", minimum=0, maximum=20, width=10),
+    Column("nb_moins_14", "Enfants de moins de 14 ans", "integer", "Nombre d'enfants de moins de 14 ans.", "1", minimum=0, maximum=20, width=10),
+    Column("age_titulaire", "Âge du titulaire", "integer", "Âge du titulaire du bail (ou du demandeur) à la date de la CAL.", "27", minimum=16, maximum=120, width=9),
+    Column("emploi", "Situation d'emploi", "code", "Situation professionnelle du titulaire.", "En emploi (salarié, indépendant, apprenti)", codelist="emploi", width=22),
+    Column("mutation", "Mutation interne", "yesno", "Oui si le ménage était déjà locataire du bailleur (mutation).", "Non", codelist="oui_non", width=10),
+    Column("logement_recent", "Logement neuf ou < 5 ans", "yesno",
+           "Oui si le logement est neuf ou conventionné depuis moins de 5 ans.", "Non", codelist="oui_non", width=10),
+)  # fmt: skip
+
+ATTRIBUTIONS = Sheet(
+    "attributions",
+    "Attributions",
+    "table",
+    "Une ligne par ménage ayant eu une décision de CAL dans l'année ou signé un bail dans l'année.",
+    columns=_ATTRIBUTION_COLUMNS,
+    header_row=3,
+    rows=1500,
+)
+
+PATRIMOINE = Sheet(
+    "patrimoine",
+    "Patrimoine",
+    "table",
+    "Le parc et sa vacance au 31 décembre, par commune et par secteur (QPV, zone locale, hors QPV).",
+    columns=(
+        Column("commune", "Commune", "code", "Commune du parc décrit par la ligne.", "Alès (30007)", required=True, codelist="commune", width=24),
+        Column("secteur", "Secteur", "code", "QPV, zone locale ou « Hors QPV et hors zone locale ».", "Hors QPV et hors zone locale", required=True, codelist="secteur", width=30),
+        Column("logements", "Logements", "integer", "Nombre de logements sociaux du bailleur dans ce secteur au 31 décembre.", "420", required=True, minimum=0, maximum=100000, width=11),
+        Column("vacants", "Logements vacants", "integer", "Logements vacants au 31 décembre.", "12", required=True, minimum=0, maximum=100000, width=11),
+        Column("vacants_3_mois", "Dont vacants depuis plus de 3 mois", "integer", "Parmi les logements vacants, ceux qui le sont depuis plus de 3 mois.", "5", required=True, minimum=0, maximum=100000, width=13),
+    ),
+    header_row=3,
+    rows=200,
+    required=False,
+)  # fmt: skip
+
+ACTIONS_BAILLEUR = Sheet(
+    "actions",
+    "Actions",
+    "form",
+    "Réponses courtes sur les actions 3 et 5 de la convention.",
+    columns=(
+        Column("a3_rehabilitations", "Action 3 – Des réhabilitations ou restructurations de logements en QPV ont-elles été engagées dans l'année ?", "yesno", "Oui ou Non.", "Oui", codelist="oui_non"),
+        Column("a3_vieillissement", "Action 3 – Une attention particulière a-t-elle été portée aux attributions dans les secteurs vieillissants ?", "yesno", "Oui ou Non.", "Oui", codelist="oui_non"),
+        Column("a3_commentaire", "Action 3 – Actions menées pour l'attractivité et la mixité en QPV", "text", "Texte libre.", "Résidentialisation de la résidence Cauvel.", width=80),
+        Column("a5_information", "Action 5 – Des informations sur le parc en QPV ont-elles été transmises aux lieux d'accueil des demandeurs ?", "yesno", "Oui ou Non.", "Non", codelist="oui_non"),
+        Column("a5_commentaire", "Action 5 – Communication positive sur le parc en QPV", "text", "Texte libre.", "Journée portes ouvertes aux Cévennes.", width=80),
+    ),
+    required=False,
+)  # fmt: skip
+
+ACTIONS_RESERVATAIRE = Sheet(
+    "actions",
+    "Actions",
+    "form",
+    "Réponses courtes sur la contribution du réservataire aux objectifs de la convention.",
+    columns=(
+        Column("gestion_flux", "Votre contingent est-il géré en flux dans l'année ?", "yesno", "Oui ou Non.", "Oui", codelist="oui_non"),
+        Column("contribution_commentaire", "Actions menées pour contribuer aux objectifs (1er quartile hors QPV, mixité en QPV, publics prioritaires)", "text", "Texte libre.", "Priorisation des ménages du 1er quartile sur les logements neufs.", width=80),
+        Column("difficultes", "Difficultés rencontrées", "text", "Texte libre.", "Peu de candidats pour les T4 en QPV.", width=80),
+    ),
+    required=False,
+)  # fmt: skip
+
+
+def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
+    cats = [
+        Column(
+            f"prioritaires_{c.code.lower()}",
+            f"Dont publics prioritaires : {c.label}",
+            "integer",
+            f"Baux signés sur le contingent au profit de ménages de la catégorie « {c.label} » (catégorie la plus haute du ménage).",
+            "3",
+            required=True,
+            minimum=0,
+            maximum=100000,
+            width=14,
+        )
+        for c in convention.priority_categories
+        if c.priority
+    ]
+    return (
+        Column("bailleur", "Bailleur", "code", "Bailleur dont les logements ont été attribués sur votre contingent.", "Logis Cévenols", required=True, codelist="bailleur", width=22),
+        Column("logements_mis_a_disposition", "Logements mis à disposition (flux)", "integer", "Logements mis à disposition sur votre contingent dans l'année.", "40", required=True, minimum=0, maximum=100000, width=14),
+        Column("candidats_proposes", "Candidats proposés", "integer", "Candidats que vous avez proposés au bailleur dans l'année.", "85", required=True, minimum=0, maximum=100000, width=12),
+        Column("baux_signes", "Attributions suivies d'un bail signé", "integer", "Attributions sur votre contingent suivies d'un bail signé dans l'année.", "35", required=True, minimum=0, maximum=100000, width=14),
+        *cats,
+        Column("q1_hors_qpv", "Dont 1er quartile hors QPV", "integer", "Baux signés hors QPV et hors zone locale au profit de ménages du 1er quartile.", "8", required=True, minimum=0, maximum=100000, width=14),
+        Column("q234_qpv", "Dont quartiles 2 à 4 en QPV ou zone locale", "integer", "Attributions en QPV ou en zone locale au profit de ménages des quartiles 2, 3 et 4.", "6", required=True, minimum=0, maximum=100000, width=14),
+        Column("refus", "Refus des ménages", "integer", "Propositions refusées par les ménages dans l'année.", "12", required=True, minimum=0, maximum=100000, width=12),
+    )  # fmt: skip
+
+
+SYNTHESE = Sheet(
+    "synthese",
+    "Synthèse",
+    "synthese",
+    "Vos taux calculés en direct face aux cibles de l'année (indicatif : l'agglomération recalcule tout).",
+    required=False,
+)
+
+
+def schema_for(convention: Convention, kind: PartnerKind, year: int) -> WorkbookSchema:
+    """The workbook schema of a partner kind for a year of the convention."""
+    codelists = codelists_for(convention, year)
+    if kind == "bailleur":
+        sheets = (README, IDENTIFICATION, ATTRIBUTIONS, PATRIMOINE, ACTIONS_BAILLEUR, SYNTHESE)
+    else:
+        contingent = Sheet(
+            "contingent",
+            "Contingent",
+            "table",
+            "Une ligne par bailleur : ce qui a été attribué sur votre contingent dans l'année.",
+            columns=_contingent_columns(convention),
+            header_row=3,
+            rows=max(20, len(convention.bailleurs) + 5),
+        )
+        sheets = (README, IDENTIFICATION, contingent, ACTIONS_RESERVATAIRE)
+    return WorkbookSchema(kind=kind, year=year, sheets=sheets, codelists=codelists)
