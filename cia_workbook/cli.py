@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from cia_workbook import __version__
+from cia_workbook import __version__, cli_fr  # noqa: F401  (French wording for click)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -77,7 +77,7 @@ def _check_year(convention, year: int) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
 @click.version_option(__version__, "--version", message="cia-workbook %(version)s")
 @click.option(
     "--dir",
@@ -203,12 +203,15 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
 @click.pass_obj
 def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) -> None:
     """Consolide les réponses valides : bilan Word et classeur consolidé dans outputs/<année>/."""
-    from cia_workbook.pipeline import run_consolidation
+    from cia_workbook.pipeline import PipelineError, run_consolidation
 
     convention, _ = wd.convention()
     year = year or default_year()
     _check_year(convention, year)
-    result = run_consolidation(convention, wd, year, diffusion=diffusion, word=not no_word)
+    try:
+        result = run_consolidation(convention, wd, year, diffusion=diffusion, word=not no_word)
+    except PipelineError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(result.summary)
 
 

@@ -1,0 +1,333 @@
+"""Synthetic partner returns for the demo and the benchmarks: plausible and deterministic.
+
+The generator reads the one schema (columns, code lists) and the convention (partners,
+geography, thresholds, categories); it produces what a partner would type in its workbook
+(dropdown labels, dates, numbers), then `fill_workbook` writes it into a real template with
+openpyxl, as a partner does in Excel. A few typical mistakes are injected on purpose so that
+the demo shows the validation at work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cia_workbook.convention import Convention, Partner
+from cia_workbook.fileio import atomic_path
+from cia_workbook.schema import (
+    CONTINGENT_OWN,
+    FORM_FIRST_ROW,
+    HORS_QPV,
+    NO_ZONE,
+    WorkbookSchema,
+    schema_for,
+)
+
+# Shares used to draw plausible rows (national orders of magnitude, not Alès figures).
+TURNOVER = 0.085  # attributions a year per dwelling
+SHARE_QPV = 0.33
+SHARE_LOCAL_ZONE = 0.04
+SHARE_OUTCOME = {"BAIL_SIGNE": 0.80, "REFUS": 0.15, "AUTRE": 0.05}
+SHARE_UNKNOWN_QUARTILE = 0.03
+SHARE_OWN_CONTINGENT = 0.55
+
+
+@dataclass
+class FilledReturn:
+    """What one partner types into its workbook: rows per table sheet, answers per form."""
+
+    partner: Partner
+    year: int
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Human description of the mistakes injected, for the demo's console output.
+    mistakes: list[str] = field(default_factory=list)
+
+
+def _pick(rng: random.Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _household(rng: random.Random, convention: Convention, year: int, quartile: str) -> dict[str, Any]:
+    """A household composition and resources consistent with its quartile when thresholds exist."""
+    adults = rng.choices([1, 2], weights=[0.6, 0.4])[0]
+    children = rng.choices([0, 1, 2, 3, 4], weights=[0.5, 0.2, 0.17, 0.09, 0.04])[0]
+    teens = rng.choices([0, 1], weights=[0.85, 0.15])[0]
+    persons_14 = adults + teens
+    scale = convention.uc_scale
+    uc = scale.first_adult + scale.other_14_plus * (persons_14 - 1) + scale.child_under_14 * children
+    t = convention.thresholds(year)
+    if quartile == "INCONNU":
+        resources = None
+    elif t is not None and t.complete:
+        bounds = {"1": (0.35 * t.q1, t.q1), "2": (t.q1, t.q2), "3": (t.q2, t.q3), "4": (t.q3, 1.6 * t.q3)}
+        low, high = bounds[quartile]
+        resources = round(uc * rng.uniform(low + 1, high - 1))
+    else:
+        base = {"1": 5500, "2": 9500, "3": 13500, "4": 19000}[quartile]
+        resources = round(uc * base * rng.uniform(0.85, 1.15))
+    size = persons_14 + children
+    typology = "T1" if size == 1 and rng.random() < 0.3 else f"T{min(size + rng.choice([0, 1]), 5) or 1}"
+    if size >= 5 and rng.random() < 0.3:
+        typology = "T6+"
+    return {
+        "taille_menage": size,
+        "nb_adultes": adults,
+        "nb_14_plus": persons_14,
+        "nb_moins_14": children,
+        "ressources": resources,
+        "typologie": typology,
+    }
+
+
+def _bailleur_rows(
+    rng: random.Random, convention: Convention, partner: Partner, year: int, scale: float
+) -> list[dict[str, Any]]:
+    """Rows as codes (the truth), before they are turned into what the partner types."""
+    geo = convention.geography(year)
+    communes = convention.epci.communes
+    weights = [c.population or 1 for c in communes]
+    reservataires = [p.id for p in convention.reservataires]
+    categories = convention.priority_categories
+    renewal = [c.code for c in categories if c.urban_renewal]
+    priority = [c.code for c in categories if c.priority and not c.urban_renewal]
+    none_code = next(c.code for c in categories if not c.priority)
+    count = max(3, round((partner.estimated_stock or 300) * TURNOVER * scale * rng.uniform(0.9, 1.1)))
+    prefix = "".join(w[0] for w in partner.name.upper().split() if w[0].isalnum())[:3] or "REF"
+    rows = []
+    for i in range(count):
+        draw = rng.random()
+        zone = NO_ZONE
+        if draw < SHARE_QPV and geo.qpvs:
+            qpv = rng.choice(geo.qpvs)
+            sector, commune = qpv.code, rng.choice(qpv.communes)
+        elif draw < SHARE_QPV + SHARE_LOCAL_ZONE and convention.local_zones:
+            local = rng.choice(convention.local_zones)
+            sector, commune, zone = HORS_QPV, local.commune, local.code
+        else:
+            sector, commune = HORS_QPV, rng.choices(communes, weights=weights)[0].insee
+        in_qpv = sector != HORS_QPV or zone != NO_ZONE
+        if rng.random() < SHARE_UNKNOWN_QUARTILE:
+            quartile = "INCONNU"
+        elif in_qpv:
+            quartile = rng.choices(["1", "2", "3", "4"], weights=[0.30, 0.32, 0.24, 0.14])[0]
+        else:
+            quartile = rng.choices(["1", "2", "3", "4"], weights=[0.24, 0.30, 0.26, 0.20])[0]
+        cat_draw = rng.random()
+        if cat_draw < 0.03 and categories:
+            category = categories[0].code  # the highest category (DALO in Alès)
+        elif cat_draw < 0.06 and renewal and partner.id in _renewal_bailleurs(convention):
+            category = rng.choice(renewal)
+        elif cat_draw < 0.27 and priority:
+            category = rng.choice(priority[1:] or priority)
+        else:
+            category = none_code
+        outcome = _pick(rng, SHARE_OUTCOME)
+        start = dt.date(year, 1, 1)
+        cal = start + dt.timedelta(days=rng.randrange(0, 365))
+        lease = None
+        if outcome == "BAIL_SIGNE":
+            lease = cal + dt.timedelta(days=rng.randrange(7, 45))
+            if lease.year > year:  # signed in January: belongs to next year's lease figures
+                outcome, lease = "AUTRE", None
+        if i % 40 == 7:  # a CAL decision of last December, lease signed this year
+            cal = dt.date(year - 1, 12, rng.randrange(1, 20))
+            outcome, lease = "BAIL_SIGNE", dt.date(year, 1, rng.randrange(5, 28))
+        contingent = CONTINGENT_OWN
+        if rng.random() > SHARE_OWN_CONTINGENT and reservataires:
+            contingent = rng.choice(reservataires)
+        age = rng.randrange(19, 85)
+        employment = rng.choices(
+            ["EMPLOI", "CHOMAGE", "RETRAITE", "ETUDIANT", "AUTRE", "INCONNU"],
+            weights=[0.38, 0.22, 0.15 if age > 60 else 0.02, 0.04 if age < 28 else 0.0, 0.15, 0.04],
+        )[0]
+        row = {
+            "reference": f"{prefix}-{year}-{i + 1:05d}",
+            "date_cal": cal,
+            "date_bail": lease,
+            "suite": outcome,
+            "commune": commune,
+            "qpv": sector,
+            "zone_locale": zone,
+            "contingent": contingent,
+            "quartile": quartile,
+            "categorie": category,
+            "age_titulaire": age,
+            "emploi": employment,
+            "mutation": "OUI" if rng.random() < 0.18 else "NON",
+            "logement_recent": "OUI" if (not in_qpv and rng.random() < 0.15) else "NON",
+        }
+        row.update(_household(rng, convention, year, quartile))
+        rows.append(row)
+    return rows
+
+
+def _renewal_bailleurs(convention: Convention) -> set[str]:
+    # The bailleurs with the largest stock carry the urban-renewal rehousing in the demo.
+    ranked = sorted(convention.bailleurs, key=lambda p: -(p.estimated_stock or 0))
+    return {p.id for p in ranked[:2]}
+
+
+def _patrimoine_rows(rng: random.Random, convention: Convention, partner: Partner, year: int) -> list[dict]:
+    geo = convention.geography(year)
+    stock = partner.estimated_stock or 300
+    rows = []
+    in_qpv = round(stock * SHARE_QPV)
+    for qpv in geo.qpvs:
+        share = in_qpv // max(1, len(geo.qpvs))
+        if share:
+            rows.append(_vacancy(rng, qpv.communes[0], qpv.code, share))
+    for zone in convention.local_zones:
+        rows.append(_vacancy(rng, zone.commune, zone.code, round(stock * SHARE_LOCAL_ZONE)))
+    big = sorted(convention.epci.communes, key=lambda c: -(c.population or 0))[:4]
+    rest = stock - sum(r["logements"] for r in rows)
+    for k, commune in enumerate(big):
+        rows.append(_vacancy(rng, commune.insee, HORS_QPV, rest // (2 ** (k + 1)) or 1))
+    return rows
+
+
+def _vacancy(rng: random.Random, commune: str, sector: str, dwellings: int) -> dict:
+    vacant = round(dwellings * rng.uniform(0.02, 0.09))
+    return {
+        "commune": commune,
+        "secteur": sector,
+        "logements": dwellings,
+        "vacants": vacant,
+        "vacants_3_mois": round(vacant * rng.uniform(0.3, 0.6)),
+    }
+
+
+def _contingent_rows(convention: Convention, reservataire: Partner, year: int, truth: dict[str, list[dict]]):
+    """What a réservataire declares per bailleur: the bailleurs' rows on its contingent."""
+    categories = convention.priority_categories
+    renewal = {c.code for c in categories if c.urban_renewal}
+    rows = []
+    for bailleur in convention.bailleurs:
+        mine = [r for r in truth.get(bailleur.id, []) if r["contingent"] == reservataire.id]
+        leases = [r for r in mine if r["suite"] == "BAIL_SIGNE" and r["date_bail"] and r["date_bail"].year == year]
+        cal = [r for r in mine if r["date_cal"].year == year]
+        row = {
+            "bailleur": bailleur.id,
+            "logements_mis_a_disposition": round(len(cal) * 1.1) + 1,
+            "candidats_proposes": round(len(cal) * 2.2),
+            "baux_signes": len(leases),
+            "q1_hors_qpv": sum(
+                1
+                for r in leases
+                if r["qpv"] == HORS_QPV and r["zone_locale"] == NO_ZONE and (r["quartile"] == "1" or r["categorie"] in renewal)
+            ),
+            "q234_qpv": sum(
+                1 for r in cal if (r["qpv"] != HORS_QPV or r["zone_locale"] != NO_ZONE) and r["quartile"] in ("2", "3", "4")
+            ),
+            "refus": sum(1 for r in cal if r["suite"] == "REFUS"),
+        }
+        for c in categories:
+            if c.priority:
+                row[f"prioritaires_{c.code.lower()}"] = sum(1 for r in leases if r["categorie"] == c.code)
+        rows.append(row)
+    return rows
+
+
+def generate_campaign(
+    convention: Convention, year: int, seed: int = 2020, scale: float = 1.0, mistakes: bool = True
+) -> list[FilledReturn]:
+    """Every partner's filled return for `year` (as typed), deterministic for a seed."""
+    rng = random.Random(f"{seed}-{year}")
+    truth = {p.id: _bailleur_rows(rng, convention, p, year, scale) for p in convention.bailleurs}
+    returns: list[FilledReturn] = []
+    for partner in convention.partners:
+        schema = schema_for(convention, partner.kind, year)
+        filled = FilledReturn(partner, year)
+        filled.forms["identification"] = {
+            "partenaire": partner.name,
+            "annee": year,
+            "repondant": "Service gestion locative",
+            "courriel": "",
+            "date_reponse": dt.date(year + 1, 2, 1 + rng.randrange(0, 27)),
+            "commentaires": "Données de démonstration (synthétiques).",
+        }
+        if partner.is_bailleur:
+            filled.tables["attributions"] = [dict(r) for r in truth[partner.id]]
+            filled.tables["patrimoine"] = _patrimoine_rows(rng, convention, partner, year)
+            filled.forms["actions"] = {"a3_rehabilitations": "OUI", "a3_vieillissement": "NON", "a5_information": "OUI"}
+        else:
+            filled.tables["contingent"] = _contingent_rows(convention, partner, year, truth)
+            filled.forms["actions"] = {"gestion_flux": "OUI"}
+        _to_display(filled, schema)
+        returns.append(filled)
+    if mistakes:
+        _inject_mistakes(rng, returns, convention, year)
+    return returns
+
+
+def _to_display(filled: FilledReturn, schema: WorkbookSchema) -> None:
+    """Turn codes into the labels a partner picks in the dropdowns."""
+    for sheet in schema.sheets:
+        if sheet.layout == "table":
+            rows = filled.tables.get(sheet.key, [])
+            for column in sheet.columns:
+                if column.codelist:
+                    labels = schema.codelists[column.codelist].by_code
+                    for row in rows:
+                        value = row.get(column.key)
+                        if value is not None and value in labels:
+                            row[column.key] = labels[value].display
+        elif sheet.layout == "form":
+            answers = filled.forms.get(sheet.key, {})
+            for column in sheet.columns:
+                if column.codelist and answers.get(column.key) is not None:
+                    labels = schema.codelists[column.codelist].by_code
+                    value = answers[column.key]
+                    answers[column.key] = labels[value].display if value in labels else value
+
+
+def _inject_mistakes(rng: random.Random, returns: list[FilledReturn], convention: Convention, year: int) -> None:
+    """The mistakes partners typically make, each on a different partner so every verdict shows."""
+    bailleurs = [r for r in returns if r.partner.is_bailleur and r.tables["attributions"]]
+    if len(bailleurs) >= 3:
+        # 1. A date typed as text and a resource amount pasted with a decimal comma (warnings).
+        rows = bailleurs[1].tables["attributions"]
+        rows[2]["date_cal"] = rows[2]["date_cal"].strftime("%d/%m/%Y")
+        if rows[3].get("ressources") is not None:
+            rows[3]["ressources"] = f"{rows[3]['ressources']:,}".replace(",", "\u00a0") + ",50"
+        bailleurs[1].mistakes.append("une date saisie comme texte et un montant avec virgule (avertissements)")
+        # 2. A missing quartile and a misspelt QPV code (errors: the return is excluded).
+        rows = bailleurs[2].tables["attributions"]
+        rows[4]["quartile"] = None
+        rows[5]["qpv"] = "Hors QVP"
+        bailleurs[2].mistakes.append("un quartile manquant et « Hors QVP » mal orthographié (erreurs)")
+    # 3. The last réservataire does not answer (missing partner).
+    reservataires = [r for r in returns if not r.partner.is_bailleur]
+    if reservataires:
+        reservataires[-1].mistakes.append("ne renvoie pas son fichier (partenaire manquant)")
+
+
+def is_missing(filled: FilledReturn) -> bool:
+    return any("ne renvoie pas" in m for m in filled.mistakes)
+
+
+def fill_workbook(template: Path, target: Path, filled: FilledReturn, schema: WorkbookSchema) -> Path:
+    """Write a partner's answers into a copy of its template with openpyxl, as in Excel."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(template)
+    for sheet in schema.sheets:
+        if sheet.layout == "table" and sheet.key in filled.tables:
+            ws = wb[sheet.title]
+            for r, row in enumerate(filled.tables[sheet.key]):
+                for c, column in enumerate(sheet.columns, start=1):
+                    value = row.get(column.key)
+                    if value is not None:
+                        ws.cell(row=sheet.first_data_row + r, column=c, value=value)
+        elif sheet.layout == "form" and sheet.key in filled.forms:
+            ws = wb[sheet.title]
+            for i, column in enumerate(sheet.columns):
+                value = filled.forms[sheet.key].get(column.key)
+                if value not in (None, ""):
+                    ws.cell(row=FORM_FIRST_ROW + i, column=2, value=value)
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+    return target

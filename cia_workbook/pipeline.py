@@ -1,0 +1,112 @@
+"""The yearly cycle put together: the stages chained for `consolidate` and `demo`.
+
+Paths come from the CLI through a `Layout` (the working folder's templates/, forms/,
+outputs/); every stage below it stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from cia_workbook.convention import Convention
+
+
+class Layout(Protocol):
+    def templates(self, year: int) -> Path: ...
+    def forms(self, year: int) -> Path: ...
+    def outputs(self, year: int) -> Path: ...
+    def form_years(self) -> list[int]: ...
+
+
+class PipelineError(Exception):
+    """A French message for the officer when a run cannot go on."""
+
+
+@dataclass
+class ConsolidationResult:
+    year: int
+    outputs: list[Path] = field(default_factory=list)
+    summary: str = ""
+
+
+def bilan_docx_name(year: int, diffusion: str) -> str:
+    suffix = "" if diffusion == "restreinte" else "-publique"
+    return f"bilan-cia-{year}{suffix}.docx"
+
+
+def run_consolidation(
+    convention: Convention, layout: Layout, year: int, diffusion: str = "restreinte", word: bool = True
+) -> ConsolidationResult:
+    """Validate every year found in forms/ up to `year`, consolidate, write the outputs."""
+    from cia_workbook.consolidate import consolidate
+    from cia_workbook.intake import collect_campaign
+    from cia_workbook.report_xlsx import write_consolidation_xlsx
+
+    years = [y for y in layout.form_years() if y in convention.years and y <= year]
+    if year not in years:
+        raise PipelineError(
+            f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. "
+            f"Déposez-y les classeurs reçus des partenaires, puis relancez « cia-workbook consolidate --year {year} »."
+        )
+    campaigns = {y: collect_campaign(convention, y, [layout.forms(y)]) for y in years}
+    bilan = consolidate(convention, campaigns, year)
+    outdir = layout.outputs(year)
+    result = ConsolidationResult(year)
+    result.outputs.append(
+        write_consolidation_xlsx(convention, bilan, campaigns[year], outdir / f"consolidation-{year}.xlsx")
+    )
+    if word:
+        from cia_workbook.report_docx import write_bilan_docx
+
+        result.outputs.append(
+            write_bilan_docx(convention, bilan, outdir / bilan_docx_name(year, diffusion), diffusion=diffusion)
+        )
+    lines = [bilan.summary_text(), "", "Fichiers écrits :"]
+    lines += [f"  {p}" for p in result.outputs]
+    result.summary = "\n".join(lines)
+    return result
+
+
+def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
+    """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`."""
+    from cia_workbook import console
+    from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
+    from cia_workbook.feedback import write_feedback
+    from cia_workbook.intake import collect_campaign
+    from cia_workbook.schema import schema_for
+    from cia_workbook.templates import template_filename, write_templates
+
+    years = [y for y in convention.years if y <= year]
+    yield f"Démonstration sur la convention « {convention.info.title} », années {years[0]} à {year}."
+    for y in years:
+        paths = write_templates(convention, y, layout.templates(y))
+        by_partner = {p.id: layout.templates(y) / template_filename(p, y) for p in convention.partners}
+        forms = layout.forms(y)
+        written = 0
+        for filled in generate_campaign(convention, y, seed=seed):
+            if is_missing(filled):
+                continue
+            template = by_partner[filled.partner.id]
+            schema = schema_for(convention, filled.partner.kind, y)
+            fill_workbook(template, forms / template.name, filled, schema)
+            written += 1
+            if y == year:
+                for mistake in filled.mistakes:
+                    yield f"  {filled.partner.name} : {mistake}"
+        yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
+    campaign = collect_campaign(convention, year, [layout.forms(year)])
+    written = write_feedback(convention, campaign, layout.outputs(year))
+    yield ""
+    yield "Contrôle des réponses " + str(year) + " :"
+    yield console.campaign_text(convention, campaign, written)
+    yield ""
+    result = run_consolidation(convention, layout, year)
+    public = run_consolidation(convention, layout, year, diffusion="publique")
+    yield result.summary
+    yield f"  {public.outputs[-1]}"
+    yield ""
+    docx = [p for p in result.outputs + public.outputs if p.suffix == ".docx"]
+    yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)
