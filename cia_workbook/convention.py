@@ -367,7 +367,7 @@ def load_convention(path: Path | None = None) -> Convention:
     """Load a convention file; `None` loads the embedded Alès default."""
     if path is None:
         text = embedded_convention_text()
-        source = "intégré (Alès Agglomération 2020-2026)"
+        source = "intégré à cia-workbook"
     else:
         try:
             text = Path(path).read_text(encoding="utf-8")

@@ -90,7 +90,7 @@ def _bailleur_rows(
     geo = convention.geography(year)
     communes = convention.epci.communes
     weights = [c.population or 1 for c in communes]
-    reservataires = [p.id for p in convention.reservataires]
+    reservataires = convention.reservataires
     categories = convention.priority_categories
     renewal = [c.code for c in categories if c.urban_renewal]
     priority = [c.code for c in categories if c.priority and not c.urban_renewal]
@@ -137,8 +137,10 @@ def _bailleur_rows(
             cal = dt.date(year - 1, 12, rng.randrange(1, 20))
             outcome, lease = "BAIL_SIGNE", dt.date(year, 1, rng.randrange(5, 28))
         contingent = CONTINGENT_OWN
-        if rng.random() > SHARE_OWN_CONTINGENT and reservataires:
-            contingent = rng.choice(reservataires)
+        # A commune holds reservations on its own territory only.
+        holders = [p.id for p in reservataires if p.commune in (None, commune)]
+        if rng.random() > SHARE_OWN_CONTINGENT and holders:
+            contingent = rng.choice(holders)
         age = rng.randrange(19, 85)
         employment = rng.choices(
             ["EMPLOI", "CHOMAGE", "RETRAITE", "ETUDIANT", "AUTRE", "INCONNU"],

@@ -136,6 +136,13 @@ class WorkbookSchema:
     def sheet_titles(self) -> list[str]:
         return [s.title for s in self.sheets]
 
+    def example(self, column: Column) -> str:
+        """The column's example; for territory lists (communes, bailleurs…), the list's first value."""
+        if column.example or not column.codelist:
+            return column.example
+        codes = self.codelists[column.codelist].codes
+        return codes[0].display if codes else ""
+
 
 YES_NO = CodeList("oui_non", (Code("OUI", "Oui"), Code("NON", "Non")))
 
@@ -231,7 +238,7 @@ IDENTIFICATION = Sheet(
     "form",
     "Qui répond, pour quel partenaire et quelle année.",
     columns=(
-        Column("partenaire", "Partenaire", "text", "Nom du partenaire (pré-rempli).", "Logis Cévenols", required=True),
+        Column("partenaire", "Partenaire", "text", "Nom du partenaire (pré-rempli).", "", required=True),
         Column("annee", "Année du bilan", "integer", "Année évaluée (pré-remplie).", "2024", required=True),
         Column("repondant", "Personne qui répond", "text", "Nom et fonction de la personne à contacter pour ce fichier.", "Marie Dupont, chargée de gestion locative", required=True),
         Column("courriel", "Courriel", "text", "Adresse électronique de la personne qui répond.", "m.dupont@bailleur.fr"),
@@ -254,12 +261,12 @@ _ATTRIBUTION_COLUMNS = (
     Column("suite", "Suite donnée", "code",
            "Ce qui a suivi la décision de la CAL.", "Bail signé", required=True, codelist="suite", width=20),
     Column("commune", "Commune du logement", "code",
-           "Commune où se trouve le logement attribué.", "Alès (30007)", required=True, codelist="commune", width=24),
+           "Commune où se trouve le logement attribué.", "", required=True, codelist="commune", width=24),
     Column("qpv", "QPV du logement", "code",
            "Quartier prioritaire (géographie en vigueur dans l'année) où se trouve le logement, ou « Hors QPV ».",
            "Hors QPV", required=True, codelist="qpv", width=28),
     Column("zone_locale", "Zone locale", "code",
-           "Zone que la convention traite comme un QPV (par exemple le quartier des Promelles), ou « Aucune ».",
+           "Zone que la convention traite comme un QPV (voir la liste), ou « Aucune ».",
            "Aucune", codelist="zone_locale", width=18),
     Column("contingent", "Contingent", "code",
            "Contingent sur lequel le logement a été attribué : contingent propre du bailleur ou réservataire.",
@@ -303,7 +310,7 @@ PATRIMOINE = Sheet(
     "table",
     "Le parc et sa vacance au 31 décembre, par commune et par secteur (QPV, zone locale, hors QPV).",
     columns=(
-        Column("commune", "Commune", "code", "Commune du parc décrit par la ligne.", "Alès (30007)", required=True, codelist="commune", width=24),
+        Column("commune", "Commune", "code", "Commune du parc décrit par la ligne.", "", required=True, codelist="commune", width=24),
         Column("secteur", "Secteur", "code", "QPV, zone locale ou « Hors QPV et hors zone locale ».", "Hors QPV et hors zone locale", required=True, codelist="secteur", width=30),
         Column("logements", "Logements", "integer", "Nombre de logements sociaux du bailleur dans ce secteur au 31 décembre.", "420", required=True, minimum=0, maximum=100000, width=11),
         Column("vacants", "Logements vacants", "integer", "Logements vacants au 31 décembre.", "12", required=True, minimum=0, maximum=100000, width=11),
@@ -360,7 +367,7 @@ def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
         if c.priority
     ]
     return (
-        Column("bailleur", "Bailleur", "code", "Bailleur dont les logements ont été attribués sur votre contingent.", "Logis Cévenols", required=True, codelist="bailleur", width=22),
+        Column("bailleur", "Bailleur", "code", "Bailleur dont les logements ont été attribués sur votre contingent.", "", required=True, codelist="bailleur", width=22),
         Column("logements_mis_a_disposition", "Logements mis à disposition (flux)", "integer", "Logements mis à disposition sur votre contingent dans l'année.", "40", required=True, minimum=0, maximum=100000, width=14),
         Column("candidats_proposes", "Candidats proposés", "integer", "Candidats que vous avez proposés au bailleur dans l'année.", "85", required=True, minimum=0, maximum=100000, width=12),
         Column("baux_signes", "Attributions suivies d'un bail signé", "integer", "Attributions sur votre contingent suivies d'un bail signé dans l'année.", "35", required=True, minimum=0, maximum=100000, width=14),

@@ -1,0 +1,125 @@
+"""The convention file: the embedded Alès default, and French refusals of a faulty file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cia_workbook.cli import main
+from cia_workbook.convention import ConventionError, embedded_convention_text, load_convention
+
+
+def test_embedded_default_is_the_ales_convention():
+    c = load_convention()
+    assert c.epci.name == "Alès Agglomération"
+    assert len(c.epci.communes) == 72
+    assert [p.name for p in c.bailleurs] == [
+        "Logis Cévenols", "Habitat du Gard", "Un Toit pour Tous", "FDI Habitat",
+        "Promologis", "SEMIGA", "3F Occitanie", "SFHE",
+    ]  # fmt: skip
+    assert {p.category for p in c.reservataires} >= {"action_logement", "etat", "departement", "commune"}
+
+
+def test_targets_geography_and_thresholds_change_by_year():
+    c = load_convention()
+    assert c.target("qpv_q234", 2020) == 60
+    assert c.target("qpv_q234", 2021) == 70
+    assert c.target("hors_qpv_q1", 2026) == 25
+    assert c.target("publics_prioritaires", 2024) == 25
+    assert {q.code for q in c.geography(2023).qpvs} == {"QP030001", "QP030002", "QP030016", "QP030017"}
+    assert {q.code for q in c.geography(2024).qpvs} == {"QN03001I", "QN03002M", "QN03016M"}
+    t = c.thresholds(2025)
+    assert (t.q1, t.q2, t.q3) == (7809, 11848, 16002)
+    assert c.thresholds(2021) is None  # unknown years are allowed
+    assert c.thresholds(2018).q1 == 6288 and not c.thresholds(2018).complete
+    assert c.local_zones[0].name == "Quartier des Promelles"
+    assert c.category_order == ["DALO", "NPNRU", "PDALHPD", "L441", "AUCUNE"]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "convention.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('nom = "Alès Agglomération"', 'nomm = "Alès Agglomération"', "[epci.nomm] clé inconnue"),
+        ("2020 = 60,", "2020 = 160,", "[objectifs[1].cibles.2020] valeur trop grande"),
+        ("2020 = 60,", "", "[objectifs[1].cibles] pas de cible pour l'année 2020"),
+        ('commune = "30132"', 'commune = "99999"', "partenaires[13].commune] la commune 99999"),
+        ("derniere_annee = 2023", "derniere_annee = 2024", "l'année 2024 de la convention a plusieurs géographies"),
+        ('type = "bailleur"\ncategorie = "SEM"', 'type = "baileur"\ncategorie = "SEM"', "[partenaires[5].type] valeur non autorisée"),
+        ("q2 = 11848", "q2 = 6000", "[seuils_quartiles[2]] les seuils doivent croître"),
+        ('identifiant = "semiga"', 'identifiant = "logis-cevenols"', "identifiant « logis-cevenols » en double"),
+    ],
+)
+def test_faulty_convention_is_refused_naming_the_key(tmp_path, old, new, expected):
+    text = embedded_convention_text()
+    assert old in text
+    path = _write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(ConventionError) as err:
+        load_convention(path)
+    assert expected in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_invalid_toml_is_refused_in_french(tmp_path):
+    path = _write(tmp_path, embedded_convention_text().replace('titre = "', "titre = ", 1))
+    with pytest.raises(ConventionError, match="n'est pas un TOML valide"):
+        load_convention(path)
+
+
+def test_cli_refuses_a_faulty_convention_of_the_working_folder(tmp_path):
+    _write(tmp_path, embedded_convention_text().replace("2021 = 70,", "2021 = soixante-dix,", 1))
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2024"])
+    assert result.exit_code == 1
+    assert "Erreur" in result.output and "convention" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_init_writes_the_editable_convention_and_layout(tmp_path):
+    target = tmp_path / "agglo"
+    result = CliRunner().invoke(main, ["init", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (target / "convention.toml").read_text(encoding="utf-8") == embedded_convention_text()
+    assert all((target / d).is_dir() for d in ("templates", "forms", "outputs"))
+    # A second init keeps the officer's edits.
+    (target / "convention.toml").write_text("# modifié\n" + embedded_convention_text(), encoding="utf-8")
+    CliRunner().invoke(main, ["init", str(target)])
+    assert (target / "convention.toml").read_text(encoding="utf-8").startswith("# modifié")
+
+
+def test_working_folder_convention_wins_over_the_default(tmp_path):
+    text = embedded_convention_text().replace('nom = "Alès Agglomération"', 'nom = "Agglo de test"', 1)
+    _write(tmp_path, text)
+    from cia_workbook.convention import convention_for_dir
+
+    convention, path = convention_for_dir(tmp_path)
+    assert convention.epci.name == "Agglo de test" and path == tmp_path / "convention.toml"
+    assert tomllib.loads(text)["epci"]["nom"] == "Agglo de test"
+
+
+def test_nothing_specific_to_the_territory_in_code():
+    """Territory names live in the convention file, never in the package's code."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "cia_workbook"
+    words = ["Alès", "Promelles", "Cévenols", "Grand-Combe", "Anduze", "QN03", "QP030", "30007"]
+    offenders = []
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                offenders += [f"{path.name}:{node.lineno}: {w}" for w in words if w in node.value]
+    assert not offenders, offenders
