@@ -1,0 +1,1130 @@
+"""Consolidation stage: validated campaigns in, the bilan's data out (every indicator, no file).
+
+The renderers (`report_docx`, `report_xlsx`) only lay out what this module computes: each
+indicator is an `IndicatorTable` of plain numbers (counts, fractions) with the meaning of its
+columns, so that the Word bilan, the workbook and the tests read the same figures. Objective
+definitions follow DOMAIN.md "The objectives"; the per-return computation is `objective_rates`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from cia_workbook import frformat
+from cia_workbook.convention import Convention
+from cia_workbook.model import Campaign, ReturnFile, Table
+from cia_workbook.schema import CONTINGENT_OWN, HORS_QPV, NO_ZONE
+
+TERRITORY = "territoire"
+TERRITORY_LABEL = "Territoire"
+KNOWN_QUARTILES = frozenset({"1", "2", "3", "4"})
+YOUNG_AGE = 30  # Action 3: "jeunes ménages", holder under 30
+
+MET, CLOSE, NOT_MET, NO_UNIVERSE = "atteint", "proche", "non atteint", "sans objet"
+
+# What a masked cell shows in the public bilan: a primary small count, then a cell hidden
+# so that a small count cannot be recomputed (rate, complement, last part of a total).
+SMALL = "< {threshold}"
+SECRET = "secret"
+
+
+# -- Rates ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Rate:
+    """One objective on one scope: universe, numerator, unknown quartiles, target, status."""
+
+    numerator: int = 0
+    denominator: int = 0
+    unknown: int = 0  # households of the universe whose quartile is unknown
+    target: float | None = None  # percent, as in the convention
+    close_gap: float = 5.0  # points below the target still called "proche"
+
+    @property
+    def value(self) -> float | None:
+        """The rate as a fraction (0.25), None without universe."""
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def status(self) -> str:
+        if not self.denominator or self.target is None:
+            return NO_UNIVERSE
+        # Integer comparisons: 1 household out of 4 meets a 25 % target exactly.
+        if self.numerator * 100 >= self.target * self.denominator:
+            return MET
+        if self.numerator * 100 >= (self.target - self.close_gap) * self.denominator:
+            return CLOSE
+        return NOT_MET
+
+    def __add__(self, other: Rate) -> Rate:
+        return replace(
+            self,
+            numerator=self.numerator + other.numerator,
+            denominator=self.denominator + other.denominator,
+            unknown=self.unknown + other.unknown,
+        )
+
+
+# -- Rows ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Row:
+    """One attribution row reduced to what the indicators need, dated against the year."""
+
+    bailleur: str
+    cal: bool  # CAL decision in the year: universe of the "attributions prononcées"
+    bail: bool  # lease signed in the year: universe of the "baux signés"
+    suite: str | None
+    commune: str | None
+    qpv: str | None  # QPV code, None outside QPV
+    zone: str | None  # local zone code, None outside any zone
+    contingent: str | None
+    quartile: str | None
+    category: str | None
+    priority: bool
+    urban: bool
+    young: bool | None
+    family: bool | None
+    employed: bool | None
+    mutation: bool | None
+
+    @property
+    def sector(self) -> Literal["qpv", "zone", "hors"]:
+        # A row both in a QPV and in a local zone counts once, in the QPV (ZONE_ET_QPV).
+        if self.qpv:
+            return "qpv"
+        return "zone" if self.zone else "hors"
+
+    @property
+    def known_quartile(self) -> bool:
+        return self.quartile in KNOWN_QUARTILES
+
+
+def _in_year(value: Any, year: int) -> bool:
+    return isinstance(value, dt.date) and value.year == year
+
+
+def _yes(value: Any) -> bool | None:
+    return None if value is None else value == "OUI"
+
+
+def _rows(convention: Convention, bailleur: str, table: Table, year: int) -> Iterator[_Row]:
+    priority = {c.code for c in convention.priority_categories if c.priority}
+    urban = {c.code for c in convention.priority_categories if c.urban_renewal}
+    n = len(table.rows)
+    empty = [None] * n
+
+    def col(key: str) -> list:
+        return table.columns.get(key) or empty
+
+    for cal, bail, suite, commune, qpv, zone, contingent, quartile, cat, age, kids, emploi, mutation in zip(
+        col("date_cal"), col("date_bail"), col("suite"), col("commune"), col("qpv"),
+        col("zone_locale"), col("contingent"), col("quartile"), col("categorie"),
+        col("age_titulaire"), col("nb_moins_14"), col("emploi"), col("mutation"),
+        strict=True,
+    ):  # fmt: skip
+        yield _Row(
+            bailleur=bailleur,
+            cal=_in_year(cal, year),
+            bail=suite == "BAIL_SIGNE" and _in_year(bail, year),
+            suite=suite,
+            commune=commune,
+            qpv=None if qpv in (None, HORS_QPV) else qpv,
+            zone=None if zone in (None, NO_ZONE) else zone,
+            contingent=contingent,
+            quartile=quartile,
+            category=cat,
+            priority=cat in priority,
+            urban=cat in urban,
+            young=None if age is None else age < YOUNG_AGE,
+            # "Family": at least one child under 14, the UC scale's own age limit.
+            family=None if kids is None else kids >= 1,
+            employed=None if emploi in (None, "INCONNU") else emploi == "EMPLOI",
+            mutation=_yes(mutation),
+        )
+
+
+def _objectives(
+    convention: Convention, rows: Iterable[_Row], year: int, contingent: str | None = None
+) -> dict[str, Rate]:
+    """The three objectives on rows; `contingent` restricts all three to one réservataire's."""
+    gap = convention.campaign.close_gap_points
+    out = {
+        code: Rate(target=convention.target(code, year), close_gap=gap)
+        for code in ("hors_qpv_q1", "qpv_q234", "publics_prioritaires")
+    }
+    hq, qpv, pp = out["hors_qpv_q1"], out["qpv_q234"], out["publics_prioritaires"]
+    own = contingent or CONTINGENT_OWN
+    for r in rows:
+        if contingent is not None and r.contingent != contingent:
+            continue
+        if r.bail and r.sector == "hors":
+            hq.denominator += 1
+            # Counted once even when both of the 1st quartile and rehoused by the NPNRU.
+            hq.numerator += r.quartile == "1" or r.urban
+            hq.unknown += not r.known_quartile
+        if r.cal and r.sector != "hors":
+            qpv.denominator += 1
+            qpv.numerator += r.quartile in ("2", "3", "4")
+            qpv.unknown += not r.known_quartile
+        if r.bail and r.contingent == own:
+            pp.denominator += 1
+            pp.numerator += r.priority
+    return out
+
+
+def objective_rates(
+    convention: Convention, table: Table, year: int, contingent: str | None = None
+) -> dict[str, Rate]:
+    """The official computation of the three objectives on one return's Attributions table.
+
+    Without `contingent`: a bailleur's view (both quartile objectives on all its rows, priority
+    publics on its own contingent). With a réservataire id: the three objectives restricted to
+    the rows attributed on that contingent.
+    """
+    return _objectives(convention, _rows(convention, "", table, year), year, contingent)
+
+
+# -- Tables --------------------------------------------------------------------------------
+
+Kind = Literal["text", "count", "rate", "target", "status", "number"]
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    label: str
+    kind: Kind = "count"
+    # A rate's numerator and denominator columns: hidden with them in the public bilan.
+    of: tuple[str, ...] = ()
+    # A count that is a part of another column of the same row (categories of a total).
+    part_of: str | None = None
+
+
+@dataclass
+class IndicatorTable:
+    """One indicator table: the unit the Word bilan, the workbook and the tests share."""
+
+    key: str  # stable identifier, also the workbook sheet's base name
+    section: str  # where the bilan places it
+    title: str
+    columns: list[Col]
+    rows: list[dict[str, Any]]
+    note: str = ""
+    # Rows are a partition of the last ("total") row: masking one implies masking another.
+    total_row: bool = False
+    chart: tuple[str, str | None] | None = None  # (rate column, target column)
+    chart_title: str = ""
+    restricted: bool = False  # detail left out of the public bilan
+
+    @property
+    def wide(self) -> bool:
+        return len(self.columns) > 7
+
+    def column(self, key: str) -> Col:
+        return next(c for c in self.columns if c.key == key)
+
+    def masked(self, threshold: int) -> IndicatorTable:
+        """The public version: counts 1..threshold-1 shown « < threshold », rates revealing them hidden."""
+        return replace(self, rows=mask_rows(self.columns, self.rows, threshold, self.total_row))
+
+
+def mask_rows(
+    columns: list[Col], rows: list[dict[str, Any]], threshold: int, total_row: bool
+) -> list[dict[str, Any]]:
+    """Statistical secrecy for one table (the rule is stated in the bilan's method section).
+
+    1. every count from 1 to threshold - 1 is shown « < threshold »;
+    2. a rate is hidden when its numerator or denominator is masked;
+    3. secondary masking, so that a masked count cannot be recomputed by difference: in a row,
+       when one part of a total is masked, the smallest other part (or the total) is hidden; in
+       a table whose rows add up to its total row, likewise down each column.
+    """
+    counts = [c for c in columns if c.kind == "count"]
+    primary = {(i, c.key) for i, row in enumerate(rows) for c in counts if _small(row.get(c.key), threshold)}
+    hidden = set(primary)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(rows)):
+            for total in {c.part_of for c in counts if c.part_of}:
+                parts = [c.key for c in counts if c.part_of == total]
+                group = [(i, k) for k in parts] + [(i, total)]
+                changed |= _hide_one_more(group, hidden, lambda cell: rows[cell[0]].get(cell[1]))
+        if total_row and len(rows) > 1:
+            body = range(len(rows) - 1)
+            for c in counts:
+                group = [(i, c.key) for i in body] + [(len(rows) - 1, c.key)]
+                changed |= _hide_one_more(group, hidden, lambda cell: rows[cell[0]].get(cell[1]))
+    out = []
+    for i, row in enumerate(rows):
+        new = dict(row)
+        for c in columns:
+            if (i, c.key) in primary:
+                new[c.key] = SMALL.format(threshold=threshold)
+            elif (i, c.key) in hidden:
+                new[c.key] = SECRET
+            elif c.kind == "rate" and any((i, k) in hidden for k in c.of):
+                new[c.key] = SECRET
+            elif c.kind == "status" and any(
+                (i, k) in hidden for rc in columns if rc.kind == "rate" for k in rc.of
+            ):
+                new[c.key] = SECRET
+        out.append(new)
+    return out
+
+
+def _small(value: Any, threshold: int) -> bool:
+    return isinstance(value, int) and 1 <= value < threshold
+
+
+def _hide_one_more(group: list[tuple[int, str]], hidden: set, value) -> bool:
+    """If exactly one cell of an additive group is hidden, hide the smallest other non-zero one."""
+    if sum(cell in hidden for cell in group) != 1:
+        return False
+    candidates = [cell for cell in group if cell not in hidden and (value(cell) or 0) > 0]
+    if not candidates:
+        return False
+    hidden.add(min(candidates, key=lambda cell: value(cell)))
+    return True
+
+
+# -- The bilan -----------------------------------------------------------------------------
+
+
+@dataclass
+class RegisterEntry:
+    """A return used in the consolidation, as the bilan lists it."""
+
+    partner_id: str
+    partner: str
+    kind: str
+    file: str
+    version: int  # 1 + number of earlier versions received and superseded
+    date: dt.date
+    sha256: str
+    rows: int
+    warnings: int
+
+
+@dataclass
+class ExcludedEntry:
+    partner_id: str
+    partner: str
+    file: str
+    errors: int
+    sha256: str
+
+
+@dataclass
+class TrendYear:
+    year: int
+    geography: str
+    thresholds_known: bool
+    rates: dict[str, Rate]
+    returns_used: int
+    returns_expected: int
+
+
+@dataclass
+class Bilan:
+    """Everything the reports show for one year, computed once."""
+
+    year: int
+    epci: str
+    convention_title: str
+    geography: str
+    thresholds: Any  # convention.QuartileThresholds | None
+    targets: dict[str, float | None]
+    test_year: bool
+    # objective code → scope (bailleur id or TERRITORY) → Rate
+    objectives: dict[str, dict[str, Rate]]
+    # réservataire id → objective code → Rate computed from the bailleurs' rows
+    reservataires: dict[str, dict[str, Rate]]
+    tables: list[IndicatorTable]
+    register: list[RegisterEntry]
+    excluded: list[ExcludedEntry]
+    missing: list[str]  # partner names without any return
+    cross_findings: list[str]  # CONTINGENT_ECART texts
+    trend: list[TrendYear]
+    rows_used: int
+    rows_outside_year: int
+    partner_names: dict[str, str] = field(default_factory=dict)
+
+    def table(self, key: str) -> IndicatorTable:
+        return next(t for t in self.tables if t.key == key)
+
+    def section(self, section: str) -> list[IndicatorTable]:
+        return [t for t in self.tables if t.section == section]
+
+    def summary_lines(self) -> list[str]:
+        """The terminal summary (French): per bailleur, the three rates against their targets."""
+        heads = ["Bailleur", "1er quartile hors QPV", "Quartiles 2-4 en QPV", "Publics prioritaires"]
+        codes = ["hors_qpv_q1", "qpv_q234", "publics_prioritaires"]
+        scopes = [s for s in self.objectives["hors_qpv_q1"] if s != TERRITORY] + [TERRITORY]
+        body = []
+        for scope in scopes:
+            name = TERRITORY_LABEL if scope == TERRITORY else self.partner_names.get(scope, scope)
+            cells = [name]
+            for code in codes:
+                rate = self.objectives[code][scope]
+                cells.append(f"{frformat.percent(rate.value)} {_STATUS_MARK[rate.status]}")
+            body.append(cells)
+        widths = [max(len(r[i]) for r in [heads, *body]) for i in range(len(heads))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+        targets = "  ".join(
+            f"{label} {frformat.target(self.targets[code])}"
+            for label, code in zip(heads[1:], codes, strict=True)
+        )
+        out = [f"Bilan {self.year} — {self.epci}", f"Cibles {self.year} : {targets}", line(heads)]
+        out.append("  ".join("-" * w for w in widths))
+        out.extend(line(cells) for cells in body)
+        out.append("(✓ atteint, ≈ proche, ✗ non atteint, – sans objet)")
+        out.append(
+            f"Retours utilisés : {len(self.register)} ; exclus pour erreurs : {len(self.excluded)} ; "
+            f"partenaires sans retour : {len(self.missing)}."
+        )
+        return out
+
+    def summary_text(self) -> str:
+        return "\n".join(self.summary_lines())
+
+
+_STATUS_MARK = {MET: "✓", CLOSE: "≈", NOT_MET: "✗", NO_UNIVERSE: "–"}
+
+# (objective code, column prefix, short label) of the tables with one group of columns per objective.
+_OBJECTIVE_COLUMNS = (
+    ("hors_qpv_q1", "hq", "1er quartile hors QPV"),
+    ("qpv_q234", "qpv", "Quartiles 2-4 en QPV"),
+    ("publics_prioritaires", "pp", "Publics prioritaires"),
+)
+
+OBJECTIVE_SHORT = {
+    "hors_qpv_q1": "1er quartile ou relogés NPNRU, baux signés hors QPV et hors zone locale",
+    "qpv_q234": "Quartiles 2 à 4, attributions prononcées en QPV ou en zone locale",
+    "publics_prioritaires": "Publics prioritaires, baux signés sur le contingent",
+}
+
+
+def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: int) -> Bilan:
+    """Compute every indicator of the bilan of `year` (and the trend from the other years)."""
+    campaign = campaigns[year]
+    names = {p.id: p.name for p in convention.partners}
+    usable = campaign.usable()
+    bailleurs = [p.id for p in convention.bailleurs if p.id in usable]
+    rows = _campaign_rows(convention, campaign, year)
+
+    objectives: dict[str, dict[str, Rate]] = {code: {} for code in OBJECTIVE_SHORT}
+    by_bailleur = {b: [r for r in rows if r.bailleur == b] for b in bailleurs}
+    for b in bailleurs:
+        for code, rate in _objectives(convention, by_bailleur[b], year).items():
+            objectives[code][b] = rate
+    territory = _objectives(convention, rows, year)
+    for code, rate in territory.items():
+        objectives[code][TERRITORY] = rate
+    reservataires = {
+        p.id: _objectives(convention, rows, year, contingent=p.id) for p in convention.reservataires
+    }
+
+    b = _Builder(convention, year, names, rows, bailleurs, campaign)
+    tables = [
+        *b.objective_tables(objectives),
+        b.priority_by_contingent(),
+        b.dalo(),
+        b.zoom_qpv(),
+        b.zooms(),
+        b.qpv_publics(),
+        b.refusals(),
+        b.vacancy(),
+        b.mutations(),
+        *b.reservataire_tables(reservataires),
+        b.quality(),
+        b.communes(),
+    ]
+    trend = [
+        _trend_year(convention, campaigns[y], y)
+        for y in sorted(campaigns)
+        if y <= year and y in convention.years
+    ]
+    tables.append(_trend_table(convention, trend))
+
+    register = []
+    for pid, rf in sorted(usable.items(), key=lambda kv: _partner_order(convention, kv[0])):
+        attributions = rf.tables.get("attributions") or rf.tables.get("contingent")
+        register.append(
+            RegisterEntry(
+                partner_id=pid,
+                partner=names.get(pid, pid),
+                kind=convention.partners_by_id[pid].kind if pid in convention.partners_by_id else "",
+                file=rf.name,
+                version=1 + len(campaign.superseded.get(pid, [])),
+                date=_return_date(rf),
+                sha256=rf.sha256,
+                rows=len(attributions) if attributions is not None else 0,
+                warnings=sum(not f.is_error for f in rf.findings),
+            )
+        )
+    excluded = [
+        ExcludedEntry(pid, names.get(pid, pid), rf.name, sum(f.is_error for f in rf.findings), rf.sha256)
+        for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: _partner_order(convention, kv[0]))
+    ]
+    geo = convention.geography(year)
+    return Bilan(
+        year=year,
+        epci=convention.epci.name,
+        convention_title=convention.info.title,
+        geography=geo.label,
+        thresholds=convention.thresholds(year),
+        targets={code: convention.target(code, year) for code in OBJECTIVE_SHORT},
+        test_year=year in convention.info.test_years,
+        objectives=objectives,
+        reservataires=reservataires,
+        tables=tables,
+        register=register,
+        excluded=excluded,
+        missing=[names.get(pid, pid) for pid in campaign.missing],
+        cross_findings=[f.text for f in campaign.cross_findings],
+        trend=trend,
+        rows_used=len(rows),
+        rows_outside_year=sum(not (r.cal or r.bail) for r in rows),
+        partner_names=names,
+    )
+
+
+def _partner_order(convention: Convention, pid: str) -> int:
+    ids = [p.id for p in convention.partners]
+    return ids.index(pid) if pid in ids else len(ids)
+
+
+def _return_date(rf: ReturnFile) -> dt.date:
+    answered = (rf.forms.get("identification") or {}).get("date_reponse")
+    if isinstance(answered, dt.date):
+        return answered
+    return rf.modified.date()
+
+
+def _campaign_rows(convention: Convention, campaign: Campaign, year: int) -> list[_Row]:
+    rows: list[_Row] = []
+    for pid, rf in campaign.usable().items():
+        table = rf.tables.get("attributions")
+        if table is not None:
+            rows.extend(_rows(convention, pid, table, year))
+    return rows
+
+
+def _trend_year(convention: Convention, campaign: Campaign, year: int) -> TrendYear:
+    rows = _campaign_rows(convention, campaign, year)
+    expected = len(campaign.used) + len(campaign.missing)
+    return TrendYear(
+        year=year,
+        geography=convention.geography(year).label,
+        thresholds_known=convention.thresholds(year) is not None,
+        rates=_objectives(convention, rows, year),
+        returns_used=len(campaign.usable()),
+        returns_expected=expected,
+    )
+
+
+def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTable:
+    cols = [Col("annee", "Année", "text")]
+    for _code, short, label in _OBJECTIVE_COLUMNS:
+        cols += [
+            Col(f"{short}_num", f"{label} : ménages"),
+            Col(f"{short}_den", f"{label} : univers"),
+            Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
+            Col(f"{short}_cible", f"{label} : cible", "target"),
+        ]
+    rows = []
+    for t in trend:
+        row: dict[str, Any] = {"annee": str(t.year)}
+        for code, short, _label in _OBJECTIVE_COLUMNS:
+            rate = t.rates[code]
+            row |= {
+                f"{short}_num": rate.numerator,
+                f"{short}_den": rate.denominator,
+                f"{short}_taux": rate.value,
+                f"{short}_cible": _fraction(rate.target),
+            }
+        rows.append(row)
+    return IndicatorTable(
+        "evolution",
+        "evolution",
+        f"Évolution depuis {convention.info.first_year} (territoire)",
+        cols,
+        rows,
+        note="Chaque année est jugée sur sa propre cible et sur la géographie prioritaire en vigueur cette année-là.",
+    )
+
+
+def _fraction(percent_value: float | None) -> float | None:
+    return None if percent_value is None else percent_value / 100
+
+
+def _share(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+class _Builder:
+    """Builds the indicator tables of one year from the reduced rows."""
+
+    def __init__(self, convention, year, names, rows, bailleurs, campaign):
+        self.c = convention
+        self.year = year
+        self.names = names
+        self.rows = rows
+        self.bailleurs = bailleurs
+        self.campaign = campaign
+
+    def _scopes(self) -> list[tuple[str, str, list[_Row]]]:
+        """(scope key, label, rows) for each bailleur, then the territory."""
+        out = [(b, self.names[b], [r for r in self.rows if r.bailleur == b]) for b in self.bailleurs]
+        return out + [(TERRITORY, TERRITORY_LABEL, self.rows)]
+
+    # Objectives ---------------------------------------------------------------------------
+
+    def objective_tables(self, objectives: dict[str, dict[str, Rate]]) -> list[IndicatorTable]:
+        tables = []
+        for code in OBJECTIVE_SHORT:
+            quartile = code != "publics_prioritaires"
+            cols = [
+                Col("perimetre", "Bailleur", "text"),
+                Col("univers", "Baux signés" if code != "qpv_q234" else "Attributions prononcées"),
+                Col("menages", "Ménages visés"),
+            ]
+            if quartile:
+                cols.append(Col("inconnu", "Dont quartile inconnu (au dénominateur)"))
+            cols += [
+                Col("taux", "Taux", "rate", of=("menages", "univers")),
+                Col("cible", "Cible", "target"),
+                Col("statut", "Objectif", "status"),
+            ]
+            rows = []
+            for scope, rate in objectives[code].items():
+                row = {
+                    "perimetre": TERRITORY_LABEL if scope == TERRITORY else self.names[scope],
+                    "univers": rate.denominator,
+                    "menages": rate.numerator,
+                    "taux": rate.value,
+                    "cible": _fraction(rate.target),
+                    "statut": rate.status,
+                }
+                if quartile:
+                    row["inconnu"] = rate.unknown
+                rows.append(row)
+            tables.append(
+                IndicatorTable(
+                    f"objectif_{code}",
+                    f"objectif_{code}",
+                    self.c.objective(code).label,
+                    cols,
+                    rows,
+                    total_row=True,
+                    chart=("taux", "cible"),
+                    chart_title=f"{OBJECTIVE_SHORT[code]} : taux par bailleur et cible {self.year}",
+                    note=_OBJECTIVE_NOTES[code],
+                )
+            )
+        return tables
+
+    def priority_by_contingent(self) -> IndicatorTable:
+        cats = [c for c in self.c.priority_categories if c.priority]
+        cols = [Col("contingent", "Contingent", "text"), Col("baux", "Baux signés")]
+        cols += [
+            Col(f"cat_{c.code}", c.code if len(c.code) <= 8 else c.label, part_of="prioritaires")
+            for c in cats
+        ]
+        cols += [
+            Col("prioritaires", "Publics prioritaires"),
+            Col("taux", "Taux", "rate", of=("prioritaires", "baux")),
+            Col("cible", "Cible", "target"),
+            Col("statut", "Objectif", "status"),
+        ]
+        target = self.c.target("publics_prioritaires", self.year)
+        gap = self.c.campaign.close_gap_points
+        scopes = [(f"{self.names[b]} (contingent propre)", b, CONTINGENT_OWN) for b in self.bailleurs]
+        scopes += [(p.name, None, p.id) for p in self.c.reservataires]
+        rows = []
+        for label, bailleur, contingent in scopes:
+            sel = [
+                r for r in self.rows
+                if r.bail and r.contingent == contingent and (bailleur is None or r.bailleur == bailleur)
+            ]  # fmt: skip
+            rate = Rate(sum(r.priority for r in sel), len(sel), target=target, close_gap=gap)
+            row = {"contingent": label, "baux": len(sel), "prioritaires": rate.numerator}
+            row |= {f"cat_{c.code}": sum(r.category == c.code for r in sel) for c in cats}
+            row |= {"taux": rate.value, "cible": _fraction(target), "statut": rate.status}
+            rows.append(row)
+        sel = [r for r in self.rows if r.bail]
+        total = {
+            "contingent": "Tous contingents",
+            "baux": len(sel),
+            "prioritaires": sum(r.priority for r in sel),
+        }
+        total |= {f"cat_{c.code}": sum(r.category == c.code for r in sel) for c in cats}
+        total |= {"taux": _share(total["prioritaires"], len(sel)), "cible": _fraction(target), "statut": ""}
+        rows.append(total)
+        legend = " ; ".join(f"{c.code} : {c.label}" for c in cats)
+        return IndicatorTable(
+            "prioritaires_contingents",
+            "objectif_publics_prioritaires",
+            "Publics prioritaires par contingent et par catégorie (catégorie la plus haute du ménage)",
+            cols,
+            rows,
+            total_row=True,
+            chart=("taux", "cible"),
+            chart_title=f"Publics prioritaires : taux par contingent et cible {self.year}",
+            note=f"Catégories dans l'ordre de priorité — {legend}. Un ménage est compté une fois, dans sa catégorie la plus haute.",
+        )
+
+    def dalo(self) -> IndicatorTable:
+        cols = [
+            Col("perimetre", "Bailleur", "text"),
+            Col("dalo", "Ménages DALO relogés (baux signés)"),
+            Col("hors_qpv", "Dont hors QPV"),
+            Col("part", "Part hors QPV", "rate", of=("hors_qpv", "dalo")),
+        ]
+        rows = []
+        for _, label, sel in self._scopes():
+            dalo = [r for r in sel if r.bail and r.category == "DALO"]
+            out = sum(r.qpv is None for r in dalo)
+            rows.append(
+                {"perimetre": label, "dalo": len(dalo), "hors_qpv": out, "part": _share(out, len(dalo))}
+            )
+        return IndicatorTable(
+            "dalo",
+            "dalo",
+            "Ménages reconnus DALO relogés et part relogée hors QPV",
+            cols,
+            rows,
+            total_row=True,
+            note="Hors QPV : logement situé hors de tout quartier prioritaire de la géographie en vigueur (une zone locale n'est pas un QPV).",
+        )
+
+    def zoom_qpv(self) -> IndicatorTable:
+        geo = self.c.geography(self.year)
+        sectors = [(q.code, f"{q.name} ({q.code})", "qpv") for q in geo.qpvs]
+        sectors += [(z.code, f"Zone locale : {z.name}", "zone") for z in self.c.local_zones]
+        cols = [
+            Col("secteur", "Quartier", "text"),
+            Col("prononcees", "Attributions prononcées"),
+            Col("q234", "Dont quartiles 2 à 4"),
+            Col("inconnu", "Dont quartile inconnu"),
+            Col("taux", "Taux quartiles 2 à 4", "rate", of=("q234", "prononcees")),
+            Col("cible", "Cible", "target"),
+            Col("baux", "Baux signés"),
+            Col("refus", "Refus"),
+        ]
+        target = _fraction(self.c.target("qpv_q234", self.year))
+        rows = []
+        for code, label, kind in sectors:
+            sel = [
+                r
+                for r in self.rows
+                if (r.qpv == code if kind == "qpv" else (r.qpv is None and r.zone == code))
+            ]
+            cal = [r for r in sel if r.cal]
+            q234 = sum(r.quartile in ("2", "3", "4") for r in cal)
+            rows.append(
+                {
+                    "secteur": label,
+                    "prononcees": len(cal),
+                    "q234": q234,
+                    "inconnu": sum(not r.known_quartile for r in cal),
+                    "taux": _share(q234, len(cal)),
+                    "cible": target,
+                    "baux": sum(r.bail for r in sel),
+                    "refus": sum(r.suite == "REFUS" for r in cal),
+                }
+            )
+        sel = [r for r in self.rows if r.sector != "hors"]
+        cal = [r for r in sel if r.cal]
+        q234 = sum(r.quartile in ("2", "3", "4") for r in cal)
+        rows.append(
+            {
+                "secteur": "Ensemble QPV et zones locales",
+                "prononcees": len(cal),
+                "q234": q234,
+                "inconnu": sum(not r.known_quartile for r in cal),
+                "taux": _share(q234, len(cal)),
+                "cible": target,
+                "baux": sum(r.bail for r in sel),
+                "refus": sum(r.suite == "REFUS" for r in cal),
+            }
+        )
+        return IndicatorTable(
+            "zoom_qpv",
+            "zooms",
+            f"Zoom par quartier prioritaire et zone locale ({geo.label})",
+            cols,
+            rows,
+            total_row=True,
+            chart=("taux", "cible"),
+            chart_title="Part des quartiles 2 à 4 dans les attributions prononcées, par quartier",
+        )
+
+    def zooms(self) -> IndicatorTable:
+        cols = [
+            Col("secteur", "Secteur", "text"),
+            Col("prononcees", "Attributions prononcées"),
+            Col("baux", "Baux signés"),
+            Col("qpv_prononcees", "Prononcées en QPV ou zone locale"),
+            Col("q234", "Dont quartiles 2 à 4"),
+            Col("taux_q234", "Taux quartiles 2 à 4", "rate", of=("q234", "qpv_prononcees")),
+            Col("hors_baux", "Baux signés hors QPV et zone locale"),
+            Col("q1", "Dont 1er quartile ou NPNRU"),
+            Col("taux_q1", "Taux 1er quartile hors QPV", "rate", of=("q1", "hors_baux")),
+        ]
+        rows = []
+        for zoom in self.c.zooms:
+            communes = set(zoom.communes)
+            sel = [r for r in self.rows if r.commune in communes]
+            rows.append(self._area_row(zoom.name, sel, "secteur"))
+        return IndicatorTable(
+            "zooms",
+            "zooms",
+            "Zooms par secteur examinés par la commission de coordination",
+            cols,
+            rows,
+            note="Chaque zoom regroupe les communes indiquées dans le fichier de convention ; une commune peut figurer dans plusieurs zooms.",
+        )
+
+    def _area_row(self, label: str, sel: list[_Row], key: str) -> dict[str, Any]:
+        in_q = [r for r in sel if r.cal and r.sector != "hors"]
+        out = [r for r in sel if r.bail and r.sector == "hors"]
+        q234 = sum(r.quartile in ("2", "3", "4") for r in in_q)
+        q1 = sum(r.quartile == "1" or r.urban for r in out)
+        return {
+            key: label,
+            "prononcees": sum(r.cal for r in sel),
+            "baux": sum(r.bail for r in sel),
+            "qpv_prononcees": len(in_q),
+            "q234": q234,
+            "taux_q234": _share(q234, len(in_q)),
+            "hors_baux": len(out),
+            "q1": q1,
+            "taux_q1": _share(q1, len(out)),
+        }
+
+    def communes(self) -> IndicatorTable:
+        table = self.zooms()
+        cols = [replace(table.columns[0], key="commune", label="Commune")] + table.columns[1:]
+        rows = []
+        present = {r.commune for r in self.rows}
+        for commune in self.c.epci.communes:
+            if commune.insee in present:
+                sel = [r for r in self.rows if r.commune == commune.insee]
+                rows.append(self._area_row(f"{commune.name} ({commune.insee})", sel, "commune"))
+        rows.append(self._area_row("Ensemble des communes", self.rows, "commune"))
+        return IndicatorTable(
+            "communes",
+            "annexes",
+            "Attributions par commune",
+            cols,
+            rows,
+            total_row=True,
+            note="Seules les communes ayant au moins une attribution ou un bail dans les retours figurent ici.",
+        )
+
+    def qpv_publics(self) -> IndicatorTable:
+        cols = [Col("secteur", "Secteur", "text"), Col("prononcees", "Attributions prononcées")]
+        for key, label in (
+            ("jeunes", "Jeunes (titulaire de moins de 30 ans)"),
+            ("familles", "Familles avec enfant(s) de moins de 14 ans"),
+            ("emploi", "Ménages en emploi"),
+        ):
+            cols += [
+                Col(key, label),
+                Col(f"{key}_part", "Part", "rate", of=(key, "prononcees")),
+                Col(f"{key}_nr", "Non renseigné"),
+            ]
+        rows = []
+        for label, pred in (
+            ("En QPV ou zone locale", lambda r: r.sector != "hors"),
+            ("Hors QPV et hors zone locale", lambda r: r.sector == "hors"),
+            ("Ensemble", lambda r: True),
+        ):
+            sel = [r for r in self.rows if r.cal and pred(r)]
+            row: dict[str, Any] = {"secteur": label, "prononcees": len(sel)}
+            for key, attr in (("jeunes", "young"), ("familles", "family"), ("emploi", "employed")):
+                yes = sum(getattr(r, attr) is True for r in sel)
+                row |= {
+                    key: yes,
+                    f"{key}_part": _share(yes, len(sel)),
+                    f"{key}_nr": sum(getattr(r, attr) is None for r in sel),
+                }
+            rows.append(row)
+        return IndicatorTable(
+            "publics_qpv",
+            "actions",
+            "Actions 3 et 5 : profil des ménages des attributions prononcées, en QPV et hors QPV",
+            cols,
+            rows,
+            total_row=True,
+            note=(
+                f"Jeune ménage : titulaire de moins de {YOUNG_AGE} ans à la date de la CAL. Famille : ménage comptant au moins "
+                "un enfant de moins de 14 ans. Ménage en emploi : titulaire salarié, indépendant ou apprenti. "
+                "Les ménages non renseignés restent au dénominateur."
+            ),
+        )
+
+    def refusals(self) -> IndicatorTable:
+        cols = [
+            Col("perimetre", "Bailleur", "text"),
+            Col("qpv_dec", "Décisions CAL en QPV ou zone locale"),
+            Col("qpv_refus", "Refus en QPV"),
+            Col("qpv_taux", "Taux de refus en QPV", "rate", of=("qpv_refus", "qpv_dec")),
+            Col("hors_dec", "Décisions CAL hors QPV"),
+            Col("hors_refus", "Refus hors QPV"),
+            Col("hors_taux", "Taux de refus hors QPV", "rate", of=("hors_refus", "hors_dec")),
+        ]
+        rows = []
+        for _, label, sel in self._scopes():
+            row: dict[str, Any] = {"perimetre": label}
+            for key, pred in (("qpv", lambda r: r.sector != "hors"), ("hors", lambda r: r.sector == "hors")):
+                dec = [r for r in sel if r.cal and pred(r)]
+                refus = sum(r.suite == "REFUS" for r in dec)
+                row |= {f"{key}_dec": len(dec), f"{key}_refus": refus, f"{key}_taux": _share(refus, len(dec))}
+            rows.append(row)
+        return IndicatorTable(
+            "refus",
+            "actions",
+            "Refus des ménages parmi les attributions prononcées, en QPV et hors QPV",
+            cols,
+            rows,
+            total_row=True,
+        )
+
+    def vacancy(self) -> IndicatorTable:
+        cols = [
+            Col("perimetre", "Bailleur", "text"),
+            Col("logements", "Logements", "number"),
+            Col("vacants", "Vacants", "number"),
+            Col("taux", "Taux de vacance", "rate"),
+            Col("vacants_3_mois", "Vacants depuis plus de 3 mois", "number"),
+            Col("taux_3_mois", "Taux de vacance de plus de 3 mois", "rate"),
+            Col("qpv_logements", "Logements en QPV ou zone locale", "number"),
+            Col("qpv_vacants", "Vacants en QPV ou zone locale", "number"),
+            Col("qpv_taux", "Taux de vacance en QPV", "rate"),
+        ]
+        # Dwellings are not households: statistical secrecy does not apply ("number" columns).
+        usable = self.campaign.usable()
+        rows = []
+        totals = dict.fromkeys(("logements", "vacants", "vacants_3_mois", "qpv_logements", "qpv_vacants"), 0)
+        for b in self.bailleurs:
+            table = usable[b].tables.get("patrimoine")
+            if table is None:
+                continue
+            vals = dict.fromkeys(totals, 0)
+            for secteur, logements, vacants, v3 in zip(
+                table.columns.get("secteur", []), table.columns.get("logements", []),
+                table.columns.get("vacants", []), table.columns.get("vacants_3_mois", []), strict=False,
+            ):  # fmt: skip
+                vals["logements"] += logements or 0
+                vals["vacants"] += vacants or 0
+                vals["vacants_3_mois"] += v3 or 0
+                if secteur not in (None, HORS_QPV):
+                    vals["qpv_logements"] += logements or 0
+                    vals["qpv_vacants"] += vacants or 0
+            for k in totals:
+                totals[k] += vals[k]
+            rows.append(self._vacancy_row(self.names[b], vals))
+        rows.append(self._vacancy_row(TERRITORY_LABEL, totals))
+        return IndicatorTable(
+            "vacance",
+            "actions",
+            "Vacance au 31 décembre (feuilles Patrimoine des bailleurs)",
+            cols,
+            rows,
+            total_row=True,
+        )
+
+    @staticmethod
+    def _vacancy_row(label: str, v: dict[str, int]) -> dict[str, Any]:
+        return {
+            "perimetre": label,
+            **v,
+            "taux": _share(v["vacants"], v["logements"]),
+            "taux_3_mois": _share(v["vacants_3_mois"], v["logements"]),
+            "qpv_taux": _share(v["qpv_vacants"], v["qpv_logements"]),
+        }
+
+    def mutations(self) -> IndicatorTable:
+        cols = [
+            Col("perimetre", "Bailleur", "text"),
+            Col("baux", "Baux signés"),
+            Col("mutations", "Dont mutations internes"),
+            Col("taux", "Part des mutations", "rate", of=("mutations", "baux")),
+            Col("nr", "Non renseigné"),
+        ]
+        rows = []
+        for _, label, sel in self._scopes():
+            baux = [r for r in sel if r.bail]
+            m = sum(r.mutation is True for r in baux)
+            rows.append(
+                {
+                    "perimetre": label,
+                    "baux": len(baux),
+                    "mutations": m,
+                    "taux": _share(m, len(baux)),
+                    "nr": sum(r.mutation is None for r in baux),
+                }
+            )
+        return IndicatorTable(
+            "mutations", "actions", "Mutations internes parmi les baux signés", cols, rows, total_row=True
+        )
+
+    # Réservataires ------------------------------------------------------------------------
+
+    def reservataire_tables(self, reservataires: dict[str, dict[str, Rate]]) -> list[IndicatorTable]:
+        cols = [Col("reservataire", "Réservataire", "text")]
+        for _code, short, label in _OBJECTIVE_COLUMNS:
+            cols += [
+                Col(f"{short}_num", f"{label} : ménages"),
+                Col(f"{short}_den", f"{label} : univers"),
+                Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
+                Col(f"{short}_statut", f"{label} : objectif", "status"),
+            ]
+        rows = []
+        for p in self.c.reservataires:
+            rates = reservataires[p.id]
+            row: dict[str, Any] = {"reservataire": p.name}
+            for code, short, _label in _OBJECTIVE_COLUMNS:
+                r = rates[code]
+                row |= {
+                    f"{short}_num": r.numerator,
+                    f"{short}_den": r.denominator,
+                    f"{short}_taux": r.value,
+                    f"{short}_statut": r.status,
+                }
+            rows.append(row)
+        contribution = IndicatorTable(
+            "reservataires",
+            "reservataires",
+            "Contribution des réservataires, calculée sur les lignes des bailleurs attribuées sur leur contingent",
+            cols,
+            rows,
+            note="Calcul à partir des retours valides des bailleurs ; un bailleur sans retour valide manque à ces chiffres.",
+        )
+
+        # Declared (Contingent sheets) against counted (bailleurs' rows), per réservataire.
+        usable = self.campaign.usable()
+        measures = (
+            ("baux", "Baux signés"),
+            ("prioritaires", "Publics prioritaires"),
+            ("q1", "1er quartile hors QPV"),
+            ("q234", "Quartiles 2-4 en QPV"),
+            ("refus", "Refus"),
+        )
+        cols = [Col("reservataire", "Réservataire", "text"), Col("retour", "Retour", "text")]
+        for key, label in measures:
+            cols += [
+                Col(f"{key}_declare", f"{label} : déclaré"),
+                Col(f"{key}_compte", f"{label} : compté"),
+                Col(f"{key}_ecart", f"{label} : écart", "number"),
+            ]
+        rows = []
+        prio_keys = [f"prioritaires_{c.code.lower()}" for c in self.c.priority_categories if c.priority]
+        for p in self.c.reservataires:
+            on = [r for r in self.rows if r.contingent == p.id]
+            counted = {
+                "baux": sum(r.bail for r in on),
+                "prioritaires": sum(r.bail and r.priority for r in on),
+                "q1": sum(r.bail and r.sector == "hors" and r.quartile == "1" for r in on),
+                "q234": sum(r.cal and r.sector != "hors" and r.quartile in ("2", "3", "4") for r in on),
+                "refus": sum(r.cal and r.suite == "REFUS" for r in on),
+            }
+            row = {"reservataire": p.name}
+            table = usable[p.id].tables.get("contingent") if p.id in usable else None
+            if table is None:
+                row["retour"] = "sans retour valide"
+                declared = None
+            else:
+                row["retour"] = "reçu"
+                cols_ = table.columns
+                # Only the lines about bailleurs whose own return is used can be compared.
+                keep = [i for i, b in enumerate(cols_.get("bailleur", [])) if b in self.bailleurs]
+
+                def total(key: str, keep=keep, cols_=cols_) -> int:
+                    values = cols_.get(key, [])
+                    return sum(values[i] or 0 for i in keep if i < len(values))
+
+                declared = {
+                    "baux": total("baux_signes"),
+                    "prioritaires": sum(total(k) for k in prio_keys),
+                    "q1": total("q1_hors_qpv"),
+                    "q234": total("q234_qpv"),
+                    "refus": total("refus"),
+                }
+            for key, _ in measures:
+                row[f"{key}_compte"] = counted[key]
+                row[f"{key}_declare"] = None if declared is None else declared[key]
+                row[f"{key}_ecart"] = None if declared is None else declared[key] - counted[key]
+            rows.append(row)
+        check = IndicatorTable(
+            "reservataires_ecarts",
+            "reservataires",
+            "Contrôle croisé : ce que déclarent les réservataires et ce que comptent les bailleurs",
+            cols,
+            rows,
+            note=(
+                "Déclaré : somme des lignes de la feuille Contingent du réservataire portant sur les bailleurs dont le "
+                "retour est utilisé. Compté : lignes des bailleurs sur ce contingent. Écart = déclaré − compté. "
+                "Le 1er quartile est compté ici sans les relogements NPNRU, comme dans la feuille Contingent."
+            ),
+            restricted=True,
+        )
+        return [contribution, check]
+
+    # Data quality -------------------------------------------------------------------------
+
+    def quality(self) -> IndicatorTable:
+        cols = [
+            Col("perimetre", "Bailleur", "text"),
+            Col("lignes", "Lignes utilisées"),
+            Col("hors_annee", "Lignes sans décision ni bail dans l'année"),
+            Col("inconnu", "Quartile inconnu (décision ou bail dans l'année)"),
+            Col("part_inconnu", "Part de quartiles inconnus", "rate", of=("inconnu", "dans_annee")),
+            Col("dans_annee", "Lignes de l'année"),
+        ]
+        rows = []
+        for _, label, sel in self._scopes():
+            year_rows = [r for r in sel if r.cal or r.bail]
+            unknown = sum(not r.known_quartile for r in year_rows)
+            rows.append(
+                {
+                    "perimetre": label,
+                    "lignes": len(sel),
+                    "hors_annee": len(sel) - len(year_rows),
+                    "inconnu": unknown,
+                    "part_inconnu": _share(unknown, len(year_rows)),
+                    "dans_annee": len(year_rows),
+                }
+            )
+        return IndicatorTable(
+            "qualite", "qualite", "Qualité des données des bailleurs", cols, rows, total_row=True
+        )
+
+
+_OBJECTIVE_NOTES = {
+    "hors_qpv_q1": (
+        "Univers : attributions suivies d'un bail signé dans l'année, logement hors QPV et hors zone locale. "
+        "Ménages visés : 1er quartile ou relogés dans le cadre du renouvellement urbain (comptés une fois). "
+        "Les ménages au quartile inconnu restent au dénominateur et ne sont jamais comptés au 1er quartile."
+    ),
+    "qpv_q234": (
+        "Univers : attributions prononcées (décision de CAL dans l'année, quelle qu'en soit la suite), logement en "
+        "QPV ou en zone locale. Ménages visés : quartiles 2, 3 et 4. Les quartiles inconnus restent au dénominateur."
+    ),
+    "publics_prioritaires": (
+        "Univers : attributions suivies d'un bail signé dans l'année sur le contingent propre du bailleur "
+        "(non réservé). Ménages visés : publics prioritaires de l'article L. 441-1 du CCH."
+    ),
+}
