@@ -1,0 +1,187 @@
+"""Documentation of the return format, generated from the schema: `docs/format.md` and the
+column table of every template's Lisez-moi sheet share the wording built here.
+
+Regenerate the committed documentation with:
+
+    python -m cia_workbook.formatdoc > docs/format.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cia_workbook import schema
+from cia_workbook.convention import Convention, load_convention
+from cia_workbook.schema import Column, Sheet, WorkbookSchema
+
+REGENERATE_COMMAND = "python -m cia_workbook.formatdoc > docs/format.md"
+
+KIND_LABELS = {
+    "text": "Texte",
+    "integer": "Nombre entier",
+    "decimal": "Nombre",
+    "date": "Date (JJ/MM/AAAA)",
+    "code": "Liste",
+    "yesno": "Oui / Non",
+}
+
+# Lists longer than this are described rather than spelled out (72 communes would drown the
+# table); the dropdown in the workbook still offers every value.
+INLINE_LIST_MAX = 8
+
+# How a long list is named for a reader; other long lists fall back to a generic wording.
+_LONG_LIST_WORDING = {
+    "commune": "liste des communes de l'EPCI",
+}
+
+PARTNER_KIND_TITLES = {"bailleur": "Classeur des bailleurs", "reservataire": "Classeur des réservataires"}
+
+
+def kind_label(column: Column) -> str:
+    return KIND_LABELS[column.kind]
+
+
+def requirement(column: Column) -> str:
+    """'Obligatoire', 'Obligatoire si …' or 'Facultatif', as a partner reads it."""
+    if column.required:
+        return "Obligatoire"
+    if column.required_when:
+        return f"Obligatoire {column.required_when}"
+    return "Facultatif"
+
+
+def _bounds(column: Column) -> str:
+    def fmt(value: float) -> str:
+        return f"{value:,.0f}".replace(",", "\u202f") if value == int(value) else str(value)
+
+    if column.minimum is not None and column.maximum is not None:
+        return f"de {fmt(column.minimum)} à {fmt(column.maximum)}"
+    if column.minimum is not None:
+        return f"{fmt(column.minimum)} ou plus"
+    if column.maximum is not None:
+        return f"{fmt(column.maximum)} au plus"
+    return ""
+
+
+def allowed_values(column: Column, wb_schema: WorkbookSchema) -> str:
+    """The values a column accepts, in French: the list itself when short, a description when long."""
+    if column.codelist:
+        displays = wb_schema.codelists[column.codelist].displays
+        if len(displays) <= INLINE_LIST_MAX:
+            return " ; ".join(f"« {d} »" for d in displays)
+        name = _LONG_LIST_WORDING.get(column.codelist, "liste")
+        return f"{name} ({len(displays)} valeurs, menu déroulant), par exemple « {displays[0]} »"
+    if column.kind in ("integer", "decimal"):
+        unit = "nombre entier" if column.kind == "integer" else "nombre"
+        return " ".join(p for p in (unit, _bounds(column)) if p) + ", sans texte ni unité"
+    if column.kind == "date":
+        return "date JJ/MM/AAAA"
+    return "texte libre"
+
+
+def input_sheets(wb_schema: WorkbookSchema) -> list[Sheet]:
+    """The sheets a partner fills (forms and tables), in workbook order."""
+    return [s for s in wb_schema.sheets if s.layout in ("form", "table")]
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _layout_sentence(sheet: Sheet) -> str:
+    if sheet.layout == "form":
+        return (
+            f"Formulaire : une question par ligne à partir de la ligne {schema.FORM_FIRST_ROW}, "
+            "le libellé en colonne A, la réponse en colonne B."
+        )
+    if sheet.layout == "table":
+        return (
+            f"Tableau : en-têtes en ligne {sheet.header_row} à partir de la colonne A, une ligne par "
+            f"enregistrement à partir de la ligne {sheet.first_data_row} ; {sheet.rows} lignes préparées "
+            "(insérer des lignes à l'intérieur du tableau pour en ajouter)."
+        )
+    if sheet.layout == "synthese":
+        return "Feuille calculée par des formules : rien à saisir."
+    return "Mode d'emploi : rien à saisir."
+
+
+def render_format_doc(convention: Convention, year: int) -> str:
+    """The French Markdown documentation of every partner workbook of `year`."""
+    geo = convention.geography(year)
+    out: list[str] = [
+        "# Format des classeurs de retour",
+        "",
+        "<!-- Fichier généré à partir du schéma (cia_workbook/schema.py) : ne pas modifier à la main.",
+        f"     Pour le régénérer : {REGENERATE_COMMAND} -->",
+        "",
+        f"Convention : {convention.info.title} ({convention.info.id}). Version du schéma : "
+        f"{schema.SCHEMA_VERSION}. Listes de l'année {year} (géographie prioritaire : {geo.label}) ; "
+        "les listes qui dépendent de l'année (QPV, cibles) sont celles en vigueur l'année évaluée.",
+        "",
+        "Chaque partenaire reçoit un classeur Excel (.xlsx) à son nom. Il peut le remplir dans Excel "
+        "ou LibreOffice et le renvoyer au format .xlsx ou .ods. Les valeurs des colonnes « Liste » "
+        "se choisissent dans un menu déroulant ; une valeur collée doit s'écrire exactement comme "
+        "dans la liste (majuscules et accents sans importance). Les dates s'écrivent JJ/MM/AAAA, "
+        "les nombres sans texte ni unité.",
+        "",
+    ]
+    for kind in ("bailleur", "reservataire"):
+        wb_schema = schema.schema_for(convention, kind, year)
+        out += [f"## {PARTNER_KIND_TITLES[kind]}", ""]
+        out.append("Feuilles, dans l'ordre : " + ", ".join(f"« {t} »" for t in wb_schema.sheet_titles) + ".")
+        out.append("")
+        for sheet in wb_schema.sheets:
+            out += [f"### Feuille « {sheet.title} »", "", sheet.purpose, "", _layout_sentence(sheet), ""]
+            if sheet.required and sheet.layout in ("form", "table"):
+                out += ["Feuille obligatoire : un classeur sans cette feuille est refusé.", ""]
+            if not sheet.columns:
+                continue
+            out += [
+                "| Colonne | Définition | Type | Valeurs autorisées | Obligatoire | Exemple |",
+                "|---|---|---|---|---|---|",
+            ]
+            for column in sheet.columns:
+                cells = (
+                    column.header,
+                    column.definition,
+                    kind_label(column),
+                    allowed_values(column, wb_schema),
+                    requirement(column),
+                    column.example,
+                )
+                out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            out.append("")
+    out += [
+        "## Identification du modèle",
+        "",
+        f"Chaque classeur porte son identification dans la feuille très masquée « {schema.ID_SHEET} » "
+        "(clé en colonne A, valeur en colonne B, dans cet ordre) : "
+        + ", ".join(f"`{k}`" for k in schema.ID_KEYS)
+        + f". `modele` vaut « {schema.TEMPLATE_MARKER} », `annee` est écrite comme un nombre. "
+        "Les mêmes valeurs sont reprises dans les noms définis "
+        + ", ".join(f"`CIA_{k.upper()}`" for k in schema.ID_KEYS)
+        + " et dans les propriétés personnalisées du document (mêmes clés). Les listes des menus "
+        f"déroulants sont dans la feuille très masquée « {schema.LISTS_SHEET} », une colonne par liste.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Écrit la documentation du format des classeurs (Markdown).")
+    parser.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="Année des listes (par défaut : dernière année de la convention).",
+    )
+    args = parser.parse_args(argv)
+    convention = load_convention(None)
+    year = args.year if args.year is not None else convention.info.last_year
+    sys.stdout.write(render_format_doc(convention, year))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,656 @@
+"""First stage of the yearly cycle: the Excel workbook each partner receives and fills.
+
+Every sheet, column and list comes from `schema.schema_for`; this module only lays them out
+for people (dropdowns, highlighted required cells, protection, print set-up) and records the
+template's identification where Excel and LibreOffice keep it (very hidden sheet, defined
+names, custom document properties). Cached formula values are left at 0: the tool never
+trusts them and recomputes everything from the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import xlsxwriter
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from cia_workbook import formatdoc, schema
+from cia_workbook.convention import OBJECTIVE_CODES, Convention, Partner
+from cia_workbook.fileio import atomic_path
+from cia_workbook.model import Campaign, ReturnFile
+from cia_workbook.schema import Column, Sheet, WorkbookSchema
+from cia_workbook.templates_synthese import ObjectiveCount, objective_counts, objective_formulas
+
+LOCALE = "fr_FR"
+
+# Conditional requirements the template can highlight: column → (column it depends on, code).
+# The wording for people stays in Column.required_when; this only drives the colouring.
+CONDITIONAL_REQUIRED = {("attributions", "date_bail"): ("suite", "BAIL_SIGNE")}
+
+# Synthèse layout, read back by the tests: one row per objective from SYNTHESE_FIRST_ROW.
+SYNTHESE_HEADER_ROW = 4
+SYNTHESE_FIRST_ROW = 5
+SYNTHESE_COLUMNS = (
+    "objectif", "numerateur", "univers", "taux", "cible", "ecart", "situation",
+    "quartile_inconnu", "taux_precedent", "numerateur_precedent", "univers_precedent", "cible_precedente",
+)  # fmt: skip
+
+# Sheet protection without a password: structure and headers locked, input cells editable,
+# and rows can be inserted inside a table so that validations and highlights extend to them.
+# Deleting rows stays off: Excel refuses it anyway for rows holding locked cells (the columns
+# right of the table), and unlocking all 16,384 columns costs more time than every other part
+# of the template; clearing a row's content (Suppr) does the same job.
+PROTECTION = {
+    "objects": False,
+    "scenarios": False,
+    "format_cells": True,
+    "format_columns": True,
+    "format_rows": True,
+    "insert_columns": False,
+    "insert_rows": True,
+    "insert_hyperlinks": False,
+    "delete_columns": False,
+    "delete_rows": False,
+    "select_locked_cells": True,
+    "sort": True,
+    "autofilter": True,
+    "pivot_tables": False,
+    "select_unlocked_cells": True,
+}
+
+REQUIRED_FILL = "#FCE4D6"
+REQUIRED_HEADER_FILL = "#F4B183"
+OPTIONAL_HEADER_FILL = "#DDEBF7"
+PREFILLED_FILL = "#EDEDED"
+DATE_FORMAT = "dd/mm/yyyy"
+
+
+def template_filename(partner: Partner, year: int) -> str:
+    """Stable file name without spaces or accents, e.g. cia-2024-logis-cevenols.xlsx."""
+    return f"cia-{year}-{partner.id}.xlsx"
+
+
+def write_templates(
+    convention: Convention,
+    year: int,
+    outdir: Path,
+    partner_ids=None,
+    previous: Campaign | None = None,
+) -> list[Path]:
+    """Write one template per partner (all, or those of `partner_ids`) into `outdir`."""
+    wanted = set(partner_ids) if partner_ids else None
+    previous_returns = previous.usable() if previous is not None else {}
+    paths = []
+    for partner in convention.partners:
+        if wanted is not None and partner.id not in wanted:
+            continue
+        path = Path(outdir) / template_filename(partner, year)
+        paths.append(write_template(convention, partner, year, path, previous_returns.get(partner.id)))
+    return paths
+
+
+def write_template(
+    convention: Convention,
+    partner: Partner,
+    year: int,
+    path: Path,
+    previous_return: ReturnFile | None = None,
+) -> Path:
+    """Write the workbook of one partner for `year` atomically at `path`."""
+    wb_schema = schema.schema_for(convention, partner.kind, year)
+    with atomic_path(Path(path)) as tmp:
+        _Builder(convention, partner, year, wb_schema, previous_return).write(tmp)
+    return Path(path)
+
+
+def previous_counts(previous_return: ReturnFile | None, convention: Convention, year: int):
+    """The previous year's objectives of a bailleur from its validated return, or None."""
+    if previous_return is None or "attributions" not in previous_return.tables:
+        return None
+    table = previous_return.tables["attributions"]
+    return objective_counts(table.records(), convention, year - 1)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number(value: float) -> str:
+    return format_decimal(value, locale=LOCALE)
+
+
+def _lines(text: str, width: float) -> int:
+    """Rough count of wrapped lines, to size rows (neither Excel nor xlsxwriter does it for merged cells)."""
+    chars = max(int(width * 1.1), 10)
+    return sum(max(1, math.ceil(len(part) / chars)) for part in str(text).split("\n"))
+
+
+class _Builder:
+    def __init__(self, convention, partner, year, wb_schema: WorkbookSchema, previous_return):
+        self.convention = convention
+        self.partner = partner
+        self.year = year
+        self.schema = wb_schema
+        self.previous_return = previous_return
+        self.list_ranges: dict[str, str] = {}
+
+    # -- Workbook ------------------------------------------------------------------------
+
+    def write(self, path: Path) -> None:
+        wb = xlsxwriter.Workbook(str(path), {"in_memory": True})
+        self.wb = wb
+        self._formats()
+        info = self.convention.info
+        wb.set_properties(
+            {
+                "title": f"Bilan {self.year} de la CIA – {self.partner.name}",
+                "subject": info.title,
+                "author": self.convention.epci.name,
+                "company": self.convention.epci.name,
+                "comments": "Modèle généré par cia-workbook : ne pas renommer les feuilles ni modifier les en-têtes.",
+            }
+        )
+        sheets = {}
+        for sheet in self.schema.sheets:
+            sheets[sheet.key] = wb.add_worksheet(sheet.title)
+        lists_ws = wb.add_worksheet(schema.LISTS_SHEET)
+        id_ws = wb.add_worksheet(schema.ID_SHEET)
+        self._lists(lists_ws)
+        self._identification(id_ws)
+        for sheet in self.schema.sheets:
+            ws = sheets[sheet.key]
+            {
+                "readme": self._readme,
+                "form": self._form,
+                "table": self._table,
+                "synthese": self._synthese,
+            }[sheet.layout](ws, sheet)
+            ws.protect("", PROTECTION)
+        sheets[self.schema.sheets[0].key].activate()
+        wb.close()
+
+    def _formats(self) -> None:
+        add = self.wb.add_format
+        base = {"font_name": "Calibri", "font_size": 11, "valign": "top"}
+        self.f_title = add({**base, "bold": True, "font_size": 14})
+        self.f_hint = add({**base, "italic": True, "font_color": "#595959", "text_wrap": True})
+        # Hints of table sheets overflow to the right instead of wrapping in a narrow column A
+        # (no merged cells on sheets the reader parses).
+        self.f_hint_line = add({**base, "italic": True, "font_color": "#595959"})
+        self.f_locked = add({**base})
+        self.f_wrap = add({**base, "text_wrap": True})
+        self.f_bold = add({**base, "bold": True, "text_wrap": True})
+        self.f_section = add({**base, "bold": True, "font_size": 12, "font_color": "#1F4E78"})
+        header = {
+            **base,
+            "bold": True,
+            "text_wrap": True,
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+        }
+        self.f_header_req = add({**header, "bg_color": REQUIRED_HEADER_FILL})
+        self.f_header_opt = add({**header, "bg_color": OPTIONAL_HEADER_FILL})
+        self.f_table_cell = add({**base, "text_wrap": True, "border": 1})
+        self.f_prefilled = add({**base, "bg_color": PREFILLED_FILL, "border": 1, "align": "left"})
+        self.f_required = add({"bg_color": REQUIRED_FILL})
+        self.f_percent = add({**base, "num_format": "0.0 %", "border": 1})
+        self.f_points = add({**base, "num_format": "+0.0;-0.0;0.0", "border": 1})
+        self.f_count = add({**base, "num_format": "0", "border": 1})
+        self.f_example = add({**base, "italic": True, "font_color": "#7F7F7F", "text_wrap": True})
+        unlocked = {**base, "locked": False}
+        self.f_input = {
+            "text": add({**unlocked, "num_format": "@"}),
+            "integer": add({**unlocked, "num_format": "0"}),
+            "decimal": add({**unlocked, "num_format": "#,##0.00"}),
+            "date": add({**unlocked, "num_format": DATE_FORMAT, "align": "left"}),
+            "code": add({**unlocked}),
+            "yesno": add({**unlocked}),
+        }
+        self.f_form_input = {
+            kind: add({**unlocked, "num_format": fmt, "border": 1, "text_wrap": True})
+            for kind, fmt in (
+                ("text", "@"), ("integer", "0"), ("decimal", "#,##0.00"),
+                ("date", DATE_FORMAT), ("code", "General"), ("yesno", "General"),
+            )
+        }  # fmt: skip
+
+    # -- Hidden sheets -------------------------------------------------------------------
+
+    def _lists(self, ws) -> None:
+        """One column per code list; dropdowns reference these ranges (no inline lists)."""
+        for col, codelist in enumerate(self.schema.codelists.values()):
+            ws.write_string(0, col, codelist.name)
+            for row, display in enumerate(codelist.displays, start=1):
+                ws.write_string(row, col, display)
+            letter = xl_col_to_name(col)
+            self.list_ranges[codelist.name] = (
+                f"='{schema.LISTS_SHEET}'!${letter}$2:${letter}${len(codelist.displays) + 1}"
+            )
+            ws.set_column(col, col, 30)
+        ws.protect("", PROTECTION)
+        ws.very_hidden()
+
+    def identity_values(self) -> dict[str, str | int]:
+        return {
+            "modele": schema.TEMPLATE_MARKER,
+            "version_schema": schema.SCHEMA_VERSION,
+            "convention": self.convention.info.id,
+            "partenaire": self.partner.id,
+            "type": self.partner.kind,
+            "annee": self.year,  # a number, in the sheet, the defined name and the property
+        }
+
+    def _identification(self, ws) -> None:
+        values = self.identity_values()
+        for row, key in enumerate(schema.ID_KEYS):
+            ws.write_string(row, 0, key)
+            value = values[key]
+            if isinstance(value, int):
+                ws.write_number(row, 1, value)
+            else:
+                ws.write_string(row, 1, value)
+            self.wb.define_name(f"CIA_{key.upper()}", f"='{schema.ID_SHEET}'!$B${row + 1}")
+            self.wb.set_custom_property(key, value)
+        ws.set_column(0, 1, 40)
+        ws.protect("", PROTECTION)
+        ws.very_hidden()
+
+    # -- Validations -----------------------------------------------------------------------
+
+    def _validation(self, column: Column) -> dict | None:
+        """French input and error messages; codes from the hidden list sheet."""
+        title = _clip(column.header, 32)
+        definition = column.definition
+        if column.codelist:
+            return {
+                "validate": "list",
+                "source": self.list_ranges[column.codelist],
+                "input_title": title,
+                "input_message": _clip(f"{definition} Choisissez dans la liste.", 255),
+                "error_title": "Valeur hors liste",
+                "error_message": _clip(
+                    f"Cette valeur n'est pas dans la liste de la colonne « {column.header} ». "
+                    "Choisissez une valeur du menu déroulant (voir la feuille Lisez-moi).",
+                    255,
+                ),
+                "error_type": "stop",
+            }
+        if column.kind in ("integer", "decimal"):
+            low = column.minimum if column.minimum is not None else -1e9
+            high = column.maximum if column.maximum is not None else 1e9
+            what = "un nombre entier" if column.kind == "integer" else "un nombre"
+            bounds = f"entre {_number(low)} et {_number(high)}"
+            return {
+                "validate": column.kind,
+                "criteria": "between",
+                "minimum": int(low) if column.kind == "integer" else low,
+                "maximum": int(high) if column.kind == "integer" else high,
+                "input_title": title,
+                "input_message": _clip(f"{definition} Saisissez {what} {bounds}.", 255),
+                "error_title": "Nombre attendu",
+                "error_message": _clip(
+                    f"Saisissez {what} {bounds}, sans texte ni unité (par exemple {column.example}).", 255
+                ),
+                "error_type": "stop",
+            }
+        if column.kind == "date":
+            low, high = dt.date(self.year - 5, 1, 1), dt.date(self.year + 2, 12, 31)
+            return {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": low,
+                "maximum": high,
+                "input_title": title,
+                "input_message": _clip(f"{definition} Date au format JJ/MM/AAAA.", 255),
+                "error_title": "Date attendue",
+                "error_message": _clip(
+                    f"Saisissez une date au format JJ/MM/AAAA (par exemple {column.example}), "
+                    f"entre le {low:%d/%m/%Y} et le {high:%d/%m/%Y}.",
+                    255,
+                ),
+                "error_type": "stop",
+            }
+        return {
+            "validate": "any",
+            "input_title": title,
+            "input_message": _clip(definition, 255),
+        }
+
+    # -- Readme ----------------------------------------------------------------------------
+
+    def _readme(self, ws, sheet: Sheet) -> None:
+        widths = (18, 30, 60, 22, 44, 26)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        total = sum(widths)
+        row = 0
+
+        def para(text: str, fmt=None) -> None:
+            nonlocal row
+            ws.merge_range(row, 0, row, len(widths) - 1, text, fmt or self.f_wrap)
+            ws.set_row(row, 15 * _lines(text, total) + 4)
+            row += 1
+
+        campaign = self.convention.campaign
+        deadline = format_date(campaign.deadline_for(self.year), format="long", locale=LOCALE)
+        info = self.convention.info
+        epci = self.convention.epci.name
+        ws.write_string(
+            row,
+            0,
+            f"Bilan {self.year} de la convention intercommunale d'attribution – {self.partner.name}",
+            self.f_title,
+        )
+        ws.set_row(row, 22)
+        row += 1
+        inputs = formatdoc.input_sheets(self.schema)
+        para(
+            f"{epci} évalue chaque année la « {info.title} ». Ce fichier recueille les données de "
+            f"{self.partner.name} pour l'année {self.year}, du 1er janvier au 31 décembre {self.year}. "
+            "Elles servent au bilan annuel présenté à la commission de coordination puis à la "
+            "Conférence intercommunale du logement."
+        )
+        para(f"Date limite de retour : {deadline}.", self.f_bold)
+        contact = campaign.contact_service or epci
+        if campaign.contact_email:
+            contact += f" – {campaign.contact_email}"
+        else:
+            contact += " – à l'adresse indiquée dans le courriel qui accompagne ce fichier"
+        para(f"Questions et envoi du fichier : {contact}.")
+        row += 1
+        ws.write_string(row, 0, "Comment remplir ce fichier", self.f_section)
+        row += 1
+        para("Feuilles à remplir : " + " ; ".join(f"« {s.title} » : {s.purpose}" for s in inputs))
+        para(
+            "Les cellules colorées en orange sont obligatoires : elles restent colorées tant qu'elles "
+            "sont vides (dans un tableau, dès que la ligne contient une donnée). Les en-têtes orange "
+            "signalent les colonnes obligatoires, les en-têtes bleus les colonnes facultatives."
+        )
+        para(
+            "Choisissez les valeurs des colonnes à liste dans le menu déroulant de la cellule ; une bulle "
+            "d'aide rappelle la définition de chaque colonne. Dates au format JJ/MM/AAAA (par exemple "
+            f"15/03/{self.year}) ; nombres sans texte ni unité (14500 et non « 14 500 € »)."
+        )
+        for table in (s for s in inputs if s.layout == "table"):
+            free = [c.header for c in table.columns if not c.codelist]
+            coded = [c.header for c in table.columns if c.codelist]
+            last = table.first_data_row + table.rows - 1
+            para(
+                f"Feuille « {table.title} » : une ligne par enregistrement à partir de la ligne "
+                f"{table.first_data_row}, {table.rows} lignes préparées (jusqu'à la ligne {last}). "
+                "Vous pouvez coller un export de votre logiciel, colonne par colonne dans l'ordre des "
+                f"en-têtes de la ligne {table.header_row}, en collant uniquement les valeurs (Excel : "
+                "Collage spécial > Valeurs ; LibreOffice : Édition > Collage spécial > Coller "
+                "seulement le texte, les nombres ou les dates) pour garder les menus et les contrôles. "
+                f"Colonnes qui se collent telles quelles (texte, nombres, dates) : {', '.join(free)}. "
+                f"Colonnes à liste, dont les valeurs collées doivent s'écrire exactement comme dans le "
+                f"tableau ci-dessous : {', '.join(coded)}."
+            )
+            para(
+                f"Pour ajouter des lignes à la feuille « {table.title} », insérez-les à l'intérieur du "
+                f"tableau (clic droit sur un numéro de ligne entre {table.first_data_row} et {last} > "
+                "Insérer des lignes) : les menus déroulants et les contrôles s'étendent aux nouvelles "
+                "lignes. N'écrivez pas sous la dernière ligne préparée."
+            )
+        if any(s.layout == "synthese" for s in self.schema.sheets):
+            para(
+                "La feuille « Synthèse » calcule vos taux en direct face aux cibles de l'année, à partir "
+                "de la feuille « Attributions ». Elle est indicative : l'agglomération recalcule tous "
+                "les indicateurs à partir de vos lignes."
+            )
+        para(
+            "Ne saisissez aucun nom, adresse ni numéro de sécurité sociale : une référence de dossier "
+            "suffit. Ne renommez pas les feuilles, ne déplacez pas et ne supprimez pas de colonnes, ne "
+            "modifiez pas les en-têtes : la structure est protégée (sans mot de passe) pour éviter les "
+            "erreurs de lecture. Enregistrez au format .xlsx (ou .ods avec LibreOffice) et renvoyez "
+            "le fichier. Un collage de valeurs contourne les menus déroulants : toutes les valeurs "
+            "sont contrôlées à la réception et vous recevrez la liste des corrections éventuelles."
+        )
+        row += 1
+        ws.write_string(row, 0, "Définition de chaque colonne", self.f_section)
+        row += 1
+        headers = (
+            "Feuille",
+            "Colonne (en-tête)",
+            "Définition",
+            "Obligatoire",
+            "Valeurs autorisées",
+            "Exemple",
+        )
+        for col, text in enumerate(headers):
+            ws.write_string(row, col, text, self.f_header_opt)
+        ws.repeat_rows(row)
+        row += 1
+        for sheet_ in inputs:
+            for column in sheet_.columns:
+                cells = (
+                    sheet_.title,
+                    column.header,
+                    column.definition,
+                    formatdoc.requirement(column),
+                    formatdoc.allowed_values(column, self.schema),
+                    column.example,
+                )
+                for col, text in enumerate(cells):
+                    ws.write_string(row, col, text, self.f_table_cell)
+                ws.set_row(row, 15 * max(_lines(t, w) for t, w in zip(cells, widths, strict=True)) + 3)
+                row += 1
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+
+    # -- Forms ------------------------------------------------------------------------------
+
+    def _form(self, ws, sheet: Sheet) -> None:
+        ws.set_column(0, 0, 60)
+        ws.set_column(1, 1, 55)
+        ws.set_column(2, 2, 40)
+        ws.write_string(0, 0, f"{sheet.title} – {self.partner.name} – bilan {self.year}", self.f_title)
+        ws.write_string(
+            1, 0, f"{sheet.purpose} Réponses en colonne B ; cellules orange : obligatoires.", self.f_hint
+        )
+        prefilled = {}
+        if sheet.key == "identification":
+            prefilled = {"partenaire": self.partner.name, "annee": self.year}
+        for column in sheet.columns:
+            row = sheet.form_row(column.key) - 1
+            ws.write_string(row, 0, column.header, self.f_bold)
+            ws.write_string(row, 2, f"Exemple : {column.example}", self.f_example)
+            height = 15 * max(_lines(column.header, 60), _lines(column.example, 40), 1) + 4
+            if column.width >= 60:
+                height = max(height, 60)
+            ws.set_row(row, height)
+            if column.key in prefilled:
+                value = prefilled[column.key]
+                if isinstance(value, int):
+                    ws.write_number(row, 1, value, self.f_prefilled)
+                else:
+                    ws.write_string(row, 1, value, self.f_prefilled)
+                continue
+            ws.write_blank(row, 1, None, self.f_form_input[column.kind])
+            validation = self._validation(column)
+            if validation:
+                ws.data_validation(row, 1, row, 1, validation)
+            if column.required:
+                cell = xl_rowcol_to_cell(row, 1)
+                ws.conditional_format(
+                    row,
+                    1,
+                    row,
+                    1,
+                    {"type": "formula", "criteria": f"=LEN({cell})=0", "format": self.f_required},
+                )
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+
+    # -- Tables -----------------------------------------------------------------------------
+
+    def _table(self, ws, sheet: Sheet) -> None:
+        header_row = sheet.header_row - 1  # 0-based
+        first = sheet.first_data_row - 1
+        last = first + sheet.rows - 1
+        ncols = len(sheet.columns)
+        last_letter = xl_col_to_name(ncols - 1)
+        # Rows above the data keep a locked style (a row style wins over the column style for
+        # empty cells); the data columns take unlocked styles.
+        for r in range(header_row + 1):
+            ws.set_row(r, None, self.f_locked)
+        ws.set_row(header_row, 48, self.f_locked)
+        ws.write_string(0, 0, f"{sheet.title} – {self.partner.name} – bilan {self.year}", self.f_title)
+        ws.write_string(
+            1,
+            0,
+            f"{sheet.purpose} En-têtes orange : colonnes obligatoires ; une cellule obligatoire vide "
+            "d'une ligne commencée est colorée. Mode d'emploi et définitions : feuille « Lisez-moi ».",
+            self.f_hint_line,
+        )
+        index = {c.key: i for i, c in enumerate(sheet.columns)}
+        for col, column in enumerate(sheet.columns):
+            ws.set_column(col, col, column.width, self.f_input[column.kind])
+            required = column.required or bool(column.required_when)
+            ws.write_string(
+                header_row, col, column.header, self.f_header_req if required else self.f_header_opt
+            )
+            validation = self._validation(column)
+            if validation:
+                ws.data_validation(first, col, last, col, validation)
+            cell = xl_rowcol_to_cell(first, col)
+            if column.required:
+                row_span = f"$A{first + 1}:${last_letter}{first + 1}"
+                criteria = f"=AND(COUNTA({row_span})>0,LEN({cell})=0)"
+            elif (sheet.key, column.key) in CONDITIONAL_REQUIRED:
+                other, code = CONDITIONAL_REQUIRED[(sheet.key, column.key)]
+                other_column = sheet.column(other)
+                display = self.schema.codelists[other_column.codelist].by_code[code].display
+                ref = f"${xl_col_to_name(index[other])}{first + 1}"
+                criteria = f'=AND({ref}="{display}",LEN({cell})=0)'
+            else:
+                continue
+            ws.conditional_format(
+                first, col, last, col, {"type": "formula", "criteria": criteria, "format": self.f_required}
+            )
+        if sheet.key == "contingent":
+            for offset, name in enumerate(self.schema.codelists["bailleur"].displays):
+                ws.write_string(first + offset, index["bailleur"], name, self.f_input["code"])
+        ws.freeze_panes(sheet.first_data_row - 1, 1)
+        ws.autofilter(header_row, 0, last, ncols - 1)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.repeat_rows(header_row)
+        ws.fit_to_pages(1, 0)
+
+    # -- Synthèse ---------------------------------------------------------------------------
+
+    def _synthese(self, ws, sheet: Sheet) -> None:
+        year = self.year
+        widths = (46, 12, 14, 10, 10, 10, 16, 14, 10, 12, 12, 10)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.write_string(0, 0, f"Synthèse {year} – {self.partner.name}", self.f_title)
+        ws.write_string(1, 0, f"{sheet.purpose} Calcul à partir de la feuille « Attributions ».", self.f_hint)
+        headers = (
+            "Objectif",
+            f"Numérateur {year}",
+            f"Univers {year} (dénominateur)",
+            f"Taux {year}",
+            f"Cible {year}",
+            "Écart (points)",
+            "Situation",
+            "Dont quartile inconnu (dans l'univers)",
+            f"Taux {year - 1}",
+            f"Numérateur {year - 1}",
+            f"Univers {year - 1}",
+            f"Cible {year - 1}",
+        )
+        hr = SYNTHESE_HEADER_ROW - 1
+        ws.set_row(hr, 48)
+        for col, text in enumerate(headers):
+            ws.write_string(hr, col, text, self.f_header_opt)
+        formulas = objective_formulas(self.schema, self.convention, year)
+        before = previous_counts(self.previous_return, self.convention, year)
+        for i, code in enumerate(OBJECTIVE_CODES):
+            r = SYNTHESE_FIRST_ROW - 1 + i
+            excel_row = r + 1
+            objective = self.convention.objective(code)
+            f = formulas[code]
+            ws.set_row(r, 15 * _lines(objective.label, widths[0]) + 4)
+            ws.write_string(r, 0, objective.label, self.f_table_cell)
+            ws.write_formula(r, 1, f.numerator, self.f_count, 0)
+            ws.write_formula(r, 2, f.universe, self.f_count, 0)
+            ws.write_formula(r, 3, f'=IF(C{excel_row}>0,B{excel_row}/C{excel_row},"")', self.f_percent, "")
+            target = self.convention.target(code, year)
+            if target is None:
+                ws.write_string(r, 4, "", self.f_percent)
+            else:
+                ws.write_number(r, 4, target / 100, self.f_percent)
+            ws.write_formula(
+                r,
+                5,
+                f'=IF(OR(D{excel_row}="",E{excel_row}=""),"",(D{excel_row}-E{excel_row})*100)',
+                self.f_points,
+                "",
+            )
+            ws.write_formula(
+                r,
+                6,
+                f'=IF(D{excel_row}="","Pas de données",IF(E{excel_row}="","Sans cible",'
+                f'IF(D{excel_row}>=E{excel_row},"Atteint","Non atteint")))',
+                self.f_table_cell,
+                "Pas de données",
+            )
+            if f.unknown_quartile:
+                ws.write_formula(r, 7, f.unknown_quartile, self.f_count, 0)
+            else:
+                ws.write_string(r, 7, "sans objet", self.f_table_cell)
+            self._previous_cells(ws, r, code, before)
+        row = SYNTHESE_FIRST_ROW + len(OBJECTIVE_CODES)
+        notes = [
+            "Définitions (texte de la convention) :",
+            f"1. Univers : baux signés en {year} (date de signature du bail dans l'année) pour des logements "
+            "hors QPV et hors zone locale (« Aucune »). Numérateur : ménages du 1er quartile ou relogés "
+            "dans le cadre du renouvellement urbain (comptés une seule fois).",
+            f"2. Univers : attributions prononcées en {year} (date de décision CAL dans l'année) pour des "
+            "logements en QPV ou dans une zone locale. Numérateur : ménages des quartiles 2, 3 et 4.",
+            f"3. Univers : baux signés en {year} sur le contingent propre du bailleur. Numérateur : ménages "
+            "d'une catégorie de publics prioritaires.",
+            "Les ménages de quartile inconnu restent dans l'univers et ne comptent jamais comme 1er "
+            "quartile : renseignez le quartile de chaque ménage.",
+        ]
+        if before is None:
+            notes.append(f"Aucun retour validé pour {year - 1} : pas de comparaison avec l'année précédente.")
+        else:
+            notes.append(
+                f"Colonnes {year - 1} : calculées par l'agglomération à partir de votre retour validé de {year - 1}."
+            )
+        for note in notes:
+            ws.merge_range(row, 0, row, len(widths) - 1, note, self.f_wrap)
+            ws.set_row(row, 15 * _lines(note, sum(widths)) + 4)
+            row += 1
+        ws.freeze_panes(SYNTHESE_HEADER_ROW, 1)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+
+    def _previous_cells(self, ws, r: int, code: str, before: dict[str, ObjectiveCount] | None) -> None:
+        target = self.convention.target(code, self.year - 1)
+        if target is not None:
+            ws.write_number(r, 11, target / 100, self.f_percent)
+        else:
+            ws.write_string(r, 11, "", self.f_table_cell)
+        if before is None:
+            for col in (8, 9, 10):
+                ws.write_string(r, col, "", self.f_table_cell)
+            return
+        count = before[code]
+        if count.rate is None:
+            ws.write_string(r, 8, "", self.f_table_cell)
+        else:
+            ws.write_number(r, 8, count.rate, self.f_percent)
+        ws.write_number(r, 9, count.numerator, self.f_count)
+        ws.write_number(r, 10, count.universe, self.f_count)

@@ -1,0 +1,292 @@
+"""The partner templates, opened with openpyxl as a reader would: structure from the schema,
+dropdowns, protection, identification, pre-filled values and the Synthèse formulas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from cia_workbook import schema
+from cia_workbook.cli import main
+from cia_workbook.convention import OBJECTIVE_CODES, load_convention
+from cia_workbook.model import ReturnFile, Table
+from cia_workbook.templates import (
+    SYNTHESE_FIRST_ROW,
+    template_filename,
+    write_template,
+    write_templates,
+)
+from cia_workbook.templates_synthese import ObjectiveCount, objective_counts, objective_formulas
+
+CONVENTION = load_convention(None)
+
+
+@pytest.fixture(scope="module")
+def templates_2024(tmp_path_factory) -> dict[str, Path]:
+    outdir = tmp_path_factory.mktemp("templates")
+    paths = write_templates(CONVENTION, 2024, outdir)
+    return {p.name: p for p in paths}
+
+
+def _open(path: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(path)
+
+
+def _bailleur(templates) -> openpyxl.Workbook:
+    return _open(templates[template_filename(CONVENTION.partners_by_id["logis-cevenols"], 2024)])
+
+
+def _reservataire(templates) -> openpyxl.Workbook:
+    return _open(templates[template_filename(CONVENTION.partners_by_id["etat"], 2024)])
+
+
+def test_every_partner_gets_its_workbook(templates_2024):
+    expected = {f"cia-2024-{p.id}.xlsx" for p in CONVENTION.partners}
+    assert set(templates_2024) == expected
+    assert "cia-2024-logis-cevenols.xlsx" in expected
+    for partner in CONVENTION.partners:
+        wb = _open(templates_2024[template_filename(partner, 2024)])
+        titles = schema.schema_for(CONVENTION, partner.kind, 2024).sheet_titles
+        assert wb.sheetnames == titles + [schema.LISTS_SHEET, schema.ID_SHEET]
+        assert [wb[t].sheet_state for t in titles] == ["visible"] * len(titles)
+        assert wb[schema.LISTS_SHEET].sheet_state == "veryHidden"
+        assert wb[schema.ID_SHEET].sheet_state == "veryHidden"
+
+
+def test_partner_subset_and_no_temporary_file_left(tmp_path):
+    paths = write_templates(CONVENTION, 2024, tmp_path, partner_ids=["semiga", "commune-anduze"])
+    assert [p.name for p in paths] == ["cia-2024-semiga.xlsx", "cia-2024-commune-anduze.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_identification_in_hidden_sheet_names_and_properties(templates_2024):
+    wb = _bailleur(templates_2024)
+    rows = [[c.value for c in row] for row in wb[schema.ID_SHEET].iter_rows(max_col=2)]
+    assert rows == [
+        ["modele", schema.TEMPLATE_MARKER],
+        ["version_schema", schema.SCHEMA_VERSION],
+        ["convention", "ales-agglomeration-cia-2020-2026"],
+        ["partenaire", "logis-cevenols"],
+        ["type", "bailleur"],
+        ["annee", 2024],
+    ]
+    for row, key in enumerate(schema.ID_KEYS, start=1):
+        assert wb.defined_names[f"CIA_{key.upper()}"].attr_text == f"'{schema.ID_SHEET}'!$B${row}"
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert props == {
+        "modele": "cia-workbook",
+        "version_schema": schema.SCHEMA_VERSION,
+        "convention": "ales-agglomeration-cia-2020-2026",
+        "partenaire": "logis-cevenols",
+        "type": "bailleur",
+        "annee": 2024,
+    }
+
+
+@pytest.mark.parametrize("kind", ["bailleur", "reservataire"])
+def test_headers_and_forms_follow_the_schema(templates_2024, kind):
+    wb = _bailleur(templates_2024) if kind == "bailleur" else _reservataire(templates_2024)
+    wb_schema = schema.schema_for(CONVENTION, kind, 2024)
+    for sheet in wb_schema.sheets:
+        ws = wb[sheet.title]
+        if sheet.layout == "table":
+            headers = [c.value for c in ws[sheet.header_row]][: len(sheet.columns)]
+            assert headers == [c.header for c in sheet.columns]
+            assert ws.freeze_panes == f"B{sheet.first_data_row}"
+            assert ws.print_title_rows == f"${sheet.header_row}:${sheet.header_row}"
+            assert ws.page_setup.orientation == "landscape"
+        elif sheet.layout == "form":
+            for column in sheet.columns:
+                assert ws[f"A{sheet.form_row(column.key)}"].value == column.header
+    ident = wb_schema.sheet("identification")
+    ws = wb["Identification"]
+    partner = "Logis Cévenols" if kind == "bailleur" else "État (contingent préfectoral)"
+    assert ws[ident.form_cell("partenaire")].value == partner
+    assert ws[ident.form_cell("annee")].value == 2024
+
+
+def test_dropdowns_and_number_checks_in_french(templates_2024):
+    wb = _bailleur(templates_2024)
+    wb_schema = schema.schema_for(CONVENTION, "bailleur", 2024)
+    lists = wb[schema.LISTS_SHEET]
+    sheet = wb_schema.sheet("attributions")
+    ws = wb[sheet.title]
+    by_column = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in dv.sqref.ranges:
+            by_column[rng.min_col] = (dv, rng)
+    for index, column in enumerate(sheet.columns, start=1):
+        dv, rng = by_column[index]
+        assert (rng.min_row, rng.max_row) == (4, 4 + 1500 - 1)
+        assert dv.promptTitle and dv.prompt, column.key
+        if column.codelist:
+            assert dv.type == "list"
+            assert dv.errorStyle in (None, "stop")
+            assert "menu déroulant" in dv.error
+            # The dropdown reads a range of the hidden list sheet holding exactly the list.
+            ref = dv.formula1.replace("'", "").split("!")[1].replace("$", "")
+            values = [c.value for row in lists[ref] for c in row]
+            assert values == wb_schema.codelists[column.codelist].displays
+        elif column.kind == "integer":
+            assert dv.type == "whole"
+            assert (float(dv.formula1), float(dv.formula2)) == (column.minimum, column.maximum)
+            assert "nombre entier" in dv.error
+        elif column.kind == "date":
+            assert dv.type == "date"
+            assert "JJ/MM/AAAA" in dv.error
+
+
+def test_long_lists_are_not_inline(templates_2024):
+    wb = _bailleur(templates_2024)
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            if dv.type == "list":
+                assert dv.formula1.startswith(f"'{schema.LISTS_SHEET}'!") or dv.formula1.startswith(
+                    f"{schema.LISTS_SHEET}!"
+                )
+
+
+def test_protection_without_password_keeps_inputs_editable(templates_2024):
+    wb = _bailleur(templates_2024)
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, ws.title
+        assert not ws.protection.password
+    ws = wb["Attributions"]
+    # openpyxl stores "is this action protected": False means allowed.
+    assert ws.protection.insertRows is False
+    assert ws.protection.formatColumns is False
+    assert ws.protection.insertColumns is not False
+    assert ws["A3"].protection.locked  # header
+    assert ws.column_dimensions["A"].protection.locked is False  # data column
+    assert ws.column_dimensions["B"].number_format == "dd/mm/yyyy"
+    ident = wb["Identification"]
+    assert ident["B3"].protection.locked  # partner name, pre-filled
+    assert ident["B5"].protection.locked is False  # person who answers
+    synthese = wb["Synthèse"]
+    assert synthese[f"B{SYNTHESE_FIRST_ROW}"].protection.locked
+
+
+def test_required_cells_are_highlighted_until_filled(templates_2024):
+    wb = _bailleur(templates_2024)
+    ws = wb["Attributions"]
+    rules = {str(cf.sqref): [r.formula[0] for r in cf.rules] for cf in ws.conditional_formatting}
+    assert rules["A4:A1503"] == ["AND(COUNTA($A4:$T4)>0,LEN(A4)=0)"]
+    assert rules["C4:C1503"] == ['AND($D4="Bail signé",LEN(C4)=0)']  # date_bail, if lease signed
+    assert "K4:K1503" not in rules  # typologie is optional
+    ident = wb["Identification"]
+    assert {str(cf.sqref) for cf in ident.conditional_formatting} == {"B5", "B8"}
+
+
+def test_contingent_prefilled_with_every_bailleur(templates_2024):
+    ws = _reservataire(templates_2024)["Contingent"]
+    names = [ws[f"A{r}"].value for r in range(4, 4 + len(CONVENTION.bailleurs))]
+    assert names == [b.name for b in CONVENTION.bailleurs]
+    assert ws["A4"].protection.locked is False
+
+
+def test_readme_tells_deadline_contact_and_every_column(templates_2024):
+    wb = _bailleur(templates_2024)
+    text = "\n".join(str(c.value) for row in wb["Lisez-moi"].iter_rows() for c in row if c.value)
+    assert "Date limite de retour : 31 mars 2025." in text
+    assert "Direction de l'habitat d'Alès Agglomération" in text
+    assert "Collage spécial > Valeurs" in text
+    assert "liste des communes de l'EPCI (72 valeurs" in text
+    wb_schema = schema.schema_for(CONVENTION, "bailleur", 2024)
+    ws = wb["Lisez-moi"]
+    listed = {(r[0], r[1]) for r in ws.iter_rows(values_only=True)}
+    for sheet in wb_schema.sheets:
+        for column in sheet.columns:
+            assert (sheet.title, column.header) in listed
+
+
+@pytest.mark.parametrize(
+    ("year", "qpv_code", "other_code", "target"),
+    [(2020, "QP030001", "QN03001I", 0.6), (2024, "QN03001I", "QP030001", 0.7)],
+)
+def test_year_sets_geography_and_targets(tmp_path, year, qpv_code, other_code, target):
+    partner = CONVENTION.partners_by_id["habitat-du-gard"]
+    wb = _open(write_template(CONVENTION, partner, year, tmp_path / "t.xlsx"))
+    values = [c.value for row in wb[schema.LISTS_SHEET].iter_rows() for c in row if c.value]
+    assert any(str(v).startswith(qpv_code) for v in values)
+    assert not any(str(v).startswith(other_code) for v in values)
+    ws = wb["Synthèse"]
+    row = SYNTHESE_FIRST_ROW + OBJECTIVE_CODES.index("qpv_q234")
+    assert ws[f"E{row}"].value == target
+    assert qpv_code in ws[f"C{row}"].value or f"'{schema.LISTS_SHEET}'" in ws[f"C{row}"].value
+
+
+def test_formulas_stay_short_enough_for_excel():
+    for year in (2020, 2024):
+        wb_schema = schema.schema_for(CONVENTION, "bailleur", year)
+        for formulas in objective_formulas(wb_schema, CONVENTION, year).values():
+            for text in (formulas.numerator, formulas.universe, formulas.unknown_quartile or ""):
+                assert len(text) < 8192
+
+
+D = dt.date
+
+
+def _row(**kw):
+    base = {"suite": "BAIL_SIGNE", "date_cal": D(2023, 3, 1), "date_bail": D(2023, 4, 1), "qpv": "HORS_QPV",
+            "zone_locale": "NON", "contingent": "PROPRE", "quartile": "2", "categorie": "AUCUNE"}  # fmt: skip
+    return base | kw
+
+
+def test_objective_counts_follow_the_domain_definitions():
+    rows = [
+        _row(quartile="1"),  # Q1 outside QPV
+        _row(quartile="1", categorie="NPNRU"),  # Q1 and NPNRU: counted once
+        _row(quartile="INCONNU", categorie="NPNRU", contingent="etat"),  # NPNRU alone
+        _row(quartile="INCONNU"),  # unknown stays in the universe, never Q1
+        _row(zone_locale="PROMELLES", quartile="3"),  # local zone: inside, not outside
+        _row(qpv="QP030001", zone_locale="PROMELLES", quartile="4", suite="REFUS", date_bail=None),
+        _row(qpv="QP030001", date_cal=D(2022, 12, 15)),  # CAL of the year before
+        _row(date_bail=D(2024, 1, 5), categorie="DALO"),  # lease of the year after
+        _row(suite="AUTRE", date_bail=None, categorie="DALO"),
+        _row(zone_locale=None, categorie="PDALHPD"),
+    ]
+    counts = objective_counts(rows, CONVENTION, 2023)
+    assert counts["hors_qpv_q1"] == ObjectiveCount(numerator=3, universe=5, unknown_quartile=2)
+    assert counts["qpv_q234"] == ObjectiveCount(numerator=2, universe=2, unknown_quartile=0)
+    assert counts["publics_prioritaires"] == ObjectiveCount(numerator=2, universe=6, unknown_quartile=None)
+    assert counts["publics_prioritaires"].rate == pytest.approx(1 / 3)
+
+
+def test_previous_year_figures_prefilled_in_synthese(tmp_path):
+    records = [
+        _row(quartile="1"),
+        _row(quartile="3"),
+        _row(qpv="QP030001", quartile="2"),
+        _row(qpv="QP030001", quartile="1", categorie="DALO"),
+    ]
+    keys = list(records[0])
+    table = Table(
+        "attributions", "Attributions", rows=[4, 5, 6, 7], columns={k: [r[k] for r in records] for k in keys}
+    )
+    previous = ReturnFile(
+        Path("x.xlsx"), "0" * 64, 1, dt.datetime(2024, 2, 1), tables={"attributions": table}
+    )
+    partner = CONVENTION.partners_by_id["semiga"]
+    ws = _open(write_template(CONVENTION, partner, 2024, tmp_path / "t.xlsx", previous))["Synthèse"]
+    expected = objective_counts(records, CONVENTION, 2023)
+    for i, code in enumerate(OBJECTIVE_CODES):
+        row = SYNTHESE_FIRST_ROW + i
+        count = expected[code]
+        assert (ws[f"I{row}"].value, ws[f"J{row}"].value, ws[f"K{row}"].value) == (
+            count.rate,
+            count.numerator,
+            count.universe,
+        )
+    assert ws[f"I{SYNTHESE_FIRST_ROW}"].value == 0.5  # 1 Q1 out of 2 leases outside QPV
+    assert ws[f"L{SYNTHESE_FIRST_ROW + 1}"].value == 0.7  # 2023 target of qpv_q234
+
+
+def test_cli_writes_every_template(tmp_path):
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2020"])
+    assert result.exit_code == 0, result.output
+    assert "14 modèle(s) écrit(s)" in result.output
+    assert (tmp_path / "templates" / "2020" / "cia-2020-logis-cevenols.xlsx").is_file()
