@@ -19,11 +19,12 @@ from babel.numbers import format_decimal
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from cia_workbook import formatdoc, schema
+from cia_workbook.consolidate import Rate, objective_rates
 from cia_workbook.convention import OBJECTIVE_CODES, Convention, Partner
 from cia_workbook.fileio import atomic_path
 from cia_workbook.model import Campaign, ReturnFile
 from cia_workbook.schema import Column, Sheet, WorkbookSchema
-from cia_workbook.templates_synthese import ObjectiveCount, objective_counts, objective_formulas
+from cia_workbook.templates_synthese import objective_formulas
 
 LOCALE = "fr_FR"
 
@@ -107,12 +108,13 @@ def write_template(
     return Path(path)
 
 
-def previous_counts(previous_return: ReturnFile | None, convention: Convention, year: int):
+def previous_rates(
+    previous_return: ReturnFile | None, convention: Convention, year: int
+) -> dict[str, Rate] | None:
     """The previous year's objectives of a bailleur from its validated return, or None."""
     if previous_return is None or "attributions" not in previous_return.tables:
         return None
-    table = previous_return.tables["attributions"]
-    return objective_counts(table.records(), convention, year - 1)
+    return objective_rates(convention, previous_return.tables["attributions"], year - 1)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -573,7 +575,7 @@ class _Builder:
         for col, text in enumerate(headers):
             ws.write_string(hr, col, text, self.f_header_opt)
         formulas = objective_formulas(self.schema, self.convention, year)
-        before = previous_counts(self.previous_return, self.convention, year)
+        before = previous_rates(self.previous_return, self.convention, year)
         for i, code in enumerate(OBJECTIVE_CODES):
             r = SYNTHESE_FIRST_ROW - 1 + i
             excel_row = r + 1
@@ -637,7 +639,7 @@ class _Builder:
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
 
-    def _previous_cells(self, ws, r: int, code: str, before: dict[str, ObjectiveCount] | None) -> None:
+    def _previous_cells(self, ws, r: int, code: str, before: dict[str, Rate] | None) -> None:
         target = self.convention.target(code, self.year - 1)
         if target is not None:
             ws.write_number(r, 11, target / 100, self.f_percent)
@@ -647,10 +649,10 @@ class _Builder:
             for col in (8, 9, 10):
                 ws.write_string(r, col, "", self.f_table_cell)
             return
-        count = before[code]
-        if count.rate is None:
+        rate = before[code]
+        if rate.value is None:
             ws.write_string(r, 8, "", self.f_table_cell)
         else:
-            ws.write_number(r, 8, count.rate, self.f_percent)
-        ws.write_number(r, 9, count.numerator, self.f_count)
-        ws.write_number(r, 10, count.universe, self.f_count)
+            ws.write_number(r, 8, rate.value, self.f_percent)
+        ws.write_number(r, 9, rate.numerator, self.f_count)
+        ws.write_number(r, 10, rate.denominator, self.f_count)

@@ -1,8 +1,8 @@
-"""The objectives of a bailleur's Synthèse sheet: live COUNTIFS formulas written into the
-template, and the same counts computed in Python from a typed Attributions table (for the
-previous year's figures shown beside them).
+"""The objectives of a bailleur's Synthèse sheet as live COUNTIFS formulas over its
+Attributions sheet, giving the same counts as `consolidate.objective_rates` (a test checks it
+on a file recalculated by LibreOffice).
 
-Both sides follow DOMAIN.md: (a) hors_qpv_q1 — signed leases of the year outside QPV and
+They follow DOMAIN.md: (a) hors_qpv_q1 — signed leases of the year outside QPV and
 outside any local zone, numerator first quartile or urban-renewal rehousing (counted once);
 (b) qpv_q234 — CAL decisions of the year in a QPV or a local zone, numerator quartiles 2-4;
 (c) publics_prioritaires — signed leases of the year on the bailleur's own contingent,
@@ -11,10 +11,8 @@ numerator priority categories. Unknown quartiles stay in the universe and never 
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 
@@ -23,62 +21,6 @@ from cia_workbook.convention import Convention
 from cia_workbook.schema import WorkbookSchema
 
 KNOWN_QUARTILES = ("1", "2", "3", "4")
-
-
-@dataclass(frozen=True)
-class ObjectiveCount:
-    numerator: int
-    universe: int
-    unknown_quartile: int | None  # None where the quartile plays no part (publics prioritaires)
-
-    @property
-    def rate(self) -> float | None:
-        return self.numerator / self.universe if self.universe else None
-
-
-def _in_year(value: Any, year: int) -> bool:
-    return isinstance(value, dt.date) and value.year == year
-
-
-def _quartile(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(int(value)) if isinstance(value, int | float) and value == int(value) else str(value)
-    return text.strip().upper()
-
-
-def objective_counts(
-    records: Iterable[Mapping[str, Any]], convention: Convention, year: int
-) -> dict[str, ObjectiveCount]:
-    """The three objectives of one bailleur from typed attribution rows (codes, dates)."""
-    qpv_codes = {q.code for q in convention.geography(year).qpvs}
-    zone_codes = {z.code for z in convention.local_zones}
-    renewal = {c.code for c in convention.priority_categories if c.urban_renewal}
-    priority = {c.code for c in convention.priority_categories if c.priority}
-    counts = {code: [0, 0, 0] for code in ("hors_qpv_q1", "qpv_q234", "publics_prioritaires")}
-    for row in records:
-        quartile = _quartile(row.get("quartile"))
-        category = row.get("categorie")
-        in_zone = row.get("zone_locale") in zone_codes
-        lease = row.get("suite") == "BAIL_SIGNE" and _in_year(row.get("date_bail"), year)
-        if lease and row.get("qpv") == schema.HORS_QPV and not in_zone:
-            c = counts["hors_qpv_q1"]
-            c[1] += 1
-            c[0] += quartile == "1" or category in renewal
-            c[2] += quartile not in KNOWN_QUARTILES
-        if _in_year(row.get("date_cal"), year) and (row.get("qpv") in qpv_codes or in_zone):
-            c = counts["qpv_q234"]
-            c[1] += 1
-            c[0] += quartile in ("2", "3", "4")
-            c[2] += quartile not in KNOWN_QUARTILES
-        if lease and row.get("contingent") == schema.CONTINGENT_OWN:
-            c = counts["publics_prioritaires"]
-            c[1] += 1
-            c[0] += category in priority
-    return {
-        code: ObjectiveCount(n, u, None if code == "publics_prioritaires" else unknown)
-        for code, (n, u, unknown) in counts.items()
-    }
 
 
 # -- Formulas ------------------------------------------------------------------------------

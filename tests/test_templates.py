@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from cia_workbook import schema
 from cia_workbook.cli import main
+from cia_workbook.consolidate import objective_rates
 from cia_workbook.convention import OBJECTIVE_CODES, load_convention
 from cia_workbook.model import ReturnFile, Table
 from cia_workbook.templates import (
@@ -20,7 +21,7 @@ from cia_workbook.templates import (
     write_template,
     write_templates,
 )
-from cia_workbook.templates_synthese import ObjectiveCount, objective_counts, objective_formulas
+from cia_workbook.templates_synthese import objective_formulas
 
 CONVENTION = load_convention(None)
 
@@ -236,26 +237,6 @@ def _row(**kw):
     return base | kw
 
 
-def test_objective_counts_follow_the_domain_definitions():
-    rows = [
-        _row(quartile="1"),  # Q1 outside QPV
-        _row(quartile="1", categorie="NPNRU"),  # Q1 and NPNRU: counted once
-        _row(quartile="INCONNU", categorie="NPNRU", contingent="etat"),  # NPNRU alone
-        _row(quartile="INCONNU"),  # unknown stays in the universe, never Q1
-        _row(zone_locale="PROMELLES", quartile="3"),  # local zone: inside, not outside
-        _row(qpv="QP030001", zone_locale="PROMELLES", quartile="4", suite="REFUS", date_bail=None),
-        _row(qpv="QP030001", date_cal=D(2022, 12, 15)),  # CAL of the year before
-        _row(date_bail=D(2024, 1, 5), categorie="DALO"),  # lease of the year after
-        _row(suite="AUTRE", date_bail=None, categorie="DALO"),
-        _row(zone_locale=None, categorie="PDALHPD"),
-    ]
-    counts = objective_counts(rows, CONVENTION, 2023)
-    assert counts["hors_qpv_q1"] == ObjectiveCount(numerator=3, universe=5, unknown_quartile=2)
-    assert counts["qpv_q234"] == ObjectiveCount(numerator=2, universe=2, unknown_quartile=0)
-    assert counts["publics_prioritaires"] == ObjectiveCount(numerator=2, universe=6, unknown_quartile=None)
-    assert counts["publics_prioritaires"].rate == pytest.approx(1 / 3)
-
-
 def test_previous_year_figures_prefilled_in_synthese(tmp_path):
     records = [
         _row(quartile="1"),
@@ -272,14 +253,14 @@ def test_previous_year_figures_prefilled_in_synthese(tmp_path):
     )
     partner = CONVENTION.partners_by_id["semiga"]
     ws = _open(write_template(CONVENTION, partner, 2024, tmp_path / "t.xlsx", previous))["Synthèse"]
-    expected = objective_counts(records, CONVENTION, 2023)
+    expected = objective_rates(CONVENTION, table, 2023)
     for i, code in enumerate(OBJECTIVE_CODES):
         row = SYNTHESE_FIRST_ROW + i
-        count = expected[code]
+        rate = expected[code]
         assert (ws[f"I{row}"].value, ws[f"J{row}"].value, ws[f"K{row}"].value) == (
-            count.rate,
-            count.numerator,
-            count.universe,
+            rate.value,
+            rate.numerator,
+            rate.denominator,
         )
     assert ws[f"I{SYNTHESE_FIRST_ROW}"].value == 0.5  # 1 Q1 out of 2 leases outside QPV
     assert ws[f"L{SYNTHESE_FIRST_ROW + 1}"].value == 0.7  # 2023 target of qpv_q234
