@@ -68,6 +68,10 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("MODELE_TYPE", ERROR, "Mauvais type de modèle",
                 "Le classeur est un modèle « {found} » alors que ce partenaire est un « {expected} ». "
                 "Utilisez le modèle qui vous a été envoyé."),
+    FindingType("IDENTIFICATION_RECONSTITUEE", WARNING, "Identification reconstituée",
+                "L'identification cachée du modèle a été perdue (classeur réenregistré par un autre logiciel) ; "
+                "le partenaire ({partner}) et l'année ({year}) ont été lus dans la feuille Identification. "
+                "Vérifiez-les, et utilisez le modèle d'origine la prochaine fois."),
     # -- Structure ------------------------------------------------------------------------
     FindingType("FEUILLE_ABSENTE", ERROR, "Feuille absente",
                 "La feuille « {expected} » est absente.{hint} Rétablissez son nom d'origine."),
@@ -101,6 +105,9 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("DATE_TEXTE", WARNING, "Date saisie comme texte",
                 "« {value} » est une date saisie comme texte dans « {column} » ; elle a été lue comme le {parsed}. "
                 "Saisissez les dates au format date (JJ/MM/AAAA)."),
+    FindingType("DATE_NOMBRE", WARNING, "Date sans format de date",
+                "La cellule de « {column} » contient le nombre {value} au lieu d'une date ; il a été lu comme le {parsed}. "
+                "Appliquez le format de cellule Date (JJ/MM/AAAA) et vérifiez la date."),
     FindingType("DATE_HORS_ANNEE", WARNING, "Date hors de l'année",
                 "La ligne n'a ni décision de CAL ni bail signé en {year} (« {column} » : {value}). "
                 "Elle n'est comptée dans aucun objectif de {year} ; retirez-la si elle n'a rien à faire ici."),
@@ -128,6 +135,9 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("REFERENCE_DOUBLON", ERROR, "Référence en double",
                 "La référence « {value} » figure aussi ligne {other_row}. Chaque ménage doit avoir une seule ligne : "
                 "supprimez le doublon ou corrigez la référence."),
+    FindingType("BAILLEUR_DOUBLON", ERROR, "Bailleur en double",
+                "Le bailleur « {value} » figure aussi ligne {other_row}. Une seule ligne par bailleur : "
+                "additionnez les deux lignes et supprimez l'autre."),
     FindingType("REFERENCE_NOMINATIVE", ERROR, "Référence nominative",
                 "La référence « {value} » ressemble à un nom de personne. N'indiquez jamais de nom : "
                 "utilisez la référence interne du dossier."),
@@ -138,7 +148,7 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "La cellule contient une formule ({formula}) ; sa dernière valeur calculée a été lue. "
                 "Collez les valeurs plutôt que des formules (Collage spécial > Valeurs)."),
     FindingType("LIGNE_VIDE", WARNING, "Ligne vide",
-                "Les lignes {rows} sont vides au milieu des données ; elles sont ignorées. Vous pouvez les supprimer."),
+                "Ligne(s) vide(s) au milieu des données : {rows}. Elles sont ignorées ; vous pouvez les supprimer."),
     FindingType("AUCUNE_DONNEE", ERROR, "Aucune donnée",
                 "La feuille « {sheet_title} » ne contient aucune ligne. Remplissez-la, ou indiquez dans l'onglet "
                 "Identification qu'il n'y a eu aucune attribution dans l'année."),

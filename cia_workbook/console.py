@@ -1,0 +1,148 @@
+"""Last step of `validate`: the campaign told to the officer, as console text or as JSON.
+
+One line per partner (received or missing, verdict, file used, versions replaced), then the
+files used by no one, then the findings grouped by file, then the cross-checks. The JSON holds
+the same facts for programs. Both are pure functions of the campaign, so two runs print the same.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cia_workbook.convention import Convention
+from cia_workbook.findings import Finding
+from cia_workbook.model import Campaign, ReturnFile
+
+VERDICTS = {
+    "valide": "valide",
+    "avertissements": "avec avertissements",
+    "erreurs": "avec erreurs",
+    "illisible": "illisible",
+    "ignore": "ignoré",
+}
+
+
+def verdict(rf: ReturnFile) -> str:
+    return VERDICTS[rf.status]
+
+
+def partner_lines(convention: Convention, campaign: Campaign) -> list[dict[str, Any]]:
+    """One entry per partner of the convention, in the convention's order."""
+    out = []
+    for p in convention.partners:
+        rf = campaign.used.get(p.id)
+        entry: dict[str, Any] = {
+            "partenaire": p.id,
+            "nom": p.name,
+            "type": p.kind,
+            "recu": rf is not None,
+            "statut": verdict(rf) if rf else "manquant",
+            "fichier": rf.name if rf else None,
+            "remplace": [old.name for old in campaign.superseded.get(p.id, [])],
+            "erreurs": sum(f.is_error for f in rf.findings) if rf else 0,
+            "avertissements": sum(not f.is_error for f in rf.findings) if rf else 0,
+            "consolide": bool(rf) and not rf.has_errors,
+        }
+        out.append(entry)
+    return out
+
+
+def _unused(campaign: Campaign) -> list[ReturnFile]:
+    used = {id(rf) for rf in campaign.used.values()}
+    old = {id(rf) for versions in campaign.superseded.values() for rf in versions}
+    return [rf for rf in campaign.files if id(rf) not in used and id(rf) not in old]
+
+
+def campaign_text(convention: Convention, campaign: Campaign, written: list[Path]) -> str:
+    lines = [f"Contrôle des réponses {campaign.year} — {len(campaign.files)} fichier(s) examiné(s)", ""]
+    entries = partner_lines(convention, campaign)
+    width = max(len(e["nom"]) for e in entries)
+    lines.append("Partenaires :")
+    for e in entries:
+        if not e["recu"]:
+            lines.append(f"  {e['nom']:<{width}}  manquant")
+            continue
+        counts = []
+        if e["erreurs"]:
+            counts.append(f"{e['erreurs']} erreur(s)")
+        if e["avertissements"]:
+            counts.append(f"{e['avertissements']} avertissement(s)")
+        detail = f" ({', '.join(counts)})" if counts else ""
+        line = f"  {e['nom']:<{width}}  reçu, {e['statut']}{detail} — fichier utilisé : {e['fichier']}"
+        if e["remplace"]:
+            line += f" ; remplace {', '.join(e['remplace'])}"
+        lines.append(line)
+    unused = _unused(campaign)
+    if unused:
+        lines += ["", "Fichiers non retenus :"]
+        for rf in unused:
+            lines.append(f"  {rf.name} : {verdict(rf)}{_why_unused(rf)}")
+    with_findings = [rf for rf in campaign.files if rf.findings]
+    if with_findings:
+        lines += ["", "Constats par fichier :"]
+        for rf in with_findings:
+            lines.append(f"  {rf.name} ({verdict(rf)}, sha256 {rf.sha256[:12]}…)")
+            lines.extend(f"    {_short(f)}" for f in rf.findings)
+    if campaign.cross_findings:
+        lines += ["", "Contrôles croisés entre partenaires :"]
+        lines.extend(f"  {_short(f)}" for f in campaign.cross_findings)
+    used = len(campaign.usable())
+    lines += [
+        "",
+        f"Bilan : {len(campaign.used)} partenaire(s) reçu(s) sur {len(convention.partners)}, "
+        f"{used} retenu(s) pour la consolidation, {len(campaign.excluded())} exclu(s) pour erreurs, "
+        f"{len(campaign.missing)} manquant(s).",
+    ]
+    if written:
+        lines += ["", "Fichiers écrits :"]
+        lines.extend(f"  {p}" for p in written)
+    return "\n".join(lines)
+
+
+def _why_unused(rf: ReturnFile) -> str:
+    first = next((f for f in rf.findings if f.is_error), None) or (rf.findings[0] if rf.findings else None)
+    return f" — {first.type.title.lower()}" if first else ""
+
+
+def _short(f: Finding) -> str:
+    where = " ".join(x for x in (f.sheet, f.cell) if x)
+    where = f"{where} " if where else ""
+    return f"{where}[{f.code}] {f.severity} : {f.message}"
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {**f.as_dict(), "titre": f.type.title}
+
+
+def campaign_json(convention: Convention, campaign: Campaign, written: list[Path]) -> str:
+    used = {id(rf): pid for pid, rf in campaign.used.items()}
+    old = {id(rf): pid for pid, versions in campaign.superseded.items() for rf in versions}
+    files = []
+    for rf in campaign.files:
+        files.append(
+            {
+                "fichier": rf.name,
+                "chemin": str(rf.path),
+                "sha256": rf.sha256,
+                "taille": rf.size,
+                "modifie": rf.modified.isoformat(),
+                "lecteur": rf.reader,
+                "statut": verdict(rf),
+                "partenaire": rf.partner_id,
+                "annee": rf.identity.year if rf.identity else None,
+                "utilise": id(rf) in used,
+                "remplace_par": campaign.used[old[id(rf)]].name if id(rf) in old else None,
+                "constats": [finding_dict(f) for f in rf.findings],
+            }
+        )
+    data = {
+        "annee": campaign.year,
+        "partenaires": partner_lines(convention, campaign),
+        "manquants": list(campaign.missing),
+        "fichiers": files,
+        "constats_croises": [finding_dict(f) for f in campaign.cross_findings],
+        "ecrits": [str(p) for p in written],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)

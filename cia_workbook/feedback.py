@@ -1,0 +1,294 @@
+"""Answers of `validate`: a corrected copy for each partner and the officer's summary workbook.
+
+The corrected copy is a copy of the received workbook with every faulty cell filled and
+commented, and a first sheet « Corrections » listing the findings with links to the cells. The
+received file is only read, never written. Partner text always goes into outputs as plain text
+(never a formula or a link), and every file is written atomically with fixed metadata so that
+two runs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from cia_workbook.console import partner_lines, verdict
+from cia_workbook.convention import Convention
+from cia_workbook.fileio import atomic_path
+from cia_workbook.findings import ERROR, Finding
+from cia_workbook.model import Campaign, ReturnFile
+
+CORRECTIONS_TITLE = "Corrections"
+ERROR_FILL = "FFC7CE"  # Excel's own "bad" red
+WARNING_FILL = "FFEB9C"  # Excel's own "neutral" yellow
+MAX_RANGE_CELLS = 500  # a finding on a range highlights at most this many cells
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def fixed_time(year: int) -> dt.datetime:
+    """Document timestamps of every output of a campaign: fixed, so reruns give the same bytes."""
+    return dt.datetime(year + 1, 1, 1)
+
+
+def write_feedback(convention: Convention, campaign: Campaign, outdir: Path) -> list[Path]:
+    """Corrected copies in outdir/retours/ and outdir/controle-<year>.xlsx; returns written paths."""
+    outdir = Path(outdir)
+    written: list[Path] = []
+    cross = _cross_by_file(campaign)
+    taken: set[str] = set()
+    for rf in campaign.files:
+        findings = rf.findings + cross.get(id(rf), [])
+        if rf.ignored or not rf.reader or not findings:
+            continue
+        name = f"{rf.path.stem}-corrections.xlsx"
+        if name in taken:
+            name = f"{rf.path.stem}-{rf.path.suffix.lstrip('.')}-corrections.xlsx"
+        taken.add(name)
+        target = outdir / "retours" / name
+        write_corrected_copy(rf, findings, target, fixed_time(campaign.year))
+        written.append(target)
+    summary = outdir / f"controle-{campaign.year}.xlsx"
+    write_summary(convention, campaign, summary)
+    written.append(summary)
+    return written
+
+
+def _cross_by_file(campaign: Campaign) -> dict[int, list[Finding]]:
+    by_name = {rf.name: rf for rf in campaign.used.values()}
+    out: dict[int, list[Finding]] = {}
+    for f in campaign.cross_findings:
+        rf = by_name.get(f.file)
+        if rf is not None:
+            out.setdefault(id(rf), []).append(f)
+    return out
+
+
+# -- Corrected copy ------------------------------------------------------------------------
+
+
+def write_corrected_copy(rf: ReturnFile, findings: list[Finding], target: Path, when: dt.datetime) -> Path:
+    """Copy of the partner's workbook with the faulty cells marked and a Corrections sheet first."""
+    wb = _load_copy(rf.path)
+    _mark_cells(wb, findings)
+    _corrections_sheet(wb, findings)
+    wb.properties.created = when
+    wb.properties.modified = when
+    wb.properties.lastModifiedBy = "cia-workbook"
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+        normalize_zip(tmp)
+    return target
+
+
+def _load_copy(path: Path):
+    """The received workbook loaded for writing a copy; rebuilt from its values when openpyxl
+    cannot open it (OpenDocument, odd producers)."""
+    import openpyxl
+
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            # keep_vba=False: the copy is a plain .xlsx, macros are not carried over.
+            return openpyxl.load_workbook(path, keep_links=False, keep_vba=False, rich_text=False)
+        except Exception:
+            pass
+    from cia_workbook.reader import read_workbook
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    result = read_workbook(path)
+    for sheet in result.workbook.sheets if result.workbook else []:
+        ws = wb.create_sheet(sheet.title[:31])
+        if not sheet.visible:
+            ws.sheet_state = "hidden"
+        for r, row in enumerate(sheet.rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value != "":
+                    _write(ws, r, c, value)
+    return wb
+
+
+def _write(ws, row: int, col: int, value: Any):
+    """Write a value; text stays text even when it starts with = + - @."""
+    if isinstance(value, dt.timedelta | dt.time):
+        value = str(value)
+    cell = ws.cell(row, col, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    elif isinstance(value, dt.date):
+        cell.number_format = "DD/MM/YYYY"
+    return cell
+
+
+def _cells(ref: str) -> list[str]:
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+    if ":" not in ref:
+        return [ref]
+    c1, r1, c2, r2 = range_boundaries(ref)
+    out = []
+    for r in range(r1, r2 + 1):
+        for c in range(c1, c2 + 1):
+            out.append(f"{get_column_letter(c)}{r}")
+            if len(out) >= MAX_RANGE_CELLS:
+                return out
+    return out
+
+
+def _mark_cells(wb, findings: list[Finding]) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    notes: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.sheet in wb.sheetnames and f.cell:
+            try:
+                cells = _cells(f.cell)
+            except (ValueError, TypeError):
+                continue
+            for ref in cells:
+                notes.setdefault((f.sheet, ref), []).append(f)
+    for (sheet, ref), items in sorted(notes.items()):
+        cell = wb[sheet][ref]
+        if type(cell).__name__ == "MergedCell":
+            continue
+        worst = ERROR if any(f.is_error for f in items) else "avertissement"
+        color = ERROR_FILL if worst == ERROR else WARNING_FILL
+        cell.fill = PatternFill("solid", start_color=color, end_color=color)
+        text = "\n".join(f"[{f.code}] {f.message}" for f in items)
+        comment = Comment(text, "cia-workbook")
+        comment.width = 320
+        comment.height = min(80 + 60 * len(items), 400)
+        cell.comment = comment
+
+
+def _corrections_sheet(wb, findings: list[Finding]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    title = CORRECTIONS_TITLE
+    while title in wb.sheetnames:
+        title += " (cia)"
+    ws = wb.create_sheet(title, 0)
+    headers = ["N°", "Gravité", "Code", "Feuille", "Cellule", "Ce qui ne va pas et comment le corriger"]
+    for c, text in enumerate(headers, start=1):
+        _write(ws, 1, c, text).font = Font(bold=True)
+    for r, f in enumerate(sorted(findings, key=Finding.sort_key), start=2):
+        _write(ws, r, 1, r - 1)
+        sev = _write(ws, r, 2, f.severity)
+        color = ERROR_FILL if f.is_error else WARNING_FILL
+        sev.fill = PatternFill("solid", start_color=color, end_color=color)
+        _write(ws, r, 3, f.code)
+        _write(ws, r, 4, f.sheet)
+        cell = _write(ws, r, 5, f.cell)
+        if f.sheet in wb.sheetnames and f.cell:
+            first = f.cell.split(":")[0]
+            quoted = f.sheet.replace("'", "''")
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{first}", display=f.cell)
+            cell.font = Font(color="0563C1", underline="single")
+        _write(ws, r, 6, f.message).alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in zip("ABCDEF", (5, 14, 24, 16, 10, 100), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:F{len(findings) + 1}"
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = False
+    ws.sheet_view.tabSelected = True
+    wb.active = 0
+
+
+def normalize_zip(path: Path) -> None:
+    """Rewrite a zip with fixed entry times: openpyxl stamps each part with the current time."""
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            dst.writestr(fixed, data)
+
+
+# -- The officer's summary -----------------------------------------------------------------
+
+
+def write_summary(convention: Convention, campaign: Campaign, target: Path) -> Path:
+    """controle-<year>.xlsx: one sheet per partner, one per file considered, one of all findings."""
+    import xlsxwriter
+
+    with atomic_path(target) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        wb.set_properties(
+            {"title": f"Contrôle des réponses {campaign.year}", "author": "cia-workbook",
+             "created": fixed_time(campaign.year)}
+        )  # fmt: skip
+        bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"})
+        when = wb.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+        fills = {
+            "valide": wb.add_format({"bg_color": "#C6EFCE"}),
+            "avec avertissements": wb.add_format({"bg_color": "#" + WARNING_FILL}),
+            "avec erreurs": wb.add_format({"bg_color": "#" + ERROR_FILL}),
+            "manquant": wb.add_format({"bg_color": "#D9D9D9"}),
+        }
+
+        def table(name: str, headers: list[str], rows: list[list[Any]], widths: list[int]):
+            ws = wb.add_worksheet(name)
+            for c, h in enumerate(headers):
+                ws.write_string(0, c, h, bold)
+                ws.set_column(c, c, widths[c])
+            for r, row in enumerate(rows, start=1):
+                for c, value in enumerate(row):
+                    if value is None or value == "":
+                        continue
+                    if isinstance(value, bool):
+                        ws.write_string(r, c, "oui" if value else "non")
+                    elif isinstance(value, int | float):
+                        ws.write_number(r, c, value)
+                    elif isinstance(value, dt.datetime):
+                        ws.write_datetime(r, c, value, when)
+                    else:
+                        ws.write_string(r, c, str(value), fills.get(str(value)))
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+            return ws
+
+        by_partner = {e["partenaire"]: e for e in partner_lines(convention, campaign)}
+        rows = []
+        for p in convention.partners:
+            e = by_partner[p.id]
+            rf = campaign.used.get(p.id)
+            rows.append([p.name, p.kind, e["statut"], e["fichier"], rf.sha256 if rf else None,
+                         rf.size if rf else None, rf.modified if rf else None, e["erreurs"],
+                         e["avertissements"], ", ".join(e["remplace"]), e["consolide"] if rf else None])  # fmt: skip
+        table("Partenaires",
+              ["Partenaire", "Type", "Statut", "Fichier utilisé", "SHA-256", "Taille (octets)", "Modifié le",
+               "Erreurs", "Avertissements", "Versions remplacées", "Retenu pour la consolidation"],
+              rows, [30, 12, 20, 36, 66, 12, 16, 9, 14, 36, 14])  # fmt: skip
+
+        used = {id(rf) for rf in campaign.used.values()}
+        names = {p.id: p.name for p in convention.partners}
+        rows = [
+            [rf.name, names.get(rf.partner_id or "", rf.partner_id), rf.identity.year if rf.identity else None,
+             verdict(rf), id(rf) in used, rf.sha256, rf.size, rf.modified, rf.reader]
+            for rf in campaign.files
+        ]  # fmt: skip
+        table("Fichiers",
+              ["Fichier", "Partenaire", "Année", "Statut", "Utilisé", "SHA-256", "Taille (octets)",
+               "Modifié le", "Lu par"],
+              rows, [36, 30, 8, 20, 9, 66, 12, 16, 10])  # fmt: skip
+
+        rows = []
+        for rf in campaign.files:
+            for f in rf.findings:
+                rows.append([rf.name, names.get(rf.partner_id or "", ""), f.sheet, f.cell, f.code,
+                             f.severity, f.type.title, f.message])  # fmt: skip
+        for f in campaign.cross_findings:
+            rows.append([f.file, "", f.sheet, f.cell, f.code, f.severity, f.type.title, f.message])
+        table("Constats",
+              ["Fichier", "Partenaire", "Feuille", "Cellule", "Code", "Gravité", "Constat", "Message"],
+              rows, [36, 26, 16, 10, 24, 14, 26, 120])  # fmt: skip
+        wb.close()
+    return target

@@ -1,0 +1,225 @@
+"""Intake stage: the register of one year's submissions, from received files to a `Campaign`.
+
+Every file given (or found in a given folder) is hashed, read, validated and listed. For each
+partner the newest version is used and older ones are kept as superseded; files of another
+year, partner or convention are listed with their error and used for no one. Cross-checks
+between réservataires' declarations and bailleurs' rows are added last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from cia_workbook.convention import Convention
+from cia_workbook.fileio import sha256_of
+from cia_workbook.findings import Finding, finding
+from cia_workbook.model import Campaign, ReturnFile, Table
+from cia_workbook.reader import read_workbook
+from cia_workbook.schema import schema_for
+from cia_workbook.validate import validate_workbook
+
+
+def collect_campaign(
+    convention: Convention, year: int, sources: list[Path], engine: str = "auto"
+) -> Campaign:
+    """Read and validate every file of `sources` (files and/or folders) for the campaign `year`."""
+    files = [read_return(convention, year, path, engine) for path in expand_sources(sources)]
+    used, superseded = choose_versions(convention, year, files)
+    missing = [p.id for p in convention.partners if p.id not in used]
+    campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
+    campaign.cross_findings = cross_check(convention, year, campaign)
+    return campaign
+
+
+def expand_sources(sources: list[Path]) -> list[Path]:
+    """Files in a stable order: folders are walked (hidden sub-folders skipped), duplicates dropped."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for source in sources:
+        source = Path(source)
+        if source.is_dir():
+            found = sorted(
+                (p for p in source.rglob("*") if p.is_file() and not _in_hidden_dir(p, source)),
+                key=lambda p: str(p.relative_to(source)),
+            )
+        else:
+            found = [source]
+        for path in found:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(path)
+    return out
+
+
+def _in_hidden_dir(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+
+
+def read_return(convention: Convention, year: int, path: Path, engine: str = "auto") -> ReturnFile:
+    """One file as a `ReturnFile`: hash, size and time first, so even an unreadable file is listed."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+        digest = sha256_of(path)
+        size, modified = stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+    except OSError as exc:
+        rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
+        rf.findings = [finding("FICHIER_ILLISIBLE", path.name, detail=f"accès refusé : {exc.strerror}")]
+        return rf
+    rf = ReturnFile(path, digest, size, modified)
+    result = read_workbook(path, engine)
+    rf.ignored = result.ignored
+    rf.findings = list(result.findings)
+    if result.workbook is None:
+        return rf
+    rf.reader = result.workbook.reader
+    validation = validate_workbook(convention, year, result.workbook)
+    rf.identity = validation.identity
+    rf.tables = validation.tables
+    rf.forms = validation.forms
+    rf.findings.extend(validation.findings)
+    rf.findings.sort(key=Finding.sort_key)
+    return rf
+
+
+def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:
+    """A file counts for its partner only if it is this year's template of a partner of this convention."""
+    ident = rf.identity
+    if rf.ignored or ident is None:
+        return False
+    partner = convention.partners_by_id.get(ident.partner_id)
+    blocking = {"MODELE_INCONNU", "MODELE_CONVENTION", "MODELE_PARTENAIRE", "MODELE_ANNEE", "MODELE_TYPE"}
+    return (
+        partner is not None
+        and ident.year == year
+        and ident.convention_id == convention.info.id
+        and ident.kind == partner.kind
+        and not any(f.code in blocking for f in rf.findings)
+    )
+
+
+def version_key(rf: ReturnFile) -> tuple:
+    """Newest first by: the answer date in Identification, then the file's time, then its name.
+
+    The answer date is what the partner declares; the file time changes when a mail client
+    saves an attachment, so it only breaks ties.
+    """
+    answered = (rf.forms.get("identification") or {}).get("date_reponse")
+    answered = answered if isinstance(answered, dt.date) else dt.date.min
+    return (answered, rf.modified, rf.name)
+
+
+def choose_versions(
+    convention: Convention, year: int, files: list[ReturnFile]
+) -> tuple[dict[str, ReturnFile], dict[str, list[ReturnFile]]]:
+    """Partner id → the version used (the newest, even with errors: a resubmission replaces) and
+    the older versions kept."""
+    by_partner: dict[str, list[ReturnFile]] = {}
+    for rf in files:
+        if eligible(convention, year, rf):
+            by_partner.setdefault(rf.identity.partner_id, []).append(rf)  # type: ignore[union-attr]
+    used: dict[str, ReturnFile] = {}
+    superseded: dict[str, list[ReturnFile]] = {}
+    order = [p.id for p in convention.partners]
+    for pid in sorted(by_partner, key=order.index):
+        versions = sorted(by_partner[pid], key=version_key, reverse=True)
+        used[pid] = versions[0]
+        if len(versions) > 1:
+            superseded[pid] = versions[1:]
+    return used, superseded
+
+
+# -- Cross-checks between partners ---------------------------------------------------------
+
+
+def contingent_counts(convention: Convention, year: int, table: Table, reservataire: str) -> dict[str, int]:
+    """What a bailleur's rows say about one réservataire's contingent, per Contingent column.
+
+    Same definitions as the bilan (DOMAIN.md): baux signés in the year on that contingent,
+    priority categories among them, 1st quartile outside QPV and local zones, quartiles 2-4 of
+    CAL decisions in the year in QPV or local zone.
+    """
+    from cia_workbook.consolidate import objective_rates
+
+    rates = objective_rates(convention, table, year, contingent=reservataire)
+    counts: dict[str, int] = {
+        "baux_signes": rates["publics_prioritaires"].denominator,
+        "q234_qpv": rates["qpv_q234"].numerator,
+        "q1_hors_qpv": 0,
+    }
+    priority = [c.code for c in convention.priority_categories if c.priority]
+    for code in priority:
+        counts[f"prioritaires_{code.lower()}"] = 0
+    cols = table.columns
+    n = len(table.rows)
+    empty = [None] * n
+    # The objective counts NPNRU rehousing with the 1st quartile; the Contingent sheet asks
+    # for the 1st quartile alone, so that one is counted here.
+    for bail, suite, contingent, qpv, zone, quartile, cat in zip(
+        cols.get("date_bail") or empty, cols.get("suite") or empty, cols.get("contingent") or empty,
+        cols.get("qpv") or empty, cols.get("zone_locale") or empty, cols.get("quartile") or empty,
+        cols.get("categorie") or empty, strict=True,
+    ):  # fmt: skip
+        if (
+            contingent != reservataire
+            or suite != "BAIL_SIGNE"
+            or not isinstance(bail, dt.date)
+            or bail.year != year
+        ):
+            continue
+        if cat in priority:
+            counts[f"prioritaires_{cat.lower()}"] += 1
+        if quartile == "1" and qpv in (None, "HORS_QPV") and zone in (None, "NON"):
+            counts["q1_hors_qpv"] += 1
+    return counts
+
+
+def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[Finding]:
+    """CONTINGENT_ECART for every figure a réservataire declares that bailleurs' rows contradict.
+
+    Only returns that enter the consolidation are compared, and only for bailleurs whose return
+    does: a missing bailleur would make every declaration look wrong.
+    """
+    usable = campaign.usable()
+    bailleurs = {pid: rf for pid, rf in usable.items() if convention.partners_by_id[pid].is_bailleur}
+    found: list[Finding] = []
+    for res in convention.reservataires:
+        rf = usable.get(res.id)
+        table = rf.tables.get("contingent") if rf else None
+        if rf is None or table is None:
+            continue
+        sheet = schema_for(convention, "reservataire", year).sheet("contingent")
+        measures = [c for c in sheet.columns if c.key not in ("bailleur", "logements_mis_a_disposition",
+                                                              "candidats_proposes", "refus")]  # fmt: skip
+        declared_rows: dict[str, tuple[int, dict[str, Any]]] = {}
+        for row, record in zip(table.rows, table.records(), strict=True):
+            if record.get("bailleur"):
+                declared_rows.setdefault(record["bailleur"], (row, record))
+        for bid, brf in bailleurs.items():
+            attributions = brf.tables.get("attributions")
+            if attributions is None:
+                continue
+            counted = contingent_counts(convention, year, attributions, res.id)
+            row, record = declared_rows.get(bid, (0, {}))
+            for col in measures:
+                declared = record.get(col.key) or 0
+                if col.key not in counted or declared == counted[col.key]:
+                    continue
+                cell = f"{table.letters[col.key]}{row}" if row else ""
+                found.append(
+                    finding(
+                        "CONTINGENT_ECART",
+                        rf.name,
+                        table.sheet_title,
+                        cell,
+                        reservataire=res.name,
+                        declared=declared,
+                        measure=col.header,
+                        bailleur=convention.partners_by_id[bid].name,
+                        counted=counted[col.key],
+                    )  # fmt: skip
+                )
+    return found

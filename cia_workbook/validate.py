@@ -1,0 +1,760 @@
+"""Second stage of intake: the rules that turn one raw workbook into findings and typed tables.
+
+Input is a `reader.RawWorkbook`, output a `Validation` (identity, typed columnar tables, form
+answers, findings). Everything the partner wrote is judged against `schema` and the convention;
+nothing here knows a file path. Columns are converted one at a time with per-value caches so that
+a 500,000-row return costs little more than reading it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.datetime import from_excel
+
+from cia_workbook import schema
+from cia_workbook.convention import Convention
+from cia_workbook.findings import Finding, finding
+from cia_workbook.model import Identity, Table
+from cia_workbook.reader import RawSheet, RawWorkbook
+from cia_workbook.schema import Column, Sheet, WorkbookSchema, normalize
+
+LOCALE = "fr_FR"
+HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the column
+SUGGEST_CUTOFF = 0.6  # how close a misspelt value must be to suggest the allowed one
+HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
+# Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
+# a row holding nothing but that key was not started by the partner and is not data.
+PREFILLED_KEY = {"contingent": "bailleur"}
+
+
+@dataclass
+class Validation:
+    identity: Identity | None
+    tables: dict[str, Table] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Validation:
+    """Judge one readable workbook for the campaign `year`."""
+    identity, found, usable = identify(convention, year, raw)
+    result = Validation(identity, findings=found)
+    if not usable or identity is None:
+        return result
+    wschema = schema.schema_for(convention, identity.kind, year)  # type: ignore[arg-type]
+    ctx = _Context(convention, year, raw.name, wschema)
+    sheets = _match_sheets(raw, wschema, ctx)
+    for sheet in wschema.sheets:
+        rsheet = sheets.get(sheet.key)
+        if rsheet is None:
+            continue
+        if sheet.layout == "table":
+            table = _read_table(rsheet, sheet, ctx)
+            if table is not None:
+                result.tables[sheet.key] = table
+                _structure(raw, rsheet, sheet, table, ctx)
+        elif sheet.layout == "form":
+            result.forms[sheet.key] = _read_form(rsheet, sheet, ctx)
+    if "attributions" in result.tables:
+        _attribution_rules(result.tables["attributions"], wschema.sheet("attributions"), ctx)
+    if "contingent" in result.tables:
+        _duplicates(
+            result.tables["contingent"], wschema.sheet("contingent"), "bailleur", "BAILLEUR_DOUBLON", ctx
+        )
+    result.findings.extend(ctx.findings)
+    return result
+
+
+class _Context:
+    def __init__(self, convention: Convention, year: int, file: str, wschema: WorkbookSchema):
+        self.convention = convention
+        self.year = year
+        self.file = file
+        self.schema = wschema
+        self.findings: list[Finding] = []
+
+    def add(self, code: str, sheet: str, cell: str, **params: Any) -> None:
+        self.findings.append(finding(code, self.file, sheet, cell, **params))
+
+
+# -- Identity ------------------------------------------------------------------------------
+
+
+def identify(
+    convention: Convention, year: int, raw: RawWorkbook
+) -> tuple[Identity | None, list[Finding], bool]:
+    """Identity of the workbook from the most trusted source that survived, and its checks.
+
+    Returns (identity, findings, usable): not usable means the contents are not judged, because
+    the file is not this year's template of a partner of this convention.
+    """
+    found: list[Finding] = []
+    values: dict[str, str] = {}
+    for _source, pairs in raw.id_sources:
+        for key, value in pairs.items():
+            values.setdefault(key, value)
+    if not values.get("partenaire") or not values.get("annee"):
+        fallback = _identity_from_visible_sheet(convention, raw)
+        if fallback is None:
+            return None, [finding("MODELE_INCONNU", raw.name)], False
+        partner, year_found = fallback
+        found.append(
+            finding("IDENTIFICATION_RECONSTITUEE", raw.name, schema.IDENTIFICATION.title, "",
+                    partner=partner.name, year=year_found)
+        )  # fmt: skip
+        values = {
+            "modele": schema.TEMPLATE_MARKER,
+            "version_schema": schema.SCHEMA_VERSION,
+            "convention": convention.info.id,
+            "partenaire": partner.id,
+            "type": partner.kind,
+            "annee": str(year_found),
+        }
+    if values.get("modele", schema.TEMPLATE_MARKER) != schema.TEMPLATE_MARKER:
+        return None, [*found, finding("MODELE_INCONNU", raw.name)], False
+    year_text = values.get("annee", "")
+    try:
+        year_found = int(float(year_text.replace(",", ".")))
+    except ValueError:
+        year_found = 0
+    partner = convention.partners_by_id.get(values.get("partenaire", ""))
+    kind = values.get("type") or (partner.kind if partner else "")
+    identity = Identity(
+        marker=values.get("modele", schema.TEMPLATE_MARKER),
+        schema_version=values.get("version_schema", schema.SCHEMA_VERSION),
+        convention_id=values.get("convention", convention.info.id),
+        partner_id=values.get("partenaire", ""),
+        kind=kind,
+        year=year_found,
+    )
+    if identity.convention_id != convention.info.id:
+        found.append(
+            finding("MODELE_CONVENTION", raw.name, found=identity.convention_id, expected=convention.info.id)
+        )
+        return identity, found, False
+    if partner is None:
+        found.append(finding("MODELE_PARTENAIRE", raw.name, found=identity.partner_id))
+        return identity, found, False
+    if not _same_version(identity.schema_version, schema.SCHEMA_VERSION):
+        found.append(
+            finding("MODELE_VERSION", raw.name, found=identity.schema_version, expected=schema.SCHEMA_VERSION)
+        )
+        return identity, found, False
+    if kind != partner.kind:
+        found.append(finding("MODELE_TYPE", raw.name, found=kind, expected=partner.kind))
+        return identity, found, False
+    if year_found != year:
+        found.append(finding("MODELE_ANNEE", raw.name, found=year_text or "?", expected=year))
+        return identity, found, False
+    return identity, found, True
+
+
+def _same_version(found: str, expected: str) -> bool:
+    try:
+        return float(found) == float(expected)
+    except ValueError:
+        return normalize(found) == normalize(expected)
+
+
+def _identity_from_visible_sheet(convention: Convention, raw: RawWorkbook):
+    """Last resort when every hidden identification was lost: partner name and year as shown."""
+    sheet = raw.sheet(schema.IDENTIFICATION.title) or next(
+        (s for s in raw.sheets if normalize(s.title) == normalize(schema.IDENTIFICATION.title)), None
+    )
+    if sheet is None:
+        return None
+    name = sheet.cell(schema.IDENTIFICATION.form_cell("partenaire"))
+    year = sheet.cell(schema.IDENTIFICATION.form_cell("annee"))
+    key = normalize(str(name))
+    partner = next(
+        (
+            p
+            for p in convention.partners
+            if key in (normalize(p.name), normalize(p.id), normalize(p.legal_name or "\0"))
+        ),
+        None,
+    )
+    try:
+        year_found = int(float(str(year).replace(",", ".")))
+    except ValueError:
+        return None
+    return (partner, year_found) if partner else None
+
+
+# -- Sheets and headers --------------------------------------------------------------------
+
+
+def _match_sheets(raw: RawWorkbook, wschema: WorkbookSchema, ctx: _Context) -> dict[str, RawSheet]:
+    """Schema sheet key → the sheet that holds it, by name, then by its headers or labels."""
+    wanted = [s for s in wschema.sheets if s.layout in ("table", "form")]
+    titles = set(wschema.sheet_titles) | {schema.ID_SHEET, schema.LISTS_SHEET}
+    matched: dict[str, RawSheet] = {}
+    for sheet in wanted:
+        exact = raw.sheet(sheet.title) or next(
+            (s for s in raw.sheets if normalize(s.title) == normalize(sheet.title)), None
+        )
+        if exact is not None:
+            matched[sheet.key] = exact
+    taken = {id(s) for s in matched.values()}
+    spare = [s for s in raw.sheets if id(s) not in taken and s.title not in titles and s.visible]
+    for sheet in wanted:
+        if sheet.key in matched:
+            continue
+        best = max(spare, key=lambda s: _shape_score(s, sheet), default=None)
+        if best is not None and _shape_score(best, sheet) >= 0.5:
+            matched[sheet.key] = best
+            spare.remove(best)
+            ctx.add("FEUILLE_RENOMMEE", best.title, "", expected=sheet.title, found=best.title)
+        elif sheet.required:
+            close = difflib.get_close_matches(sheet.title, [s.title for s in spare], n=1, cutoff=0.5)
+            hint = f" Une feuille « {close[0]} » existe : s'agit-il d'elle ?" if close else ""
+            ctx.add("FEUILLE_ABSENTE", "", "", expected=sheet.title, hint=hint)
+    return matched
+
+
+def _shape_score(rsheet: RawSheet, sheet: Sheet) -> float:
+    """Share of the schema's headers (tables) or labels (forms) found where expected."""
+    if not sheet.columns:
+        return 0.0
+    if sheet.layout == "table":
+        cells = _row_values(rsheet, sheet.header_row)
+        texts = {normalize(str(v)) for v in cells if v != ""}
+        hits = sum(normalize(c.header) in texts for c in sheet.columns)
+    else:
+        hits = sum(
+            normalize(str(rsheet.value(sheet.form_row(c.key), 1))) == normalize(c.header)
+            for c in sheet.columns
+        )
+    return hits / len(sheet.columns)
+
+
+def _row_values(rsheet: RawSheet, row: int) -> list[Any]:
+    return rsheet.rows[row - 1] if 0 < row <= len(rsheet.rows) else []
+
+
+def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int, dict[str, int]]:
+    """(header row, column key → 0-based index) with the moved, missing and extra columns reported."""
+    header_row = sheet.header_row
+    if _shape_score(rsheet, sheet) == 0:
+        # Rows inserted or deleted above the table: take the row that looks most like the header.
+        candidates = range(1, min(HEADER_SEARCH_ROWS, len(rsheet.rows)) + 1)
+        best = max(candidates, key=lambda r: _header_hits(rsheet, sheet, r), default=header_row)
+        if _header_hits(rsheet, sheet, best) > 0:
+            header_row = best
+    cells = [normalize(str(v)) if v != "" else "" for v in _row_values(rsheet, header_row)]
+    free = {i for i, text in enumerate(cells) if text}
+    where: dict[str, int] = {}
+    # First the columns still in their place, then the moved ones, then the renamed ones.
+    for i, col in enumerate(sheet.columns):
+        if i in free and _close(cells[i], normalize(col.header)):
+            where[col.key] = i
+            free.discard(i)
+    for i, col in enumerate(sheet.columns):
+        if col.key in where:
+            continue
+        target = normalize(col.header)
+        exact = [j for j in sorted(free) if cells[j] == target]
+        close = exact or [j for j in sorted(free) if _close(cells[j], target)]
+        if close:
+            j = close[0]
+            where[col.key] = j
+            free.discard(j)
+            ctx.add("COLONNE_DEPLACEE", rsheet.title, f"{get_column_letter(j + 1)}{header_row}",
+                    expected=col.header, found=get_column_letter(j + 1), letter=get_column_letter(i + 1))  # fmt: skip
+        else:
+            ctx.add("COLONNE_ABSENTE", rsheet.title, f"{get_column_letter(i + 1)}{header_row}",
+                    expected=col.header, letter=get_column_letter(i + 1))  # fmt: skip
+    raw_header = _row_values(rsheet, header_row)
+    for j in sorted(free):
+        ctx.add(
+            "COLONNE_EN_TROP",
+            rsheet.title,
+            f"{get_column_letter(j + 1)}{header_row}",
+            found=str(raw_header[j]),
+        )
+    return header_row, where
+
+
+def _header_hits(rsheet: RawSheet, sheet: Sheet, row: int) -> int:
+    texts = {normalize(str(v)) for v in _row_values(rsheet, row) if v != ""}
+    return sum(normalize(c.header) in texts for c in sheet.columns)
+
+
+def _close(a: str, b: str) -> bool:
+    return a == b or (bool(a) and difflib.SequenceMatcher(None, a, b).ratio() >= HEADER_CUTOFF)
+
+
+# -- Tables --------------------------------------------------------------------------------
+
+
+def _is_blank(value: Any) -> bool:
+    return value == "" or value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
+    header_row, where = _locate_columns(rsheet, sheet, ctx)
+    first = header_row + 1
+    data = rsheet.rows[first - 1 :]
+    # Calamine stops at the last cell with a value; whitespace-only rows at the end go too.
+    end = len(data)
+    while end and all(_is_blank(v) for v in data[end - 1]):
+        end -= 1
+    prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
+    if prefilled >= 0:
+        data = [[] if _only(cells, prefilled) else cells for cells in data]
+        end = len(data)
+        while end and all(_is_blank(v) for v in data[end - 1]):
+            end -= 1
+    rows: list[int] = []
+    kept: list[list[Any]] = []
+    blank_run: list[int] = []
+    for offset, cells in enumerate(data[:end]):
+        number = first + offset
+        if all(_is_blank(v) for v in cells):
+            if prefilled >= 0:
+                continue  # rows of the pre-filled list left unanswered are not "blank rows"
+            blank_run.append(number)
+            continue
+        if blank_run:
+            _blank_rows(blank_run, rsheet.title, ctx)
+            blank_run = []
+        rows.append(number)
+        kept.append(cells)
+    letters = {c.key: get_column_letter(where.get(c.key, i) + 1) for i, c in enumerate(sheet.columns)}
+    table = Table(sheet.key, rsheet.title, rows, {}, letters)
+    if not rows:
+        if sheet.required:
+            ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first}", sheet_title=rsheet.title)
+        return table
+    for col in sheet.columns:
+        index = where.get(col.key)
+        if index is None:
+            table.columns[col.key] = [None] * len(rows)
+            continue
+        values = [cells[index] if index < len(cells) else "" for cells in kept]
+        table.columns[col.key] = _convert_column(col, values, rows, rsheet.title, letters[col.key], ctx)
+    return table
+
+
+def _only(cells: list[Any], index: int) -> bool:
+    """True when a row holds nothing outside the column `index`."""
+    return all(_is_blank(v) for j, v in enumerate(cells) if j != index)
+
+
+def _blank_rows(run: list[int], title: str, ctx: _Context) -> None:
+    text = str(run[0]) if len(run) == 1 else f"{run[0]} à {run[-1]}"
+    cell = f"A{run[0]}" if len(run) == 1 else f"A{run[0]}:A{run[-1]}"
+    ctx.add("LIGNE_VIDE", title, cell, rows=text)
+
+
+def _read_form(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for col in sheet.columns:
+        row = sheet.form_row(col.key)
+        values = _convert_column(col, [rsheet.value(row, 2)], [row], rsheet.title, "B", ctx)
+        answers[col.key] = values[0]
+    return answers
+
+
+def _structure(raw: RawWorkbook, rsheet: RawSheet, sheet: Sheet, table: Table, ctx: _Context) -> None:
+    """Formulas and merged cells inside the data area (not in the title or header rows)."""
+    if not table.rows:
+        return
+    first, last = table.rows[0], table.rows[-1]
+    formulas, merged = raw.structure(rsheet.title)
+    merged = sorted(set(merged) | set(rsheet.merged))
+    for ref, text in formulas.items():
+        row = int("".join(ch for ch in ref if ch.isdigit()))
+        if first <= row <= last:
+            ctx.add("FORMULE_DONNEES", rsheet.title, ref, formula=text)
+    for rng in merged:
+        try:
+            _c1, r1, _c2, r2 = range_boundaries(rng)
+        except (ValueError, TypeError):
+            continue
+        if r2 is not None and r2 >= first and r1 is not None and r1 <= last:
+            ctx.add("CELLULES_FUSIONNEES", rsheet.title, rng, range=rng)
+
+
+# -- Cell conversion, one column at a time -------------------------------------------------
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]")
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d+)?|[.,]\d+)$")
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00)?)?$")
+
+
+def fr_date(value: dt.date) -> str:
+    return format_date(value, format="short", locale=LOCALE)
+
+
+def fr_number(value: float) -> str:
+    return format_decimal(value, locale=LOCALE)
+
+
+def parse_number(text: str) -> float | None:
+    """`1 234,50`, `1 234,50` (thin or non-breaking spaces), `12.5` → float; else None."""
+    compact = _SPACES.sub("", text).removesuffix("€")
+    if not _NUMBER.match(compact):
+        return None
+    return float(compact.replace(",", "."))
+
+
+def parse_date(text: str) -> dt.date | None:
+    """`15/03/2024`, `15-03-24`, `15.03.2024`, `2024-03-15` → date; else None."""
+    text = text.strip()
+    m = _DMY.match(text)
+    try:
+        if m:
+            day, month, year = (int(g) for g in m.groups())
+            if year < 100:
+                year += 2000
+            return dt.date(year, month, day)
+        m = _YMD.match(text)
+        if m:
+            year, month, day = (int(g) for g in m.groups())
+            return dt.date(year, month, day)
+    except ValueError:
+        return None
+    return None
+
+
+def _convert_column(
+    col: Column, values: list[Any], rows: list[int], title: str, letter: str, ctx: _Context
+) -> list[Any]:
+    convert = _converter(col, ctx)
+    out: list[Any] = [None] * len(values)
+    required = col.required
+    for i, value in enumerate(values):
+        if _is_blank(value):
+            if required:
+                ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{rows[i]}", column=col.header, when="")
+            continue
+        typed, problem = convert(value)
+        if problem is not None:
+            code, params = problem
+            ctx.add(code, title, f"{letter}{rows[i]}", **params)
+        out[i] = typed
+    return out
+
+
+Problem = tuple[str, dict[str, Any]] | None
+
+
+def _converter(col: Column, ctx: _Context) -> Callable[[Any], tuple[Any, Problem]]:
+    if col.kind in ("integer", "decimal"):
+        return _number_converter(col)
+    if col.kind == "date":
+        return _date_converter(col)
+    if col.kind in ("code", "yesno"):
+        return _code_converter(col, ctx)
+    return _text_converter
+
+
+def _text_converter(value: Any) -> tuple[Any, Problem]:
+    if isinstance(value, str):
+        return value.strip(), None
+    if isinstance(value, bool):
+        return ("Oui" if value else "Non"), None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)), None
+    if isinstance(value, dt.datetime | dt.date):
+        return fr_date(value), None
+    return str(value), None
+
+
+def _number_converter(col: Column) -> Callable[[Any], tuple[Any, Problem]]:
+    integer = col.kind == "integer"
+    what = " entier" if integer else ""
+
+    def bad(value: Any) -> Problem:
+        return "NOMBRE_INVALIDE", {
+            "value": _shown(value),
+            "what": what,
+            "column": col.header,
+            "example": col.example,
+        }
+
+    def bounded(number: float, warning: Problem) -> tuple[Any, Problem]:
+        if integer and not float(number).is_integer():
+            return None, bad(number)
+        typed = int(number) if integer else float(number)
+        if (col.minimum is not None and typed < col.minimum) or (
+            col.maximum is not None and typed > col.maximum
+        ):
+            bounds = f"entre {fr_number(col.minimum or 0)} et {fr_number(col.maximum or 0)}"
+            return None, (
+                "NOMBRE_HORS_BORNES",
+                {"value": fr_number(typed), "column": col.header, "bounds": bounds},
+            )
+        return typed, warning
+
+    def convert(value: Any) -> tuple[Any, Problem]:
+        if isinstance(value, bool) or isinstance(value, dt.date | dt.time | dt.timedelta):
+            return None, bad(value)
+        if isinstance(value, int | float):
+            return bounded(value, None)
+        number = parse_number(str(value))
+        if number is None:
+            return None, bad(value)
+        shown = fr_number(int(number) if number.is_integer() else number)
+        return bounded(number, ("NOMBRE_TEXTE", {"value": str(value), "column": col.header, "parsed": shown}))
+
+    return convert
+
+
+def _date_converter(col: Column) -> Callable[[Any], tuple[Any, Problem]]:
+    def bad(value: Any) -> Problem:
+        return "DATE_INVALIDE", {"value": _shown(value), "column": col.header}
+
+    def convert(value: Any) -> tuple[Any, Problem]:
+        if isinstance(value, dt.datetime):
+            return value.date(), None
+        if isinstance(value, dt.date):
+            return value, None
+        if isinstance(value, bool) or isinstance(value, dt.time | dt.timedelta):
+            return None, bad(value)
+        if isinstance(value, int | float):
+            # A date pasted without its format: an Excel serial of a plausible year.
+            if 36526 <= value <= 73051:
+                day = from_excel(value).date()
+                parsed = format_date(day, format="long", locale=LOCALE)
+                return day, ("DATE_NOMBRE", {"value": _shown(value), "column": col.header, "parsed": parsed})
+            return None, bad(value)
+        day = parse_date(str(value))
+        if day is None:
+            return None, bad(value)
+        parsed = format_date(day, format="long", locale=LOCALE)
+        return day, ("DATE_TEXTE", {"value": str(value), "column": col.header, "parsed": parsed})
+
+    return convert
+
+
+def _code_converter(col: Column, ctx: _Context) -> Callable[[Any], tuple[Any, Problem]]:
+    codelist = ctx.schema.codelists[col.codelist or "oui_non"]
+    table = _spellings(codelist)
+    cache: dict[Any, tuple[Any, Problem]] = {}
+    is_qpv = codelist.name == "qpv"
+
+    def convert(value: Any) -> tuple[Any, Problem]:
+        key = value
+        if key in cache:
+            return cache[key]
+        if isinstance(value, bool):
+            text = "Oui" if value else "Non"
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        elif isinstance(value, dt.date):
+            text = fr_date(value)
+        else:
+            text = str(value).strip()
+        code = table.get(normalize(text))
+        if code is not None:
+            result: tuple[Any, Problem] = (code, None)
+        elif is_qpv and (old := _other_geography_qpv(ctx, text)) is not None:
+            result = (None, old)
+        else:
+            result = (None, ("VALEUR_HORS_LISTE",
+                             {"value": text, "column": col.header, "hint": _suggest(codelist, text)}))  # fmt: skip
+        cache[key] = result
+        return result
+
+    return convert
+
+
+@lru_cache(maxsize=64)
+def _spellings(codelist: schema.CodeList) -> dict[str, str]:
+    """The schema's lookup plus the bare name of labels like « Alès (30007) » or « QN… – name »."""
+    table = dict(codelist.lookup())
+    for c in codelist.codes:
+        bare = re.sub(r"\s*\([^)]*\)$", "", c.label)
+        table.setdefault(normalize(bare), c.code)
+    return table
+
+
+def _suggest(codelist: schema.CodeList, text: str) -> str:
+    choices = {normalize(c.display): c.display for c in codelist.codes}
+    choices.update({normalize(c.code): c.display for c in codelist.codes})
+    close = difflib.get_close_matches(normalize(text), list(choices), n=1, cutoff=SUGGEST_CUTOFF)
+    return f" Valeur la plus proche : « {choices[close[0]]} »." if close else ""
+
+
+_QPV_CODE = re.compile(r"\bQ[PN]\d{3}[0-9A-Z]{3}\b", re.IGNORECASE)
+
+
+def _other_geography_qpv(ctx: _Context, text: str) -> Problem:
+    m = _QPV_CODE.search(text)
+    if not m:
+        return None
+    code = m.group(0).upper()
+    geo = ctx.convention.geography(ctx.year)
+    for other in ctx.convention.qpv_geographies:
+        if other.id == geo.id:
+            continue
+        old = next((q for q in other.qpvs if q.code == code), None)
+        if old is None:
+            continue
+        # The same quartier in this year's geography, by name or by commune.
+        same = next((q for q in geo.qpvs if normalize(q.name) == normalize(old.name)), None) or next(
+            (q for q in geo.qpvs if set(q.communes) & set(old.communes)), None
+        )
+        hint = f" En {ctx.year}, le quartier correspondant est « {same.code} – {same.name} »." if same else ""
+        return "QPV_PERIME", {"qpv": code, "year": ctx.year, "geography": geo.label, "hint": hint}
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return fr_date(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# -- Rules across the cells of a row ------------------------------------------------------
+
+
+def household_uc(convention: Convention, nb_14_plus: int, nb_moins_14: int) -> float:
+    """Consumption units of a household: first adult, other persons of 14+, children under 14."""
+    scale = convention.uc_scale
+    return (
+        scale.first_adult + scale.other_14_plus * max(nb_14_plus - 1, 0) + scale.child_under_14 * nb_moins_14
+    )
+
+
+def quartile_of(convention: Convention, year: int, per_uc: float) -> str | None:
+    t = convention.thresholds(year)
+    if t is None or not t.complete:
+        return None
+    for code, limit in (("1", t.q1), ("2", t.q2), ("3", t.q3)):
+        if per_uc <= limit:  # type: ignore[operator]
+            return code
+    return "4"
+
+
+_CIVILITY = re.compile(r"^(m|mr|mme|mlle|melle|monsieur|madame|mademoiselle)\.?\s+\S", re.IGNORECASE)
+_UPPER_FIRST = re.compile(r"^[A-ZÀ-Ý][A-ZÀ-Ý'\-]+\s+[A-ZÀ-Ý][a-zà-ÿ'\-]+$")
+_FIRST_UPPER = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ'\-]+\s+[A-ZÀ-Ý][A-ZÀ-Ý'\-]+$")
+
+
+def looks_like_a_name(reference: str) -> bool:
+    """Conservative: a civility, or « DUPONT Jean » / « Jean DUPONT », and never any digit."""
+    text = reference.strip()
+    if any(ch.isdigit() for ch in text):
+        return False
+    return bool(_CIVILITY.match(text) or _UPPER_FIRST.match(text) or _FIRST_UPPER.match(text))
+
+
+def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
+    title = table.sheet_title
+    cols = table.columns
+    n = len(table.rows)
+
+    def column(key: str) -> list[Any]:
+        return cols.get(key) or [None] * n
+
+    letter = table.letters
+    header = {c.key: c.header for c in sheet.columns}
+    date_cal, date_bail, suite = column("date_cal"), column("date_bail"), column("suite")
+    commune, qpv, zone = column("commune"), column("qpv"), column("zone_locale")
+    quartile, ressources = column("quartile"), column("ressources")
+    nb14, nbm14, adults, size = (
+        column("nb_14_plus"),
+        column("nb_moins_14"),
+        column("nb_adultes"),
+        column("taille_menage"),
+    )
+    year = ctx.year
+    qpvs = {q.code: q for q in ctx.convention.geography(year).qpvs}
+    zones = {z.code: z for z in ctx.convention.local_zones}
+    communes = ctx.convention.communes_by_insee
+    check_quartile = (t := ctx.convention.thresholds(year)) is not None and t.complete
+    bail_column = sheet.column("date_bail")
+    failed = {(f.cell) for f in ctx.findings if f.sheet == title}
+
+    for i, row in enumerate(table.rows):
+        cal, bail, outcome = date_cal[i], date_bail[i], suite[i]
+        if outcome == "BAIL_SIGNE" and bail is None and f"{letter['date_bail']}{row}" not in failed:
+            ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter['date_bail']}{row}",
+                    column=bail_column.header, when=" " + bail_column.required_when)  # fmt: skip
+        if bail is not None and outcome in ("REFUS", "AUTRE"):
+            label = next(c.label for c in schema.OUTCOMES.codes if c.code == outcome)
+            ctx.add("BAIL_SANS_SUITE", title, f"{letter['date_bail']}{row}", suite=label)
+        if bail is not None and cal is not None and bail < cal:
+            ctx.add(
+                "BAIL_AVANT_CAL", title, f"{letter['date_bail']}{row}", bail=fr_date(bail), cal=fr_date(cal)
+            )
+        if (cal is not None or bail is not None) and not (
+            (cal is not None and cal.year == year) or (bail is not None and bail.year == year)
+        ):
+            key = "date_cal" if cal is not None else "date_bail"
+            ctx.add("DATE_HORS_ANNEE", title, f"{letter[key]}{row}",
+                    year=year, column=header[key], value=fr_date(cal if cal is not None else bail))  # fmt: skip
+        where, q, z = commune[i], qpv[i], zone[i]
+        if where is not None and q is not None and q in qpvs and where not in qpvs[q].communes:
+            ctx.add(
+                "QPV_HORS_COMMUNE", title, f"{letter['qpv']}{row}", qpv=q, commune=_commune(communes, where)
+            )
+        if where is not None and z is not None and z in zones and zones[z].commune != where:
+            ctx.add("ZONE_HORS_COMMUNE", title, f"{letter['zone_locale']}{row}", zone=zones[z].name,
+                    expected=_commune(communes, zones[z].commune), commune=_commune(communes, where))  # fmt: skip
+        if q is not None and q in qpvs and z is not None and z in zones:
+            ctx.add("ZONE_ET_QPV", title, f"{letter['zone_locale']}{row}", qpv=q, zone=zones[z].name)
+        n14 = nb14[i] if nb14[i] is not None else adults[i]
+        if adults[i] is not None and nb14[i] is not None and adults[i] > nb14[i]:
+            ctx.add("COMPOSITION_INCOHERENTE", title, f"{letter['nb_adultes']}{row}",
+                    detail=f"{adults[i]} adulte(s) mais {nb14[i]} personne(s) de 14 ans ou plus")  # fmt: skip
+        elif (
+            size[i] is not None
+            and nb14[i] is not None
+            and nbm14[i] is not None
+            and size[i] != nb14[i] + nbm14[i]
+        ):
+            ctx.add("COMPOSITION_INCOHERENTE", title, f"{letter['taille_menage']}{row}",
+                    detail=f"taille {size[i]} mais {nb14[i]} personne(s) de 14 ans ou plus et {nbm14[i]} enfant(s) de moins de 14 ans")  # fmt: skip
+        elif nb14[i] == 0:
+            ctx.add("COMPOSITION_INCOHERENTE", title, f"{letter['nb_14_plus']}{row}",
+                    detail="aucune personne de 14 ans ou plus")  # fmt: skip
+        declared = quartile[i]
+        if check_quartile and declared in ("1", "2", "3", "4") and ressources[i] is not None and n14:
+            uc = household_uc(ctx.convention, n14, nbm14[i] or 0)
+            per_uc = ressources[i] / uc
+            computed = quartile_of(ctx.convention, year, per_uc)
+            if computed is not None and computed != declared:
+                ctx.add("QUARTILE_INCOHERENT", title, f"{letter['quartile']}{row}",
+                        declared=declared, resources=fr_number(ressources[i]), uc=fr_number(round(uc, 2)),
+                        per_uc=fr_number(round(per_uc)), computed=computed, year=year)  # fmt: skip
+    _duplicates(table, sheet, "reference", "REFERENCE_DOUBLON", ctx)
+    refs = column("reference")
+    for i, ref in enumerate(refs):
+        if ref and looks_like_a_name(ref):
+            ctx.add("REFERENCE_NOMINATIVE", title, f"{letter['reference']}{table.rows[i]}", value=ref)
+
+
+def _commune(communes: dict, insee: str) -> str:
+    c = communes.get(insee)
+    return f"{c.name} ({insee})" if c else insee
+
+
+def _duplicates(table: Table, sheet: Sheet, key: str, code: str, ctx: _Context) -> None:
+    seen: dict[str, int] = {}
+    values = table.columns.get(key) or []
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        norm = normalize(str(value))
+        if norm in seen:
+            ctx.add(code, table.sheet_title, f"{table.letters[key]}{table.rows[i]}",
+                    value=str(value), other_row=seen[norm])  # fmt: skip
+        else:
+            seen[norm] = table.rows[i]

@@ -1,0 +1,116 @@
+"""The register of a year's submissions: versions, wrong files, missing partners, cross-checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+from workbooks import CONVENTION, attribution, contingent_row, make_return
+
+from cia_workbook import console
+from cia_workbook.intake import collect_campaign, contingent_counts
+
+
+def test_newest_version_is_used_and_older_ones_listed(tmp_path):
+    make_return(tmp_path / "logis-v1.xlsx", rows=[attribution()], form={"date_reponse": dt.date(2025, 2, 1)})
+    make_return(
+        tmp_path / "logis-v2.xlsx", rows=[attribution(suite="??")], form={"date_reponse": dt.date(2025, 3, 1)}
+    )
+    # Same answer date: the file time breaks the tie.
+    make_return(tmp_path / "hdg-a.xlsx", "habitat-du-gard", rows=[attribution()])
+    make_return(tmp_path / "hdg-b.xlsx", "habitat-du-gard", rows=[attribution()])
+    os.utime(tmp_path / "hdg-a.xlsx", (2_000_000_000, 2_000_000_000))
+    os.utime(tmp_path / "hdg-b.xlsx", (1_900_000_000, 1_900_000_000))
+    campaign = collect_campaign(CONVENTION, 2024, [tmp_path])
+    assert campaign.used["logis-cevenols"].name == "logis-v2.xlsx"
+    assert [rf.name for rf in campaign.superseded["logis-cevenols"]] == ["logis-v1.xlsx"]
+    assert campaign.used["habitat-du-gard"].name == "hdg-a.xlsx"
+    # The newest version has errors: the partner is excluded, not silently counted with v1.
+    assert "logis-cevenols" in campaign.excluded() and "habitat-du-gard" in campaign.usable()
+    text = console.campaign_text(CONVENTION, campaign, [])
+    assert "logis-v2.xlsx ; remplace logis-v1.xlsx" in text
+    assert "Un Toit pour Tous" in text and "manquant" in text
+
+
+def test_every_file_is_listed_with_its_hash_and_wrong_files_are_used_for_no_one(tmp_path):
+    make_return(tmp_path / "logis-2023.xlsx", rows=[attribution()], identity={"annee": 2023})
+    make_return(tmp_path / "inconnu.xlsx", "bailleur-fantome", rows=[attribution()])
+    (tmp_path / "~$logis.xlsx").write_bytes(b"lock")
+    (tmp_path / "vide.xlsx").write_bytes(b"")
+    campaign = collect_campaign(CONVENTION, 2024, [tmp_path])
+    assert sorted(rf.name for rf in campaign.files) == [
+        "inconnu.xlsx",
+        "logis-2023.xlsx",
+        "vide.xlsx",
+        "~$logis.xlsx",
+    ]
+    assert all(len(rf.sha256) == 64 and rf.size >= 0 for rf in campaign.files)
+    assert campaign.used == {}
+    assert campaign.missing == [p.id for p in CONVENTION.partners]
+    status = {rf.name: rf.status for rf in campaign.files}
+    assert status == {
+        "inconnu.xlsx": "erreurs",
+        "logis-2023.xlsx": "erreurs",
+        "vide.xlsx": "illisible",
+        "~$logis.xlsx": "ignore",
+    }
+    data = json.loads(console.campaign_json(CONVENTION, campaign, []))
+    assert {f["fichier"]: f["utilise"] for f in data["fichiers"]}["logis-2023.xlsx"] is False
+    assert data["fichiers"][0]["constats"][0]["code"] in {
+        "MODELE_PARTENAIRE",
+        "MODELE_ANNEE",
+        "FICHIER_VIDE",
+        "FICHIER_VERROU",
+    }
+    assert {p["partenaire"]: p["statut"] for p in data["partenaires"]}["logis-cevenols"] == "manquant"
+
+
+def test_files_and_folders_mixed(tmp_path):
+    folder = tmp_path / "forms"
+    make_return(folder / "logis.xlsx", rows=[attribution()])
+    other = make_return(tmp_path / "hdg.xlsx", "habitat-du-gard", rows=[attribution()])
+    campaign = collect_campaign(CONVENTION, 2024, [folder, other, folder / "logis.xlsx"])
+    assert [rf.name for rf in campaign.files] == ["logis.xlsx", "hdg.xlsx"]
+    assert set(campaign.used) == {"logis-cevenols", "habitat-du-gard"}
+
+
+def test_contingent_cross_check(tmp_path):
+    al = "Action Logement Services"
+    make_return(
+        tmp_path / "logis.xlsx",
+        rows=[
+            attribution(
+                reference="R1", contingent=al, quartile="1", ressources=5000, categorie="Ménage reconnu DALO"
+            ),
+            attribution(reference="R2", contingent=al),
+            attribution(reference="R3", contingent=al, suite="Refus du ménage", date_bail=None),
+            attribution(reference="R4"),  # own contingent
+            attribution(reference="R5", contingent=al, qpv="QN03001I", quartile="3", ressources=26000),
+        ],
+    )
+    make_return(tmp_path / "hdg.xlsx", "habitat-du-gard", rows=[attribution(contingent=al)])
+    make_return(
+        tmp_path / "al.xlsx",
+        "action-logement",
+        rows=[
+            contingent_row(
+                bailleur="Logis Cévenols", baux_signes=3, prioritaires_dalo=1, q1_hors_qpv=1, q234_qpv=2
+            ),
+        ],
+    )
+    campaign = collect_campaign(CONVENTION, 2024, [tmp_path])
+    assert all(not rf.has_errors for rf in campaign.files)
+    got = sorted(
+        (f.cell, dict(f.params)["measure"], dict(f.params)["declared"], dict(f.params)["counted"])
+        for f in campaign.cross_findings
+    )
+    assert got == [
+        ("", "Attributions suivies d'un bail signé", 0, 1),  # Habitat du Gard: no line declared
+        ("J4", "Dont quartiles 2 à 4 en QPV ou zone locale", 2, 1),
+    ]
+    counts = contingent_counts(
+        CONVENTION, 2024, campaign.used["logis-cevenols"].tables["attributions"], "action-logement"
+    )
+    assert counts["baux_signes"] == 3 and counts["prioritaires_dalo"] == 1 and counts["q1_hors_qpv"] == 1
+    assert "Contrôles croisés" in console.campaign_text(CONVENTION, campaign, [])

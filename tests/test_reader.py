@@ -1,0 +1,142 @@
+"""What partners really send, read without ever raising: every unreadable case has its finding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import zipfile
+
+import pytest
+from workbooks import CONVENTION, attribution, flat, make_return
+
+from cia_workbook.reader import is_lock_file, read_workbook
+from cia_workbook.validate import validate_workbook
+
+
+def codes(result):
+    return [f.code for f in result.findings]
+
+
+def test_xlsx_is_read_with_types_and_identity(tmp_path):
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    result = read_workbook(path)
+    raw = result.workbook
+    assert result.findings == [] and raw.reader == "calamine" and raw.format == "xlsx"
+    assert raw.sheet("Attributions").cell("B4") == dt.date(2024, 3, 15)
+    assert raw.sheet("Attributions").cell("L4") == 3
+    assert [name for name, _ in raw.id_sources] == ["feuille", "noms", "proprietes"]
+    assert raw.sheet("_cia").visible is False
+
+
+def test_xlsm_is_read_and_macros_are_never_run(tmp_path):
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    xlsm = tmp_path / "r.xlsm"
+    shutil.copy(path, xlsm)
+    result = read_workbook(xlsm)
+    assert result.findings == [] and result.workbook.sheet("Attributions").cell("A4") == "LC-2024-0001"
+
+
+@pytest.mark.parametrize("name", ["~$retour.xlsx", ".~lock.retour.xlsx#"])
+def test_lock_files_are_ignored(tmp_path, name):
+    (tmp_path / name).write_bytes(b"\x00lock")
+    result = read_workbook(tmp_path / name)
+    assert codes(result) == ["FICHIER_VERROU"] and result.ignored
+    assert is_lock_file(name)
+
+
+def test_other_formats_are_ignored(tmp_path):
+    (tmp_path / "courrier.pdf").write_bytes(b"%PDF-1.4")
+    result = read_workbook(tmp_path / "courrier.pdf")
+    assert codes(result) == ["FICHIER_AUTRE_FORMAT"] and result.ignored
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "detail"),
+    [
+        (b"", "FICHIER_VIDE", "0 octet"),
+        (b"%PDF-1.7\n...", "FICHIER_ILLISIBLE", "PDF"),
+        (b"reference;date\nLC-1;15/03/2024\n", "FICHIER_ILLISIBLE", "CSV"),
+        (b"PK\x03\x04\x14\x00\x00\x00garbage", "FICHIER_VIDE", "tronquée"),
+    ],
+)
+def test_not_a_workbook(tmp_path, content, code, detail):
+    path = tmp_path / "retour.xlsx"
+    path.write_bytes(content)
+    result = read_workbook(path)
+    assert codes(result) == [code] and not result.ignored
+    assert detail in result.findings[0].message
+
+
+def test_truncated_workbook(tmp_path):
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert codes(read_workbook(path)) == ["FICHIER_VIDE"]
+
+
+def test_legacy_xls_and_encrypted_files(tmp_path):
+    # Minimal OLE compound files: the directory names their streams in UTF-16.
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    (tmp_path / "ancien.xls").write_bytes(ole + "Workbook".encode("utf-16-le"))
+    (tmp_path / "secret.xlsx").write_bytes(
+        ole + "EncryptionInfo".encode("utf-16-le") + "EncryptedPackage".encode("utf-16-le")
+    )
+    (tmp_path / "texte.xlsx").write_bytes(ole + "WordDocument".encode("utf-16-le"))
+    assert codes(read_workbook(tmp_path / "ancien.xls")) == ["FICHIER_XLS"]
+    assert codes(read_workbook(tmp_path / "secret.xlsx")) == ["FICHIER_CHIFFRE"]
+    assert codes(read_workbook(tmp_path / "texte.xlsx")) == ["FICHIER_ILLISIBLE"]
+
+
+def test_word_document_renamed(tmp_path):
+    path = tmp_path / "retour.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("word/document.xml", "<w:document/>")
+    result = read_workbook(path)
+    assert codes(result) == ["FICHIER_ILLISIBLE"] and "Word" in result.findings[0].message
+
+
+def test_broken_sheet_xml_falls_back_then_reports(tmp_path):
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = data[: len(data) // 2]
+            dst.writestr(info, data)
+    result = read_workbook(broken)
+    assert codes(result) == ["FICHIER_ILLISIBLE"]
+
+
+def test_openpyxl_path_reads_the_same_cells(tmp_path):
+    path = make_return(
+        tmp_path / "r.xlsx",
+        rows=[attribution(), attribution(reference="R2", date_bail="02/04/2024", ressources="1 234,5")],
+    )
+    a = read_workbook(path, engine="calamine").workbook
+    b = read_workbook(path, engine="openpyxl").workbook
+    assert b.reader == "openpyxl"
+    for sheet in a.sheets:
+        assert b.sheet(sheet.title).rows == sheet.rows, sheet.title
+    va = validate_workbook(CONVENTION, 2024, a)
+    vb = validate_workbook(CONVENTION, 2024, b)
+    assert flat(va.findings) == flat(vb.findings) != []
+    assert va.tables["attributions"].columns == vb.tables["attributions"].columns
+
+
+def test_formula_scan_finds_cells_even_across_chunks(tmp_path, monkeypatch):
+    import cia_workbook.reader as reader
+
+    monkeypatch.setattr(reader, "CHUNK", 64)  # force many chunk boundaries
+    rows = [attribution(reference=f"R{i}") for i in range(40)]
+
+    def formulas(wb):
+        ws = wb["Attributions"]
+        for r in (5, 20, 43):
+            ws.cell(r, 12, f"=2+{r}")
+        ws.merge_cells("Q10:R10")
+
+    path = make_return(tmp_path / "r.xlsx", rows=rows, edit=formulas)
+    found, merged = read_workbook(path).workbook.structure("Attributions")
+    assert found == {"L5": "=2+5", "L20": "=2+20", "L43": "=2+43"}
+    assert merged == ["Q10:R10"]
