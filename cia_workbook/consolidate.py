@@ -192,7 +192,9 @@ def objective_rates(
 
 # -- Tables --------------------------------------------------------------------------------
 
-Kind = Literal["text", "count", "rate", "target", "status", "number"]
+# count: households (under statistical secrecy); number: other quantities (dwellings, gaps,
+# errors); rate and target: fractions; date: datetime.date; status: met / close / not met.
+Kind = Literal["text", "count", "rate", "target", "status", "number", "date"]
 
 
 @dataclass(frozen=True)
@@ -200,10 +202,11 @@ class Col:
     key: str
     label: str
     kind: Kind = "count"
-    # A rate's numerator and denominator columns: hidden with them in the public bilan.
+    # A rate's (or a status's) numerator and denominator columns: hidden with them in public.
     of: tuple[str, ...] = ()
     # A count that is a part of another column of the same row (categories of a total).
     part_of: str | None = None
+    visible: bool = True  # False: kept for masking and the workbook, not shown in the bilan
 
 
 @dataclass
@@ -240,7 +243,8 @@ def mask_rows(
     """Statistical secrecy for one table (the rule is stated in the bilan's method section).
 
     1. every count from 1 to threshold - 1 is shown « < threshold »;
-    2. a rate is hidden when its numerator or denominator is masked;
+    2. a rate is hidden when its numerator or denominator is masked, and so is its met / close /
+       not met status (with the universe shown, "met" could narrow the count down to one value);
     3. secondary masking, so that a masked count cannot be recomputed by difference: in a row,
        when one part of a total is masked, the smallest other part (or the total) is hidden; in
        a table whose rows add up to its total row, likewise down each column.
@@ -269,11 +273,7 @@ def mask_rows(
                 new[c.key] = SMALL.format(threshold=threshold)
             elif (i, c.key) in hidden:
                 new[c.key] = SECRET
-            elif c.kind == "rate" and any((i, k) in hidden for k in c.of):
-                new[c.key] = SECRET
-            elif c.kind == "status" and any(
-                (i, k) in hidden for rc in columns if rc.kind == "rate" for k in rc.of
-            ):
+            elif c.kind in ("rate", "status") and any((i, k) in hidden for k in c.of):
                 new[c.key] = SECRET
         out.append(new)
     return out
@@ -436,6 +436,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
 
     b = _Builder(convention, year, names, rows, bailleurs, campaign)
     tables = [
+        _synthesis_table(objectives, names),
         *b.objective_tables(objectives),
         b.priority_by_contingent(),
         b.dalo(),
@@ -476,6 +477,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         ExcludedEntry(pid, names.get(pid, pid), rf.name, sum(f.is_error for f in rf.findings), rf.sha256)
         for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: _partner_order(convention, kv[0]))
     ]
+    tables += _register_tables(register, excluded)
     geo = convention.geography(year)
     return Bilan(
         year=year,
@@ -497,6 +499,82 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         rows_outside_year=sum(not (r.cal or r.bail) for r in rows),
         partner_names=names,
     )
+
+
+def _synthesis_table(objectives: dict[str, dict[str, Rate]], names: dict[str, str]) -> IndicatorTable:
+    """Per bailleur and objective: rate and met / close / not met (counts kept for masking only)."""
+    cols = [Col("perimetre", "Bailleur", "text")]
+    for _code, short, label in _OBJECTIVE_COLUMNS:
+        cols += [
+            Col(f"{short}_num", f"{label} : ménages", visible=False),
+            Col(f"{short}_den", f"{label} : univers", visible=False),
+            Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
+            Col(f"{short}_statut", f"{label} : objectif", "status", of=(f"{short}_num", f"{short}_den")),
+        ]
+    rows = []
+    for scope in objectives["hors_qpv_q1"]:
+        row: dict[str, Any] = {"perimetre": TERRITORY_LABEL if scope == TERRITORY else names[scope]}
+        for code, short, _label in _OBJECTIVE_COLUMNS:
+            rate = objectives[code][scope]
+            row |= {
+                f"{short}_num": rate.numerator,
+                f"{short}_den": rate.denominator,
+                f"{short}_taux": rate.value,
+                f"{short}_statut": rate.status,
+            }
+        rows.append(row)
+    return IndicatorTable(
+        "synthese", "synthese", "Objectifs par bailleur : taux et appréciation", cols, rows, total_row=True
+    )
+
+
+def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry]) -> list[IndicatorTable]:
+    used = IndicatorTable(
+        "registre",
+        "qualite",
+        "Retours utilisés",
+        [
+            Col("partenaire", "Partenaire", "text"),
+            Col("fichier", "Fichier", "text"),
+            Col("version", "Version", "text"),
+            Col("date", "Date", "date"),
+            Col("lignes", "Lignes"),
+            Col("avertissements", "Avertissements", "number"),
+            Col("sha256", "Empreinte SHA-256", "text"),
+        ],
+        [
+            {
+                "partenaire": e.partner,
+                "fichier": e.file,
+                # A version number reads as text ("v2"): it is not a count of households.
+                "version": f"v{e.version}",
+                "date": e.date,
+                "lignes": e.rows,
+                "avertissements": e.warnings,
+                "sha256": e.sha256,
+            }
+            for e in register
+        ],
+        note="Version : rang du fichier retenu parmi les envois du partenaire (les versions antérieures sont écartées). "
+        "Date : date de réponse indiquée dans l'onglet Identification, à défaut date du fichier.",
+    )
+    out = IndicatorTable(
+        "exclus",
+        "qualite",
+        "Retours exclus pour erreurs",
+        [
+            Col("partenaire", "Partenaire", "text"),
+            Col("fichier", "Fichier", "text"),
+            Col("erreurs", "Erreurs", "number"),
+            Col("sha256", "Empreinte SHA-256", "text"),
+        ],
+        [
+            {"partenaire": e.partner, "fichier": e.file, "erreurs": e.errors, "sha256": e.sha256}
+            for e in excluded
+        ],
+        note="Un retour exclu n'entre dans aucun chiffre : le partenaire doit corriger les erreurs signalées et renvoyer son fichier.",
+    )
+    return [used, out]
 
 
 def _partner_order(convention: Convention, pid: str) -> int:
@@ -604,7 +682,7 @@ class _Builder:
             cols += [
                 Col("taux", "Taux", "rate", of=("menages", "univers")),
                 Col("cible", "Cible", "target"),
-                Col("statut", "Objectif", "status"),
+                Col("statut", "Objectif", "status", of=("menages", "univers")),
             ]
             rows = []
             for scope, rate in objectives[code].items():
@@ -645,7 +723,7 @@ class _Builder:
             Col("prioritaires", "Publics prioritaires"),
             Col("taux", "Taux", "rate", of=("prioritaires", "baux")),
             Col("cible", "Cible", "target"),
-            Col("statut", "Objectif", "status"),
+            Col("statut", "Objectif", "status", of=("prioritaires", "baux")),
         ]
         target = self.c.target("publics_prioritaires", self.year)
         gap = self.c.campaign.close_gap_points
@@ -679,8 +757,6 @@ class _Builder:
             cols,
             rows,
             total_row=True,
-            chart=("taux", "cible"),
-            chart_title=f"Publics prioritaires : taux par contingent et cible {self.year}",
             note=f"Catégories dans l'ordre de priorité — {legend}. Un ménage est compté une fois, dans sa catégorie la plus haute.",
         )
 
@@ -990,7 +1066,7 @@ class _Builder:
                 Col(f"{short}_num", f"{label} : ménages"),
                 Col(f"{short}_den", f"{label} : univers"),
                 Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
-                Col(f"{short}_statut", f"{label} : objectif", "status"),
+                Col(f"{short}_statut", f"{label} : objectif", "status", of=(f"{short}_num", f"{short}_den")),
             ]
         rows = []
         for p in self.c.reservataires:

@@ -31,7 +31,9 @@ def return_file(
 ) -> ReturnFile:
     name = name or f"{partner_id}-{year}.xlsx"
     findings = [
-        finding("CELLULE_OBLIGATOIRE", name, "Attributions", f"B{4 + i}", column="Date de décision CAL", when="")
+        finding(
+            "CELLULE_OBLIGATOIRE", name, "Attributions", f"B{4 + i}", column="Date de décision CAL", when=""
+        )
         for i in range(errors)
     ]
     return ReturnFile(
