@@ -103,6 +103,34 @@ def _formula(terms: list[Term]) -> str:
     return "=" + (text or "0")
 
 
+# The Attributions columns the formulas read, as workbook names ("att_qpv"…): the formulas stay
+# short and readable, and the names follow rows inserted inside the table.
+FORMULA_COLUMNS = (
+    "suite",
+    "date_cal",
+    "date_bail",
+    "qpv",
+    "zone_locale",
+    "contingent",
+    "quartile",
+    "categorie",
+)
+
+
+def range_name(key: str) -> str:
+    return f"att_{key}"
+
+
+def range_names(wb_schema: WorkbookSchema) -> dict[str, str]:
+    """Workbook name → whole data column of the Attributions sheet, for the formulas."""
+    sheet = wb_schema.sheet("attributions")
+    letters = {c.key: xl_col_to_name(i) for i, c in enumerate(sheet.columns)}
+    return {
+        range_name(key): f"='{sheet.title}'!${letters[key]}${sheet.first_data_row}:${letters[key]}$1048576"
+        for key in FORMULA_COLUMNS
+    }
+
+
 @dataclass(frozen=True)
 class ObjectiveFormulas:
     numerator: str
@@ -114,13 +142,11 @@ def objective_formulas(
     wb_schema: WorkbookSchema, convention: Convention, year: int
 ) -> dict[str, ObjectiveFormulas]:
     """COUNTIFS formulas over the Attributions sheet for the three objectives of `year`."""
-    sheet = wb_schema.sheet("attributions")
+
     lists = wb_schema.codelists
-    letters = {c.key: xl_col_to_name(i) for i, c in enumerate(sheet.columns)}
 
     def rng(key: str) -> str:
-        col = letters[key]
-        return f"'{sheet.title}'!${col}${sheet.first_data_row}:${col}$1048576"
+        return range_name(key)
 
     def label(listname: str, code: str) -> str:
         return lists[listname].by_code[code].display
