@@ -10,6 +10,7 @@ two runs give byte-identical files.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def write_corrected_copy(rf: ReturnFile, findings: list[Finding], target: Path, 
     wb.properties.lastModifiedBy = "cia-workbook"
     with atomic_path(target) as tmp:
         wb.save(tmp)
-        normalize_zip(tmp)
+        normalize_zip(tmp, when)
     return target
 
 
@@ -198,12 +199,19 @@ def _corrections_sheet(wb, findings: list[Finding]) -> None:
     wb.active = 0
 
 
-def normalize_zip(path: Path) -> None:
-    """Rewrite a zip with fixed entry times: openpyxl stamps each part with the current time."""
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def normalize_zip(path: Path, when: dt.datetime | None = None) -> None:
+    """Rewrite a zip with fixed entry times and, if `when` is given, a fixed modification time:
+    openpyxl stamps each part, and the document's « modified » property, with the current time."""
     with zipfile.ZipFile(path) as src:
         entries = [(info, src.read(info)) for info in src.infolist()]
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode() if when else None
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info, data in entries:
+            if stamp and info.filename == "docProps/core.xml":
+                data = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16

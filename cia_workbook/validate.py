@@ -254,26 +254,28 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
     cells = [normalize(str(v)) if v != "" else "" for v in _row_values(rsheet, header_row)]
     free = {i for i, text in enumerate(cells) if text}
     where: dict[str, int] = {}
-    # First the columns still in their place, then the moved ones, then the renamed ones.
+    # Exact headers first, wherever they are, then edited headers close enough to the schema's.
+    for exact in (True, False):
+        for col in sheet.columns:
+            if col.key in where:
+                continue
+            target = normalize(col.header)
+            found = [j for j in sorted(free) if (cells[j] == target if exact else _close(cells[j], target))]
+            if found:
+                where[col.key] = found[0]
+                free.discard(found[0])
+    # A column is "moved" only when it breaks the schema's order: columns merely shifted by a
+    # deleted or inserted column keep their order (the longest increasing run) and say nothing.
+    keys = [c.key for c in sheet.columns if c.key in where]
+    in_order = _longest_increasing([where[k] for k in keys])
     for i, col in enumerate(sheet.columns):
-        if i in free and _close(cells[i], normalize(col.header)):
-            where[col.key] = i
-            free.discard(i)
-    for i, col in enumerate(sheet.columns):
-        if col.key in where:
-            continue
-        target = normalize(col.header)
-        exact = [j for j in sorted(free) if cells[j] == target]
-        close = exact or [j for j in sorted(free) if _close(cells[j], target)]
-        if close:
-            j = close[0]
-            where[col.key] = j
-            free.discard(j)
-            ctx.add("COLONNE_DEPLACEE", rsheet.title, f"{get_column_letter(j + 1)}{header_row}",
-                    expected=col.header, found=get_column_letter(j + 1), letter=get_column_letter(i + 1))  # fmt: skip
-        else:
+        if col.key not in where:
             ctx.add("COLONNE_ABSENTE", rsheet.title, f"{get_column_letter(i + 1)}{header_row}",
                     expected=col.header, letter=get_column_letter(i + 1))  # fmt: skip
+        elif keys.index(col.key) not in in_order:
+            j = where[col.key]
+            ctx.add("COLONNE_DEPLACEE", rsheet.title, f"{get_column_letter(j + 1)}{header_row}",
+                    expected=col.header, found=get_column_letter(j + 1), letter=get_column_letter(i + 1))  # fmt: skip
     raw_header = _row_values(rsheet, header_row)
     for j in sorted(free):
         ctx.add(
@@ -283,6 +285,24 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
             found=str(raw_header[j]),
         )
     return header_row, where
+
+
+def _longest_increasing(values: list[int]) -> set[int]:
+    """Indexes of one longest strictly increasing subsequence of `values` (n is ~20: O(n²))."""
+    if not values:
+        return set()
+    best = [1] * len(values)
+    prev = [-1] * len(values)
+    for i in range(len(values)):
+        for j in range(i):
+            if values[j] < values[i] and best[j] + 1 > best[i]:
+                best[i], prev[i] = best[j] + 1, j
+    i = max(range(len(values)), key=lambda k: (best[k], -k))
+    out = set()
+    while i >= 0:
+        out.add(i)
+        i = prev[i]
+    return out
 
 
 def _header_hits(rsheet: RawSheet, sheet: Sheet, row: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 
 import openpyxl
 import pytest
@@ -77,6 +78,7 @@ def test_summary_workbook_lists_partners_files_and_findings(tmp_path, forms):
 def test_two_runs_give_byte_identical_outputs_and_inputs_are_untouched(tmp_path, forms):
     before = {p.name: sha(p) for p in forms.iterdir()}
     first = write_feedback(CONVENTION, collect_campaign(CONVENTION, 2024, [forms]), tmp_path / "a")
+    time.sleep(1.1)  # document and zip times have a one-second resolution: make them differ
     second = write_feedback(CONVENTION, collect_campaign(CONVENTION, 2024, [forms]), tmp_path / "b")
     assert [sha(p) for p in first] == [sha(p) for p in second]
     assert {p.name: sha(p) for p in forms.iterdir()} == before

@@ -8,6 +8,7 @@ import pytest
 from workbooks import CONVENTION, attribution, contingent_row, flat, make_return
 
 from cia_workbook.reader import read_workbook
+from cia_workbook.schema import ATTRIBUTIONS
 from cia_workbook.validate import looks_like_a_name, parse_date, parse_number, validate_workbook
 
 A = "Attributions"
@@ -262,16 +263,23 @@ def test_no_data_at_all(tmp_path):
     assert flat(v.findings) == [(A, "A4", "AUCUNE_DONNEE")]
 
 
-def test_moved_missing_and_extra_columns(tmp_path):
-    # The typologie column is dropped (later columns shift left: they are moved), one is added.
+def test_deleted_and_extra_columns_shift_the_others_silently(tmp_path):
+    # The typologie column is dropped and one is added at the end: later columns shift left
+    # but keep their order, so they are read without a "moved" warning.
     v = check(tmp_path, [attribution()], headers={"typologie": None}, extra_headers=["Observations"])
-    codes = flat(v.findings)
-    assert (A, "K3", "COLONNE_ABSENTE") in codes
-    assert (A, "K3", "COLONNE_DEPLACEE") in codes  # taille_menage found in K instead of L
-    assert (A, "T3", "COLONNE_EN_TROP") in codes
-    assert {c for _, _, c in codes} == {"COLONNE_ABSENTE", "COLONNE_DEPLACEE", "COLONNE_EN_TROP"}
+    assert flat(v.findings) == [(A, "K3", "COLONNE_ABSENTE"), (A, "T3", "COLONNE_EN_TROP")]
     assert v.tables["attributions"].columns["taille_menage"] == [3]
     assert v.tables["attributions"].letters["taille_menage"] == "K"
+    assert v.tables["attributions"].columns["typologie"] == [None]
+
+
+def test_swapped_columns_are_read_with_a_warning(tmp_path):
+    keys = [c.key for c in ATTRIBUTIONS.columns]
+    order = [*keys[:10], "taille_menage", "typologie", *keys[12:]]
+    v = check(tmp_path, [attribution()], column_order=order)
+    assert flat(v.findings) == [(A, "K3", "COLONNE_DEPLACEE")]
+    cols = v.tables["attributions"].columns
+    assert cols["taille_menage"] == [3] and cols["typologie"] == ["T3"]
 
 
 def test_renamed_sheet_is_read_by_its_headers_and_missing_sheet_reported(tmp_path):

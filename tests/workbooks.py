@@ -85,6 +85,7 @@ def make_return(
     sheet_titles: dict[str, str] | None = None,
     headers: dict[str, str | None] | None = None,
     extra_headers: list[str] = (),
+    column_order: list[str] | None = None,
     patrimoine: list[dict[str, Any]] | None = None,
     date1904: bool = False,
     convention=CONVENTION,
@@ -92,7 +93,8 @@ def make_return(
 ) -> Path:
     """Write a return of `partner_id`; keyword arguments damage it the way partners do.
 
-    identity: overrides of the _cia keys (e.g. {"annee": 2023}); sheet_titles: sheet key →
+    identity: overrides of the _cia keys (e.g. {"annee": 2023}); column_order: keys of the
+    main table's columns in the order written; sheet_titles: sheet key →
     title used instead; headers: column key → header text written instead (None: column
     dropped); rows: None for none, each dict may omit keys (empty cells) or use `{"_blank": True}`
     for an empty row; edit(wb): last-minute changes (merges, formulas...).
@@ -136,6 +138,8 @@ def make_return(
                     ws.cell(row, 2, answers[col.key])
         elif sheet.layout == "table":
             cols = list(sheet.columns)
+            if column_order and sheet.key in ("attributions", "contingent"):
+                cols = [sheet.column(k) for k in column_order]
             written: list[tuple[int, str]] = []
             for col in cols:
                 text = (headers or {}).get(col.key, col.header)
@@ -143,7 +147,7 @@ def make_return(
                     continue
                 written.append((len(written) + 1, col.key))
                 ws.cell(sheet.header_row, len(written), text)
-            for extra in extra_headers:
+            for extra in extra_headers if sheet.key in ("attributions", "contingent") else ():
                 ws.cell(sheet.header_row, len(written) + 1, extra)
                 written.append((len(written) + 1, "_extra"))
             data = rows if sheet.key in ("attributions", "contingent") else patrimoine

@@ -1,0 +1,130 @@
+"""The intake corpus: one file per finding code and per unreadable or hostile case.
+
+Files are built by scripts/make_corpus.py and committed; each is asserted here with the exact
+(sheet, cell, code) found, flattened like frictionless reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import socket
+from pathlib import Path
+
+import pytest
+from workbooks import CONVENTION
+
+from cia_workbook.findings import CATALOGUE
+from cia_workbook.intake import collect_campaign, read_return
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+A = "Attributions"
+
+EXPECTED: dict[str, list[tuple[str, str, str]]] = {
+    "valide.xlsx": [],
+    "date-1904.xlsx": [],
+    "lignes-formatees.xlsx": [],
+    "illisible-pdf.xlsx": [("", "", "FICHIER_ILLISIBLE")],
+    "illisible-csv.xlsx": [("", "", "FICHIER_ILLISIBLE")],
+    "ancien.xls": [("", "", "FICHIER_XLS")],
+    "chiffre.xlsx": [("", "", "FICHIER_CHIFFRE")],
+    "vide.xlsx": [("", "", "FICHIER_VIDE")],
+    "tronque.xlsx": [("", "", "FICHIER_VIDE")],
+    "~$verrou.xlsx": [("", "", "FICHIER_VERROU")],
+    ".~lock.verrou.xlsx#": [("", "", "FICHIER_VERROU")],
+    "bombe.xlsx": [("", "", "FICHIER_TROP_GROS")],
+    "notes.txt": [("", "", "FICHIER_AUTRE_FORMAT")],
+    "billion-laughs.xlsx": [("", "", "FICHIER_ILLISIBLE")],
+    "lien-externe.xlsx": [(A, "L4", "FORMULE_DONNEES")],
+    "modele-inconnu.xlsx": [("", "", "MODELE_INCONNU")],
+    "modele-version.xlsx": [("", "", "MODELE_VERSION")],
+    "modele-convention.xlsx": [("", "", "MODELE_CONVENTION")],
+    "modele-partenaire.xlsx": [("", "", "MODELE_PARTENAIRE")],
+    "modele-annee.xlsx": [("", "", "MODELE_ANNEE")],
+    "modele-type.xlsx": [("", "", "MODELE_TYPE")],
+    "identification-reconstituee.xlsx": [("Identification", "", "IDENTIFICATION_RECONSTITUEE")],
+    "feuille-absente.xlsx": [("", "", "FEUILLE_ABSENTE")],
+    "feuille-renommee.xlsx": [("Attrib 2024", "", "FEUILLE_RENOMMEE")],
+    "colonne-absente.xlsx": [(A, "T3", "COLONNE_ABSENTE")],
+    "colonne-deplacee.xlsx": [(A, "K3", "COLONNE_DEPLACEE")],
+    "colonne-en-trop.xlsx": [(A, "U3", "COLONNE_EN_TROP")],
+    "cellule-obligatoire.xlsx": [(A, "C5", "CELLULE_OBLIGATOIRE"), (A, "I4", "CELLULE_OBLIGATOIRE")],
+    "valeur-hors-liste.xlsx": [(A, "D4", "VALEUR_HORS_LISTE")],
+    "nombre-invalide.xlsx": [(A, "M4", "NOMBRE_INVALIDE")],
+    "nombre-hors-bornes.xlsx": [(A, "Q4", "NOMBRE_HORS_BORNES")],
+    "nombre-texte.xlsx": [(A, "M4", "NOMBRE_TEXTE")],
+    "date-invalide.xlsx": [(A, "B4", "DATE_INVALIDE")],
+    "date-texte.xlsx": [(A, "B4", "DATE_TEXTE")],
+    "date-nombre.xlsx": [(A, "B4", "DATE_NOMBRE")],
+    "date-hors-annee.xlsx": [(A, "B4", "DATE_HORS_ANNEE")],
+    "bail-avant-cal.xlsx": [(A, "C4", "BAIL_AVANT_CAL")],
+    "bail-sans-suite.xlsx": [(A, "C4", "BAIL_SANS_SUITE")],
+    "quartile-incoherent.xlsx": [(A, "I4", "QUARTILE_INCOHERENT")],
+    "composition-incoherente.xlsx": [(A, "L4", "COMPOSITION_INCOHERENTE")],
+    "qpv-hors-commune.xlsx": [(A, "F4", "QPV_HORS_COMMUNE")],
+    "qpv-perime.xlsx": [(A, "F4", "QPV_PERIME")],
+    "zone-hors-commune.xlsx": [(A, "G4", "ZONE_HORS_COMMUNE")],
+    "zone-et-qpv.xlsx": [(A, "G4", "ZONE_ET_QPV")],
+    "reference-doublon.xlsx": [(A, "A5", "REFERENCE_DOUBLON")],
+    "reference-nominative.xlsx": [(A, "A4", "REFERENCE_NOMINATIVE")],
+    "bailleur-doublon.xlsx": [("Contingent", "A5", "BAILLEUR_DOUBLON")],
+    "fusion-et-formule.xlsx": [(A, "L5", "FORMULE_DONNEES"), (A, "Q4:R4", "CELLULES_FUSIONNEES")],
+    "ligne-vide.xlsx": [(A, "A5", "LIGNE_VIDE")],
+    "aucune-donnee.xlsx": [(A, "A4", "AUCUNE_DONNEE")],
+}
+CROSS = [("Contingent", "D4", "CONTINGENT_ECART")]
+
+
+def flat(findings):
+    return sorted((f.sheet, f.cell, f.code) for f in findings)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_file(name):
+    rf = read_return(CONVENTION, 2024, CORPUS / name)
+    assert flat(rf.findings) == EXPECTED[name]
+    # Every message says where, what, and how to fix, in French.
+    for f in rf.findings:
+        assert f.file == name and f.text.startswith(f"[{f.code}]") and "{" not in f.message
+
+
+def test_cross_check_between_partners():
+    campaign = collect_campaign(CONVENTION, 2024, [CORPUS / "croise"])
+    assert all(rf.findings == [] for rf in campaign.files)
+    assert flat(campaign.cross_findings) == CROSS
+    message = campaign.cross_findings[0].message
+    assert "déclare 3" in message and "en comptent 2" in message and "Logis Cévenols" in message
+
+
+def test_every_finding_code_has_a_corpus_file():
+    covered = {code for found in EXPECTED.values() for _, _, code in found} | {c for _, _, c in CROSS}
+    assert covered == set(CATALOGUE)
+
+
+def test_corpus_lists_every_file_and_is_up_to_date(tmp_path):
+    """Rebuilding the corpus gives the committed bytes (deterministic files, nothing stale)."""
+    spec = importlib.util.spec_from_file_location("make_corpus", ROOT / "scripts" / "make_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.build(tmp_path)
+    names = {str(p.relative_to(tmp_path)) for p in built}
+    on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()}
+    assert names == on_disk == set(EXPECTED) | {"croise/logis.xlsx", "croise/action-logement.xlsx"}
+    for path in built:
+        committed = CORPUS / path.relative_to(tmp_path)
+        assert (
+            hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(committed.read_bytes()).digest()
+        ), path.name
+
+
+def test_external_links_are_never_followed(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    for engine in ("calamine", "openpyxl"):
+        rf = read_return(CONVENTION, 2024, CORPUS / "lien-externe.xlsx", engine=engine)
+        assert flat(rf.findings) == [(A, "L4", "FORMULE_DONNEES")]
+        assert rf.tables["attributions"].columns["taille_menage"] == [3]  # the cached value

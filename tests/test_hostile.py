@@ -1,0 +1,107 @@
+"""Hostile input: zip bombs, XML entity attacks and partner text that looks like a formula."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from workbooks import CONVENTION, attribution, make_return
+
+import cia_workbook.reader as reader
+from cia_workbook.feedback import write_feedback
+from cia_workbook.intake import collect_campaign
+from cia_workbook.reader import read_workbook
+
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
+
+
+def codes(result):
+    return [f.code for f in result.findings]
+
+
+def _zip(path: Path, parts: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_compression_ratio_limit(tmp_path):
+    path = _zip(
+        tmp_path / "bombe.xlsx",
+        {"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"\0" * (30 * 1024**2)},
+    )
+    result = read_workbook(path)
+    assert codes(result) == ["FICHIER_TROP_GROS"] and "compression" in result.findings[0].message
+
+
+def test_number_of_parts_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_PARTS", 20)
+    path = _zip(
+        tmp_path / "parts.xlsx",
+        {f"xl/p{i}.xml": b"<a/>" for i in range(21)} | {"xl/workbook.xml": b"<workbook/>"},
+    )
+    result = read_workbook(path)
+    assert codes(result) == ["FICHIER_TROP_GROS"] and "parties" in result.findings[0].message
+
+
+def test_total_uncompressed_size_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_UNCOMPRESSED", 1000)
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    result = read_workbook(path)
+    assert codes(result) == ["FICHIER_TROP_GROS"] and "décompressé" in result.findings[0].message
+
+
+def test_limits_do_not_refuse_a_real_return(tmp_path):
+    rows = [attribution(reference=f"LC-{i:05d}") for i in range(2000)]
+    assert read_workbook(make_return(tmp_path / "r.xlsx", rows=rows)).findings == []
+
+
+@pytest.mark.parametrize("engine", ["auto", "calamine", "openpyxl"])
+def test_billion_laughs_is_refused_without_expansion(engine):
+    result = read_workbook(CORPUS / "billion-laughs.xlsx", engine=engine)
+    if result.workbook is None:
+        assert codes(result) == ["FICHIER_ILLISIBLE"]
+    else:  # a reader that leaves the entity unexpanded is fine too: no cell may have grown
+        assert all(len(str(v)) < 1000 for s in result.workbook.sheets for row in s.rows for v in row)
+
+
+def test_entities_in_identification_parts_are_ignored(tmp_path):
+    """defusedxml refuses the DTD of a hostile custom.xml; the other sources still identify the file."""
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    hostile = tmp_path / "hostile.xlsx"
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    )
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(hostile, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/custom.xml":
+                data = bomb + data.replace(b"logis-cevenols", b"&b;")
+            dst.writestr(info, data)
+    result = read_workbook(hostile)
+    assert result.findings == []
+    assert [name for name, _ in result.workbook.id_sources] == ["feuille", "noms"]
+
+
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("http://example.org","clic")', "+33 4 66", "-1+2", "@SUM(A1)", "=1+1"]
+)
+def test_partner_text_stays_text_in_every_output(tmp_path, text):
+    forms = tmp_path / "forms"
+    # Partner text reaches outputs through the copy of their cells and through messages.
+    make_return(forms / "r.xlsx", rows=[attribution(reference=text, suite=text)])
+    campaign = collect_campaign(CONVENTION, 2024, [forms])
+    written = write_feedback(CONVENTION, campaign, tmp_path / "out")
+    for path in written:
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value[:1] in "=+-@":
+                        assert cell.data_type == "s", (path.name, ws.title, cell.coordinate)
+                    assert cell.hyperlink is None or cell.hyperlink.location, "only internal links"
+    copy = openpyxl.load_workbook(tmp_path / "out" / "retours" / "r-corrections.xlsx")
+    assert copy["Attributions"]["A4"].value == text
