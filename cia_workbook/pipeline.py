@@ -100,7 +100,6 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
     campaign = collect_campaign(convention, year, [layout.forms(year)])
     written = write_feedback(convention, campaign, layout.outputs(year))
     yield ""
-    yield "Contrôle des réponses " + str(year) + " :"
     yield console.campaign_text(convention, campaign, written)
     yield ""
     result = run_consolidation(convention, layout, year)
