@@ -539,7 +539,7 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
             Col("version", "Version", "text"),
             Col("date", "Date", "date"),
             Col("lignes", "Lignes"),
-            Col("avertissements", "Avertissements", "number"),
+            Col("avertissements", "Avertissements", "text"),
             Col("sha256", "Empreinte SHA-256", "text"),
         ],
         [
@@ -550,7 +550,8 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
                 "version": f"v{e.version}",
                 "date": e.date,
                 "lignes": e.rows,
-                "avertissements": e.warnings,
+                # Counts of findings, not of households: written with their unit.
+                "avertissements": _findings_text(e.warnings, "avertissement", "aucun"),
                 "sha256": e.sha256,
             }
             for e in register
@@ -565,16 +566,28 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
         [
             Col("partenaire", "Partenaire", "text"),
             Col("fichier", "Fichier", "text"),
-            Col("erreurs", "Erreurs", "number"),
+            Col("erreurs", "Erreurs", "text"),
             Col("sha256", "Empreinte SHA-256", "text"),
         ],
         [
-            {"partenaire": e.partner, "fichier": e.file, "erreurs": e.errors, "sha256": e.sha256}
+            {
+                "partenaire": e.partner,
+                "fichier": e.file,
+                "erreurs": _findings_text(e.errors, "erreur", "aucune"),
+                "sha256": e.sha256,
+            }
             for e in excluded
         ],
         note="Un retour exclu n'entre dans aucun chiffre : le partenaire doit corriger les erreurs signalées et renvoyer son fichier.",
     )
     return [used, out]
+
+
+def _findings_text(n: int, word: str, none: str) -> str:
+    """« 3 erreurs », « 1 avertissement », « aucun » (a finding count, not a household count)."""
+    if not n:
+        return none
+    return f"{frformat.integer(n)} {word}{'s' if n > 1 else ''}"
 
 
 def _partner_order(convention: Convention, pid: str) -> int:
@@ -911,15 +924,15 @@ class _Builder:
 
     def qpv_publics(self) -> IndicatorTable:
         cols = [Col("secteur", "Secteur", "text"), Col("prononcees", "Attributions prononcées")]
-        for key, label in (
-            ("jeunes", "Jeunes (titulaire de moins de 30 ans)"),
-            ("familles", "Familles avec enfant(s) de moins de 14 ans"),
-            ("emploi", "Ménages en emploi"),
+        for key, label, short in (
+            ("jeunes", f"Jeunes (titulaire de moins de {YOUNG_AGE} ans)", "Jeunes"),
+            ("familles", "Familles avec enfant(s) de moins de 14 ans", "Familles"),
+            ("emploi", "Ménages en emploi", "En emploi"),
         ):
             cols += [
                 Col(key, label),
-                Col(f"{key}_part", "Part", "rate", of=(key, "prononcees")),
-                Col(f"{key}_nr", "Non renseigné"),
+                Col(f"{key}_part", f"{short} : part", "rate", of=(key, "prononcees")),
+                Col(f"{key}_nr", f"{short} : non renseigné"),
             ]
         rows = []
         for label, pred in (
@@ -981,16 +994,17 @@ class _Builder:
     def vacancy(self) -> IndicatorTable:
         cols = [
             Col("perimetre", "Bailleur", "text"),
-            Col("logements", "Logements", "number"),
-            Col("vacants", "Vacants", "number"),
+            Col("logements", "Logements", "count"),
+            Col("vacants", "Vacants", "count"),
             Col("taux", "Taux de vacance", "rate"),
-            Col("vacants_3_mois", "Vacants depuis plus de 3 mois", "number"),
+            Col("vacants_3_mois", "Vacants depuis plus de 3 mois", "count"),
             Col("taux_3_mois", "Taux de vacance de plus de 3 mois", "rate"),
-            Col("qpv_logements", "Logements en QPV ou zone locale", "number"),
-            Col("qpv_vacants", "Vacants en QPV ou zone locale", "number"),
+            Col("qpv_logements", "Logements en QPV ou zone locale", "count"),
+            Col("qpv_vacants", "Vacants en QPV ou zone locale", "count"),
             Col("qpv_taux", "Taux de vacance en QPV", "rate"),
         ]
-        # Dwellings are not households: statistical secrecy does not apply ("number" columns).
+        # Dwellings are not households, but a small count of vacant dwellings in a public table
+        # is masked all the same: one simple rule for the reader ("no figure from 1 to 10").
         usable = self.campaign.usable()
         rows = []
         totals = dict.fromkeys(("logements", "vacants", "vacants_3_mois", "qpv_logements", "qpv_vacants"), 0)

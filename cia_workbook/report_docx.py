@@ -470,7 +470,8 @@ class _BilanDocument:
             f"est remplacé par « {SECRET} ». Pour qu'un effectif masqué ne puisse pas être retrouvé par différence, "
             f"l'effectif non nul le plus petit de la même ligne (parts d'un total) ou de la même colonne (lignes dont "
             f"la somme figure en total) est lui aussi remplacé par « {SECRET} ». Les appréciations (atteint, proche, non "
-            f"atteint) sont masquées avec le taux. Les nombres de logements ne sont pas masqués. Le contrôle croisé détaillé "
+            f"atteint) sont masquées avec le taux. Les petits nombres de logements vacants sont masqués de la même façon. "
+            f"Le contrôle croisé détaillé "
             f"des réservataires n'est pas publié."
             + (
                 " Cette version est la version publique."
