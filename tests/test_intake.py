@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from pathlib import Path
 
+import openpyxl
+import pytest
 from workbooks import CONVENTION, attribution, contingent_row, make_return
 
 from cia_workbook import console
-from cia_workbook.intake import collect_campaign, contingent_counts
+from cia_workbook.intake import collect_campaign, contingent_counts, read_return
 
 
 def test_newest_version_is_used_and_older_ones_listed(tmp_path):
@@ -114,3 +117,78 @@ def test_contingent_cross_check(tmp_path):
     )
     assert counts["baux_signes"] == 3 and counts["prioritaires_dalo"] == 1 and counts["q1_hors_qpv"] == 1
     assert "Contrôles croisés" in console.campaign_text(CONVENTION, campaign, [])
+
+
+def _fill_template(template, target, rows):
+    """What a partner does: open the template sent to them, type in the cells, save."""
+    from cia_workbook.schema import ATTRIBUTIONS, IDENTIFICATION
+
+    wb = openpyxl.load_workbook(template)
+    ident = wb[IDENTIFICATION.title]
+    ident[IDENTIFICATION.form_cell("repondant")] = "Chargée de gestion locative"
+    ident[IDENTIFICATION.form_cell("date_reponse")] = dt.date(2025, 2, 14)
+    ws = wb[ATTRIBUTIONS.title]
+    for offset, row in enumerate(rows):
+        for index, col in enumerate(ATTRIBUTIONS.columns, start=1):
+            if row.get(col.key) is not None:
+                ws.cell(ATTRIBUTIONS.first_data_row + offset, index, row[col.key])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+    return target
+
+
+def test_a_real_template_filled_by_a_partner(tmp_path):
+    from cia_workbook.templates import write_templates
+
+    [template] = write_templates(CONVENTION, 2024, tmp_path / "templates", partner_ids=["logis-cevenols"])
+    forms = tmp_path / "forms"
+    _fill_template(
+        template,
+        forms / "logis.xlsx",
+        [attribution(), attribution(reference="LC-2", date_cal="16/03/2024", suite="Bail sgné")],
+    )
+    campaign = collect_campaign(CONVENTION, 2024, [forms])
+    rf = campaign.used["logis-cevenols"]
+    assert rf.reader == "calamine" and rf.identity.year == 2024
+    assert sorted((f.sheet, f.cell, f.code) for f in rf.findings) == [
+        ("Attributions", "B5", "DATE_TEXTE"),
+        ("Attributions", "D5", "VALEUR_HORS_LISTE"),
+    ]
+    table = rf.tables["attributions"]
+    assert table.rows == [4, 5] and table.columns["date_cal"] == [dt.date(2024, 3, 15), dt.date(2024, 3, 16)]
+    # The template's 1 500 pre-formatted rows, dropdowns and live Synthèse sheet are not data.
+    assert rf.forms["identification"]["date_reponse"] == dt.date(2025, 2, 14)
+
+
+LIBREOFFICE = Path(__file__).resolve().parent / "fixtures" / "libreoffice"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in LIBREOFFICE.glob("*")) if LIBREOFFICE.is_dir() else []
+)
+def test_files_saved_by_libreoffice_are_recognised(name):
+    rf = read_return(CONVENTION, 2024, LIBREOFFICE / name)
+    assert rf.identity is not None and rf.identity.year == 2024
+    assert not [
+        f
+        for f in rf.findings
+        if f.code.startswith(("MODELE", "FICHIER", "IDENTIFICATION", "FEUILLE", "COLONNE"))
+    ]
+    main = "attributions" if rf.identity.kind == "bailleur" else "contingent"
+    assert len(rf.tables[main]) > 0
+
+
+def test_libreoffice_xlsx_and_ods_give_the_same_verdict():
+    pairs = {}
+    for path in sorted(LIBREOFFICE.glob("*")) if LIBREOFFICE.is_dir() else []:
+        rf = read_return(CONVENTION, 2024, path)
+        pairs.setdefault(path.stem, []).append(
+            (
+                sorted((f.sheet, f.cell, f.code) for f in rf.findings),
+                {k: t.columns for k, t in rf.tables.items()},
+            )
+        )
+    if not pairs:
+        pytest.skip("no LibreOffice fixtures")
+    for stem, verdicts in pairs.items():
+        assert len(verdicts) == 2 and verdicts[0] == verdicts[1], stem
