@@ -128,3 +128,15 @@ def test_external_links_are_never_followed(monkeypatch):
         rf = read_return(CONVENTION, 2024, CORPUS / "lien-externe.xlsx", engine=engine)
         assert flat(rf.findings) == [(A, "L4", "FORMULE_DONNEES")]
         assert rf.tables["attributions"].columns["taille_menage"] == [3]  # the cached value
+
+
+def test_same_verdicts_whichever_reader_opens_the_corpus():
+    """calamine and the plain openpyxl path agree on every file of the corpus."""
+    for engine_files in (CORPUS, CORPUS / "croise"):
+        a = collect_campaign(CONVENTION, 2024, [engine_files], engine="calamine")
+        b = collect_campaign(CONVENTION, 2024, [engine_files], engine="openpyxl")
+        assert [(rf.name, rf.status, flat(rf.findings)) for rf in a.files] == [
+            (rf.name, rf.status, flat(rf.findings)) for rf in b.files
+        ]
+        assert {pid: rf.name for pid, rf in a.used.items()} == {pid: rf.name for pid, rf in b.used.items()}
+        assert flat(a.cross_findings) == flat(b.cross_findings)
