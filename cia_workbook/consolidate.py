@@ -319,6 +319,7 @@ class ExcludedEntry:
     file: str
     errors: int
     sha256: str
+    rows: int = 0  # table rows of the return, counted nowhere
 
 
 @dataclass
@@ -459,7 +460,6 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
 
     register = []
     for pid, rf in sorted(usable.items(), key=lambda kv: _partner_order(convention, kv[0])):
-        attributions = rf.tables.get("attributions") or rf.tables.get("contingent")
         register.append(
             RegisterEntry(
                 partner_id=pid,
@@ -469,12 +469,19 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
                 version=1 + len(campaign.superseded.get(pid, [])),
                 date=_return_date(rf),
                 sha256=rf.sha256,
-                rows=len(attributions) if attributions is not None else 0,
+                rows=_table_rows(rf),
                 warnings=sum(not f.is_error for f in rf.findings),
             )
         )
     excluded = [
-        ExcludedEntry(pid, names.get(pid, pid), rf.name, sum(f.is_error for f in rf.findings), rf.sha256)
+        ExcludedEntry(
+            pid,
+            names.get(pid, pid),
+            rf.name,
+            sum(f.is_error for f in rf.findings),
+            rf.sha256,
+            _table_rows(rf),
+        )
         for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: _partner_order(convention, kv[0]))
     ]
     tables += _register_tables(register, excluded)
@@ -567,6 +574,7 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
             Col("partenaire", "Partenaire", "text"),
             Col("fichier", "Fichier", "text"),
             Col("erreurs", "Erreurs", "text"),
+            Col("lignes", "Lignes non comptées"),
             Col("sha256", "Empreinte SHA-256", "text"),
         ],
         [
@@ -574,6 +582,7 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
                 "partenaire": e.partner,
                 "fichier": e.file,
                 "erreurs": _findings_text(e.errors, "erreur", "aucune"),
+                "lignes": e.rows,
                 "sha256": e.sha256,
             }
             for e in excluded
@@ -581,6 +590,12 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
         note="Un retour exclu n'entre dans aucun chiffre : le partenaire doit corriger les erreurs signalées et renvoyer son fichier.",
     )
     return [used, out]
+
+
+def _table_rows(rf: ReturnFile) -> int:
+    """Rows of the return's main table: Attributions for a bailleur, Contingent for a réservataire."""
+    table = rf.tables.get("attributions") or rf.tables.get("contingent")
+    return len(table) if table is not None else 0
 
 
 def _findings_text(n: int, word: str, none: str) -> str:

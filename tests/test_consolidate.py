@@ -74,7 +74,8 @@ def test_register_lists_used_excluded_and_missing(case):
     bilan, _ = case
     assert [e.partner_id for e in bilan.register] == [*BAILLEURS, "action-logement"]
     assert all(len(e.sha256) == 64 and e.version == 1 for e in bilan.register)
-    assert [(e.partner, e.errors) for e in bilan.excluded] == [("SEMIGA", 3)]
+    assert [(e.partner, e.errors, e.rows) for e in bilan.excluded] == [("SEMIGA", 3, 5)]
+    assert [(r["erreurs"], r["lignes"]) for r in bilan.table("exclus").rows] == [("3 erreurs", 5)]
     assert "SFHE" in bilan.missing and "SEMIGA" not in bilan.missing
     # The excluded return's rows are counted nowhere.
     assert bilan.rows_used == sum(len(rf.tables["attributions"]) for rf in _used_bailleur_returns(bilan.year))
