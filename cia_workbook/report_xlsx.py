@@ -1,8 +1,8 @@
 """Rendering stage: the bilan's data and the validated rows as the consolidated workbook of the year.
 
 One sheet per indicator table (numbers kept as numbers, native Excel charts), then the rows of
-every validated return with their source (file, sheet, row). Written with xlsxwriter in
-constant-memory mode, row after row, so that large campaigns stay cheap.
+every validated return with their source (file, sheet, row). Written with xlsxwriter row
+after row (constant-memory mode beyond CONSTANT_MEMORY_ROWS rows), so that large campaigns stay cheap.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ SHEET_NAMES = {
     "exclus": "Retours exclus",
 }
 DATA_SHEET = "Données"
+CONSTANT_MEMORY_ROWS = 20_000
 SOURCE_HEADERS = ("Fichier", "Partenaire", "Feuille", "Ligne")
 
 
@@ -58,10 +59,15 @@ def write_consolidation_xlsx(convention: Convention, bilan: Bilan, campaign: Cam
 def _write(convention: Convention, bilan: Bilan, campaign: Campaign, path: Path) -> None:
     import xlsxwriter
 
+    usable = campaign.usable()
+    rows = sum(len(t) for rf in usable.values() for t in rf.tables.values())
     wb = xlsxwriter.Workbook(
         str(path),
         {
-            "constant_memory": True,
+            # Large campaigns are streamed row by row (flat memory); a territory's usual year
+            # is faster kept in memory (no temporary file per sheet).
+            "constant_memory": rows > CONSTANT_MEMORY_ROWS,
+            "in_memory": rows <= CONSTANT_MEMORY_ROWS,
             # Partner text stays text: never turned into a formula, a number or a link.
             "strings_to_formulas": False,
             "strings_to_numbers": False,
@@ -87,7 +93,6 @@ def _write(convention: Convention, bilan: Bilan, campaign: Campaign, path: Path)
     used_names: set[str] = set()
     for table in bilan.tables:
         _indicator_sheet(wb, fmt, table, _sheet_name(table, used_names))
-    usable = campaign.usable()
     # Coded values are written with the label the partner chose in the dropdown.
     labels = {
         name: {c.code: c.label for c in codelist.codes}

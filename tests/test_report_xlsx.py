@@ -71,13 +71,18 @@ def test_data_sheet_lists_every_validated_row_with_its_source(made):
     assert first[rows[0].index("Date de décision CAL")].date() == by_bailleur["logis-cevenols"][0]["date_cal"]
 
 
-def test_partner_text_is_always_written_as_text(tmp_path):
+@pytest.mark.parametrize("streamed", [False, True], ids=["en-memoire", "constant-memory"])
+def test_partner_text_is_always_written_as_text(tmp_path, monkeypatch, streamed):
+    if streamed:
+        monkeypatch.setattr("cia_workbook.report_xlsx.CONSTANT_MEMORY_ROWS", 0)
     tricky = ['=HYPERLINK("http://x")', "+33 4 66", "-12", "@SUM(A1)", "http://exemple.fr", "0042"]
     rows = [attribution(YEAR, i, reference=ref) for i, ref in enumerate(tricky)]
     camp = campaign(YEAR, [return_file("semiga", "bailleur", YEAR, {"attributions": rows})])
     bilan = consolidate(CONVENTION, {YEAR: camp}, YEAR)
     path = write_consolidation_xlsx(CONVENTION, bilan, camp, tmp_path / "c.xlsx")
-    ws = openpyxl.load_workbook(path)[DATA_SHEET]
+    wb = openpyxl.load_workbook(path)
+    assert wb[SHEET_NAMES["objectif_hors_qpv_q1"]]["B6"].value == len(tricky)  # territory universe
+    ws = wb[DATA_SHEET]
     col = [c.value for c in ws[1]].index("Référence du dossier") + 1
     cells = [ws.cell(row=r, column=col) for r in range(2, 2 + len(tricky))]
     assert [c.value for c in cells] == tricky
