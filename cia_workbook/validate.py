@@ -8,6 +8,8 @@ a 500,000-row return costs little more than reading it.
 
 from __future__ import annotations
 
+import decimal
+
 import datetime as dt
 import difflib
 import re
@@ -17,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_scientific
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.utils.datetime import from_excel
 
@@ -419,7 +421,11 @@ def fr_date(value: dt.date) -> str:
 
 
 def fr_number(value: float) -> str:
-    return format_decimal(value, locale=LOCALE)
+    try:
+        return format_decimal(value, locale=LOCALE)
+    except decimal.InvalidOperation:
+        # Babel's decimal context cannot quantize huge pasted numbers (1e25…): say it plainly.
+        return format_scientific(value, locale=LOCALE)
 
 
 def parse_number(text: str) -> float | None:

@@ -414,3 +414,9 @@ def test_prefilled_bailleur_rows_left_empty_are_not_data(tmp_path):
     v = check(tmp_path, rows, partner="action-logement")
     assert flat(v.findings) == []
     assert v.tables["contingent"].rows == [4, 6]
+
+
+def test_a_huge_pasted_number_is_reported_not_a_crash(tmp_path):
+    # Found by hypothesis on a fresh clone: Babel cannot format 1e25 with its default context.
+    v = check(tmp_path, [attribution(taille_menage="9999999999999999832227841")])
+    assert ("Attributions", "L4", "NOMBRE_HORS_BORNES") in flat(v.findings)
