@@ -285,7 +285,7 @@ class _BilanDocument:
     def summary(self) -> None:
         b = self.b
         self.heading("Synthèse")
-        bailleurs = [p for p in self.c.bailleurs]
+        bailleurs = self.c.bailleurs
         used = [e for e in b.register if e.kind == "bailleur"]
         res_used = [e for e in b.register if e.kind == "reservataire"]
         lines = [
