@@ -13,6 +13,7 @@ import itertools
 
 from bilan_helpers import campaign, return_file
 
+from cia_workbook.consolidate import consolidate
 from cia_workbook.convention import load_convention
 
 CONVENTION = load_convention()
@@ -124,6 +125,17 @@ def build_campaign(year: int):
     used = {rf.partner_id for rf in returns}
     missing = [p.id for p in CONVENTION.partners if p.id not in used]
     return campaign(year, returns, missing=missing), by_bailleur, declared
+
+
+def bilan_case(year: int):
+    """(bilan, expected tables, campaigns, rows by bailleur of `year`), campaigns from 2023 to `year`."""
+    campaigns, data = {}, {}
+    for y in range(2023, year + 1):
+        campaigns[y], by_bailleur, declared = build_campaign(y)
+        data[y] = (by_bailleur, declared)
+    trend = {y: [r for b in BAILLEURS for r in data[y][0][b]] for y in data}
+    expected = expected_tables(year, *data[year], trend)
+    return consolidate(CONVENTION, campaigns, year), expected, campaigns, data[year][0]
 
 
 # -- Independent expectations ------------------------------------------------------------

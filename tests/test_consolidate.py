@@ -1,7 +1,7 @@
 """The consolidation stage: every indicator against figures recomputed independently from the rows."""
 
 import pytest
-from bilan_cases import BAILLEURS, CONVENTION, NAMES, build_campaign, expected_tables
+from bilan_cases import BAILLEURS, CONVENTION, NAMES, bilan_case, build_campaign
 from bilan_helpers import attribution, campaign, return_file, table
 
 from cia_workbook.consolidate import (
@@ -15,13 +15,8 @@ from cia_workbook.consolidate import (
 
 
 def _bilan(year):
-    campaigns, data = {}, {}
-    for y in range(2023, year + 1):
-        campaigns[y], by_bailleur, declared = build_campaign(y)
-        data[y] = (by_bailleur, declared)
-    trend = {y: [r for b in BAILLEURS for r in data[y][0][b]] for y in data}
-    expected = expected_tables(year, *data[year], trend)
-    return consolidate(CONVENTION, campaigns, year), expected
+    bilan, expected, _, _ = bilan_case(year)
+    return bilan, expected
 
 
 @pytest.fixture(scope="module", params=[2023, 2024], ids=["2023-geographie-2015", "2024-geographie-2024"])

@@ -6,12 +6,11 @@ import subprocess
 import zipfile
 
 import pytest
-from bilan_cases import BAILLEURS, CONVENTION, build_campaign, expected_tables
+from bilan_cases import CONVENTION, bilan_case
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
-from cia_workbook.consolidate import consolidate
 from cia_workbook.report_docx import write_bilan_docx
 
 YEAR = 2024
@@ -20,18 +19,13 @@ NNBSP, NBSP = "\u202f", "\u00a0"
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    campaigns, data = {}, {}
-    for y in (2023, 2024):
-        campaigns[y], by_bailleur, declared = build_campaign(y)
-        data[y] = (by_bailleur, declared)
-    trend = {y: [r for b in BAILLEURS for r in data[y][0][b]] for y in data}
-    bilan = consolidate(CONVENTION, campaigns, YEAR)
+    bilan, expected, _, _ = bilan_case(YEAR)
     folder = tmp_path_factory.mktemp("bilan")
     paths = {
         d: write_bilan_docx(CONVENTION, bilan, folder / f"bilan-{d}.docx", diffusion=d)
         for d in ("restreinte", "publique")
     }
-    return bilan, expected_tables(YEAR, *data[YEAR], trend), paths
+    return bilan, expected, paths
 
 
 def _tables_by_caption(doc):

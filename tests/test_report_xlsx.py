@@ -4,7 +4,7 @@ import zipfile
 
 import openpyxl
 import pytest
-from bilan_cases import BAILLEURS, CONVENTION, build_campaign, expected_tables
+from bilan_cases import CONVENTION, bilan_case
 from bilan_helpers import attribution, campaign, return_file
 
 from cia_workbook.consolidate import consolidate
@@ -17,15 +17,10 @@ HEADER_ROW = 4
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    campaigns, data = {}, {}
-    for y in (2023, 2024):
-        campaigns[y], by_bailleur, declared = build_campaign(y)
-        data[y] = (by_bailleur, declared)
-    trend = {y: [r for b in BAILLEURS for r in data[y][0][b]] for y in data}
-    bilan = consolidate(CONVENTION, campaigns, YEAR)
+    bilan, expected, campaigns, by_bailleur = bilan_case(YEAR)
     path = tmp_path_factory.mktemp("xlsx") / "consolidation-2024.xlsx"
     write_consolidation_xlsx(CONVENTION, bilan, campaigns[YEAR], path)
-    return bilan, expected_tables(YEAR, *data[YEAR], trend), path, data[YEAR][0]
+    return bilan, expected, path, by_bailleur
 
 
 def test_every_indicator_sheet_holds_the_figures_as_numbers(made):
