@@ -305,6 +305,13 @@ def _inject_mistakes(rng: random.Random, returns: list[FilledReturn], convention
     reservataires = [r for r in returns if not r.partner.is_bailleur]
     if reservataires:
         reservataires[-1].mistakes.append("ne renvoie pas son fichier (partenaire manquant)")
+    # 4. A réservataire counts one lease more than the bailleur's rows (cross-check difference).
+    if reservataires and reservataires[0].tables.get("contingent"):
+        declared = reservataires[0].tables["contingent"][0]
+        declared["baux_signes"] += 1
+        reservataires[0].mistakes.append(
+            f"déclare un bail signé de plus que les lignes de {declared['bailleur']} (écart signalé à la commission)"
+        )
 
 
 def is_missing(filled: FilledReturn) -> bool:
