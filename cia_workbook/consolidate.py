@@ -356,6 +356,8 @@ class Bilan:
     rows_used: int
     rows_outside_year: int
     partner_names: dict[str, str] = field(default_factory=dict)
+    # The NPNRU rehousing figures (relogement.RehousingBilan) when the convention has a charter.
+    rehousing: Any = None
 
     def table(self, key: str) -> IndicatorTable:
         return next(t for t in self.tables if t.key == key)
@@ -389,6 +391,8 @@ class Bilan:
         out.append("  ".join("-" * w for w in widths))
         out.extend(line(cells) for cells in body)
         out.append("(✓ atteint, ≈ proche, ✗ non atteint, – sans objet)")
+        if self.rehousing is not None:
+            out.append(self.rehousing.headline())
         out.append(
             f"Retours utilisés : {len(self.register)} ; exclus pour erreurs : {len(self.excluded)} ; "
             f"partenaires sans retour : {len(self.missing)}."
@@ -424,7 +428,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
     rows = _campaign_rows(convention, campaign, year)
 
     objectives: dict[str, dict[str, Rate]] = {code: {} for code in OBJECTIVE_SHORT}
-    by_bailleur = {b: [r for r in rows if r.bailleur == b] for b in bailleurs}
+    by_bailleur = _group(rows, "bailleur", bailleurs)
     for b in bailleurs:
         for code, rate in _objectives(convention, by_bailleur[b], year).items():
             objectives[code][b] = rate
@@ -505,7 +509,17 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         rows_used=len(rows),
         rows_outside_year=sum(not (r.cal or r.bail) for r in rows),
         partner_names=names,
+        rehousing=_rehousing(convention, campaigns, year),
     )
+
+
+def _rehousing(convention: Convention, campaigns: dict[int, Campaign], year: int):
+    """The charter's figures (every campaign up to `year`), None without a charte de relogement."""
+    if convention.rehousing is None:
+        return None
+    from cia_workbook.relogement import rehousing_bilan
+
+    return rehousing_bilan(convention, campaigns, year)
 
 
 def _synthesis_table(objectives: dict[str, dict[str, Rate]], names: dict[str, str]) -> IndicatorTable:
@@ -670,6 +684,17 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
     )
 
 
+def _group(rows: list[_Row], attr: str, keys: Iterable[Any]) -> dict[Any, list[_Row]]:
+    """Rows by the value of `attr`, in one pass (a pass per key costs bailleurs × rows at
+    national scale); every key of `keys` is present, rows keep their order."""
+    groups: dict[Any, list[_Row]] = {key: [] for key in keys}
+    for r in rows:
+        group = groups.get(getattr(r, attr))
+        if group is not None:
+            group.append(r)
+    return groups
+
+
 def _fraction(percent_value: float | None) -> float | None:
     return None if percent_value is None else percent_value / 100
 
@@ -688,10 +713,11 @@ class _Builder:
         self.rows = rows
         self.bailleurs = bailleurs
         self.campaign = campaign
+        self.by_bailleur = _group(rows, "bailleur", bailleurs)
 
     def _scopes(self) -> list[tuple[str, str, list[_Row]]]:
         """(scope key, label, rows) for each bailleur, then the territory."""
-        out = [(b, self.names[b], [r for r in self.rows if r.bailleur == b]) for b in self.bailleurs]
+        out = [(b, self.names[b], self.by_bailleur[b]) for b in self.bailleurs]
         return out + [(TERRITORY, TERRITORY_LABEL, self.rows)]
 
     # Objectives ---------------------------------------------------------------------------
@@ -760,8 +786,8 @@ class _Builder:
         rows = []
         for label, bailleur, contingent in scopes:
             sel = [
-                r for r in self.rows
-                if r.bail and r.contingent == contingent and (bailleur is None or r.bailleur == bailleur)
+                r for r in (self.rows if bailleur is None else self.by_bailleur[bailleur])
+                if r.bail and r.contingent == contingent
             ]  # fmt: skip
             rate = Rate(sum(r.priority for r in sel), len(sel), target=target, close_gap=gap)
             row = {"contingent": label, "baux": len(sel), "prioritaires": rate.numerator}
@@ -921,11 +947,10 @@ class _Builder:
         table = self.zooms()
         cols = [replace(table.columns[0], key="commune", label="Commune")] + table.columns[1:]
         rows = []
-        present = {r.commune for r in self.rows}
+        by_commune = _group(self.rows, "commune", (c.insee for c in self.c.epci.communes))
         for commune in self.c.epci.communes:
-            if commune.insee in present:
-                sel = [r for r in self.rows if r.commune == commune.insee]
-                rows.append(self._area_row(f"{commune.name} ({commune.insee})", sel, "commune"))
+            if by_commune[commune.insee]:
+                rows.append(self._area_row(f"{commune.name} ({commune.insee})", by_commune[commune.insee], "commune"))
         rows.append(self._area_row("Ensemble des communes", self.rows, "commune"))
         return IndicatorTable(
             "communes",

@@ -100,7 +100,9 @@ class Partner(_Model):
     id: Slug = Field(alias="identifiant")
     name: str = Field(alias="nom", min_length=1)
     legal_name: str | None = Field(default=None, alias="raison_sociale")
-    kind: Literal["bailleur", "reservataire"] = Field(alias="type")
+    # "operateur": a rehousing operator (private-sector MOUS) that returns the NPNRU rehousing
+    # sheet only; it takes part in no objective.
+    kind: Literal["bailleur", "reservataire", "operateur"] = Field(alias="type")
     category: str = Field(alias="categorie", min_length=1)
     commune: InseeCode | None = None
     estimated_stock: int | None = Field(default=None, alias="parc_estime", ge=0)
@@ -141,6 +143,53 @@ class PriorityCategory(_Model):
     urban_renewal: bool = Field(default=False, alias="relogement_renouvellement_urbain")
 
 
+RehousingSector = Literal["social", "prive"]
+RestToPayMode = Literal["stable", "par_m2", "par_uc"]
+CRITERION_CODES = ("hors_qpv", "hors_quartier", "logement_recent", "reste_a_charge")
+
+
+class RehousingOperation(_Model):
+    """One NPNRU operation whose households are rehoused (a building demolished, a private block)."""
+
+    code: str = Field(pattern=r"^[A-Z0-9_\-]+$")
+    name: str = Field(alias="nom", min_length=1)
+    sector: RehousingSector = Field(alias="parc")
+    # The bailleur whose dwellings are demolished; none for the private stock.
+    bailleur: str | None = None
+    commune: InseeCode
+    households: int = Field(alias="menages_a_reloger", ge=0)
+
+
+class RestToPayRule(_Model):
+    """When is the "reste à charge" (rent + charges - housing benefit) under control?
+
+    stable: the monthly amount after does not exceed the amount before by more than `tolerance`
+    euros; par_m2: the amount per m² of living space does not rise by more than `tolerance` €/m²;
+    par_uc: the rise divided by the household's consumption units stays within `tolerance` €.
+    """
+
+    mode: RestToPayMode = "stable"
+    tolerance: float = Field(default=0.0, alias="tolerance", ge=0)
+
+
+class RehousingCharter(_Model):
+    """The charte de relogement annexed to the CIA (Actions 1 and 2): who reports, targets."""
+
+    first_year: int | None = Field(default=None, alias="premiere_annee", ge=2000, le=2100)
+    partners: list[str] = Field(default_factory=list, alias="partenaires")
+    operations: list[RehousingOperation] = Field(min_length=1)
+    # Criterion code → target in percent of the households rehoused definitively.
+    targets: dict[str, Percent] = Field(alias="cibles")
+    rest_to_pay: RestToPayRule = Field(default_factory=RestToPayRule, alias="reste_a_charge")
+
+    @property
+    def households(self) -> int:
+        return sum(o.households for o in self.operations)
+
+    def households_in(self, sector: str) -> int:
+        return sum(o.households for o in self.operations if o.sector == sector)
+
+
 class Convention(_Model):
     file_version: int = Field(alias="version_fichier")
     info: ConventionInfo = Field(alias="convention")
@@ -158,6 +207,7 @@ class Convention(_Model):
     priority_categories: list[PriorityCategory] = Field(
         alias="categories_prioritaires", min_length=2
     )
+    rehousing: RehousingCharter | None = Field(default=None, alias="charte_relogement")
 
     # Cross-field checks: each raises with the key path, so the message can name it.
     @model_validator(mode="after")
@@ -228,6 +278,12 @@ class Convention(_Model):
             problems.append(
                 ("categories_prioritaires", "il faut une catégorie non prioritaire (prioritaire = false)")
             )
+        if self.rehousing is not None:
+            _check_charter(self, problems)
+        elif self.operators:
+            problems.append(
+                ("charte_relogement", "un partenaire de type « operateur » suppose une charte de relogement")
+            )
         if problems:
             raise ValueError(" ; ".join(f"[{key}] {msg}" for key, msg in problems))
         return self
@@ -249,6 +305,14 @@ class Convention(_Model):
     @property
     def reservataires(self) -> list[Partner]:
         return [p for p in self.partners if p.kind == "reservataire"]
+
+    @property
+    def operators(self) -> list[Partner]:
+        return [p for p in self.partners if p.kind == "operateur"]
+
+    def reports_rehousing(self, partner_id: str) -> bool:
+        """Whether the partner's workbook holds the NPNRU rehousing sheet (the charter says who)."""
+        return self.rehousing is not None and partner_id in self.rehousing.partners
 
     @property
     def years(self) -> range:
@@ -280,6 +344,39 @@ class Convention(_Model):
     def check_year(self, year: int) -> None:
         """Refuse a year the convention cannot judge (no geography applies to it)."""
         self.geography(year)
+
+
+def _check_charter(c: Convention, problems: list[tuple[str, str]]) -> None:
+    charter = c.rehousing
+    assert charter is not None
+    key = "charte_relogement"
+    ids = {p.id: p for p in c.partners}
+    for i, pid in enumerate(charter.partners):
+        if pid not in ids:
+            problems.append((f"{key}.partenaires[{i}]", f"« {pid} » n'est pas un partenaire de la convention"))
+        elif ids[pid].kind == "reservataire":
+            problems.append((f"{key}.partenaires[{i}]", f"« {pid} » est un réservataire : seuls les bailleurs et les opérateurs suivent des relogements"))
+    for p in c.partners:
+        if p.kind == "operateur" and p.id not in charter.partners:
+            problems.append((key + ".partenaires", f"l'opérateur « {p.id} » doit figurer dans la liste"))
+    _dupes(problems, f"{key}.operations", [o.code for o in charter.operations], "code")
+    insee = {cm.insee for cm in c.epci.communes}
+    for i, op in enumerate(charter.operations):
+        where = f"{key}.operations[{i}]"
+        if op.commune not in insee:
+            problems.append((f"{where}.commune", f"la commune {op.commune} n'est pas une commune de l'EPCI"))
+        if op.bailleur is not None and (op.bailleur not in ids or not ids[op.bailleur].is_bailleur):
+            problems.append((f"{where}.bailleur", f"« {op.bailleur} » n'est pas un bailleur de la convention"))
+        if op.sector == "social" and op.bailleur is None:
+            problems.append((f"{where}.bailleur", "une opération du parc social indique son bailleur"))
+    for code in CRITERION_CODES:
+        if code not in charter.targets:
+            problems.append((f"{key}.cibles", f"la cible du critère « {code} » manque"))
+    for code in charter.targets:
+        if code not in CRITERION_CODES:
+            problems.append((f"{key}.cibles", f"critère inconnu « {code} » (critères : {', '.join(CRITERION_CODES)})"))
+    if charter.first_year is not None and charter.first_year > c.info.last_year:
+        problems.append((f"{key}.premiere_annee", "doit précéder la fin de la convention"))
 
 
 def _dupes(problems: list[tuple[str, str]], key: str, values: list, what: str) -> None:

@@ -155,6 +155,34 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("CONTINGENT_ECART", WARNING, "Écart entre partenaires",
                 "{reservataire} déclare {declared} pour « {measure} » chez {bailleur}, mais les fichiers des bailleurs "
                 "en comptent {counted}. À examiner en commission."),
+    # -- NPNRU rehousing (feuille « Relogements NPNRU ») ---------------------------------------
+    FindingType("RELOGEMENT_STATUT_INCOHERENT", ERROR, "Statut de relogement incohérent",
+                "Le ménage a le statut « {status} » mais « {column} » est renseigné : {why} "
+                "Corrigez le statut ou effacez la cellule."),
+    FindingType("RELOGEMENT_DATES", ERROR, "Dates de relogement dans le désordre",
+                "Le relogement est daté du {rehoused}, avant l'entrée dans le dispositif le {entered}. "
+                "Corrigez l'une des deux dates."),
+    FindingType("RELOGEMENT_DATE_FUTURE", ERROR, "Date postérieure à l'année",
+                "« {column} » est daté du {value}, après le 31 décembre {year} : la feuille décrit la situation "
+                "au 31 décembre {year}. Corrigez la date ou retirez le ménage jusqu'au bilan suivant."),
+    FindingType("RELOGEMENT_REFUS", ERROR, "Plus de refus que de propositions",
+                "{refusals} proposition(s) refusée(s) pour {proposals} proposition(s) faite(s). "
+                "Corrigez l'un des deux nombres."),
+    FindingType("RELOGEMENT_AIDE_EXCESSIVE", WARNING, "Aide au logement supérieure au loyer",
+                "{where} : l'aide au logement ({apl}) dépasse le loyer et les charges ({cost}), ce qui donne un reste "
+                "à charge négatif. Vérifiez les montants (mensuels, en euros)."),
+    FindingType("RELOGEMENT_ORIGINE", WARNING, "Origine incohérente avec l'opération",
+                "L'opération « {operation} » concerne {expected}, mais l'origine déclarée est « {found} ». "
+                "Vérifiez l'opération ou l'origine du ménage."),
+    FindingType("RELOGEMENT_QPV_COMMUNE", WARNING, "QPV déclaré hors commune à QPV",
+                "{where} : le logement est déclaré en QPV mais la commune {commune} n'a pas de quartier prioritaire "
+                "en {year}. Vérifiez la commune ou la réponse « en QPV »."),
+    FindingType("RELOGEMENT_BLOQUE_RELOGE", WARNING, "Dossier bloqué déjà relogé",
+                "Le ménage est relogé définitivement mais son dossier est marqué bloqué. "
+                "Répondez « Non » à « Dossier bloqué » si le blocage est levé."),
+    FindingType("RELOGEMENT_DOUBLON_PARTENAIRES", WARNING, "Ménage suivi par deux partenaires",
+                "Le ménage « {value} » figure aussi dans le fichier de {other} pour {year}. Un ménage est suivi par un "
+                "seul partenaire : la ligne de {kept} est retenue ; convenez entre vous de qui le déclare."),
 )  # fmt: skip
 
 

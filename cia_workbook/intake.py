@@ -178,7 +178,8 @@ def contingent_counts(convention: Convention, year: int, table: Table, reservata
 
 
 def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[Finding]:
-    """CONTINGENT_ECART for every figure a réservataire declares that bailleurs' rows contradict.
+    """CONTINGENT_ECART for every figure a réservataire declares that bailleurs' rows contradict,
+    and RELOGEMENT_DOUBLON_PARTENAIRES for a rehoused household returned by two partners.
 
     Only returns that enter the consolidation are compared, and only for bailleurs whose return
     does: a missing bailleur would make every declaration look wrong.
@@ -222,4 +223,7 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
                         counted=counted[col.key],
                     )  # fmt: skip
                 )
+    from cia_workbook.relogement_validate import duplicates_between_partners
+
+    found.extend(duplicates_between_partners(convention, year, usable))
     return found

@@ -64,6 +64,13 @@ def run_consolidation(
         result.outputs.append(
             write_bilan_docx(convention, bilan, outdir / bilan_docx_name(year, diffusion), diffusion=diffusion)
         )
+    if word and convention.rehousing is not None:
+        from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
+
+        rehousing = bilan.rehousing
+        result.outputs.append(
+            write_annexes_docx(convention, rehousing, outdir / annexes_docx_name(year, diffusion), diffusion=diffusion)
+        )
     lines = [bilan.summary_text(), "", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]
     result.summary = "\n".join(lines)
@@ -90,7 +97,7 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
             if is_missing(filled):
                 continue
             template = by_partner[filled.partner.id]
-            schema = schema_for(convention, filled.partner.kind, y)
+            schema = schema_for(convention, filled.partner.kind, y, filled.partner.id)
             fill_workbook(template, forms / template.name, filled, schema)
             written += 1
             if y == year:

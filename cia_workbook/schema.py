@@ -9,7 +9,7 @@ from the convention by `schema_for`.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -25,7 +25,7 @@ FORM_FIRST_ROW = 3
 ID_KEYS = ("modele", "version_schema", "convention", "partenaire", "type", "annee")
 
 Kind = Literal["text", "integer", "decimal", "date", "code", "yesno"]
-PartnerKind = Literal["bailleur", "reservataire"]
+PartnerKind = Literal["bailleur", "reservataire", "operateur"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,36 @@ EMPLOYMENT = CodeList(
 HORS_QPV = "HORS_QPV"
 CONTINGENT_OWN = "PROPRE"
 NO_ZONE = "NON"
+PRIVATE_STOCK = "PARC_PRIVE"
+
+# NPNRU rehousing (charte de relogement): the status of a household at the end of the year.
+REHOUSING_STATUSES = CodeList(
+    "statut_relogement",
+    (
+        Code("A_RELOGER", "À reloger"),
+        Code("PROPOSITION", "Proposition faite"),
+        Code("RELOGE_DEFINITIF", "Relogé définitivement"),
+        Code("RELOGE_TEMPORAIRE", "Relogé temporairement"),
+        Code("PARTI", "Parti hors partenariat"),
+        Code("AUTRE", "Autre"),
+    ),
+)
+REHOUSED = "RELOGE_DEFINITIF"
+# Statuses with a dwelling to describe: the destination columns and the rehousing date apply.
+HOUSED_STATUSES = ("RELOGE_DEFINITIF", "RELOGE_TEMPORAIRE")
+
+BLOCKING_REASONS = CodeList(
+    "motif_blocage",
+    (
+        Code("REFUS_REPETES", "Refus répétés des propositions"),
+        Code("OFFRE_INADAPTEE", "Pas d'offre adaptée (taille, typologie, accessibilité)"),
+        Code("RESTE_A_CHARGE", "Reste à charge trop élevé"),
+        Code("DETTE", "Dette locative ou impayés"),
+        Code("SOCIAL_SANTE", "Situation sociale ou de santé à accompagner"),
+        Code("ADMINISTRATIF", "Situation administrative (titre de séjour, statut d'occupation)"),
+        Code("AUTRE", "Autre motif"),
+    ),
+)
 
 
 def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
@@ -225,6 +255,12 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
         YES_NO, OUTCOMES, QUARTILES, TYPOLOGIES, EMPLOYMENT,
         communes, qpv, zones, contingents, categories, bailleurs, secteurs,
     ]  # fmt: skip
+    if convention.rehousing is not None:
+        operations = CodeList(
+            "operation_npnru", tuple(Code(o.code, f"{o.code} – {o.name}") for o in convention.rehousing.operations)
+        )
+        housing = CodeList("parc_relogement", bailleurs.codes + (Code(PRIVATE_STOCK, "Parc privé"),))
+        lists += [operations, REHOUSING_STATUSES, housing, BLOCKING_REASONS]
     return {cl.name: cl for cl in lists}
 
 
@@ -378,6 +414,102 @@ def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
     )  # fmt: skip
 
 
+_WHEN_HOUSED = "si le statut est « Relogé définitivement » ou « Relogé temporairement »"
+_EUROS = "en euros par mois"
+
+_REHOUSING_COLUMNS = (
+    Column("identifiant", "Identifiant du ménage", "text",
+           "Identifiant pseudonyme du ménage, le même chaque année (par exemple opération et numéro d'ordre). "
+           "Jamais de nom, d'adresse ni de numéro de sécurité sociale.",
+           "PSJ-0012", required=True, width=14),
+    Column("operation", "Opération NPNRU", "code", "Opération de renouvellement urbain à l'origine du relogement.",
+           "", required=True, codelist="operation_npnru", width=30),
+    Column("taille_menage", "Taille du ménage", "integer", "Nombre total de personnes du ménage.", "3",
+           required=True, minimum=1, maximum=20, width=9),
+    Column("nb_adultes", "Nombre d'adultes", "integer", "Nombre d'adultes du ménage.", "2", minimum=0, maximum=20, width=9),
+    Column("nb_14_plus", "Personnes de 14 ans ou plus", "integer",
+           "Nombre de personnes de 14 ans ou plus, adultes compris (sert au calcul des unités de consommation).",
+           "2", minimum=0, maximum=20, width=10),
+    Column("nb_moins_14", "Enfants de moins de 14 ans", "integer", "Nombre d'enfants de moins de 14 ans.", "1",
+           minimum=0, maximum=20, width=10),
+    Column("statut", "Statut au 31 décembre", "code", "Où en est le relogement du ménage à la fin de l'année.",
+           "Proposition faite", required=True, codelist="statut_relogement", width=20),
+    Column("date_entree", "Date d'entrée dans le dispositif", "date",
+           "Date de l'annonce au ménage ou de son entrée dans le processus de relogement.",
+           "15/09/2021", required=True, width=14),
+    Column("date_relogement", "Date du relogement", "date",
+           "Date d'entrée dans le logement de relogement (bail signé ou remise des clés).",
+           "02/04/2024", required_when=_WHEN_HOUSED, width=14),
+    Column("origine_parc", "Origine : bailleur ou parc privé", "code", "Bailleur du logement d'origine, ou « Parc privé ».",
+           "", required=True, codelist="parc_relogement", width=22),
+    Column("origine_commune", "Origine : commune", "code", "Commune du logement d'origine.", "",
+           required=True, codelist="commune", width=24),
+    Column("origine_qpv", "Origine : en QPV", "yesno", "Oui si le logement d'origine est en quartier prioritaire.",
+           "Oui", required=True, codelist="oui_non", width=10),
+    Column("origine_typologie", "Origine : typologie", "code", "Nombre de pièces du logement d'origine.", "T3",
+           codelist="typologie", width=9),
+    Column("origine_surface", "Origine : surface (m²)", "decimal", "Surface habitable du logement d'origine, en m².",
+           "65", minimum=9, maximum=300, width=10),
+    Column("origine_loyer", "Origine : loyer (€)", "decimal", f"Loyer hors charges du logement d'origine, {_EUROS}.",
+           "320", minimum=0, maximum=3000, width=10),
+    Column("origine_charges", "Origine : charges (€)", "decimal", f"Charges locatives du logement d'origine, {_EUROS}.",
+           "80", minimum=0, maximum=1500, width=10),
+    Column("origine_apl", "Origine : aide au logement (€)", "decimal",
+           f"Aide au logement (APL, AL) perçue dans le logement d'origine, {_EUROS} ; 0 si aucune.",
+           "150", minimum=0, maximum=2000, width=10),
+    Column("destination_parc", "Destination : bailleur ou parc privé", "code",
+           "Bailleur du logement de relogement, ou « Parc privé ».", "", required_when=_WHEN_HOUSED,
+           codelist="parc_relogement", width=22),
+    Column("destination_commune", "Destination : commune", "code", "Commune du logement de relogement.", "",
+           required_when=_WHEN_HOUSED, codelist="commune", width=24),
+    Column("destination_qpv", "Destination : en QPV", "yesno",
+           "Oui si le logement de relogement est en quartier prioritaire (géographie de l'année du relogement).",
+           "Non", required_when=_WHEN_HOUSED, codelist="oui_non", width=10),
+    Column("destination_meme_quartier", "Destination : même quartier", "yesno",
+           "Oui si le ménage est relogé dans son quartier d'origine.", "Non", required_when=_WHEN_HOUSED,
+           codelist="oui_non", width=10),
+    Column("destination_recent", "Destination : neuf ou conventionné < 5 ans", "yesno",
+           "Oui si le logement est neuf ou conventionné depuis moins de 5 ans à la date du relogement.", "Non",
+           required_when=_WHEN_HOUSED, codelist="oui_non", width=12),
+    Column("destination_typologie", "Destination : typologie", "code", "Nombre de pièces du logement de relogement.",
+           "T3", codelist="typologie", width=9),
+    Column("destination_surface", "Destination : surface (m²)", "decimal",
+           "Surface habitable du logement de relogement, en m².", "68", minimum=9, maximum=300, width=10),
+    Column("destination_loyer", "Destination : loyer (€)", "decimal",
+           f"Loyer hors charges du logement de relogement, {_EUROS}.", "350", required_when=_WHEN_HOUSED,
+           minimum=0, maximum=3000, width=10),
+    Column("destination_charges", "Destination : charges (€)", "decimal",
+           f"Charges locatives du logement de relogement, {_EUROS}.", "75", required_when=_WHEN_HOUSED,
+           minimum=0, maximum=1500, width=10),
+    Column("destination_apl", "Destination : aide au logement (€)", "decimal",
+           f"Aide au logement perçue dans le logement de relogement, {_EUROS} ; 0 si aucune.", "170",
+           required_when=_WHEN_HOUSED, minimum=0, maximum=2000, width=10),
+    Column("propositions", "Propositions faites", "integer",
+           "Nombre de propositions de logement faites au ménage depuis son entrée dans le dispositif.", "2",
+           minimum=0, maximum=50, width=10),
+    Column("refus", "Propositions refusées", "integer", "Parmi les propositions faites, celles que le ménage a refusées.",
+           "1", minimum=0, maximum=50, width=10),
+    Column("bloque", "Dossier bloqué", "yesno",
+           "Oui si le relogement est bloqué et doit être examiné par la commission de coordination.", "Non",
+           codelist="oui_non", width=10),
+    Column("motif_blocage", "Motif du blocage", "code", "Ce qui bloque le relogement.", "Reste à charge trop élevé",
+           required_when="si le dossier est bloqué", codelist="motif_blocage", width=26),
+    Column("commentaire", "Commentaire", "text",
+           "Précision utile à la commission (sans nom ni adresse).", "Besoin d'un T5 en rez-de-chaussée.", width=40),
+)  # fmt: skip
+
+RELOGEMENTS = Sheet(
+    "relogements",
+    "Relogements NPNRU",
+    "table",
+    "Une ligne par ménage à reloger dans le cadre du NPNRU, avec sa situation au 31 décembre ; "
+    "un ménage garde le même identifiant d'une année à l'autre.",
+    columns=_REHOUSING_COLUMNS,
+    header_row=3,
+    rows=300,
+    required=False,
+)
+
 SYNTHESE = Sheet(
     "synthese",
     "Synthèse",
@@ -387,11 +519,21 @@ SYNTHESE = Sheet(
 )
 
 
-def schema_for(convention: Convention, kind: PartnerKind, year: int) -> WorkbookSchema:
-    """The workbook schema of a partner kind for a year of the convention."""
+def schema_for(
+    convention: Convention, kind: PartnerKind, year: int, partner: str | None = None
+) -> WorkbookSchema:
+    """The workbook schema of a partner kind for a year of the convention.
+
+    With `partner`, the rehousing sheet is added when the convention's charter lists that
+    partner; an operator's workbook holds that sheet only.
+    """
     codelists = codelists_for(convention, year)
-    if kind == "bailleur":
-        sheets = (README, IDENTIFICATION, ATTRIBUTIONS, PATRIMOINE, ACTIONS_BAILLEUR, SYNTHESE)
+    rehousing = partner is not None and convention.reports_rehousing(partner)
+    if kind == "operateur":
+        sheets = (README, IDENTIFICATION, replace(RELOGEMENTS, required=True))
+    elif kind == "bailleur":
+        sheets = (README, IDENTIFICATION, ATTRIBUTIONS, PATRIMOINE, ACTIONS_BAILLEUR)
+        sheets += (RELOGEMENTS, SYNTHESE) if rehousing else (SYNTHESE,)
     else:
         contingent = Sheet(
             "contingent",
@@ -403,4 +545,6 @@ def schema_for(convention: Convention, kind: PartnerKind, year: int) -> Workbook
             rows=max(20, len(convention.bailleurs) + 5),
         )
         sheets = (README, IDENTIFICATION, contingent, ACTIONS_RESERVATAIRE)
+        if rehousing:
+            sheets += (RELOGEMENTS,)
     return WorkbookSchema(kind=kind, year=year, sheets=sheets, codelists=codelists)

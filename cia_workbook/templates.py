@@ -31,7 +31,21 @@ LOCALE = "fr_FR"
 
 # Conditional requirements the template can highlight: column → (column it depends on, code).
 # The wording for people stays in Column.required_when; this only drives the colouring.
-CONDITIONAL_REQUIRED = {("attributions", "date_bail"): ("suite", "BAIL_SIGNE")}
+CONDITIONAL_REQUIRED = {
+    ("attributions", "date_bail"): ("suite", "BAIL_SIGNE"),
+    ("relogements", "motif_blocage"): ("bloque", "OUI"),
+    **{
+        ("relogements", key): ("statut", "RELOGE_DEFINITIF")
+        for key in (
+            "date_relogement", "destination_parc", "destination_commune", "destination_qpv",
+            "destination_meme_quartier", "destination_recent", "destination_loyer",
+            "destination_charges", "destination_apl",
+        )
+    },
+}  # fmt: skip
+# A rehousing starts years before the campaign (the programme runs over the whole convention):
+# its dates may go back to this many years before the convention's first year.
+REHOUSING_DATE_MARGIN = 3
 
 # Synthèse layout, read back by the tests: one row per objective from SYNTHESE_FIRST_ROW.
 SYNTHESE_HEADER_ROW = 4
@@ -124,7 +138,7 @@ def write_template(
     previous_return: ReturnFile | None = None,
 ) -> Path:
     """Write the workbook of one partner for `year` atomically at `path`."""
-    wb_schema = schema.schema_for(convention, partner.kind, year)
+    wb_schema = schema.schema_for(convention, partner.kind, year, partner.id)
     with atomic_path(Path(path)) as tmp:
         _Builder(convention, partner, year, wb_schema, previous_return).write(tmp)
     return Path(path)
@@ -542,6 +556,14 @@ class _Builder:
                 header_row, col, column.header, self.f_header_req if required else self.f_header_opt
             )
             validation = self._validation(column)
+            if validation and column.kind == "date" and sheet.key == "relogements":
+                first_year = self.convention.info.first_year - REHOUSING_DATE_MARGIN
+                validation["minimum"] = min(validation["minimum"], dt.date(first_year, 1, 1))
+                validation["error_message"] = _clip(
+                    f"Saisissez une date au format JJ/MM/AAAA (par exemple {column.example}), "
+                    f"entre le {validation['minimum']:%d/%m/%Y} et le {validation['maximum']:%d/%m/%Y}.",
+                    255,
+                )
             if validation:
                 ws.data_validation(first, col, last, col, validation)
             cell = xl_rowcol_to_cell(first, col)

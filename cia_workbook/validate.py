@@ -53,7 +53,7 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
     result = Validation(identity, findings=found)
     if not usable or identity is None:
         return result
-    wschema = schema.schema_for(convention, identity.kind, year)  # type: ignore[arg-type]
+    wschema = schema.schema_for(convention, identity.kind, year, identity.partner_id)  # type: ignore[arg-type]
     ctx = _Context(convention, year, raw.name, wschema)
     sheets = _match_sheets(raw, wschema, ctx)
     for sheet in wschema.sheets:
@@ -73,6 +73,12 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
         _duplicates(
             result.tables["contingent"], wschema.sheet("contingent"), "bailleur", "BAILLEUR_DOUBLON", ctx
         )
+    if "relogements" in result.tables:
+        from cia_workbook.relogement_validate import rehousing_rules
+
+        table, sheet = result.tables["relogements"], wschema.sheet("relogements")
+        rehousing_rules(convention, year, table, sheet, ctx.add, ctx.findings)
+        _duplicates(table, sheet, "identifiant", "REFERENCE_DOUBLON", ctx)
     result.findings.extend(ctx.findings)
     return result
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from workbooks import FIXED_TIME, attribution, contingent_row, make_return  # noqa: E402
+from workbooks import FIXED_TIME, attribution, contingent_row, make_return, relogement  # noqa: E402
 
 from cia_workbook.feedback import normalize_zip  # noqa: E402
 from cia_workbook.schema import ATTRIBUTIONS  # noqa: E402
@@ -30,6 +30,12 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 AL = "Action Logement Services"
 KEYS = [c.key for c in ATTRIBUTIONS.columns]
+# A household of the private stock, followed by the rehousing operator.
+PRIVATE = {
+    "operation": "PRIVE-FBG – Parc privé dégradé – faubourgs du centre-ville d'Alès",
+    "origine_parc": "Parc privé",
+    "origine_apl": 100,
+}
 
 
 def _workbook(**kwargs) -> Callable[[Path], None]:
@@ -145,7 +151,7 @@ def _trailing_format(wb) -> None:
 
 def cases() -> dict[str, Callable[[Path], None]]:
     """File name → builder. Sub-folders hold cases made of several files (cross-checks)."""
-    r = attribution
+    r, h = attribution, relogement
     return {
         # -- A clean return, as a reference ----------------------------------------------
         "valide.xlsx": _workbook(
@@ -222,10 +228,27 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "lignes-formatees.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_trailing_format),
         "aucune-donnee.xlsx": _workbook(rows=[]),
         "date-1904.xlsx": _workbook(rows=[r()], date1904=True),
+        # -- NPNRU rehousing sheet ----------------------------------------------------------
+        "relogement-valide.xlsx": _workbook(rows=[r()], relogements=[h()]),
+        "relogement-statut-incoherent.xlsx": _workbook(rows=[r()], relogements=[h(statut="À reloger")]),
+        "relogement-dates.xlsx": _workbook(rows=[r()], relogements=[h(date_relogement=dt.date(2021, 1, 4))]),
+        "relogement-date-future.xlsx": _workbook(rows=[r()], relogements=[h(date_relogement=dt.date(2025, 2, 3))]),
+        "relogement-refus.xlsx": _workbook(rows=[r()], relogements=[h(refus=3)]),
+        "relogement-aide-excessive.xlsx": _workbook(rows=[r()], relogements=[h(destination_apl=500)]),
+        "relogement-origine.xlsx": _workbook(rows=[r()], relogements=[h(origine_parc="Parc privé")]),
+        "relogement-qpv-commune.xlsx": _workbook(rows=[r()], relogements=[h(destination_qpv="Oui")]),
+        "relogement-bloque-reloge.xlsx": _workbook(
+            rows=[r()], relogements=[h(bloque="Oui", motif_blocage="Dette locative ou impayés")]
+        ),
+        "relogement-operateur.xlsx": _workbook(partner="operateur-relogement", rows=[h(**PRIVATE)]),
         # -- Between partners -----------------------------------------------------------------
         "croise/logis.xlsx": _workbook(rows=[r(contingent=AL), r(reference="R2", contingent=AL)]),
         "croise/action-logement.xlsx": _workbook(
             partner="action-logement", rows=[contingent_row(baux_signes=3)]
+        ),
+        "croise-relogement/logis.xlsx": _workbook(rows=[r()], relogements=[h()]),
+        "croise-relogement/operateur.xlsx": _workbook(
+            partner="operateur-relogement", rows=[h(identifiant="psj-0001 ", **PRIVATE)]
         ),
     }
 

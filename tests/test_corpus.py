@@ -20,6 +20,7 @@ from cia_workbook.intake import collect_campaign, read_return
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 A = "Attributions"
+R = "Relogements NPNRU"
 
 EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "valide.xlsx": [],
@@ -72,8 +73,19 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "fusion-et-formule.xlsx": [(A, "L5", "FORMULE_DONNEES"), (A, "Q4:R4", "CELLULES_FUSIONNEES")],
     "ligne-vide.xlsx": [(A, "A5", "LIGNE_VIDE")],
     "aucune-donnee.xlsx": [(A, "A4", "AUCUNE_DONNEE")],
+    "relogement-valide.xlsx": [],
+    "relogement-operateur.xlsx": [],
+    "relogement-statut-incoherent.xlsx": [(R, "I4", "RELOGEMENT_STATUT_INCOHERENT")],
+    "relogement-dates.xlsx": [(R, "I4", "RELOGEMENT_DATES")],
+    "relogement-date-future.xlsx": [(R, "I4", "RELOGEMENT_DATE_FUTURE")],
+    "relogement-refus.xlsx": [(R, "AC4", "RELOGEMENT_REFUS")],
+    "relogement-aide-excessive.xlsx": [(R, "AA4", "RELOGEMENT_AIDE_EXCESSIVE")],
+    "relogement-origine.xlsx": [(R, "J4", "RELOGEMENT_ORIGINE")],
+    "relogement-qpv-commune.xlsx": [(R, "T4", "RELOGEMENT_QPV_COMMUNE")],
+    "relogement-bloque-reloge.xlsx": [(R, "AD4", "RELOGEMENT_BLOQUE_RELOGE")],
 }
 CROSS = [("Contingent", "D4", "CONTINGENT_ECART")]
+CROSS_REHOUSING = [(R, "A4", "RELOGEMENT_DOUBLON_PARTENAIRES")]
 
 
 def flat(findings):
@@ -97,8 +109,18 @@ def test_cross_check_between_partners():
     assert "déclare 3" in message and "en comptent 2" in message and "Logis Cévenols" in message
 
 
+def test_household_returned_by_two_partners():
+    campaign = collect_campaign(CONVENTION, 2024, [CORPUS / "croise-relogement"])
+    assert all(rf.findings == [] for rf in campaign.files)
+    assert flat(campaign.cross_findings) == CROSS_REHOUSING
+    assert campaign.cross_findings[0].file == "operateur.xlsx"
+    assert "Logis Cévenols" in campaign.cross_findings[0].message
+
+
 def test_every_finding_code_has_a_corpus_file():
-    covered = {code for found in EXPECTED.values() for _, _, code in found} | {c for _, _, c in CROSS}
+    covered = {code for found in EXPECTED.values() for _, _, code in found} | {
+        c for _, _, c in CROSS + CROSS_REHOUSING
+    }
     assert covered == set(CATALOGUE)
 
 
@@ -110,7 +132,10 @@ def test_corpus_lists_every_file_and_is_up_to_date(tmp_path):
     built = module.build(tmp_path)
     names = {str(p.relative_to(tmp_path)) for p in built}
     on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file()}
-    assert names == on_disk == set(EXPECTED) | {"croise/logis.xlsx", "croise/action-logement.xlsx"}
+    assert names == on_disk == set(EXPECTED) | {
+        "croise/logis.xlsx", "croise/action-logement.xlsx",
+        "croise-relogement/logis.xlsx", "croise-relogement/operateur.xlsx",
+    }  # fmt: skip
     for path in built:
         committed = CORPUS / path.relative_to(tmp_path)
         assert (

@@ -53,6 +53,44 @@ def attribution(**overrides: Any) -> dict[str, Any]:
     return row
 
 
+def relogement(**overrides: Any) -> dict[str, Any]:
+    """A valid household of the rehousing sheet, rehoused definitively in 2024 outside QPV."""
+    row: dict[str, Any] = {
+        "identifiant": "PSJ-0001",
+        "operation": "LC-PSJ – Démolitions Logis Cévenols – Près Saint-Jean",
+        "taille_menage": 3,
+        "nb_adultes": 2,
+        "nb_14_plus": 2,
+        "nb_moins_14": 1,
+        "statut": "Relogé définitivement",
+        "date_entree": dt.date(2022, 9, 15),
+        "date_relogement": dt.date(2024, 4, 2),
+        "origine_parc": "Logis Cévenols",
+        "origine_commune": "Alès (30007)",
+        "origine_qpv": "Oui",
+        "origine_typologie": "T3",
+        "origine_surface": 65,
+        "origine_loyer": 320,
+        "origine_charges": 80,
+        "origine_apl": 150,
+        "destination_parc": "Un Toit pour Tous",
+        "destination_commune": "Saint-Christol-lès-Alès (30243)",
+        "destination_qpv": "Non",
+        "destination_meme_quartier": "Non",
+        "destination_recent": "Oui",
+        "destination_typologie": "T3",
+        "destination_surface": 68,
+        "destination_loyer": 350,
+        "destination_charges": 75,
+        "destination_apl": 170,
+        "propositions": 2,
+        "refus": 1,
+        "bloque": "Non",
+    }
+    row.update(overrides)
+    return row
+
+
 def contingent_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "bailleur": "Logis Cévenols",
@@ -87,6 +125,7 @@ def make_return(
     extra_headers: list[str] = (),
     column_order: list[str] | None = None,
     patrimoine: list[dict[str, Any]] | None = None,
+    relogements: list[dict[str, Any]] | None = None,
     date1904: bool = False,
     convention=CONVENTION,
     edit=None,
@@ -101,7 +140,12 @@ def make_return(
     """
     partner = convention.partners_by_id.get(partner_id)
     kind = partner.kind if partner else "bailleur"
-    wschema = schema.schema_for(convention, kind, year)
+    # The rehousing sheet is written only when asked for (or for an operator, whose only table
+    # it is), so that the other returns keep the bytes of the committed corpus.
+    if kind == "operateur" and relogements is None:
+        relogements, rows = rows, None
+    rehousing = relogements is not None and convention.reports_rehousing(partner_id)
+    wschema = schema.schema_for(convention, kind, year, partner_id if rehousing else None)
     ident = {
         "modele": schema.TEMPLATE_MARKER,
         "version_schema": schema.SCHEMA_VERSION,
@@ -150,7 +194,7 @@ def make_return(
             for extra in extra_headers if sheet.key in ("attributions", "contingent") else ():
                 ws.cell(sheet.header_row, len(written) + 1, extra)
                 written.append((len(written) + 1, "_extra"))
-            data = rows if sheet.key in ("attributions", "contingent") else patrimoine
+            data = {"attributions": rows, "contingent": rows, "relogements": relogements}.get(sheet.key, patrimoine)
             for offset, values in enumerate(data or []):
                 r = sheet.first_data_row + offset
                 if values.get("_blank"):
