@@ -237,6 +237,7 @@ class _BilanDocument:
         for code in OBJECTIVE_SHORT:
             self.objective_section(code)
         self.dalo()
+        self.rehousing()
         self.zooms()
         self.actions()
         self.reservataires()
@@ -377,6 +378,36 @@ class _BilanDocument:
     def dalo(self) -> None:
         self.heading("Ménages reconnus DALO")
         self.table(self.table_data("dalo"))
+
+    def rehousing(self) -> None:
+        """Headline figures of the NPNRU rehousing; the detail is in the charter's annexes."""
+        r = self.b.rehousing
+        if r is None:
+            return
+        from cia_workbook.relogement import CRITERIA
+        from cia_workbook.report_annexes import annexes_docx_name
+
+        t = r.total
+        self.heading("Relogements NPNRU (charte de relogement)")
+        self.para(
+            f"Relogés définitivement en {r.year} : {self.count(t.rehoused_in_year)} ménages ; depuis {r.first_year} : "
+            f"{self.count(t.rehoused)} sur {frformat.integer(t.planned)} à reloger "
+            f"({self.rate_text(t.rehoused, t.planned)}). En cours : {self.count(t.in_progress)}, dont "
+            f"{self.count(t.blocked)} dossiers bloqués.",
+            KEY_FIGURE_STYLE,
+        )
+        for code, rate in r.year_criteria.items():
+            self.para(
+                f"{CRITERIA[code]} en {r.year} : {self.rate_text(rate.numerator, rate.denominator)} "
+                f"(cible de la charte {frformat.target(rate.target)}).",
+                "List Bullet",
+            )
+        self.para(
+            "Les ménages relogés dans le cadre du NPNRU comptent avec le 1er quartile au numérateur de l'objectif hors "
+            "QPV (catégorie « relogé NPNRU » de la feuille Attributions). Le suivi de chaque ménage, le bilan annuel des "
+            "relogements à valider par la commission de coordination et les dossiers bloqués figurent dans les annexes "
+            f"de la charte de relogement ({annexes_docx_name(r.year, self.diffusion)})."
+        )
 
     def zooms(self) -> None:
         self.heading("Zooms sur les quartiers prioritaires et les secteurs", landscape=True)

@@ -127,3 +127,22 @@ def test_annexes_convert_to_pdf_with_libreoffice(made, tmp_path):
     assert result.returncode == 0, result.stderr
     pdf = tmp_path / "annexes-charte-relogement-2024.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_bilan_points_to_the_annexes_with_the_headline_figures(tmp_path):
+    from cia_workbook.consolidate import consolidate
+    from cia_workbook.report_docx import write_bilan_docx
+
+    campaigns = _campaigns(tmp_path / "forms")
+    bilan = consolidate(CONVENTION, campaigns, 2024)
+    assert "3 ménage(s) relogé(s) définitivement dans l'année" in bilan.summary_text()
+    texts = {}
+    for diffusion in ("restreinte", "publique"):
+        path = write_bilan_docx(CONVENTION, bilan, tmp_path / f"bilan-{diffusion}.docx", diffusion=diffusion)
+        texts[diffusion] = "\n".join(p.text for p in Document(str(path)).paragraphs)
+    assert "Relogements NPNRU (charte de relogement)" in texts["restreinte"]
+    assert "Relogés définitivement en 2024 : 3 ménages ; depuis 2020 : 5 sur 166 à reloger" in texts["restreinte"]
+    assert f"Relogés hors QPV en 2024 : 66,7{NBSP}% (cible de la charte 50{NBSP}%)" in texts["restreinte"]
+    assert "annexes-charte-relogement-2024.docx" in texts["restreinte"]
+    assert "Relogés définitivement en 2024 : < 11 ménages" in texts["publique"]
+    assert "annexes-charte-relogement-2024-publique.docx" in texts["publique"]
