@@ -35,7 +35,11 @@ _LONG_LIST_WORDING = {
     "commune": "liste des communes de l'EPCI",
 }
 
-PARTNER_KIND_TITLES = {"bailleur": "Classeur des bailleurs", "reservataire": "Classeur des réservataires"}
+PARTNER_KIND_TITLES = {
+    "bailleur": "Classeur des bailleurs",
+    "reservataire": "Classeur des réservataires",
+    "operateur": "Classeur de l'opérateur de relogement",
+}
 
 
 def kind_label(column: Column) -> str:
@@ -126,13 +130,20 @@ def render_format_doc(convention: Convention, year: int) -> str:
         "les nombres sans texte ni unité.",
         "",
     ]
-    for kind in ("bailleur", "reservataire"):
-        wb_schema = schema.schema_for(convention, kind, year)
+    kinds = ["bailleur", "reservataire"] + (["operateur"] if convention.operators else [])
+    charter = convention.rehousing.partners if convention.rehousing else []
+    for kind in kinds:
+        # The bailleurs' section shows the rehousing sheet as a charter partner receives it.
+        partner = next((pid for pid in charter if convention.partners_by_id[pid].kind == kind), None)
+        wb_schema = schema.schema_for(convention, kind, year, partner)
         out += [f"## {PARTNER_KIND_TITLES[kind]}", ""]
         out.append("Feuilles, dans l'ordre : " + ", ".join(f"« {t} »" for t in wb_schema.sheet_titles) + ".")
         out.append("")
         for sheet in wb_schema.sheets:
             out += [f"### Feuille « {sheet.title} »", "", sheet.purpose, "", _layout_sentence(sheet), ""]
+            if sheet.key == "relogements" and kind != "operateur":
+                names = ", ".join(convention.partners_by_id[pid].name for pid in charter)
+                out += [f"Feuille présente seulement dans les classeurs des partenaires de la charte de relogement : {names}.", ""]
             if sheet.required and sheet.layout in ("form", "table"):
                 out += ["Feuille obligatoire : un classeur sans cette feuille est refusé.", ""]
             if not sheet.columns:
