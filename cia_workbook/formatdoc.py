@@ -159,7 +159,7 @@ def render_format_doc(convention: Convention, year: int) -> str:
                     kind_label(column),
                     allowed_values(column, wb_schema),
                     requirement(column),
-                    column.example,
+                    wb_schema.example(column),
                 )
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             out.append("")

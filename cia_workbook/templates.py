@@ -472,7 +472,7 @@ class _Builder:
                     column.definition,
                     formatdoc.requirement(column),
                     formatdoc.allowed_values(column, self.schema),
-                    column.example,
+                    self.schema.example(column),
                 )
                 for col, text in enumerate(cells):
                     ws.write_string(row, col, text, self.f_table_cell)
@@ -492,14 +492,17 @@ class _Builder:
         ws.write_string(
             1, 0, f"{sheet.purpose} Réponses en colonne B ; cellules orange : obligatoires.", self.f_hint
         )
+        ws.set_row(1, 32)  # the hint wraps on two lines in column A
         prefilled = {}
         if sheet.key == "identification":
             prefilled = {"partenaire": self.partner.name, "annee": self.year}
         for column in sheet.columns:
             row = sheet.form_row(column.key) - 1
             ws.write_string(row, 0, column.header, self.f_bold)
-            ws.write_string(row, 2, f"Exemple : {column.example}", self.f_example)
-            height = 15 * max(_lines(column.header, 60), _lines(column.example, 40), 1) + 4
+            example = self.schema.example(column)
+            if example and column.key not in prefilled:
+                ws.write_string(row, 2, f"Exemple : {example}", self.f_example)
+            height = 15 * max(_lines(column.header, 60), _lines(example, 40), 1) + 4
             if column.width >= 60:
                 height = max(height, 60)
             ws.set_row(row, height)
