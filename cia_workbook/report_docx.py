@@ -22,6 +22,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm
+from docx.text.paragraph import Paragraph
 
 from cia_workbook import frformat
 from cia_workbook.consolidate import (
@@ -39,6 +40,8 @@ from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
 
 TEMPLATE = "bilan-template.docx"
+WIDE_TABLE_COLUMNS = 10  # beyond this many columns, a table is set in WIDE_TABLE_FONT_PT
+WIDE_TABLE_FONT_PT = 7
 # Style names defined by scripts/make_docx_template.py.
 TABLE_STYLE = "Tableau CIA"
 MARKING_STYLE = "Marquage diffusion"
@@ -84,6 +87,8 @@ class _BilanDocument:
         self.landscape = False
         self.n_tables = 0
         self.placeholders: list[tuple[Any, str, Any]] = []
+        self.outline: list[tuple[int, str]] = []  # headings shown in the table of contents
+        self.toc_paragraph = None
 
     # -- Building blocks -------------------------------------------------------------------
 
@@ -106,6 +111,8 @@ class _BilanDocument:
 
     def heading(self, text: str, level: int = 1, landscape: bool = False):
         self.orient(landscape)
+        if level <= 2:
+            self.outline.append((level, text))
         return self.doc.add_heading(text, level)
 
     def orient(self, landscape: bool) -> None:
@@ -147,14 +154,23 @@ class _BilanDocument:
         grid = self.doc.add_table(rows=1, cols=len(cols))
         grid.style = self.doc.styles[TABLE_STYLE]
         grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+        grid.autofit = False
+        widths = self.column_widths(cols)
+        for column, width in zip(grid.columns, widths, strict=True):
+            column.width = width
         header = grid.rows[0]
         _repeat_header(header)
-        for cell, col in zip(header.cells, cols, strict=True):
+        small = len(cols) > WIDE_TABLE_COLUMNS
+        for cell, col, width in zip(header.cells, cols, widths, strict=True):
             cell.text = col.label
+            cell.width = width
+            if small:
+                _small_font(cell.paragraphs[0].runs[0]._r)
         # One prototype row (widths, right-aligned figures) copied for every data row: python-docx
         # builds each cell through many small objects, the copy is several times faster.
         proto = grid.add_row()
-        for cell, col in zip(proto.cells, cols, strict=True):
+        for cell, col, width in zip(proto.cells, cols, widths, strict=True):
+            cell.width = width
             if col.kind not in ("text", "status"):
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
         proto_tr = proto._tr
@@ -167,6 +183,8 @@ class _BilanDocument:
                 text = OxmlElement("w:t")
                 text.set(qn("xml:space"), "preserve")
                 text.text = self.cell_text(col.kind, row.get(col.key))
+                if small:
+                    _small_font(run)
                 run.append(text)
                 p.append(run)
             tbl.append(tr)
@@ -174,6 +192,18 @@ class _BilanDocument:
             self.para(table.note, NOTE_STYLE)
         if chart and table.chart:
             self.rate_chart(table)
+
+    def column_widths(self, cols: list) -> list[int]:
+        """Label columns get room for a partner's or a quartier's name; figures share the rest."""
+        section = self.doc.sections[-1]
+        available = section.page_width - section.left_margin - section.right_margin
+        n = len(cols)
+        if n <= 3 or cols[0].kind != "text":
+            return [int(available / n)] * n
+        # The first column names the row (bailleur, quartier, commune): it gets up to 4.5 cm.
+        first = max(min(int(available * (0.3 if n <= 8 else 0.16)), int(Cm(4.5))), int(available / n))
+        other = int((available - first) / (n - 1))
+        return [first] + [other] * (n - 1)
 
     def rate_chart(self, table: IndicatorTable) -> None:
         self.picture(table.key)
@@ -245,6 +275,7 @@ class _BilanDocument:
         self.quality()
         self.method()
         self.annexes()
+        self.finish_contents()
         self.insert_charts(dict(zip(specs, drawn(), strict=True)))
         return self.doc
 
@@ -281,7 +312,32 @@ class _BilanDocument:
             'TOC \\o "1-2" \\h \\z \\u',
             "Sommaire : mettez à jour les champs (F9) pour l'afficher.",
         )
+        self.toc_paragraph = paragraph
         self.page_break()
+
+    def finish_contents(self) -> None:
+        """Write the headings as the table of contents' current result.
+
+        Word recomputes the field (with page numbers) when the file opens; a reader that does not
+        update fields (LibreOffice's PDF export, a previewer) still shows the outline.
+        """
+        if self.toc_paragraph is None or not self.outline:
+            return
+        p = self.toc_paragraph._p
+        runs = p.findall(qn("w:r"))
+        placeholder, end = runs[-2], runs[-1]
+        p.remove(end)
+        placeholder.find(qn("w:t")).text = self.outline[0][1]
+        previous = p
+        for level, text in self.outline[1:]:
+            new = OxmlElement("w:p")
+            previous.addnext(new)
+            entry = Paragraph(new, self.toc_paragraph._parent)
+            entry.add_run(text)
+            entry.paragraph_format.left_indent = Cm(0.7 * (level - 1))
+            entry.paragraph_format.space_after = 0
+            previous = new
+        previous.append(end)
 
     def summary(self) -> None:
         b = self.b
@@ -537,6 +593,17 @@ class _BilanDocument:
             else:
                 self.para("Aucun écart signalé.")
         self.orient(False)
+
+
+def _small_font(run) -> None:
+    """Wide tables (many figures side by side) are set one point smaller than the table style."""
+    rpr = run.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        run.insert(0, rpr)
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), str(2 * WIDE_TABLE_FONT_PT))
+    rpr.append(size)
 
 
 def _number(value: Any) -> float | None:
