@@ -150,8 +150,9 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("LIGNE_VIDE", WARNING, "Ligne vide",
                 "Ligne(s) vide(s) au milieu des données : {rows}. Elles sont ignorées ; vous pouvez les supprimer."),
     FindingType("AUCUNE_DONNEE", ERROR, "Aucune donnée",
-                "La feuille « {sheet_title} » ne contient aucune ligne. Remplissez-la, ou indiquez dans l'onglet "
-                "Identification qu'il n'y a eu aucune attribution dans l'année."),
+                "La feuille « {sheet_title} » ne contient aucune ligne de données. Remplissez-la ; si vous n'avez "
+                "réellement rien à déclarer pour l'année, écrivez-le dans les commentaires de l'onglet "
+                "Identification et prévenez l'agglomération."),
     FindingType("CONTINGENT_ECART", WARNING, "Écart entre partenaires",
                 "{reservataire} déclare {declared} pour « {measure} » chez {bailleur}, mais les fichiers des bailleurs "
                 "en comptent {counted}. À examiner en commission."),
