@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xlsxwriter
 import xlsxwriter.worksheet
@@ -26,6 +27,9 @@ from cia_workbook.fileio import atomic_path
 from cia_workbook.model import Campaign, ReturnFile
 from cia_workbook.schema import Column, Sheet, WorkbookSchema
 from cia_workbook.templates_synthese import objective_formulas, range_names
+
+if TYPE_CHECKING:
+    from cia_workbook.demo import FilledReturn
 
 LOCALE = "fr_FR"
 
@@ -136,11 +140,17 @@ def write_template(
     year: int,
     path: Path,
     previous_return: ReturnFile | None = None,
+    filled: FilledReturn | None = None,
 ) -> Path:
-    """Write the workbook of one partner for `year` atomically at `path`."""
+    """Write the workbook of one partner for `year` atomically at `path`.
+
+    `filled` (demo and benchmarks only) writes a partner's answers into the data rows and forms
+    as the template is built: thousands of filled returns in seconds, where opening each
+    template again with openpyxl would take minutes.
+    """
     wb_schema = schema.schema_for(convention, partner.kind, year, partner.id)
     with atomic_path(Path(path)) as tmp:
-        _Builder(convention, partner, year, wb_schema, previous_return).write(tmp)
+        _Builder(convention, partner, year, wb_schema, previous_return, filled).write(tmp)
     return Path(path)
 
 
@@ -168,7 +178,8 @@ def _lines(text: str, width: float) -> int:
 
 
 class _Builder:
-    def __init__(self, convention, partner, year, wb_schema: WorkbookSchema, previous_return):
+    def __init__(self, convention, partner, year, wb_schema: WorkbookSchema, previous_return, filled=None):
+        self.filled = filled
         self.convention = convention
         self.partner = partner
         self.year = year
@@ -513,7 +524,11 @@ class _Builder:
                 else:
                     ws.write_string(row, 1, value, self.f_prefilled)
                 continue
-            ws.write_blank(row, 1, None, self.f_form_input[column.kind])
+            answer = self.filled.forms.get(sheet.key, {}).get(column.key) if self.filled else None
+            if answer is None or answer == "":
+                ws.write_blank(row, 1, None, self.f_form_input[column.kind])
+            else:
+                self._answer(ws, row, 1, answer, self.f_form_input[column.kind])
             validation = self._validation(column)
             if validation:
                 ws.data_validation(row, 1, row, 1, validation)
@@ -593,6 +608,23 @@ class _Builder:
         ws.set_paper(9)
         ws.repeat_rows(header_row)
         ws.fit_to_pages(1, 0)
+        if self.filled is not None and self.filled.tables.get(sheet.key):
+            for r, row in enumerate(self.filled.tables[sheet.key], start=first):
+                for col, column in enumerate(sheet.columns):
+                    self._answer(ws, r, col, row.get(column.key), self.f_input[column.kind])
+
+    def _answer(self, ws, row: int, col: int, value, fmt) -> None:
+        """One pre-filled answer, typed as Excel stores what a partner types or picks."""
+        if value is None or value == "":
+            return
+        if isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+        elif isinstance(value, dt.date):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
 
     # -- Synthèse ---------------------------------------------------------------------------
 
