@@ -190,6 +190,15 @@ def objective_rates(
     return _objectives(convention, _rows(convention, "", table, year), year, contingent)
 
 
+def contingent_rates(
+    convention: Convention, table: Table, year: int, contingents: Iterable[str]
+) -> dict[str, dict[str, Rate]]:
+    """`objective_rates(..., contingent=c)` for each of `contingents`, reading the rows once."""
+    contingents = list(contingents)
+    groups = _group(list(_rows(convention, "", table, year)), "contingent", contingents)
+    return {c: _objectives(convention, groups[c], year, c) for c in contingents}
+
+
 # -- Tables --------------------------------------------------------------------------------
 
 # count: households (under statistical secrecy); number: other quantities (dwellings, gaps,
@@ -456,7 +465,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         b.communes(),
     ]
     trend = [
-        _trend_year(convention, campaigns[y], y)
+        _trend_year(convention, campaigns[y], y, rows if y == year else None)
         for y in sorted(campaigns)
         if y <= year and y in convention.years
     ]
@@ -640,8 +649,12 @@ def _campaign_rows(convention: Convention, campaign: Campaign, year: int) -> lis
     return rows
 
 
-def _trend_year(convention: Convention, campaign: Campaign, year: int) -> TrendYear:
-    rows = _campaign_rows(convention, campaign, year)
+def _trend_year(
+    convention: Convention, campaign: Campaign, year: int, rows: list[_Row] | None = None
+) -> TrendYear:
+    """One year of the trend; `rows` are that year's rows when already reduced (the bilan's year)."""
+    if rows is None:
+        rows = _campaign_rows(convention, campaign, year)
     expected = len(campaign.used) + len(campaign.missing)
     return TrendYear(
         year=year,
@@ -950,7 +963,9 @@ class _Builder:
         by_commune = _group(self.rows, "commune", (c.insee for c in self.c.epci.communes))
         for commune in self.c.epci.communes:
             if by_commune[commune.insee]:
-                rows.append(self._area_row(f"{commune.name} ({commune.insee})", by_commune[commune.insee], "commune"))
+                rows.append(
+                    self._area_row(f"{commune.name} ({commune.insee})", by_commune[commune.insee], "commune")
+                )
         rows.append(self._area_row("Ensemble des communes", self.rows, "commune"))
         return IndicatorTable(
             "communes",

@@ -9,6 +9,9 @@ between réservataires' declarations and bailleurs' rows are added last.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +25,90 @@ from cia_workbook.validate import validate_workbook
 
 
 def collect_campaign(
-    convention: Convention, year: int, sources: list[Path], engine: str = "auto"
+    convention: Convention,
+    year: int,
+    sources: list[Path],
+    engine: str = "auto",
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> Campaign:
-    """Read and validate every file of `sources` (files and/or folders) for the campaign `year`."""
-    files = [read_return(convention, year, path, engine) for path in expand_sources(sources)]
+    """Read and validate every file of `sources` (files and/or folders) for the campaign `year`.
+
+    Files are read on `workers` processes (by default one per available core) when there are
+    enough of them; the result is the same as one file at a time (`workers=1`).
+    """
+    files = read_returns(convention, year, expand_sources(sources), engine, workers, progress)
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
     campaign.cross_findings = cross_check(convention, year, campaign)
     return campaign
+
+
+# A callback told of each file read: (the file, files done, files in all).
+Progress = Callable[[ReturnFile, int, int], None]
+
+# Below this many files a pool costs more (starting workers, sending results back) than it saves.
+POOL_MIN_FILES = 8
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def read_returns(
+    convention: Convention,
+    year: int,
+    paths: list[Path],
+    engine: str = "auto",
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[ReturnFile]:
+    """`read_return` of every path, in the order given, on a pool of processes when it pays.
+
+    Each worker reads and validates whole files and sends back the compact result (typed columns,
+    findings), so the parent never holds raw cells; the files keep their order whatever the
+    order in which workers finish.
+    """
+    workers = available_cores() if workers is None else workers
+    total = len(paths)
+    files: list[ReturnFile] = []
+    if workers <= 1 or total < POOL_MIN_FILES:
+        for path in paths:
+            files.append(read_return(convention, year, path, engine))
+            if progress is not None:
+                progress(files[-1], len(files), total)
+        return files
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork (where it exists) starts workers with the libraries already imported.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(
+        min(workers, total),
+        mp_context=context,
+        initializer=_worker_setup,
+        initargs=(convention, year, engine),
+    ) as pool:
+        for rf in pool.map(_worker_read, paths):
+            files.append(rf)
+            if progress is not None:
+                progress(rf, len(files), total)
+    return files
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_setup(convention: Convention, year: int, engine: str) -> None:
+    _WORKER.update(convention=convention, year=year, engine=engine)
+
+
+def _worker_read(path: Path) -> ReturnFile:
+    return read_return(_WORKER["convention"], _WORKER["year"], path, _WORKER["engine"])
 
 
 def expand_sources(sources: list[Path]) -> list[Path]:
@@ -142,17 +220,25 @@ def contingent_counts(convention: Convention, year: int, table: Table, reservata
     priority categories among them, 1st quartile outside QPV and local zones, quartiles 2-4 of
     CAL decisions in the year in QPV or local zone.
     """
-    from cia_workbook.consolidate import objective_rates
+    return contingents_counts(convention, year, table, [reservataire])[reservataire]
 
-    rates = objective_rates(convention, table, year, contingent=reservataire)
-    counts: dict[str, int] = {
-        "baux_signes": rates["publics_prioritaires"].denominator,
-        "q234_qpv": rates["qpv_q234"].numerator,
-        "q1_hors_qpv": 0,
-    }
+
+def contingents_counts(
+    convention: Convention, year: int, table: Table, reservataires: list[str]
+) -> dict[str, dict[str, int]]:
+    """`contingent_counts` of several réservataires, reading the bailleur's rows once."""
+    from cia_workbook.consolidate import contingent_rates
+
     priority = [c.code for c in convention.priority_categories if c.priority]
-    for code in priority:
-        counts[f"prioritaires_{code.lower()}"] = 0
+    out: dict[str, dict[str, int]] = {}
+    for res, rates in contingent_rates(convention, table, year, reservataires).items():
+        counts = out[res] = {
+            "baux_signes": rates["publics_prioritaires"].denominator,
+            "q234_qpv": rates["qpv_q234"].numerator,
+            "q1_hors_qpv": 0,
+        }
+        for code in priority:
+            counts[f"prioritaires_{code.lower()}"] = 0
     cols = table.columns
     n = len(table.rows)
     empty = [None] * n
@@ -163,18 +249,14 @@ def contingent_counts(convention: Convention, year: int, table: Table, reservata
         cols.get("qpv") or empty, cols.get("zone_locale") or empty, cols.get("quartile") or empty,
         cols.get("categorie") or empty, strict=True,
     ):  # fmt: skip
-        if (
-            contingent != reservataire
-            or suite != "BAIL_SIGNE"
-            or not isinstance(bail, dt.date)
-            or bail.year != year
-        ):
+        counts = out.get(contingent)  # type: ignore[arg-type]
+        if counts is None or suite != "BAIL_SIGNE" or not isinstance(bail, dt.date) or bail.year != year:
             continue
         if cat in priority:
             counts[f"prioritaires_{cat.lower()}"] += 1
         if quartile == "1" and qpv in (None, "HORS_QPV") and zone in (None, "NON"):
             counts["q1_hors_qpv"] += 1
-    return counts
+    return out
 
 
 def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[Finding]:
@@ -187,6 +269,16 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     usable = campaign.usable()
     bailleurs = {pid: rf for pid, rf in usable.items() if convention.partners_by_id[pid].is_bailleur}
     found: list[Finding] = []
+    # Each bailleur's rows are counted once for every declaring réservataire (not once per
+    # réservataire: a national campaign has a thousand bailleurs).
+    declaring = [
+        r.id for r in convention.reservataires if r.id in usable and "contingent" in usable[r.id].tables
+    ]
+    counted_by_bailleur = {
+        bid: contingents_counts(convention, year, brf.tables["attributions"], declaring)
+        for bid, brf in bailleurs.items()
+        if declaring and "attributions" in brf.tables
+    }
     for res in convention.reservataires:
         rf = usable.get(res.id)
         table = rf.tables.get("contingent") if rf else None
@@ -199,11 +291,10 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
         for row, record in zip(table.rows, table.records(), strict=True):
             if record.get("bailleur"):
                 declared_rows.setdefault(record["bailleur"], (row, record))
-        for bid, brf in bailleurs.items():
-            attributions = brf.tables.get("attributions")
-            if attributions is None:
+        for bid in bailleurs:
+            if bid not in counted_by_bailleur:
                 continue
-            counted = contingent_counts(convention, year, attributions, res.id)
+            counted = counted_by_bailleur[bid][res.id]
             row, record = declared_rows.get(bid, (0, {}))
             for col in measures:
                 declared = record.get(col.key) or 0
