@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -66,6 +67,53 @@ def _year_option(func):
         default=None,
         help="Année évaluée (par défaut : l'année civile précédente).",
     )(func)
+
+
+class ReadingBar:
+    """« Lecture des classeurs » on stderr: files read and rows checked.
+
+    Shown at once for a campaign of many files, otherwise only once reading has lasted a couple
+    of seconds, so that the usual yearly run of fifteen partners stays quiet. One bar per
+    campaign read (consolidate reads every year up to the one asked).
+    """
+
+    SHOW_FILES = 50
+    SHOW_AFTER = 2.0  # seconds
+    LABEL = "Lecture des classeurs"
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._start = time.monotonic()
+        self._done = 0
+        self.rows = 0
+
+    def __call__(self, rf, done: int, total: int) -> None:
+        if done <= self._done:  # the next campaign starts
+            self.close()
+            self._start, self.rows = time.monotonic(), 0
+        self._done = done
+        self.rows += sum(len(t) for t in rf.tables.values())
+        if self._bar is None:
+            if total < self.SHOW_FILES and time.monotonic() - self._start < self.SHOW_AFTER:
+                return
+            self._bar = click.progressbar(
+                length=total, label=self.LABEL, file=sys.stderr, show_pos=True, item_show_func=self._rows_text
+            )
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos, self.rows)
+
+    @staticmethod
+    def _rows_text(rows: int | None) -> str | None:
+        if rows is None:
+            return None
+        from cia_workbook.frformat import integer
+
+        return f"{integer(rows)} ligne{'s' if rows > 1 else ''} contrôlée{'s' if rows > 1 else ''}"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
 
 
 def _check_year(convention, year: int) -> None:
@@ -180,7 +228,11 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     sources = list(paths) or [wd.forms(year)]
     if not paths and not wd.forms(year).is_dir():
         raise click.ClickException(f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}.")
-    campaign = collect_campaign(convention, year, sources)
+    bar = ReadingBar()
+    try:
+        campaign = collect_campaign(convention, year, sources, progress=bar)
+    finally:
+        bar.close()
     written = write_feedback(convention, campaign, wd.outputs(year))
     if as_json:
         click.echo(console.campaign_json(convention, campaign, written))
@@ -208,10 +260,13 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) ->
     convention, _ = wd.convention()
     year = year or default_year()
     _check_year(convention, year)
+    bar = ReadingBar()
     try:
-        result = run_consolidation(convention, wd, year, diffusion=diffusion, word=not no_word)
+        result = run_consolidation(convention, wd, year, diffusion=diffusion, word=not no_word, progress=bar)
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        bar.close()
     click.echo(result.summary)
 
 

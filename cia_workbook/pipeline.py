@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cia_workbook.convention import Convention
+
+if TYPE_CHECKING:
+    from cia_workbook.intake import Progress
 
 
 class Layout(Protocol):
@@ -38,9 +41,17 @@ def bilan_docx_name(year: int, diffusion: str) -> str:
 
 
 def run_consolidation(
-    convention: Convention, layout: Layout, year: int, diffusion: str = "restreinte", word: bool = True
+    convention: Convention,
+    layout: Layout,
+    year: int,
+    diffusion: str = "restreinte",
+    word: bool = True,
+    progress: Progress | None = None,
 ) -> ConsolidationResult:
-    """Validate every year found in forms/ up to `year`, consolidate, write the outputs."""
+    """Validate every year found in forms/ up to `year`, consolidate, write the outputs.
+
+    `progress` is told of every file read (see `intake.Progress`), for a progress bar.
+    """
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import collect_campaign
     from cia_workbook.report_xlsx import write_consolidation_xlsx
@@ -51,7 +62,7 @@ def run_consolidation(
             f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. "
             f"Déposez-y les classeurs reçus des partenaires, puis relancez « cia-workbook consolidate --year {year} »."
         )
-    campaigns = {y: collect_campaign(convention, y, [layout.forms(y)]) for y in years}
+    campaigns = {y: collect_campaign(convention, y, [layout.forms(y)], progress=progress) for y in years}
     bilan = consolidate(convention, campaigns, year)
     outdir = layout.outputs(year)
     result = ConsolidationResult(year)

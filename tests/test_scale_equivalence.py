@@ -1,0 +1,221 @@
+"""The speed-ups change no result: the pooled intake, the whole-column conversions and the
+pre-filled templates give what the plain one-file-at-a-time, cell-by-cell path gives.
+
+The campaign is the demo's (every partner, typical mistakes, one missing réservataire) plus a
+resubmission, a lock file and a non-workbook, so that every kind of verdict goes through both
+paths. Timings are not asserted here: they live in benchmarks/bench_scale.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cia_workbook import validate
+from cia_workbook.cli import ReadingBar, main
+from cia_workbook.consolidate import consolidate
+from cia_workbook.convention import load_convention
+from cia_workbook.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
+from cia_workbook.intake import collect_campaign, read_return
+from cia_workbook.schema import ATTRIBUTIONS, schema_for
+from cia_workbook.templates import template_filename, write_template
+
+YEAR = 2024
+CONVENTION = load_convention()
+
+
+@pytest.fixture(scope="module")
+def forms(tmp_path_factory) -> Path:
+    """The demo campaign written with pre-filled templates, plus the usual odd files."""
+    folder = tmp_path_factory.mktemp("forms")
+    for filled in generate_campaign(CONVENTION, YEAR, seed=11):
+        if not is_missing(filled):
+            write_filled_return(CONVENTION, filled, folder / template_filename(filled.partner, YEAR))
+    first = sorted(folder.glob("*.xlsx"))[0]
+    # An earlier version sent in a sub-folder, then the lock file of an open workbook and a CSV.
+    (folder / "anciens").mkdir()
+    shutil.copy(first, folder / "anciens" / f"v1-{first.name}")
+    os.utime(folder / "anciens" / f"v1-{first.name}", (0, 0))
+    (folder / f"~${first.name}").write_bytes(b"\0" * 165)
+    (folder / "export.csv").write_text("reference;date\nA;01/02/2024\n", encoding="utf-8")
+    return folder
+
+
+def findings_of(campaign) -> list[tuple]:
+    out = []
+    for rf in campaign.files:
+        out += [(rf.name, f.code, f.sheet, f.cell, f.text) for f in rf.findings]
+    out += [("croisé", f.code, f.sheet, f.cell, f.text) for f in campaign.cross_findings]
+    return out
+
+
+def tables_of(campaign) -> dict:
+    return {
+        (rf.name, key): (t.rows, t.columns, t.letters)
+        for rf in campaign.files
+        for key, t in rf.tables.items()
+    }
+
+
+def test_pooled_intake_and_consolidation_equal_one_file_at_a_time(forms):
+    seen = []
+    pooled = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=2, progress=lambda rf, d, n: seen.append((d, n))
+    )
+    plain = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
+
+    assert len(pooled.files) >= 16  # enough files for the pool (POOL_MIN_FILES) to be used
+    assert seen == [(i, len(pooled.files)) for i in range(1, len(pooled.files) + 1)]
+    assert [rf.name for rf in pooled.files] == [rf.name for rf in plain.files]
+    assert [rf.status for rf in pooled.files] == [rf.status for rf in plain.files]
+    assert {"ignore", "erreurs", "avertissements", "valide"} <= {rf.status for rf in plain.files}
+    assert findings_of(pooled) == findings_of(plain)
+    assert any(code == "CONTINGENT_ECART" for _, code, *_ in findings_of(plain))
+    assert tables_of(pooled) == tables_of(plain)
+    assert {p: rf.name for p, rf in pooled.used.items()} == {p: rf.name for p, rf in plain.used.items()}
+    assert {p: [v.name for v in vs] for p, vs in pooled.superseded.items()} == {
+        p: [v.name for v in vs] for p, vs in plain.superseded.items()
+    }
+    assert pooled.missing == plain.missing and plain.missing
+
+    fast, slow = consolidate(CONVENTION, {YEAR: pooled}, YEAR), consolidate(CONVENTION, {YEAR: plain}, YEAR)
+    assert fast.objectives == slow.objectives
+    assert fast.reservataires == slow.reservataires
+    assert [(t.key, t.rows) for t in fast.tables] == [(t.key, t.rows) for t in slow.tables]
+    assert fast.summary_text() == slow.summary_text()
+    assert fast.rows_used == slow.rows_used > 500
+
+
+def test_cell_by_cell_path_gives_the_same_campaign(forms, monkeypatch):
+    """Whole-column conversion switched off: every cell goes through the per-cell converters."""
+    fast = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
+    monkeypatch.setattr(validate, "_clean_column", lambda col, values, ctx: None)
+    slow = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
+    assert findings_of(fast) == findings_of(slow)
+    assert tables_of(fast) == tables_of(slow)
+
+
+def test_prefilled_template_reads_like_one_filled_in_excel(tmp_path):
+    """The benchmarks' fast generator writes the same cells as filling the template with openpyxl."""
+    for filled in generate_campaign(CONVENTION, YEAR, seed=5)[:3]:
+        schema = schema_for(CONVENTION, filled.partner.kind, YEAR, filled.partner.id)
+        template = write_template(
+            CONVENTION, filled.partner, YEAR, tmp_path / f"modele-{filled.partner.id}.xlsx"
+        )
+        typed = fill_workbook(template, tmp_path / f"saisi-{filled.partner.id}.xlsx", filled, schema)
+        direct = write_filled_return(CONVENTION, filled, tmp_path / f"direct-{filled.partner.id}.xlsx")
+        a, b = read_return(CONVENTION, YEAR, typed), read_return(CONVENTION, YEAR, direct)
+        assert {k: (t.rows, t.columns) for k, t in a.tables.items()} == {
+            k: (t.rows, t.columns) for k, t in b.tables.items()
+        }
+        assert a.forms == b.forms and a.forms["identification"]["date_reponse"] is not None
+        assert [(f.code, f.sheet, f.cell) for f in a.findings] == [
+            (f.code, f.sheet, f.cell) for f in b.findings
+        ]
+
+
+# -- Whole-column conversion against the per-cell loop, on any column --------------------
+
+_SCHEMA = schema_for(CONVENTION, "bailleur", YEAR)
+_COLUMNS = [c for c in ATTRIBUTIONS.columns]
+
+
+def _cells(col):
+    codes = _SCHEMA.codelists[col.codelist].displays if col.codelist else ["Oui", "Non"]
+    return st.one_of(
+        st.sampled_from(codes),
+        st.sampled_from(["", "  ", "Hors QVP", " 12,5 ", "15/03/2024", "oui"]),
+        st.floats(allow_nan=False, min_value=-10, max_value=2e5),
+        st.integers(min_value=-5, max_value=200_000),
+        st.booleans(),
+        st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 12, 31)),
+        st.text(max_size=6),
+    )
+
+
+def _clean_cells(col):
+    """Cells as a tidy partner leaves them: the fast path's own ground (bounds still tested)."""
+    if col.codelist:
+        return st.sampled_from(_SCHEMA.codelists[col.codelist].displays)
+    if col.kind in ("integer", "decimal"):
+        return st.one_of(st.integers(-2, 300).map(float), st.integers(-2, 300), st.floats(0, 50))
+    if col.kind == "date":
+        return st.dates(min_value=dt.date(2023, 6, 1), max_value=dt.date(2025, 6, 30))
+    return st.text(min_size=1, max_size=8)
+
+
+@st.composite
+def _column_and_values(draw):
+    col = draw(st.sampled_from(_COLUMNS))
+    # Most draws are tidy columns (where the whole-column path answers), some hold any cell.
+    cells = st.one_of(_clean_cells(col), _cells(col)) if draw(st.booleans()) else _clean_cells(col)
+    return col, draw(st.lists(cells, min_size=2, max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_column_and_values())
+def test_whole_column_conversion_equals_the_per_cell_loop(case):
+    col, values = case
+    rows = list(range(5, 5 + len(values)))
+
+    def run(fast: bool):
+        ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
+        if fast:
+            out = validate._convert_column(col, list(values), rows, "Attributions", "A", ctx)
+        else:
+            original = validate._clean_column
+            validate._clean_column = lambda *a: None
+            try:
+                out = validate._convert_column(col, list(values), rows, "Attributions", "A", ctx)
+            finally:
+                validate._clean_column = original
+        return [(type(v), v) for v in out], [dataclasses.astuple(f) for f in ctx.findings]
+
+    assert run(True) == run(False)
+
+
+# -- For people: the progress bar and a quick --help -------------------------------------------
+
+
+def test_validate_shows_a_french_progress_bar_on_stderr(forms, tmp_path, monkeypatch):
+    monkeypatch.setattr(ReadingBar, "SHOW_FILES", 5)
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "validate", "--year", str(YEAR), str(forms)])
+    assert result.exit_code == 1, result.output  # the demo's mistakes include errors
+    assert "Lecture des classeurs" in result.stderr
+    assert "Lecture des classeurs" not in result.stdout
+
+
+def test_a_short_run_shows_no_progress_bar(forms, tmp_path):
+    one = sorted(forms.glob("*.xlsx"))[0]
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "validate", "--year", str(YEAR), str(one)])
+    assert "Lecture des classeurs" not in result.stderr
+
+
+def test_help_loads_no_heavy_library():
+    heavy = {
+        "openpyxl",
+        "xlsxwriter",
+        "python_calamine",
+        "docx",
+        "matplotlib",
+        "babel",
+        "pydantic",
+        "defusedxml",
+    }
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom cia_workbook.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(heavy)!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
