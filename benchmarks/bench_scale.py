@@ -1,0 +1,382 @@
+"""Benchmark of a national-size campaign: validate + consolidate against the cost of reading the files.
+
+Usage: .venv/bin/python benchmarks/bench_scale.py [--sizes 10000,100000,500000] [--openpyxl-sample 200]
+       (or `make bench-scale`)
+
+For each size, a campaign of about ROWS_PER_RETURN attribution rows per return is generated once
+with the project's own templates and demo generator, on a synthetic convention (the embedded one
+with its bailleurs replaced by as many generated bailleurs as needed), and cached in
+benchmarks/work/scale-<rows>/ (a working folder: convention.toml, forms/<year>/). Then, each in
+its own process so that time, memory and CPU are measured alike:
+
+  a. openpyxl read_only: every cell of every sheet of every return (what a hand-written script
+     does); on a systematic sample of files when there are more than --openpyxl-sample files,
+     extrapolated by file size (said in the output);
+  b. python-calamine: every cell of every sheet of every return, in one process, nothing else;
+  c. `cia-workbook validate` then `cia-workbook consolidate --sans-word`, end to end.
+
+Printed per measure: wall time, peak resident memory of the whole process tree (sampled from
+/proc every 20 ms, workers included), CPU time over wall time (cores used); then the ratios c/b
+and a/c against the targets of issue #7. Results are also saved as JSON in benchmarks/work/.
+Nothing is asserted: this is not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work"
+CLI = ROOT / ".venv" / "bin" / "cia-workbook"
+YEAR = 2024
+SEED = 7
+ROWS_PER_RETURN = 500
+ANSWERING_RESERVATAIRES = 5  # the demo's mistakes make the last réservataire not answer
+GENERATOR_VERSION = "2"  # bump when the generated campaign changes
+TARGET_C_OVER_B = 1.5
+TARGET_A_OVER_C = 8.0
+TARGET_RSS_MB = 600
+
+
+# -- The synthetic convention --------------------------------------------------------------
+
+
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(header, text) of each TOML table in order; the preamble has header ''."""
+    out: list[tuple[str, list[str]]] = [("", [])]
+    for line in text.splitlines(keepends=True):
+        if re.match(r"^\s*\[", line):
+            out.append((line.strip(), []))
+        out[-1][1].append(line)
+    return [(h, "".join(lines)) for h, lines in out]
+
+
+def synthetic_convention_text(n_bailleurs: int, rows: int) -> str:
+    """The embedded convention with `n_bailleurs` generated bailleurs sized to hold `rows` rows.
+
+    Réservataires, geography, targets and thresholds stay those of the embedded convention; the
+    rehousing charter (and its operator) is left out: this benchmark is about attributions.
+    """
+    from cia_workbook.convention import embedded_convention_text
+    from cia_workbook.demo import TURNOVER
+
+    kept = []
+    for header, body in _sections(embedded_convention_text()):
+        if header.startswith("[charte_relogement") or header.startswith("[[charte_relogement"):
+            continue
+        if header == "[[partenaires]]":
+            if tomllib.loads(body.replace("[[partenaires]]", "", 1)).get("type") != "reservataire":
+                continue
+        kept.append(body)
+    mean_stock = rows / n_bailleurs / TURNOVER
+    categories = ("OPH", "ESH", "ESH", "SEM")
+    for i in range(n_bailleurs):
+        # Stocks spread from 0.4 to 1.6 times the mean (golden-ratio sequence: deterministic).
+        weight = 0.4 + 1.2 * ((i * 0.6180339887) % 1.0)
+        kept.append(
+            "\n[[partenaires]]\n"
+            f'identifiant = "bailleur-{i + 1:04d}"\n'
+            f'nom = "Bailleur social {i + 1:04d}"\n'
+            'type = "bailleur"\n'
+            f'categorie = "{categories[i % len(categories)]}"\n'
+            f"parc_estime = {round(mean_stock * weight)}\n"
+        )
+    return "".join(kept)
+
+
+# -- Generation (cached) -------------------------------------------------------------------
+
+
+def _write_one(args) -> int:
+    from cia_workbook.convention import load_convention
+    from cia_workbook.demo import write_filled_return
+
+    convention_path, filled, target = args
+    convention = _CONVENTIONS.get(convention_path) or load_convention(Path(convention_path))
+    _CONVENTIONS[convention_path] = convention
+    write_filled_return(convention, filled, Path(target))
+    return sum(len(rows) for rows in filled.tables.values())
+
+
+_CONVENTIONS: dict[str, object] = {}
+
+
+def ensure_campaign(rows: int) -> dict:
+    """The campaign of about `rows` attribution rows in its working folder, generated once."""
+    from cia_workbook.convention import load_convention
+    from cia_workbook.demo import generate_campaign, is_missing
+    from cia_workbook.templates import template_filename
+
+    folder = WORK / f"scale-{rows}"
+    stamp = folder / "campagne.json"
+    n_returns = max(rows // ROWS_PER_RETURN, ANSWERING_RESERVATAIRES + 2)
+    n_bailleurs = n_returns - ANSWERING_RESERVATAIRES
+    params = {
+        "version": GENERATOR_VERSION,
+        "rows": rows,
+        "bailleurs": n_bailleurs,
+        "seed": SEED,
+        "year": YEAR,
+    }
+    if stamp.is_file():
+        info = json.loads(stamp.read_text())
+        if info.get("params") == params:
+            return info
+    forms = folder / "forms" / str(YEAR)
+    for old in (folder / "forms", folder / "outputs"):
+        if old.is_dir():
+            subprocess.run(["rm", "-rf", str(old)], check=True)
+    forms.mkdir(parents=True)
+    (folder / "outputs").mkdir()
+    convention_path = folder / "convention.toml"
+    convention_path.write_text(synthetic_convention_text(n_bailleurs, rows), encoding="utf-8")
+    convention = load_convention(convention_path)
+    t = time.perf_counter()
+    returns = [f for f in generate_campaign(convention, YEAR, seed=SEED) if not is_missing(f)]
+    drawn = time.perf_counter() - t
+    jobs = [(str(convention_path), f, str(forms / template_filename(f.partner, YEAR))) for f in returns]
+    attribution_rows = sum(len(f.tables.get("attributions", [])) for f in returns)
+    t = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_write_one, jobs, chunksize=8))
+    written = time.perf_counter() - t
+    info = {
+        "params": params,
+        "returns": len(returns),
+        "attribution_rows": attribution_rows,
+        "bytes": sum(p.stat().st_size for p in forms.iterdir()),
+        "generation_s": {"draw": round(drawn, 1), "write_2_processes": round(written, 1)},
+    }
+    stamp.write_text(json.dumps(info, indent=1))
+    print(
+        f"  campagne générée : {len(returns)} retours, {attribution_rows} lignes "
+        f"(tirage {drawn:.1f} s, écriture {written:.1f} s sur 2 processus)",
+        file=sys.stderr,
+    )
+    return info
+
+
+# -- Measuring a process tree --------------------------------------------------------------
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of `root` and all its descendants, in KiB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+            with open(f"/proc/{entry}/statm") as fh:
+                pages = int(fh.read().split()[1])
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        pid = int(entry)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def run_measured(cmd: list[str], ok_codes=(0,)) -> dict:
+    """Wall time, peak RSS of the process tree, CPU seconds (user + system, children included)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            done.wait(0.02)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t
+    done.set()
+    poller.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in ok_codes:
+        sys.exit(f"échec de {' '.join(cmd)} (code {proc.returncode}) :\n{err[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of the largest single process, a floor for the sampled tree peak.
+    peak_kb = max(peak[0], after.ru_maxrss if after.ru_maxrss > before.ru_maxrss else 0)
+    return {"wall": wall, "rss_mb": peak_kb / 1024, "cpu": cpu, "stdout": out, "stderr": err}
+
+
+def _combine(*runs: dict) -> dict:
+    wall = sum(r["wall"] for r in runs)
+    cpu = sum(r["cpu"] for r in runs)
+    return {"wall": wall, "rss_mb": max(r["rss_mb"] for r in runs), "cpu": cpu}
+
+
+# -- The three measures --------------------------------------------------------------------
+
+
+def read_all_calamine(files: list[str]) -> int:
+    from python_calamine import CalamineWorkbook
+
+    cells = 0
+    for path in files:
+        with CalamineWorkbook.from_path(path) as wb:
+            for name in wb.sheet_names:
+                for row in wb.get_sheet_by_name(name).to_python(skip_empty_area=False):
+                    cells += len(row)
+    return cells
+
+
+def read_all_openpyxl(files: list[str]) -> int:
+    import openpyxl
+
+    cells = 0
+    for path in files:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                cells += len(row)
+        wb.close()
+    return cells
+
+
+def _forms(folder: Path) -> list[Path]:
+    return sorted((folder / "forms" / str(YEAR)).glob("*.xlsx"))
+
+
+def measure(rows: int, openpyxl_sample: int) -> dict:
+    info = ensure_campaign(rows)
+    folder = WORK / f"scale-{rows}"
+    files = _forms(folder)
+    total_bytes = sum(p.stat().st_size for p in files)
+    me = [sys.executable, __file__]
+
+    b = run_measured([*me, "--read", "calamine", *map(str, files)])
+    sample = files
+    if len(files) > openpyxl_sample:
+        step = len(files) / openpyxl_sample
+        sample = [files[int(i * step)] for i in range(openpyxl_sample)]
+    a = run_measured([*me, "--read", "openpyxl", *map(str, sample)])
+    factor = total_bytes / sum(p.stat().st_size for p in sample)
+    a_full = {
+        **a,
+        "wall": a["wall"] * factor,
+        "cpu": a["cpu"] * factor,
+        "sample": len(sample),
+        "factor": factor,
+    }
+
+    env_dir = ["--dir", str(folder)]
+    validate = run_measured([str(CLI), *env_dir, "validate", "--year", str(YEAR)], ok_codes=(0, 1))
+    consolidate = run_measured([str(CLI), *env_dir, "consolidate", "--year", str(YEAR), "--sans-word"])
+    c = _combine(validate, consolidate)
+    return {
+        "rows": info["attribution_rows"],
+        "returns": len(files),
+        "mb": total_bytes / 1e6,
+        "generation": info.get("generation_s"),
+        "a": a_full,
+        "b": b,
+        "c": c,
+        "validate": validate,
+        "consolidate": consolidate,
+    }
+
+
+def _fr(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+def report(results: list[dict]) -> str:
+    lines = []
+    for r in results:
+        a, b, c = r["a"], r["b"], r["c"]
+        lines.append(
+            f"\n{_fr(r['rows'], 0)} lignes d'attributions, {r['returns']} retours, {_fr(r['mb'])} Mo"
+        )
+        sampled = (
+            f" (échantillon de {a['sample']} fichiers, extrapolé ×{_fr(a['factor'], 2)} selon la taille)"
+            if a["sample"] < r["returns"]
+            else ""
+        )
+        for label, m in (
+            (f"a. openpyxl read_only, toutes les cellules{sampled}", a),
+            ("b. python-calamine, toutes les cellules, 1 processus", b),
+            ("c. validate + consolidate --sans-word (bout en bout)", c),
+            ("   dont validate", r["validate"]),
+            ("   dont consolidate --sans-word", r["consolidate"]),
+        ):
+            lines.append(
+                f"  {label}\n      {_fr(m['wall'])} s, mémoire max {_fr(m['rss_mb'], 0)} Mo, "
+                f"CPU {_fr(m['cpu'])} s = {_fr(m['cpu'] / m['wall'], 2)} cœur(s)"
+            )
+        cb, ac = c["wall"] / b["wall"], a["wall"] / c["wall"]
+        lines.append(
+            f"  c/b = {_fr(cb, 2)} (cible ≤ {_fr(TARGET_C_OVER_B, 1)} : {'oui' if cb <= TARGET_C_OVER_B else 'non'}) ; "
+            f"a/c = {_fr(ac, 1)} (cible ≥ {_fr(TARGET_A_OVER_C, 0)} : {'oui' if ac >= TARGET_A_OVER_C else 'non'}) ; "
+            f"mémoire max de c {_fr(c['rss_mb'], 0)} Mo (cible ≤ {TARGET_RSS_MB} : "
+            f"{'oui' if c['rss_mb'] <= TARGET_RSS_MB else 'non'})"
+        )
+    if len(results) > 1:
+        lines.append("\nCroissance (secondes pour 100 000 lignes) :")
+        for r in results:
+            per = 100_000 / r["rows"]
+            lines.append(
+                f"  {_fr(r['rows'], 0):>9} lignes : a {_fr(r['a']['wall'] * per)} s, "
+                f"b {_fr(r['b']['wall'] * per)} s, c {_fr(r['c']['wall'] * per)} s"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,500000")
+    parser.add_argument("--openpyxl-sample", type=int, default=200)
+    parser.add_argument("--read", choices=["calamine", "openpyxl"], help=argparse.SUPPRESS)
+    parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.read:  # child mode: one of the reading baselines
+        cells = (read_all_calamine if args.read == "calamine" else read_all_openpyxl)(args.files)
+        print(cells)
+        return
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        print(f"Campagne de {_fr(size, 0)} lignes…", file=sys.stderr)
+        results.append(measure(size, args.openpyxl_sample))
+    machine = f"{os.cpu_count()} cœurs, {platform.machine()}, Python {platform.python_version()}"
+    text = f"Machine : {machine}" + report(results)
+    print(text)
+    WORK.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for r in results:
+        for key in ("validate", "consolidate"):
+            r[key] = {k: v for k, v in r[key].items() if k not in ("stdout", "stderr")}
+        r["b"] = {k: v for k, v in r["b"].items() if k not in ("stdout", "stderr")}
+        r["a"] = {k: v for k, v in r["a"].items() if k not in ("stdout", "stderr")}
+    (WORK / f"resultats-{stamp}.json").write_text(
+        json.dumps({"machine": machine, "results": results}, indent=1)
+    )
+
+
+if __name__ == "__main__":
+    main()
