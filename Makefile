@@ -22,11 +22,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check cia_workbook tests benchmarks scripts
 	$(BIN)/ruff format --check cia_workbook tests benchmarks scripts
 
+# Regenerate the committed fixtures (LibreOffice needed for the round-trip files).
 fixtures: $(STAMP)
-	$(BIN)/python scripts/make_fixtures.py
+	$(BIN)/python scripts/make_corpus.py
+	$(BIN)/python scripts/make_lo_fixtures.py
+	$(BIN)/python scripts/make_docx_template.py
 
+# Benchmarks of the Alès-size stages (figures recorded in benchmarks/README.md).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_templates.py
+	$(BIN)/python benchmarks/bench_intake.py
+	time $(BIN)/python benchmarks/bench_bilan.py
 
 # National-size campaign (1,000 returns, 500,000 rows; generated once into benchmarks/work/).
 bench-scale: $(STAMP)

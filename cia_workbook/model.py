@@ -44,7 +44,7 @@ class Table:
 
     def records(self) -> list[dict[str, Any]]:
         keys = list(self.columns)
-        return [dict(zip(keys, values)) for values in zip(*self.columns.values())]
+        return [dict(zip(keys, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
 
 
 @dataclass
