@@ -15,6 +15,10 @@ from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding
 from cia_workbook.model import Campaign, ReturnFile
 
+# Beyond this many identical findings in one column, the console shows a few and counts the rest.
+MAX_SAME_PER_COLUMN = 5
+SHOWN_WHEN_REPEATED = 3
+
 VERDICTS = {
     "valide": "valide",
     "avertissements": "avec avertissements",
@@ -84,7 +88,7 @@ def campaign_text(convention: Convention, campaign: Campaign, written: list[Path
         lines += ["", "Constats par fichier :"]
         for rf in with_findings:
             lines.append(f"  {rf.name} ({verdict(rf)}, sha256 {rf.sha256[:12]}…)")
-            lines.extend(f"    {_short(f)}" for f in rf.findings)
+            lines.extend(f"    {line}" for line in _grouped(rf.findings))
     if campaign.cross_findings:
         lines += ["", "Contrôles croisés entre partenaires :"]
         lines.extend(f"  {_short(f)}" for f in campaign.cross_findings)
@@ -99,6 +103,33 @@ def campaign_text(convention: Convention, campaign: Campaign, written: list[Path
         lines += ["", "Fichiers écrits :"]
         lines.extend(f"  {p}" for p in written)
     return "\n".join(lines)
+
+
+def _column(cell: str) -> str:
+    return "".join(ch for ch in cell.split(":")[0] if ch.isalpha())
+
+
+def _grouped(findings: list[Finding]) -> list[str]:
+    """Findings as lines; a problem repeated down a whole column is shown a few times, then counted.
+
+    A pasted export often gets one column wrong on every row: hundreds of identical lines would
+    hide the other problems. The JSON output and the corrected copy keep every finding.
+    """
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.code, f.sheet, _column(f.cell) if f.cell else f.cell), []).append(f)
+    lines: list[str] = []
+    for (code, sheet, column), group in groups.items():
+        if len(group) <= MAX_SAME_PER_COLUMN or not column:
+            lines.extend(_short(f) for f in group)
+            continue
+        lines.extend(_short(f) for f in group[:SHOWN_WHEN_REPEATED])
+        rest = len(group) - SHOWN_WHEN_REPEATED
+        lines.append(
+            f"… et {rest} autres cellules de la colonne {column} de la feuille « {sheet} » avec le même "
+            f"constat [{code}] : toutes sont signalées dans la copie annotée et dans la sortie --json."
+        )
+    return lines
 
 
 def _why_unused(rf: ReturnFile) -> str:

@@ -192,3 +192,23 @@ def test_libreoffice_xlsx_and_ods_give_the_same_verdict():
         pytest.skip("no LibreOffice fixtures")
     for stem, verdicts in pairs.items():
         assert len(verdicts) == 2 and verdicts[0] == verdicts[1], stem
+
+
+def test_console_counts_a_problem_repeated_down_a_column(tmp_path):
+    """A column wrong on every row: three lines shown, the rest counted; JSON keeps them all."""
+    import json
+
+    from workbooks import CONVENTION, attribution, make_return
+
+    from cia_workbook.console import campaign_json, campaign_text
+    from cia_workbook.intake import collect_campaign
+
+    rows = [attribution(reference=f"LC-{i}", quartile="Q2") for i in range(12)]
+    make_return(tmp_path / "logis.xlsx", "logis-cevenols", rows)
+    campaign = collect_campaign(CONVENTION, 2024, [tmp_path])
+    text = campaign_text(CONVENTION, campaign, [])
+    assert text.count("[VALEUR_HORS_LISTE]") == 4  # 3 shown + the counting line
+    assert "… et 9 autres cellules de la colonne I de la feuille « Attributions »" in text
+    data = json.loads(campaign_json(CONVENTION, campaign, []))
+    codes = [c["code"] for f in data["fichiers"] for c in f["constats"]]
+    assert codes.count("VALEUR_HORS_LISTE") == 12
