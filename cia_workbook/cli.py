@@ -58,15 +58,11 @@ class Workdir:
         return convention, path
 
 
-def _year_option(func):
-    return click.option(
-        "--year",
-        "--annee",
-        "year",
-        type=int,
-        default=None,
-        help="Année évaluée (par défaut : l'année civile précédente).",
-    )(func)
+def _year_option(func=None, *, help_text: str = "Année évaluée (par défaut : l'année civile précédente)."):
+    def decorate(f):
+        return click.option("--year", "--annee", "year", type=int, default=None, metavar="ANNÉE", help=help_text)(f)
+
+    return decorate(func) if func is not None else decorate
 
 
 class ReadingBar:
@@ -153,7 +149,7 @@ def main(ctx: click.Context, workdir: Path) -> None:
 
 
 @main.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, metavar="[DOSSIER]", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Remplacer un convention.toml existant.")
 @click.pass_obj
 def init(wd: Workdir, directory: Path | None, force: bool) -> None:
@@ -177,7 +173,7 @@ def init(wd: Workdir, directory: Path | None, force: bool) -> None:
 
 @main.command()
 @_year_option
-@click.option("--partner", "--partenaire", "partner_ids", multiple=True, help="Identifiant d'un partenaire (répétable) ; par défaut tous.")
+@click.option("--partner", "--partenaire", "partner_ids", multiple=True, metavar="IDENTIFIANT", help="Identifiant d'un partenaire (répétable) ; par défaut tous.")
 @click.pass_obj
 def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> None:
     """Écrit les modèles Excel à envoyer à chaque partenaire dans templates/<année>/."""
@@ -208,7 +204,7 @@ def _previous_campaign(wd: Workdir, convention, year: int):
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, metavar="[CHEMIN]...", type=click.Path(exists=True, path_type=Path))
 @_year_option
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON pour les programmes.")
 @click.pass_obj
@@ -271,8 +267,8 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) ->
 
 
 @main.command()
-@_year_option
-@click.option("--seed", "--graine", "seed", type=int, default=2020, show_default=True, help="Graine des données synthétiques.")
+@_year_option(help_text="Dernière année de la démonstration (par défaut : 2024) ; les années depuis le début de la convention sont générées aussi.")
+@click.option("--seed", "--graine", "seed", type=int, default=2020, show_default=True, metavar="NOMBRE", help="Graine des données synthétiques.")
 @click.pass_obj
 def demo(wd: Workdir, year: int | None, seed: int) -> None:
     """Démonstration complète sur la convention intégrée : modèles, réponses fictives, contrôle, bilan.

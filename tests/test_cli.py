@@ -1,0 +1,41 @@
+"""The command line speaks French to its users, command by command."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from cia_workbook.cli import main
+
+ENGLISH = re.compile(r"\b(Usage|Show|Options:\s*$|INTEGER|TEXT|DIRECTORY|PATH|Error|default:|Commands)\b")
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_is_documented_in_french(command):
+    result = CliRunner().invoke(main, [command, "--help"], prog_name="cia-workbook")
+    assert result.exit_code == 0
+    assert main.commands[command].help, f"{command} has no help text"
+    assert result.output.startswith("Utilisation : cia-workbook ")
+    assert not ENGLISH.search(result.output.replace("Options:", "")), result.output
+
+
+def test_errors_from_click_are_french(tmp_path):
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "validate", "--year", "deux-mille"])
+    assert result.exit_code == 2
+    assert "Erreur : Valeur incorrecte pour" in result.output
+    result = CliRunner().invoke(main, ["valider"])
+    assert "Commande inconnue" in result.output
+
+
+def test_a_year_outside_every_geography_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2012"])
+    assert result.exit_code == 1
+    assert "Aucune géographie prioritaire ne s'applique à l'année 2012" in result.output
+
+
+def test_consolidate_without_returns_says_where_to_put_them(tmp_path):
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "consolidate", "--year", "2024"])
+    assert result.exit_code == 1
+    assert "Aucune réponse pour 2024" in result.output and "forms" in result.output
