@@ -15,7 +15,7 @@ from typing import Any
 from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding, finding
 from cia_workbook.model import ReturnFile, Table
-from cia_workbook.schema import HOUSED_STATUSES, PRIVATE_STOCK, REHOUSING_STATUSES, Sheet
+from cia_workbook.schema import PRIVATE_STOCK, REHOUSING_STATUSES, Sheet
 
 Add = Callable[..., None]  # (code, sheet title, cell, **params) → records a finding
 
@@ -38,14 +38,8 @@ def rest_to_pay(rent: float | None, charges: float | None, benefit: float | None
     return rent + charges - (benefit or 0)
 
 
-def rehousing_rules(
-    convention: Convention, year: int, table: Table, sheet: Sheet, add: Add, earlier: list[Finding]
-) -> None:
-    """Judge every household row of one return's rehousing table for the campaign `year`.
-
-    `earlier` holds the findings already made on the sheet: a cell refused by its type is not
-    reported again as missing.
-    """
+def rehousing_rules(convention: Convention, year: int, table: Table, sheet: Sheet, add: Add) -> None:
+    """Judge every household row of one return's rehousing table for the campaign `year`."""
     from cia_workbook.validate import fr_date, fr_number, looks_like_a_name
 
     title = table.sheet_title
@@ -53,7 +47,6 @@ def rehousing_rules(
     n = len(table.rows)
     letter = table.letters
     headers = {c.key: c for c in sheet.columns}
-    failed = {f.cell for f in earlier if f.sheet == title}
     labels = REHOUSING_STATUSES.by_code
     operations = {o.code: o for o in convention.rehousing.operations} if convention.rehousing else {}
     partners = convention.partners_by_id
@@ -71,19 +64,10 @@ def rehousing_rules(
         def cell(key: str, row: int = row) -> str:
             return f"{letter[key]}{row}"
 
+        # Cells required by the status or the blocking (Column.required_if) are checked by the
+        # validator for every sheet; here only what the schema cannot say.
         status = v["statut"]
-        if status in HOUSED_STATUSES:
-            for key in _DESTINATION:
-                col = headers[key]
-                if col.required_when and v[key] is None and cell(key) not in failed:
-                    add(
-                        "CELLULE_OBLIGATOIRE",
-                        title,
-                        cell(key),
-                        column=col.header,
-                        when=" " + col.required_when,
-                    )
-        elif status in _NOT_YET:
+        if status in _NOT_YET:
             filled = next((k for k in _DESTINATION if v[k] is not None), None)
             if filled is not None:
                 add("RELOGEMENT_STATUT_INCOHERENT", title, cell(filled), status=labels[status].label,
@@ -115,18 +99,8 @@ def rehousing_rules(
                 c = communes.get(commune)
                 add("RELOGEMENT_QPV_COMMUNE", title, cell(f"{side}_qpv"), where=where,
                     commune=f"{c.name} ({commune})" if c else commune, year=year)  # fmt: skip
-        if v["bloque"] == "OUI":
-            if v["motif_blocage"] is None and cell("motif_blocage") not in failed:
-                col = headers["motif_blocage"]
-                add(
-                    "CELLULE_OBLIGATOIRE",
-                    title,
-                    cell("motif_blocage"),
-                    column=col.header,
-                    when=" " + col.required_when,
-                )
-            if status == "RELOGE_DEFINITIF":
-                add("RELOGEMENT_BLOQUE_RELOGE", title, cell("bloque"))
+        if v["bloque"] == "OUI" and status == "RELOGE_DEFINITIF":
+            add("RELOGEMENT_BLOQUE_RELOGE", title, cell("bloque"))
         op = operations.get(v["operation"])
         origin = v["origine_parc"]
         if op is not None and origin is not None:

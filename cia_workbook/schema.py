@@ -85,7 +85,10 @@ class Column:
     definition: str
     example: str
     required: bool = False
-    # Human wording of a conditional requirement ("si la suite est « Bail signé »").
+    # A conditional requirement: (other column key, codes of that column that make this one
+    # required), read by the template (highlight) and the validator (CELLULE_OBLIGATOIRE) alike;
+    # `required_when` is its wording for people ("si la suite donnée est « Bail signé »").
+    required_if: tuple[str, tuple[str, ...]] | None = None
     required_when: str = ""
     codelist: str | None = None
     minimum: float | None = None
@@ -293,7 +296,8 @@ _ATTRIBUTION_COLUMNS = (
            "15/03/2024", required=True, width=14),
     Column("date_bail", "Date de signature du bail", "date",
            "Date de signature du bail ; vide si aucun bail n'est signé.",
-           "02/04/2024", required_when="si la suite donnée est « Bail signé »", width=14),
+           "02/04/2024", required_if=("suite", ("BAIL_SIGNE",)), required_when="si la suite donnée est « Bail signé »",
+           width=14),
     Column("suite", "Suite donnée", "code",
            "Ce qui a suivi la décision de la CAL.", "Bail signé", required=True, codelist="suite", width=20),
     Column("commune", "Commune du logement", "code",
@@ -415,6 +419,7 @@ def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
 
 
 _WHEN_HOUSED = "si le statut est « Relogé définitivement » ou « Relogé temporairement »"
+_IF_HOUSED = ("statut", HOUSED_STATUSES)
 _EUROS = "en euros par mois"
 
 _REHOUSING_COLUMNS = (
@@ -439,7 +444,7 @@ _REHOUSING_COLUMNS = (
            "15/09/2021", required=True, width=14),
     Column("date_relogement", "Date du relogement", "date",
            "Date d'entrée dans le logement de relogement (bail signé ou remise des clés).",
-           "02/04/2024", required_when=_WHEN_HOUSED, width=14),
+           "02/04/2024", required_if=_IF_HOUSED, required_when=_WHEN_HOUSED, width=14),
     Column("origine_parc", "Origine : bailleur ou parc privé", "code", "Bailleur du logement d'origine, ou « Parc privé ».",
            "", required=True, codelist="parc_relogement", width=22),
     Column("origine_commune", "Origine : commune", "code", "Commune du logement d'origine.", "",
@@ -458,32 +463,32 @@ _REHOUSING_COLUMNS = (
            f"Aide au logement (APL, AL) perçue dans le logement d'origine, {_EUROS} ; 0 si aucune.",
            "150", minimum=0, maximum=2000, width=10),
     Column("destination_parc", "Destination : bailleur ou parc privé", "code",
-           "Bailleur du logement de relogement, ou « Parc privé ».", "", required_when=_WHEN_HOUSED,
+           "Bailleur du logement de relogement, ou « Parc privé ».", "", required_if=_IF_HOUSED, required_when=_WHEN_HOUSED,
            codelist="parc_relogement", width=22),
     Column("destination_commune", "Destination : commune", "code", "Commune du logement de relogement.", "",
-           required_when=_WHEN_HOUSED, codelist="commune", width=24),
+           required_if=_IF_HOUSED, required_when=_WHEN_HOUSED, codelist="commune", width=24),
     Column("destination_qpv", "Destination : en QPV", "yesno",
            "Oui si le logement de relogement est en quartier prioritaire (géographie de l'année du relogement).",
-           "Non", required_when=_WHEN_HOUSED, codelist="oui_non", width=10),
+           "Non", required_if=_IF_HOUSED, required_when=_WHEN_HOUSED, codelist="oui_non", width=10),
     Column("destination_meme_quartier", "Destination : même quartier", "yesno",
-           "Oui si le ménage est relogé dans son quartier d'origine.", "Non", required_when=_WHEN_HOUSED,
+           "Oui si le ménage est relogé dans son quartier d'origine.", "Non", required_if=_IF_HOUSED, required_when=_WHEN_HOUSED,
            codelist="oui_non", width=10),
     Column("destination_recent", "Destination : neuf ou conventionné < 5 ans", "yesno",
            "Oui si le logement est neuf ou conventionné depuis moins de 5 ans à la date du relogement.", "Non",
-           required_when=_WHEN_HOUSED, codelist="oui_non", width=12),
+           required_if=_IF_HOUSED, required_when=_WHEN_HOUSED, codelist="oui_non", width=12),
     Column("destination_typologie", "Destination : typologie", "code", "Nombre de pièces du logement de relogement.",
            "T3", codelist="typologie", width=9),
     Column("destination_surface", "Destination : surface (m²)", "decimal",
            "Surface habitable du logement de relogement, en m².", "68", minimum=9, maximum=300, width=10),
     Column("destination_loyer", "Destination : loyer (€)", "decimal",
-           f"Loyer hors charges du logement de relogement, {_EUROS}.", "350", required_when=_WHEN_HOUSED,
+           f"Loyer hors charges du logement de relogement, {_EUROS}.", "350", required_if=_IF_HOUSED, required_when=_WHEN_HOUSED,
            minimum=0, maximum=3000, width=10),
     Column("destination_charges", "Destination : charges (€)", "decimal",
-           f"Charges locatives du logement de relogement, {_EUROS}.", "75", required_when=_WHEN_HOUSED,
+           f"Charges locatives du logement de relogement, {_EUROS}.", "75", required_if=_IF_HOUSED, required_when=_WHEN_HOUSED,
            minimum=0, maximum=1500, width=10),
     Column("destination_apl", "Destination : aide au logement (€)", "decimal",
            f"Aide au logement perçue dans le logement de relogement, {_EUROS} ; 0 si aucune.", "170",
-           required_when=_WHEN_HOUSED, minimum=0, maximum=2000, width=10),
+           required_if=_IF_HOUSED, required_when=_WHEN_HOUSED, minimum=0, maximum=2000, width=10),
     Column("propositions", "Propositions faites", "integer",
            "Nombre de propositions de logement faites au ménage depuis son entrée dans le dispositif.", "2",
            minimum=0, maximum=50, width=10),
@@ -493,7 +498,7 @@ _REHOUSING_COLUMNS = (
            "Oui si le relogement est bloqué et doit être examiné par la commission de coordination.", "Non",
            codelist="oui_non", width=10),
     Column("motif_blocage", "Motif du blocage", "code", "Ce qui bloque le relogement.", "Reste à charge trop élevé",
-           required_when="si le dossier est bloqué", codelist="motif_blocage", width=26),
+           required_if=("bloque", ("OUI",)), required_when="si le dossier est bloqué", codelist="motif_blocage", width=26),
     Column("commentaire", "Commentaire", "text",
            "Précision utile à la commission (sans nom ni adresse).", "Besoin d'un T5 en rez-de-chaussée.", width=40),
 )  # fmt: skip

@@ -33,20 +33,6 @@ if TYPE_CHECKING:
 
 LOCALE = "fr_FR"
 
-# Conditional requirements the template can highlight: column → (column it depends on, code).
-# The wording for people stays in Column.required_when; this only drives the colouring.
-CONDITIONAL_REQUIRED = {
-    ("attributions", "date_bail"): ("suite", "BAIL_SIGNE"),
-    ("relogements", "motif_blocage"): ("bloque", "OUI"),
-    **{
-        ("relogements", key): ("statut", "RELOGE_DEFINITIF")
-        for key in (
-            "date_relogement", "destination_parc", "destination_commune", "destination_qpv",
-            "destination_meme_quartier", "destination_recent", "destination_loyer",
-            "destination_charges", "destination_apl",
-        )
-    },
-}  # fmt: skip
 # A rehousing starts years before the campaign (the programme runs over the whole convention):
 # its dates may go back to this many years before the convention's first year.
 REHOUSING_DATE_MARGIN = 3
@@ -588,12 +574,14 @@ class _Builder:
             if column.required:
                 row_span = f"$A{first + 1}:${last_letter}{first + 1}"
                 criteria = f"=AND(COUNTA({row_span})>0,LEN({cell})=0)"
-            elif (sheet.key, column.key) in CONDITIONAL_REQUIRED:
-                other, code = CONDITIONAL_REQUIRED[(sheet.key, column.key)]
-                other_column = sheet.column(other)
-                display = self.schema.codelists[other_column.codelist].by_code[code].display
+            elif column.required_if:
+                # Highlighted only when the column it depends on holds one of the codes.
+                other, codes = column.required_if
+                labels = self.schema.codelists[sheet.column(other).codelist].by_code
                 ref = f"${xl_col_to_name(index[other])}{first + 1}"
-                criteria = f'=AND({ref}="{display}",LEN({cell})=0)'
+                tests = [f'{ref}="{labels[code].display}"' for code in codes]
+                when = tests[0] if len(tests) == 1 else f"OR({','.join(tests)})"
+                criteria = f"=AND({when},LEN({cell})=0)"
             else:
                 continue
             ws.conditional_format(

@@ -8,9 +8,8 @@ a 500,000-row return costs little more than reading it.
 
 from __future__ import annotations
 
-import decimal
-
 import datetime as dt
+import decimal
 import difflib
 import re
 from collections.abc import Callable
@@ -65,6 +64,7 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
             if table is not None:
                 result.tables[sheet.key] = table
                 _structure(raw, rsheet, sheet, table, ctx)
+                _conditional_required(table, sheet, ctx)
         elif sheet.layout == "form":
             result.forms[sheet.key] = _read_form(rsheet, sheet, ctx)
     if "attributions" in result.tables:
@@ -77,7 +77,7 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
         from cia_workbook.relogement_validate import rehousing_rules
 
         table, sheet = result.tables["relogements"], wschema.sheet("relogements")
-        rehousing_rules(convention, year, table, sheet, ctx.add, ctx.findings)
+        rehousing_rules(convention, year, table, sheet, ctx.add)
         _duplicates(table, sheet, "identifiant", "REFERENCE_DOUBLON", ctx)
     result.findings.extend(ctx.findings)
     return result
@@ -743,6 +743,23 @@ def looks_like_a_name(reference: str) -> bool:
     return bool(_CIVILITY.match(text) or _UPPER_FIRST.match(text) or _FIRST_UPPER.match(text))
 
 
+def _conditional_required(table: Table, sheet: Sheet, ctx: _Context) -> None:
+    """Cells the schema requires only when another column holds given codes (`Column.required_if`)."""
+    failed = {f.cell for f in ctx.findings if f.sheet == table.sheet_title}
+    n = len(table.rows)
+    for column in sheet.columns:
+        if not column.required_if or column.key not in table.letters:
+            continue
+        other, codes = column.required_if
+        values = table.columns.get(column.key) or [None] * n
+        conditions = table.columns.get(other) or [None] * n
+        letter = table.letters[column.key]
+        for row, value, condition in zip(table.rows, values, conditions, strict=True):
+            if value is None and condition in codes and f"{letter}{row}" not in failed:
+                ctx.add("CELLULE_OBLIGATOIRE", table.sheet_title, f"{letter}{row}",
+                        column=column.header, when=" " + column.required_when)  # fmt: skip
+
+
 def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
     title = table.sheet_title
     cols = table.columns
@@ -767,14 +784,8 @@ def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
     zones = {z.code: z for z in ctx.convention.local_zones}
     communes = ctx.convention.communes_by_insee
     check_quartile = (t := ctx.convention.thresholds(year)) is not None and t.complete
-    bail_column = sheet.column("date_bail")
-    failed = {(f.cell) for f in ctx.findings if f.sheet == title}
-
     for i, row in enumerate(table.rows):
         cal, bail, outcome = date_cal[i], date_bail[i], suite[i]
-        if outcome == "BAIL_SIGNE" and bail is None and f"{letter['date_bail']}{row}" not in failed:
-            ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter['date_bail']}{row}",
-                    column=bail_column.header, when=" " + bail_column.required_when)  # fmt: skip
         if bail is not None and outcome in ("REFUS", "AUTRE"):
             label = next(c.label for c in schema.OUTCOMES.codes if c.code == outcome)
             ctx.add("BAIL_SANS_SUITE", title, f"{letter['date_bail']}{row}", suite=label)

@@ -178,6 +178,10 @@ def test_required_cells_are_highlighted_until_filled(templates_2024):
     assert rules["A4:A1503"] == ["AND(COUNTA($A4:$T4)>0,LEN(A4)=0)"]
     assert rules["C4:C1503"] == ['AND($D4="Bail signé",LEN(C4)=0)']  # date_bail, if lease signed
     assert "K4:K1503" not in rules  # typologie is optional
+    # The rehousing destination is required for both housed statuses, as the validator says.
+    rehousing = wb["Relogements NPNRU"]
+    formulas = [r.formula[0] for cf in rehousing.conditional_formatting for r in cf.rules]
+    assert any("Relogé définitivement" in f and "Relogé temporairement" in f for f in formulas)
     ident = wb["Identification"]
     assert {str(cf.sqref) for cf in ident.conditional_formatting} == {"B5", "B8"}
 
