@@ -42,6 +42,10 @@ class Workdir:
     def outputs(self, year: int) -> Path:
         return self.root / "outputs" / str(year)
 
+    def cache(self, year: int) -> Path:
+        """Validated returns kept by `validate` for `consolidate` (see cache.py)."""
+        return self.outputs(year) / ".cache"
+
     def form_years(self) -> list[int]:
         base = self.root / "forms"
         if not base.is_dir():
@@ -215,6 +219,7 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     façon de le corriger. Code de sortie 1 si un fichier contient une erreur.
     """
     from cia_workbook import console
+    from cia_workbook.cache import ReturnCache
     from cia_workbook.feedback import write_feedback
     from cia_workbook.intake import collect_campaign
 
@@ -226,7 +231,8 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
         raise click.ClickException(f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}.")
     bar = ReadingBar()
     try:
-        campaign = collect_campaign(convention, year, sources, progress=bar)
+        cache = ReturnCache(wd.cache(year), convention, year)
+        campaign = collect_campaign(convention, year, sources, progress=bar, cache=cache)
     finally:
         bar.close()
     written = write_feedback(convention, campaign, wd.outputs(year))

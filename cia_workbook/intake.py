@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import sha256_of
@@ -23,6 +23,9 @@ from cia_workbook.reader import read_workbook
 from cia_workbook.schema import schema_for
 from cia_workbook.validate import validate_workbook
 
+if TYPE_CHECKING:
+    from cia_workbook.cache import ReturnCache
+
 
 def collect_campaign(
     convention: Convention,
@@ -31,13 +34,15 @@ def collect_campaign(
     engine: str = "auto",
     workers: int | None = None,
     progress: Progress | None = None,
+    cache: ReturnCache | None = None,
 ) -> Campaign:
     """Read and validate every file of `sources` (files and/or folders) for the campaign `year`.
 
     Files are read on `workers` processes (by default one per available core) when there are
-    enough of them; the result is the same as one file at a time (`workers=1`).
+    enough of them; the result is the same as one file at a time (`workers=1`). With a `cache`,
+    a file whose bytes were already read and validated in the same context is taken from it.
     """
-    files = read_returns(convention, year, expand_sources(sources), engine, workers, progress)
+    files = read_returns(convention, year, expand_sources(sources), engine, workers, progress, cache)
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
@@ -66,49 +71,93 @@ def read_returns(
     engine: str = "auto",
     workers: int | None = None,
     progress: Progress | None = None,
+    cache: ReturnCache | None = None,
 ) -> list[ReturnFile]:
     """`read_return` of every path, in the order given, on a pool of processes when it pays.
 
     Each worker reads and validates whole files and sends back the compact result (typed columns,
     findings), so the parent never holds raw cells; the files keep their order whatever the
-    order in which workers finish.
+    order in which workers finish. With a `cache`, the parent hashes each file and loads the
+    cached result when there is one (while the workers read the others); the workers store
+    what they read.
     """
     workers = available_cores() if workers is None else workers
     total = len(paths)
-    files: list[ReturnFile] = []
-    if workers <= 1 or total < POOL_MIN_FILES:
-        for path in paths:
-            files.append(read_return(convention, year, path, engine))
-            if progress is not None:
-                progress(files[-1], len(files), total)
-        return files
+    files: list[ReturnFile | None] = [None] * total
+    done = 0
+
+    def report(i: int, rf: ReturnFile) -> None:
+        nonlocal done
+        files[i] = rf
+        done += 1
+        if progress is not None:
+            progress(rf, done, total)
+
+    pooled = workers > 1 and total >= POOL_MIN_FILES
+    pool = None
+    pending = []
+    try:
+        for i, path in enumerate(paths):
+            stamp = _stamp(path) if cache is not None else None
+            if stamp is not None:
+                hit = cache.load(path, *stamp)  # type: ignore[union-attr]
+                if hit is not None:
+                    report(i, hit)
+                    continue
+            digest = stamp[0] if stamp is not None else None
+            if not pooled:
+                report(i, _read_and_store(convention, year, path, engine, digest, cache))
+                continue
+            if pool is None:
+                pool = _start_pool(convention, year, engine, cache, min(workers, total))
+            pending.append((i, pool.submit(_worker_read, path, digest)))
+        for i, future in pending:
+            report(i, future.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return files  # type: ignore[return-value]
+
+
+def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
+    """(sha256, size, time) as `read_return` records them; None when the file cannot be opened."""
+    try:
+        stat = Path(path).stat()
+        return sha256_of(path), stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+    except OSError:
+        return None
+
+
+def _start_pool(convention: Convention, year: int, engine: str, cache: ReturnCache | None, workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     # fork (where it exists) starts workers with the libraries already imported.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(
-        min(workers, total),
-        mp_context=context,
-        initializer=_worker_setup,
-        initargs=(convention, year, engine),
-    ) as pool:
-        for rf in pool.map(_worker_read, paths):
-            files.append(rf)
-            if progress is not None:
-                progress(rf, len(files), total)
-    return files
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_setup, initargs=(convention, year, engine, cache)
+    )
+
+
+def _read_and_store(
+    convention: Convention, year: int, path: Path, engine: str, digest: str | None, cache: ReturnCache | None
+) -> ReturnFile:
+    rf = read_return(convention, year, path, engine, digest)
+    if cache is not None:
+        cache.store(rf)
+    return rf
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_setup(convention: Convention, year: int, engine: str) -> None:
-    _WORKER.update(convention=convention, year=year, engine=engine)
+def _worker_setup(convention: Convention, year: int, engine: str, cache: ReturnCache | None) -> None:
+    _WORKER.update(convention=convention, year=year, engine=engine, cache=cache)
 
 
-def _worker_read(path: Path) -> ReturnFile:
-    return read_return(_WORKER["convention"], _WORKER["year"], path, _WORKER["engine"])
+def _worker_read(path: Path, digest: str | None) -> ReturnFile:
+    w = _WORKER
+    return _read_and_store(w["convention"], w["year"], path, w["engine"], digest, w["cache"])
 
 
 def expand_sources(sources: list[Path]) -> list[Path]:
@@ -136,12 +185,17 @@ def _in_hidden_dir(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
 
 
-def read_return(convention: Convention, year: int, path: Path, engine: str = "auto") -> ReturnFile:
-    """One file as a `ReturnFile`: hash, size and time first, so even an unreadable file is listed."""
+def read_return(
+    convention: Convention, year: int, path: Path, engine: str = "auto", digest: str | None = None
+) -> ReturnFile:
+    """One file as a `ReturnFile`: hash, size and time first, so even an unreadable file is listed.
+
+    `digest` is the file's SHA-256 when the caller has just computed it.
+    """
     path = Path(path)
     try:
         stat = path.stat()
-        digest = sha256_of(path)
+        digest = digest or sha256_of(path)
         size, modified = stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     except OSError as exc:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))

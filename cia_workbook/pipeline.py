@@ -21,6 +21,7 @@ class Layout(Protocol):
     def templates(self, year: int) -> Path: ...
     def forms(self, year: int) -> Path: ...
     def outputs(self, year: int) -> Path: ...
+    def cache(self, year: int) -> Path: ...
     def form_years(self) -> list[int]: ...
 
 
@@ -50,8 +51,10 @@ def run_consolidation(
 ) -> ConsolidationResult:
     """Validate every year found in forms/ up to `year`, consolidate, write the outputs.
 
-    `progress` is told of every file read (see `intake.Progress`), for a progress bar.
+    `progress` is told of every file read (see `intake.Progress`), for a progress bar. Returns
+    already validated by `validate` are taken from the layout's cache instead of read again.
     """
+    from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import collect_campaign
     from cia_workbook.report_xlsx import write_consolidation_xlsx
@@ -62,7 +65,16 @@ def run_consolidation(
             f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. "
             f"Déposez-y les classeurs reçus des partenaires, puis relancez « cia-workbook consolidate --year {year} »."
         )
-    campaigns = {y: collect_campaign(convention, y, [layout.forms(y)], progress=progress) for y in years}
+    campaigns = {
+        y: collect_campaign(
+            convention,
+            y,
+            [layout.forms(y)],
+            progress=progress,
+            cache=ReturnCache(layout.cache(y), convention, y),
+        )
+        for y in years
+    }
     bilan = consolidate(convention, campaigns, year)
     outdir = layout.outputs(year)
     result = ConsolidationResult(year)

@@ -219,3 +219,93 @@ def test_help_loads_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- The cache of validated returns: never a different result -------------------------------
+
+
+def _bilan_view(campaign) -> tuple:
+    bilan = consolidate(CONVENTION, {YEAR: campaign}, YEAR)
+    return (
+        bilan.objectives,
+        bilan.reservataires,
+        [(t.key, t.rows) for t in bilan.tables],
+        bilan.summary_text(),
+    )
+
+
+def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monkeypatch):
+    from cia_workbook import intake
+    from cia_workbook.cache import ReturnCache
+
+    cold = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
+    stored = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=2, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
+    )
+    workbooks = [rf for rf in cold.files if rf.reader]
+    assert len(list(tmp_path.glob("*/*.json"))) == len(workbooks) >= 15
+
+    # Warm: no workbook is opened again (only the lock file and the CSV, which are not kept).
+    opened = []
+    original = intake.read_workbook
+
+    def spy(path, engine="auto"):
+        opened.append(Path(path).name)
+        return original(path, engine)
+
+    monkeypatch.setattr(intake, "read_workbook", spy)
+    seen = []
+    warm = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR),
+        progress=lambda rf, d, n: seen.append(d),
+    )  # fmt: skip
+    assert sorted(opened) == sorted(rf.name for rf in cold.files if not rf.reader)
+    assert seen == list(range(1, len(cold.files) + 1))
+    # Hits loaded by the parent while the pool reads the rest keep the files' order.
+    pooled = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=2, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
+    )
+    for campaign in (stored, warm, pooled):
+        assert [(rf.name, rf.sha256, rf.status, rf.forms) for rf in campaign.files] == [
+            (rf.name, rf.sha256, rf.status, rf.forms) for rf in cold.files
+        ]
+        assert findings_of(campaign) == findings_of(cold)
+        assert tables_of(campaign) == tables_of(cold)
+        # Same types too (1 == 1.0 == True would hide a changed type).
+        assert {
+            k: {c: [type(v) for v in vs] for c, vs in t[1].items()} for k, t in tables_of(campaign).items()
+        } == {k: {c: [type(v) for v in vs] for c, vs in t[1].items()} for k, t in tables_of(cold).items()}
+        assert _bilan_view(campaign) == _bilan_view(cold)
+
+
+def test_a_damaged_or_foreign_cache_entry_is_read_again(forms, tmp_path):
+    from cia_workbook.cache import ReturnCache
+
+    cache = ReturnCache(tmp_path, CONVENTION, YEAR)
+    cold = collect_campaign(CONVENTION, YEAR, [forms], workers=1, cache=cache)
+    entries = sorted(tmp_path.glob("*/*.json"))
+    entries[0].write_text("{ pas du json", encoding="utf-8")
+    entries[1].write_text(entries[2].read_text(encoding="utf-8"), encoding="utf-8")  # another file's result
+    warm = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
+    )
+    assert findings_of(warm) == findings_of(cold)
+    assert tables_of(warm) == tables_of(cold)
+    assert entries[0].read_text(encoding="utf-8").startswith("{")  # rewritten whole
+
+
+def test_another_convention_or_year_does_not_use_the_cache(forms, tmp_path):
+    from cia_workbook.cache import ReturnCache
+
+    first = ReturnCache(tmp_path, CONVENTION, YEAR)
+    collect_campaign(CONVENTION, YEAR, [forms], workers=1, cache=first)
+    gap = CONVENTION.campaign.close_gap_points + 1
+    changed = CONVENTION.model_copy(
+        update={"campaign": CONVENTION.campaign.model_copy(update={"close_gap_points": gap})}
+    )
+    assert ReturnCache(tmp_path, changed, YEAR).folder != first.folder
+    assert ReturnCache(tmp_path, CONVENTION, YEAR - 1).folder != first.folder
+    # A new context's first entry removes the stale folder.
+    other = ReturnCache(tmp_path, changed, YEAR)
+    collect_campaign(changed, YEAR, [sorted(forms.glob("*.xlsx"))[0]], workers=1, cache=other)
+    assert [p.name for p in tmp_path.iterdir()] == [other.folder.name]

@@ -1,0 +1,240 @@
+"""Intake's memory between commands: each read and validated return kept under its SHA-256, so
+that `consolidate` does not read again the workbooks that `validate` has just read.
+
+An entry holds what reading and validating one file produced (identity, typed columns, form
+answers, findings) as compact, versioned JSON. Never pickle: the folder lies in the user's
+outputs/, and loading a crafted entry must at worst give a miss, never run code. Entries live in
+a folder named after a digest of everything that could change a result (entry format, tool
+version, schema version, the package's own source code, the convention's content, the year,
+the reading engine), so that any change starts a fresh cache; stale folders are removed when a
+new one is written. Any entry that cannot be decoded exactly is a miss: the file is read as usual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from cia_workbook import __version__, schema
+from cia_workbook.convention import Convention
+from cia_workbook.fileio import write_atomic
+from cia_workbook.findings import CATALOGUE, Finding
+from cia_workbook.model import Identity, ReturnFile, Table
+
+CACHE_FORMAT = 1
+_CONTEXT_DIR = re.compile(r"^[0-9a-f]{16}$")
+_ENTRY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}\.json$")
+# A text column is stored as its distinct values and an index per row when that is shorter:
+# codes picked from dropdowns then load as a few shared strings, not one object per cell.
+_KEYED_SHARE = 0.5
+
+
+class _Unencodable(Exception):
+    """A value of a type the entry format does not hold: the return is simply not cached."""
+
+
+def context_digest(convention: Convention, year: int, engine: str = "auto") -> str:
+    """Digest of everything a cached result depends on besides the file's own bytes."""
+    digest = hashlib.sha256()
+    for part in (str(CACHE_FORMAT), __version__, schema.SCHEMA_VERSION, str(year), engine):
+        digest.update(part.encode() + b"\0")
+    digest.update(_code_digest().encode())
+    digest.update(convention.model_dump_json(by_alias=True).encode())
+    return digest.hexdigest()
+
+
+_CODE_DIGEST: list[str] = []
+
+
+def _code_digest() -> str:
+    """The package's source: a changed rule changes results even when the version number does not."""
+    if not _CODE_DIGEST:
+        digest = hashlib.sha256()
+        package = Path(__file__).parent
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".toml"):
+                digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+        _CODE_DIGEST.append(digest.hexdigest())
+    return _CODE_DIGEST[0]
+
+
+class ReturnCache:
+    """The entries of one campaign context in `folder` (e.g. outputs/<year>/.cache)."""
+
+    def __init__(self, folder: Path, convention: Convention, year: int, engine: str = "auto"):
+        self.root = Path(folder)
+        self.context = context_digest(convention, year, engine)
+        self.folder = self.root / self.context[:16]
+        self._pruned = False
+
+    def entry_path(self, sha256: str, name: str) -> Path:
+        # The name is part of the key: findings quote it, and a lock file or a wrong
+        # extension is judged by name.
+        return self.folder / f"{sha256}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.json"
+
+    def load(self, path: Path, sha256: str, size: int, modified: dt.datetime) -> ReturnFile | None:
+        """The cached result for these bytes under this name, or None (a miss)."""
+        path = Path(path)
+        try:
+            data = json.loads(self.entry_path(sha256, path.name).read_bytes())
+            return _decode(data, self.context, path, sha256, size, modified)
+        except Exception:  # absent, damaged or foreign entry: read the file as usual
+            return None
+
+    def store(self, rf: ReturnFile) -> bool:
+        """Keep the result of a workbook that was actually read; False when it is not cacheable."""
+        if not rf.sha256 or not rf.reader or rf.ignored:
+            return False
+        # A lack of memory is the machine's state, not the file's: read it again next time.
+        if any(f.code == "FICHIER_TROP_GROS" for f in rf.findings):
+            return False
+        try:
+            text = json.dumps(_encode(rf, self.context), ensure_ascii=False, separators=(",", ":"))
+        except _Unencodable:
+            return False
+        self._prune()
+        try:
+            write_atomic(self.entry_path(rf.sha256, rf.name), lambda p: p.write_text(text, encoding="utf-8"))
+        except OSError:  # a read-only outputs/ costs speed, never a result
+            return False
+        return True
+
+    def _prune(self) -> None:
+        """Remove the folders of other contexts (an older tool, another convention text)."""
+        if self._pruned:
+            return
+        self._pruned = True
+        if not self.root.is_dir():
+            return
+        for child in self.root.iterdir():
+            if child.is_dir() and child != self.folder and _CONTEXT_DIR.match(child.name):
+                if all(_ENTRY.match(p.name) or p.name.startswith(".") for p in child.iterdir()):
+                    shutil.rmtree(child, ignore_errors=True)
+
+
+# -- Entry format ----------------------------------------------------------------------------
+
+
+def _scalar(value: Any) -> Any:
+    cls = value.__class__
+    if value is None or cls is str or cls is int or cls is float or cls is bool:
+        return value
+    if cls is dt.date:
+        return ["d", value.toordinal()]
+    if cls is dt.datetime:
+        return ["t", value.isoformat()]
+    raise _Unencodable(cls.__name__)
+
+
+def _unscalar(value: Any) -> Any:
+    if value.__class__ is list:
+        tag, payload = value
+        if tag == "d":
+            return dt.date.fromordinal(payload)
+        if tag == "t":
+            return dt.datetime.fromisoformat(payload)
+        raise ValueError(tag)
+    if value is None or value.__class__ in (str, int, float, bool):
+        return value
+    raise ValueError(type(value).__name__)
+
+
+def _encode_column(values: list[Any]) -> dict[str, Any]:
+    kinds = {v.__class__ for v in values}
+    kinds.discard(type(None))
+    if kinds <= {str}:
+        keys = dict.fromkeys(values)
+        if len(keys) <= _KEYED_SHARE * len(values):
+            index = {k: i for i, k in enumerate(keys)}
+            return {"k": list(keys), "i": [index[v] for v in values]}
+        return {"v": values}
+    if kinds == {dt.date}:
+        keys = dict.fromkeys(values)
+        index = {k: i for i, k in enumerate(keys)}
+        return {"d": [None if k is None else k.toordinal() for k in keys], "i": [index[v] for v in values]}
+    if kinds <= {int, float}:
+        return {"v": values}  # JSON keeps 1 and 1.0 apart
+    return {"x": [_scalar(v) for v in values]}
+
+
+def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
+    if "k" in data:
+        keys = data["k"]
+        if not all(k is None or k.__class__ is str for k in keys):
+            raise ValueError("keys")
+        out = [keys[i] for i in data["i"]]
+    elif "d" in data:
+        days = [None if o is None else dt.date.fromordinal(o) for o in data["d"]]
+        out = [days[i] for i in data["i"]]
+    elif "v" in data:
+        out = data["v"]
+        if not all(v is None or v.__class__ in (str, int, float) for v in out):
+            raise ValueError("values")
+    else:
+        out = [_unscalar(v) for v in data["x"]]
+    if len(out) != n:
+        raise ValueError("length")
+    return out
+
+
+def _encode(rf: ReturnFile, context: str) -> dict[str, Any]:
+    return {
+        "format": CACHE_FORMAT,
+        "context": context,
+        "name": rf.name,
+        "sha256": rf.sha256,
+        "reader": rf.reader,
+        "identity": dataclasses.astuple(rf.identity) if rf.identity else None,
+        "tables": {
+            key: {
+                "sheet_key": t.sheet_key,
+                "sheet_title": t.sheet_title,
+                "rows": t.rows,
+                "letters": t.letters,
+                "columns": {k: _encode_column(v) for k, v in t.columns.items()},
+            }
+            for key, t in rf.tables.items()
+        },
+        "forms": {
+            sheet: [[k, _scalar(v)] for k, v in answers.items()] for sheet, answers in rf.forms.items()
+        },
+        "findings": [
+            [f.code, f.file, f.sheet, f.cell, [[k, _scalar(v)] for k, v in f.params]] for f in rf.findings
+        ],
+    }
+
+
+def _decode(
+    data: dict[str, Any], context: str, path: Path, sha256: str, size: int, modified: dt.datetime
+) -> ReturnFile | None:
+    if (
+        data.get("format") != CACHE_FORMAT
+        or data.get("context") != context
+        or data.get("sha256") != sha256
+        or data.get("name") != path.name
+    ):
+        return None
+    rf = ReturnFile(path, sha256, size, modified, reader=str(data["reader"]))
+    if data["identity"] is not None:
+        marker, version, convention_id, partner_id, kind, year = data["identity"]
+        rf.identity = Identity(
+            str(marker), str(version), str(convention_id), str(partner_id), str(kind), int(year)
+        )
+    for key, t in data["tables"].items():
+        rows = [int(r) for r in t["rows"]]
+        columns = {str(k): _decode_column(c, len(rows)) for k, c in t["columns"].items()}
+        letters = {str(k): str(v) for k, v in t["letters"].items()}
+        rf.tables[str(key)] = Table(str(t["sheet_key"]), str(t["sheet_title"]), rows, columns, letters)
+    rf.forms = {str(s): {str(k): _unscalar(v) for k, v in pairs} for s, pairs in data["forms"].items()}
+    for code, file, sheet, cell, params in data["findings"]:
+        if code not in CATALOGUE:
+            return None
+        pairs = tuple((str(k), _unscalar(v)) for k, v in params)
+        rf.findings.append(Finding(code, str(file), str(sheet), str(cell), pairs))
+    return rf
