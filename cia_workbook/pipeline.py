@@ -57,7 +57,12 @@ def run_consolidation(
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import collect_campaign
-    from cia_workbook.report_xlsx import write_consolidation_xlsx
+    from cia_workbook.report_xlsx import (
+        data_csv_name,
+        data_in_csv,
+        write_consolidation_xlsx,
+        write_data_csv,
+    )
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
     if year not in years:
@@ -78,8 +83,22 @@ def run_consolidation(
     bilan = consolidate(convention, campaigns, year)
     outdir = layout.outputs(year)
     result = ConsolidationResult(year)
-    result.outputs.append(
-        write_consolidation_xlsx(convention, bilan, campaigns[year], outdir / f"consolidation-{year}.xlsx")
+    # National-size campaigns: the validated rows go to a CSV beside the workbook (see
+    # report_xlsx.DATA_SHEET_MAX_ROWS); a CSV left by an earlier, larger run is removed.
+    data_csv = outdir / data_csv_name(year)
+    if data_in_csv(campaigns[year]):
+        result.outputs.append(write_data_csv(convention, campaigns[year], data_csv))
+    else:
+        data_csv.unlink(missing_ok=True)
+    result.outputs.insert(
+        0,
+        write_consolidation_xlsx(
+            convention,
+            bilan,
+            campaigns[year],
+            outdir / f"consolidation-{year}.xlsx",
+            data_csv=data_csv.name if data_csv in result.outputs else None,
+        ),
     )
     if word:
         from cia_workbook.report_docx import write_bilan_docx

@@ -3,6 +3,8 @@
 One sheet per indicator table (numbers kept as numbers, native Excel charts), then the rows of
 every validated return with their source (file, sheet, row). Written with xlsxwriter row
 after row (constant-memory mode beyond CONSTANT_MEMORY_ROWS rows), so that large campaigns stay cheap.
+Beyond DATA_SHEET_MAX_ROWS attribution rows, those rows go to a CSV file beside the workbook
+(`write_data_csv`) and the « Données » sheet says where they are.
 """
 
 from __future__ import annotations
@@ -49,18 +51,53 @@ SHEET_NAMES = {
 DATA_SHEET = "Données"
 CONSTANT_MEMORY_ROWS = 20_000
 SOURCE_HEADERS = ("Fichier", "Partenaire", "Feuille", "Ligne")
+# The « Données » sheet copies every validated attribution row with its source: about 24 cells a
+# row, and xlsxwriter costs 4 to 5 µs a cell however it is called (66 s for 500,000 rows, seven
+# times the reading of every return). Up to this many rows (a large territory's year) the sheet
+# holds them all; beyond, they go to donnees-<year>.csv, written in about a second, which a
+# French Excel opens directly, and the sheet holds a note saying where they are and why.
+DATA_SHEET_MAX_ROWS = 100_000
+# A cell starting with one of these is taken for a formula by spreadsheet programs opening a CSV:
+# partner text that starts so gets a leading apostrophe (OWASP, "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_consolidation_xlsx(convention: Convention, bilan: Bilan, campaign: Campaign, path: Path) -> Path:
-    """Write the consolidated workbook: indicator sheets with charts, then the validated rows."""
-    return write_atomic(Path(path), lambda tmp: _write(convention, bilan, campaign, tmp))
+def data_csv_name(year: int) -> str:
+    return f"donnees-{year}.csv"
 
 
-def _write(convention: Convention, bilan: Bilan, campaign: Campaign, path: Path) -> None:
+def attribution_rows(campaign: Campaign) -> int:
+    """Validated attribution rows: those the « Données » sheet would list."""
+    return sum(
+        len(rf.tables["attributions"]) for rf in campaign.usable().values() if "attributions" in rf.tables
+    )
+
+
+def data_in_csv(campaign: Campaign) -> bool:
+    """True when the validated attribution rows are too many for the « Données » sheet."""
+    return attribution_rows(campaign) > DATA_SHEET_MAX_ROWS
+
+
+def write_consolidation_xlsx(
+    convention: Convention, bilan: Bilan, campaign: Campaign, path: Path, data_csv: str | None = None
+) -> Path:
+    """Write the consolidated workbook: indicator sheets with charts, then the validated rows.
+
+    With `data_csv` (the name of the file `write_data_csv` wrote beside it), the « Données »
+    sheet holds a note pointing to that file instead of the attribution rows.
+    """
+    return write_atomic(Path(path), lambda tmp: _write(convention, bilan, campaign, tmp, data_csv))
+
+
+def _write(
+    convention: Convention, bilan: Bilan, campaign: Campaign, path: Path, data_csv: str | None
+) -> None:
     import xlsxwriter
 
     usable = campaign.usable()
     rows = sum(len(t) for rf in usable.values() for t in rf.tables.values())
+    if data_csv:
+        rows -= attribution_rows(campaign)
     wb = xlsxwriter.Workbook(
         str(path),
         {
@@ -105,8 +142,99 @@ def _write(convention: Convention, bilan: Bilan, campaign: Campaign, path: Path)
         ("Données patrimoine", PATRIMOINE.columns, "patrimoine"),
         ("Données contingents", contingent.columns, "contingent"),
     ):
-        _data_sheet(wb, fmt, title, columns, usable, key, names, labels)
+        if key == "attributions" and data_csv:
+            _csv_note_sheet(wb, fmt, title, attribution_rows(campaign), data_csv)
+        else:
+            _data_sheet(wb, fmt, title, columns, usable, key, names, labels)
     wb.close()
+
+
+def _csv_note_sheet(wb, fmt: dict, name: str, rows: int, csv_name: str) -> None:
+    from cia_workbook.frformat import integer
+
+    ws = wb.add_worksheet(name)
+    ws.set_column(0, 0, 120)
+    ws.write_string(0, 0, "Lignes validées des feuilles Attributions", fmt["title"])
+    lines = (
+        f"Les {integer(rows)} lignes validées sont dans le fichier « {csv_name} », enregistré à côté de ce classeur.",
+        f"Au-delà de {integer(DATA_SHEET_MAX_ROWS)} lignes, cette feuille les renvoie vers ce fichier : "
+        "les recopier ici rendrait le classeur très long à écrire et à ouvrir.",
+        "Chaque ligne y garde sa source (fichier, partenaire, feuille, ligne) ; le fichier s'ouvre directement "
+        "dans Excel ou LibreOffice (séparateur point-virgule, virgule décimale).",
+        "Tous les indicateurs de ce classeur sont calculés sur l'ensemble de ces lignes.",
+    )
+    for i, line in enumerate(lines, start=2):
+        ws.write_string(i, 0, line)
+
+
+def write_data_csv(convention: Convention, campaign: Campaign, path: Path) -> Path:
+    """Every validated attribution row with its source, as a CSV a French Excel opens directly.
+
+    UTF-8 with a byte-order mark (Excel then reads the accents), « ; » between fields, decimal
+    comma, dates as dd/mm/yyyy, coded values as their label; partner text is neutralised
+    against formulas. Written column by column, then row by row by the csv module.
+    """
+    return write_atomic(Path(path), lambda tmp: _write_csv(convention, campaign, tmp))
+
+
+def _write_csv(convention: Convention, campaign: Campaign, path: Path) -> None:
+    import csv
+
+    from babel.dates import format_date
+
+    labels = {
+        name: {c.code: _neutral(c.label) for c in codelist.codes}
+        for name, codelist in schema_for(convention, "bailleur", campaign.year).codelists.items()
+    }
+    names = {p.id: p.name for p in convention.partners}
+    days: dict[dt.date, str] = {}
+
+    def day(value: dt.date) -> str:
+        text = days.get(value)
+        if text is None:
+            text = days[value] = format_date(value, format="dd/MM/yyyy", locale="fr_FR")
+        return text
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        writer.writerow([*SOURCE_HEADERS, *(c.header for c in ATTRIBUTIONS.columns)])
+        for pid, rf in campaign.usable().items():
+            table = rf.tables.get("attributions")
+            if table is None or not table.rows:
+                continue
+            n = len(table.rows)
+            empty = [None] * n
+            columns = [
+                [_neutral(rf.name)] * n,
+                [_neutral(names.get(pid, pid))] * n,
+                [_neutral(table.sheet_title)] * n,
+                table.rows,
+            ]
+            for col in ATTRIBUTIONS.columns:
+                values = table.columns.get(col.key) or empty
+                if col.kind == "date":
+                    out = [
+                        "" if v is None else day(v) if isinstance(v, dt.date) else _neutral(str(v))
+                        for v in values
+                    ]
+                elif col.kind == "decimal":
+                    # The CSV's number notation for a French Excel (not a display format: no
+                    # thousands separator, every digit kept).
+                    out = ["" if v is None else repr(v).replace(".", ",") for v in values]
+                elif col.kind == "integer":
+                    out = ["" if v is None else str(v) for v in values]
+                elif col.codelist or col.kind in ("code", "yesno"):
+                    known = labels.get(col.codelist or "oui_non", {})
+                    out = ["" if v is None else known.get(v) or _neutral(str(v)) for v in values]
+                else:
+                    out = ["" if v is None else _neutral(str(v)) for v in values]
+                columns.append(out)
+            writer.writerows(zip(*columns, strict=True))
+
+
+def _neutral(text: str) -> str:
+    """Partner text that a spreadsheet would take for a formula, made plain text."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _sheet_name(table: IndicatorTable, used: set[str]) -> str:

@@ -1,0 +1,121 @@
+"""National-size campaigns: beyond DATA_SHEET_MAX_ROWS validated rows, the « Données » sheet points
+to donnees-<year>.csv, which holds every row with its source in the shape a French Excel opens."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import openpyxl
+import pytest
+from bilan_cases import CONVENTION
+from bilan_helpers import attribution, campaign, return_file
+from click.testing import CliRunner
+
+from cia_workbook import report_xlsx
+from cia_workbook.cli import main
+from cia_workbook.consolidate import consolidate
+from cia_workbook.demo import generate_campaign, is_missing, write_filled_return
+from cia_workbook.report_xlsx import DATA_SHEET, data_in_csv, write_consolidation_xlsx, write_data_csv
+from cia_workbook.schema import ATTRIBUTIONS
+from cia_workbook.templates import template_filename
+
+YEAR = 2024
+TRICKY = ['=HYPERLINK("http://x")', "+33 4 66", "-12", "@SUM(A1)", "\tA", "0042"]
+
+
+def read_csv(path) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh, delimiter=";"))
+
+
+@pytest.fixture
+def big(monkeypatch):
+    """A campaign « too large » for the sheet once the threshold is lowered to 5 rows."""
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 5)
+    rows = [attribution(YEAR, i, reference=ref) for i, ref in enumerate(TRICKY)]
+    rows[0] |= {"ressources": 12345.5, "date_cal": dt.date(YEAR, 2, 3), "mutation": "OUI"}
+    other = [attribution(YEAR, 100 + i) for i in range(3)]
+    camp = campaign(
+        YEAR,
+        [
+            return_file("logis-cevenols", "bailleur", YEAR, {"attributions": rows}),
+            return_file("semiga", "bailleur", YEAR, {"attributions": other}),
+            return_file("un-toit", "bailleur", YEAR, {"attributions": other}, errors=1),  # excluded
+        ],
+    )
+    return camp, rows
+
+
+def test_rows_beyond_the_threshold_go_to_a_french_csv_with_their_source(big, tmp_path):
+    camp, rows = big
+    assert data_in_csv(camp)
+    path = write_data_csv(CONVENTION, camp, tmp_path / "donnees-2024.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the accents
+    table = read_csv(path)
+    assert table[0] == [
+        "Fichier",
+        "Partenaire",
+        "Feuille",
+        "Ligne",
+        *(c.header for c in ATTRIBUTIONS.columns),
+    ]
+    assert len(table) - 1 == len(rows) + 3  # the excluded return's rows are not there
+    first = dict(zip(table[0], table[1], strict=True))
+    assert (first["Fichier"], first["Partenaire"], first["Feuille"], first["Ligne"]) == (
+        "logis-cevenols-2024.xlsx",
+        "Logis Cévenols",
+        "Attributions",
+        "4",
+    )
+    assert first["Date de décision CAL"] == "03/02/2024"
+    assert first["Ressources annuelles (€)"] == "12345,5"
+    assert first["Suite donnée"] == "Bail signé"
+    assert first["Commune du logement"] == "Alès (30007)"
+    assert first["Taille du ménage"] == "2"
+    assert first["Mutation interne"] == "Oui"
+    # Partner text can never become a formula in the spreadsheet that opens the file.
+    references = [r[table[0].index("Référence du dossier")] for r in table[1 : 1 + len(TRICKY)]]
+    assert references == ["'" + t for t in TRICKY[:5]] + ["0042"]
+
+
+def test_the_data_sheet_then_says_where_the_rows_are(big, tmp_path):
+    camp, _ = big
+    bilan = consolidate(CONVENTION, {YEAR: camp}, YEAR)
+    path = write_consolidation_xlsx(CONVENTION, bilan, camp, tmp_path / "c.xlsx", data_csv="donnees-2024.csv")
+    wb = openpyxl.load_workbook(path)
+    text = " ".join(str(c.value) for row in wb[DATA_SHEET].iter_rows() for c in row if c.value)
+    assert "Les 9 lignes validées sont dans le fichier « donnees-2024.csv »" in text
+    assert "Au-delà de 5 lignes" in text
+    assert "Référence du dossier" not in text
+    assert wb["Données patrimoine"].max_row >= 1  # the other data sheets are unchanged
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("travail")
+    forms = root / "forms" / str(YEAR)
+    for filled in generate_campaign(CONVENTION, YEAR, seed=3):
+        if not is_missing(filled) and filled.partner.is_bailleur:
+            write_filled_return(CONVENTION, filled, forms / template_filename(filled.partner, YEAR))
+    return root
+
+
+def test_consolidate_lists_the_csv_and_drops_it_when_the_sheet_suffices(workdir, monkeypatch):
+    args = ["--dir", str(workdir), "consolidate", "--year", str(YEAR), "--sans-word"]
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    csv_path = workdir / "outputs" / str(YEAR) / "donnees-2024.csv"
+    assert f"  {csv_path}" in result.output.splitlines()
+    rows = len(read_csv(csv_path)) - 1
+    assert rows > 10
+
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 1_000_000)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert not csv_path.exists() and "donnees-2024.csv" not in result.output
+    ws = openpyxl.load_workbook(workdir / "outputs" / str(YEAR) / "consolidation-2024.xlsx", read_only=True)[
+        DATA_SHEET
+    ]
+    assert sum(1 for _ in ws.values) - 1 == rows
