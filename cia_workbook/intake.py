@@ -21,7 +21,7 @@ from cia_workbook.findings import Finding, finding
 from cia_workbook.model import Campaign, ReturnFile, Table
 from cia_workbook.reader import read_workbook
 from cia_workbook.schema import schema_for
-from cia_workbook.validate import validate_workbook
+from cia_workbook.validate import SHEETS_NOT_JUDGED, validate_workbook
 
 if TYPE_CHECKING:
     from cia_workbook.cache import ReturnCache
@@ -202,7 +202,7 @@ def read_return(
         rf.findings = [finding("FICHIER_ILLISIBLE", path.name, detail=f"accès refusé : {exc.strerror}")]
         return rf
     rf = ReturnFile(path, digest, size, modified)
-    result = read_workbook(path, engine)
+    result = read_workbook(path, engine, skip=SHEETS_NOT_JUDGED)
     rf.ignored = result.ignored
     rf.findings = list(result.findings)
     if result.workbook is None:

@@ -100,22 +100,24 @@ def is_lock_file(name: str) -> bool:
     return name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#"))
 
 
-def read_workbook(path: Path, engine: str = "auto") -> ReadResult:
+def read_workbook(path: Path, engine: str = "auto", skip: frozenset[str] = frozenset()) -> ReadResult:
     """Read a received file; every problem becomes a finding, nothing raises.
 
     `engine` is "auto" (calamine, then openpyxl for .xlsx it refuses), "calamine" or "openpyxl".
+    Sheets titled as in `skip` are listed without their cells (the caller never looks at them:
+    parsing the dropdown lists of a national convention costs a tenth of the reading).
     """
     path = Path(path)
     name = path.name
     try:
-        return _read(path, engine)
+        return _read(path, engine, skip)
     except MemoryError:
         return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail="mémoire insuffisante")])
     except Exception as exc:  # last line of defence: a damaged file must never stop the run
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=_describe(exc))])
 
 
-def _read(path: Path, engine: str) -> ReadResult:
+def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadResult:
     name = path.name
     suffix = path.suffix.lower()
     if is_lock_file(name):
@@ -167,7 +169,7 @@ def _read(path: Path, engine: str) -> ReadResult:
         engines = ["calamine"]  # openpyxl cannot read OpenDocument
     for eng in engines:
         try:
-            raw = _read_calamine(path, fmt) if eng == "calamine" else _read_openpyxl(path)
+            raw = _read_calamine(path, fmt, skip) if eng == "calamine" else _read_openpyxl(path, skip)
             break
         except Exception as exc:
             if _is_password_error(exc):
@@ -259,7 +261,7 @@ def _describe(exc: BaseException) -> str:
 # -- Reading cells -------------------------------------------------------------------------
 
 
-def _read_calamine(path: Path, fmt: str) -> RawWorkbook:
+def _read_calamine(path: Path, fmt: str, skip: frozenset[str] = frozenset()) -> RawWorkbook:
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     sheets: list[RawSheet] = []
@@ -269,18 +271,20 @@ def _read_calamine(path: Path, fmt: str) -> RawWorkbook:
         for index, meta in enumerate(wb.sheets_metadata):
             if meta.typ not in (SheetTypeEnum.WorkSheet,):
                 continue  # chart and macro sheets carry no data
+            visible = meta.visible == SheetVisibleEnum.Visible
+            if meta.name in skip:
+                sheets.append(RawSheet(meta.name, index, visible, []))
+                continue
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = []
             if fmt == "xlsx":
                 merged = [_range_a1(r) for r in (sheet.merged_cell_ranges or [])]
-            sheets.append(
-                RawSheet(meta.name, index, meta.visible == SheetVisibleEnum.Visible, _trim(rows), merged)
-            )
+            sheets.append(RawSheet(meta.name, index, visible, _trim(rows), merged))
     return RawWorkbook("", fmt, "calamine", sheets)
 
 
-def _read_openpyxl(path: Path) -> RawWorkbook:
+def _read_openpyxl(path: Path, skip: frozenset[str] = frozenset()) -> RawWorkbook:
     """Plain openpyxl path: values only (cached results of formulas), links never followed."""
     import openpyxl
 
@@ -293,6 +297,9 @@ def _read_openpyxl(path: Path) -> RawWorkbook:
     try:
         sheets: list[RawSheet] = []
         for index, ws in enumerate(wb.worksheets):
+            if ws.title in skip:
+                sheets.append(RawSheet(ws.title, index, ws.sheet_state == "visible", []))
+                continue
             rows = [[_from_openpyxl(v) for v in row] for row in ws.iter_rows(values_only=True)]
             sheets.append(RawSheet(ws.title, index, ws.sheet_state == "visible", _trim(rows)))
     finally:

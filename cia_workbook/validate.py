@@ -30,12 +30,17 @@ from cia_workbook.reader import RawSheet, RawWorkbook
 from cia_workbook.schema import Column, Sheet, WorkbookSchema, normalize
 
 LOCALE = "fr_FR"
+# Headers and dropdown values repeat from file to file: each spelling is normalised once per
+# process rather than once per file and column.
+_normalize = lru_cache(maxsize=16384)(normalize)
 HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the column
 SUGGEST_CUTOFF = 0.6  # how close a misspelt value must be to suggest the allowed one
 HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
 # Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
 # a row holding nothing but that key was not started by the partner and is not data.
 PREFILLED_KEY = {"contingent": "bailleur"}
+# Sheets whose cells no rule reads (the notice, the dropdown lists): the reader may skip them.
+SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title})
 
 
 @dataclass
@@ -52,7 +57,7 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
     result = Validation(identity, findings=found)
     if not usable or identity is None:
         return result
-    wschema = schema.schema_for(convention, identity.kind, year, identity.partner_id)  # type: ignore[arg-type]
+    wschema = _schema_for(convention, identity.kind, year, identity.partner_id)
     ctx = _Context(convention, year, raw.name, wschema)
     sheets = _match_sheets(raw, wschema, ctx)
     for sheet in wschema.sheets:
@@ -81,6 +86,22 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
         _duplicates(table, sheet, "identifiant", "REFERENCE_DOUBLON", ctx)
     result.findings.extend(ctx.findings)
     return result
+
+
+_SCHEMAS: dict[tuple, tuple[Convention, WorkbookSchema]] = {}
+
+
+def _schema_for(convention: Convention, kind: str, year: int, partner: str) -> WorkbookSchema:
+    """`schema.schema_for`, built once per kind, year and rehousing sheet rather than per file.
+
+    A national convention's code lists (a thousand bailleurs) cost more to build than a return
+    to validate; the schema depends on the partner only through the rehousing sheet.
+    """
+    key = (id(convention), kind, year, convention.reports_rehousing(partner))
+    hit = _SCHEMAS.get(key)
+    if hit is None or hit[0] is not convention:
+        hit = _SCHEMAS[key] = (convention, schema.schema_for(convention, kind, year, partner))  # type: ignore[arg-type]
+    return hit[1]
 
 
 class _Context:
@@ -236,11 +257,11 @@ def _shape_score(rsheet: RawSheet, sheet: Sheet) -> float:
         return 0.0
     if sheet.layout == "table":
         cells = _row_values(rsheet, sheet.header_row)
-        texts = {normalize(str(v)) for v in cells if v != ""}
-        hits = sum(normalize(c.header) in texts for c in sheet.columns)
+        texts = {_normalize(str(v)) for v in cells if v != ""}
+        hits = sum(_normalize(c.header) in texts for c in sheet.columns)
     else:
         hits = sum(
-            normalize(str(rsheet.value(sheet.form_row(c.key), 1))) == normalize(c.header)
+            _normalize(str(rsheet.value(sheet.form_row(c.key), 1))) == _normalize(c.header)
             for c in sheet.columns
         )
     return hits / len(sheet.columns)
@@ -259,7 +280,7 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
         best = max(candidates, key=lambda r: _header_hits(rsheet, sheet, r), default=header_row)
         if _header_hits(rsheet, sheet, best) > 0:
             header_row = best
-    cells = [normalize(str(v)) if v != "" else "" for v in _row_values(rsheet, header_row)]
+    cells = [_normalize(str(v)) if v != "" else "" for v in _row_values(rsheet, header_row)]
     free = {i for i, text in enumerate(cells) if text}
     where: dict[str, int] = {}
     # Exact headers first, wherever they are, then edited headers close enough to the schema's.
@@ -267,7 +288,7 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
         for col in sheet.columns:
             if col.key in where:
                 continue
-            target = normalize(col.header)
+            target = _normalize(col.header)
             found = [j for j in sorted(free) if (cells[j] == target if exact else _close(cells[j], target))]
             if found:
                 where[col.key] = found[0]
@@ -314,8 +335,8 @@ def _longest_increasing(values: list[int]) -> set[int]:
 
 
 def _header_hits(rsheet: RawSheet, sheet: Sheet, row: int) -> int:
-    texts = {normalize(str(v)) for v in _row_values(rsheet, row) if v != ""}
-    return sum(normalize(c.header) in texts for c in sheet.columns)
+    texts = {_normalize(str(v)) for v in _row_values(rsheet, row) if v != ""}
+    return sum(_normalize(c.header) in texts for c in sheet.columns)
 
 
 def _close(a: str, b: str) -> bool:
@@ -364,12 +385,16 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
         if sheet.required:
             ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first}", sheet_title=rsheet.title)
         return table
+    # Rows padded to the table's width, then transposed in one C-level pass (zip).
+    width = max(where.values(), default=-1) + 1
+    padded = [cells if len(cells) >= width else cells + [""] * (width - len(cells)) for cells in kept]
+    by_column = list(zip(*padded, strict=False))
     for col in sheet.columns:
         index = where.get(col.key)
         if index is None:
             table.columns[col.key] = [None] * len(rows)
             continue
-        values = [cells[index] if index < len(cells) else "" for cells in kept]
+        values = list(by_column[index])
         table.columns[col.key] = _convert_column(col, values, rows, rsheet.title, letters[col.key], ctx)
     return table
 
@@ -492,28 +517,33 @@ def _clean_column(col: Column, values: list[Any], ctx: _Context) -> list[Any] | 
     cost a fraction of a per-cell loop, and give exactly what the loop gives on such a column.
     """
     kind = col.kind
+    # Types, distinct values and conversions through map/set/zip: C loops, no call per cell.
+    types = set(map(type, values))
     if kind in ("integer", "decimal"):
-        if not all(v.__class__ is float or v.__class__ is int for v in values):
+        if not types <= {float, int}:  # type(True) is bool: booleans take the per-cell path
             return None
         if (col.minimum is not None and min(values) < col.minimum) or (
             col.maximum is not None and max(values) > col.maximum
         ):
             return None
         if kind == "decimal":
-            return [float(v) for v in values]
-        if not all(v.__class__ is int or v.is_integer() for v in values):
+            return list(map(float, values))
+        try:
+            ints = list(map(int, values))
+        except (OverflowError, ValueError):  # inf, nan
             return None
-        return [int(v) for v in values]
+        # 2.5 != int(2.5): a fractional number takes the per-cell path (NOMBRE_INVALIDE).
+        return ints if ints == values else None
     if kind == "date":
         # Dates typed as dates; equal days share one object (a year has 365 of them).
-        if not all(v.__class__ is dt.date for v in values):
+        if types != {dt.date}:
             return None
-        days: dict[dt.date, dt.date] = {}
-        return [days.setdefault(v, v) for v in values]
+        distinct = set(values)
+        return list(map(dict(zip(distinct, distinct, strict=True)).__getitem__, values))
     if kind in ("code", "yesno"):
         # Text picked from the dropdown: a few distinct values, each converted once. (Only
         # text: 1 == 1.0 == True would mix numbers and booleans in one key.)
-        if not all(v.__class__ is str for v in values):
+        if types != {str}:
             return None
         distinct = set(values)
         if len(distinct) > 256:
@@ -527,11 +557,11 @@ def _clean_column(col: Column, values: list[Any], ctx: _Context) -> list[Any] | 
             if problem is not None:
                 return None
             codes[value] = typed
-        return [codes[v] for v in values]
+        return list(map(codes.__getitem__, values))
     if kind == "text":
-        if not all(v.__class__ is str for v in values):
+        if types != {str}:
             return None
-        out = [v.strip() for v in values]
+        out = list(map(str.strip, values))
         return out if all(out) else None
     return None
 
@@ -646,7 +676,7 @@ def _code_converter(col: Column, ctx: _Context) -> Callable[[Any], tuple[Any, Pr
             text = fr_date(value)
         else:
             text = str(value).strip()
-        code = table.get(normalize(text))
+        code = table.get(_normalize(text))
         if code is not None:
             result: tuple[Any, Problem] = (code, None)
         elif is_qpv and (old := _other_geography_qpv(ctx, text)) is not None:
@@ -730,6 +760,7 @@ def quartile_of(convention: Convention, year: int, per_uc: float) -> str | None:
     return "4"
 
 
+_DIGIT = re.compile(r"\d")
 _CIVILITY = re.compile(r"^(m|mr|mme|mlle|melle|monsieur|madame|mademoiselle)\.?\s+\S", re.IGNORECASE)
 _UPPER_FIRST = re.compile(r"^[A-ZÀ-Ý][A-ZÀ-Ý'\-]+\s+[A-ZÀ-Ý][a-zà-ÿ'\-]+$")
 _FIRST_UPPER = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ'\-]+\s+[A-ZÀ-Ý][A-ZÀ-Ý'\-]+$")
@@ -738,7 +769,9 @@ _FIRST_UPPER = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ'\-]+\s+[A-ZÀ-Ý][A-ZÀ-Ý'\-]+
 def looks_like_a_name(reference: str) -> bool:
     """Conservative: a civility, or « DUPONT Jean » / « Jean DUPONT », and never any digit."""
     text = reference.strip()
-    if any(ch.isdigit() for ch in text):
+    # The regex answers at C speed for the usual reference with digits; isdigit also counts
+    # digits the regex does not (superscripts), so it still decides when the regex finds none.
+    if _DIGIT.search(text) or any(ch.isdigit() for ch in text):
         return False
     return bool(_CIVILITY.match(text) or _UPPER_FIRST.match(text) or _FIRST_UPPER.match(text))
 
@@ -784,60 +817,61 @@ def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
     zones = {z.code: z for z in ctx.convention.local_zones}
     communes = ctx.convention.communes_by_insee
     check_quartile = (t := ctx.convention.thresholds(year)) is not None and t.complete
-    for i, row in enumerate(table.rows):
-        cal, bail, outcome = date_cal[i], date_bail[i], suite[i]
-        if bail is not None and outcome in ("REFUS", "AUTRE"):
-            label = next(c.label for c in schema.OUTCOMES.codes if c.code == outcome)
-            ctx.add("BAIL_SANS_SUITE", title, f"{letter['date_bail']}{row}", suite=label)
-        if bail is not None and cal is not None and bail < cal:
-            ctx.add(
-                "BAIL_AVANT_CAL", title, f"{letter['date_bail']}{row}", bail=fr_date(bail), cal=fr_date(cal)
-            )
+    # household_uc and quartile_of inlined (same arithmetic, same order): this loop runs once
+    # per row of a national campaign, and most rows raise nothing.
+    scale = ctx.convention.uc_scale
+    first_adult, other_14, child = scale.first_adult, scale.other_14_plus, scale.child_under_14
+    q1, q2, q3 = (t.q1, t.q2, t.q3) if check_quartile else (0, 0, 0)  # type: ignore[union-attr]
+    for row, cal, bail, outcome, where, q, z, a, n14v, m14, sz, declared, res in zip(
+        table.rows, date_cal, date_bail, suite, commune, qpv, zone, adults, nb14, nbm14, size, quartile,
+        ressources, strict=True,
+    ):  # fmt: skip
+        if bail is not None:
+            if outcome in ("REFUS", "AUTRE"):
+                label = next(c.label for c in schema.OUTCOMES.codes if c.code == outcome)
+                ctx.add("BAIL_SANS_SUITE", title, f"{letter['date_bail']}{row}", suite=label)
+            if cal is not None and bail < cal:
+                ctx.add("BAIL_AVANT_CAL", title, f"{letter['date_bail']}{row}",
+                        bail=fr_date(bail), cal=fr_date(cal))  # fmt: skip
         if (cal is not None or bail is not None) and not (
             (cal is not None and cal.year == year) or (bail is not None and bail.year == year)
         ):
             key = "date_cal" if cal is not None else "date_bail"
             ctx.add("DATE_HORS_ANNEE", title, f"{letter[key]}{row}",
                     year=year, column=header[key], value=fr_date(cal if cal is not None else bail))  # fmt: skip
-        where, q, z = commune[i], qpv[i], zone[i]
-        if where is not None and q is not None and q in qpvs and where not in qpvs[q].communes:
-            ctx.add(
-                "QPV_HORS_COMMUNE", title, f"{letter['qpv']}{row}", qpv=q, commune=_commune(communes, where)
-            )
-        if where is not None and z is not None and z in zones and zones[z].commune != where:
-            ctx.add("ZONE_HORS_COMMUNE", title, f"{letter['zone_locale']}{row}", zone=zones[z].name,
-                    expected=_commune(communes, zones[z].commune), commune=_commune(communes, where))  # fmt: skip
-        if q is not None and q in qpvs and z is not None and z in zones:
+        in_qpv = q is not None and q in qpvs
+        in_zone = z is not None and z in zones
+        if where is not None:
+            if in_qpv and where not in qpvs[q].communes:
+                ctx.add("QPV_HORS_COMMUNE", title, f"{letter['qpv']}{row}",
+                        qpv=q, commune=_commune(communes, where))  # fmt: skip
+            if in_zone and zones[z].commune != where:
+                ctx.add("ZONE_HORS_COMMUNE", title, f"{letter['zone_locale']}{row}", zone=zones[z].name,
+                        expected=_commune(communes, zones[z].commune), commune=_commune(communes, where))  # fmt: skip
+        if in_qpv and in_zone:
             ctx.add("ZONE_ET_QPV", title, f"{letter['zone_locale']}{row}", qpv=q, zone=zones[z].name)
-        n14 = nb14[i] if nb14[i] is not None else adults[i]
-        if adults[i] is not None and nb14[i] is not None and adults[i] > nb14[i]:
+        n14 = n14v if n14v is not None else a
+        if a is not None and n14v is not None and a > n14v:
             ctx.add("COMPOSITION_INCOHERENTE", title, f"{letter['nb_adultes']}{row}",
-                    detail=f"{adults[i]} adulte(s) mais {nb14[i]} personne(s) de 14 ans ou plus")  # fmt: skip
-        elif (
-            size[i] is not None
-            and nb14[i] is not None
-            and nbm14[i] is not None
-            and size[i] != nb14[i] + nbm14[i]
-        ):
+                    detail=f"{a} adulte(s) mais {n14v} personne(s) de 14 ans ou plus")  # fmt: skip
+        elif sz is not None and n14v is not None and m14 is not None and sz != n14v + m14:
             ctx.add("COMPOSITION_INCOHERENTE", title, f"{letter['taille_menage']}{row}",
-                    detail=f"taille {size[i]} mais {nb14[i]} personne(s) de 14 ans ou plus et {nbm14[i]} enfant(s) de moins de 14 ans")  # fmt: skip
-        elif nb14[i] == 0:
+                    detail=f"taille {sz} mais {n14v} personne(s) de 14 ans ou plus et {m14} enfant(s) de moins de 14 ans")  # fmt: skip
+        elif n14v == 0:
             ctx.add("COMPOSITION_INCOHERENTE", title, f"{letter['nb_14_plus']}{row}",
                     detail="aucune personne de 14 ans ou plus")  # fmt: skip
-        declared = quartile[i]
-        if check_quartile and declared in ("1", "2", "3", "4") and ressources[i] is not None and n14:
-            uc = household_uc(ctx.convention, n14, nbm14[i] or 0)
-            per_uc = ressources[i] / uc
-            computed = quartile_of(ctx.convention, year, per_uc)
-            if computed is not None and computed != declared:
+        if check_quartile and declared in ("1", "2", "3", "4") and res is not None and n14:
+            uc = first_adult + other_14 * max(n14 - 1, 0) + child * (m14 or 0)
+            per_uc = res / uc
+            computed = "1" if per_uc <= q1 else "2" if per_uc <= q2 else "3" if per_uc <= q3 else "4"
+            if computed != declared:
                 ctx.add("QUARTILE_INCOHERENT", title, f"{letter['quartile']}{row}",
-                        declared=declared, resources=fr_number(ressources[i]), uc=fr_number(round(uc, 2)),
+                        declared=declared, resources=fr_number(res), uc=fr_number(round(uc, 2)),
                         per_uc=fr_number(round(per_uc)), computed=computed, year=year)  # fmt: skip
     _duplicates(table, sheet, "reference", "REFERENCE_DOUBLON", ctx)
-    refs = column("reference")
-    for i, ref in enumerate(refs):
+    for row, ref in zip(table.rows, column("reference"), strict=True):
         if ref and looks_like_a_name(ref):
-            ctx.add("REFERENCE_NOMINATIVE", title, f"{letter['reference']}{table.rows[i]}", value=ref)
+            ctx.add("REFERENCE_NOMINATIVE", title, f"{letter['reference']}{row}", value=ref)
 
 
 def _commune(communes: dict, insee: str) -> str:

@@ -249,9 +249,9 @@ def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monk
     opened = []
     original = intake.read_workbook
 
-    def spy(path, engine="auto"):
+    def spy(path, *args, **kwargs):
         opened.append(Path(path).name)
-        return original(path, engine)
+        return original(path, *args, **kwargs)
 
     monkeypatch.setattr(intake, "read_workbook", spy)
     seen = []
