@@ -23,17 +23,17 @@ from docx.shared import Cm
 
 from cia_workbook import frformat
 from cia_workbook.consolidate import SECRET, Col, IndicatorTable
-from cia_workbook.convention import CRITERION_CODES, Convention
+from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.relogement import (
-    CRITERIA,
     STATUS_LABELS,
     Household,
-    Progress,
     RehousingBilan,
     RestToPay,
+    criteria_table,
     destination_label,
     origin_label,
+    progress_table,
     rule_text,
 )
 from cia_workbook.report_docx import (
@@ -86,85 +86,6 @@ def write_annexes_docx(
 
 
 # -- Tables (plain data, shared with the tests) ---------------------------------------------
-
-
-def progress_table(r: RehousingBilan) -> IndicatorTable:
-    """Per operation and for the programme: households to rehouse, followed, rehoused, in progress."""
-    cols = [
-        Col("operation", "Opération", "text"),
-        Col("a_reloger", "Ménages à reloger (programme)", "number"),
-        Col("suivis", "Ménages suivis"),
-        Col("reloges", f"Relogés définitivement depuis {r.first_year}"),
-        Col("reloges_annee", f"Dont en {r.year}"),
-        Col("en_cours", "En cours"),
-        Col("bloques", "Dossiers bloqués"),
-        Col("sortis", "Partis hors partenariat ou autre"),
-        Col("taux", "Avancement", "rate", of=("reloges",)),
-    ]
-
-    def row(p: Progress) -> dict[str, Any]:
-        return {
-            "operation": p.label,
-            "a_reloger": p.planned,
-            "suivis": p.followed,
-            "reloges": p.rehoused,
-            "reloges_annee": p.rehoused_in_year,
-            "en_cours": p.in_progress,
-            "bloques": p.blocked,
-            "sortis": p.by_status.get("PARTI", 0) + p.by_status.get("AUTRE", 0),
-            "taux": p.rate,
-        }
-
-    return IndicatorTable(
-        "relogement_avancement",
-        "relogement",
-        f"Avancement des relogements au 31 décembre {r.year}",
-        cols,
-        [row(p) for p in r.operations] + [row(r.total)],
-        note="Avancement : ménages relogés définitivement rapportés aux ménages à reloger sur la durée du programme "
-        "(fichier de convention). En cours : à reloger, proposition faite ou relogé temporairement.",
-        total_row=True,
-        chart=("taux", None),
-        chart_title="Part des ménages à reloger déjà relogés définitivement",
-    )
-
-
-def criteria_table(r: RehousingBilan, cumulative: bool) -> IndicatorTable:
-    rates = r.cumulative_criteria if cumulative else r.year_criteria
-    when = f"depuis {r.first_year} (cumul)" if cumulative else f"en {r.year}"
-    cols = [
-        Col("critere", "Critère de la charte", "text"),
-        Col("num", "Ménages conformes"),
-        Col("den", "Ménages relogés"),
-        Col("nc", "Dont non renseignés"),
-        Col("taux", "Taux", "rate", of=("num", "den")),
-        Col("cible", "Cible", "target"),
-        Col("statut", "Appréciation", "status", of=("num", "den")),
-    ]
-    rows = [
-        {
-            "critere": CRITERIA[code],
-            "num": rates[code].numerator,
-            "den": rates[code].denominator,
-            "nc": rates[code].unknown,
-            "taux": rates[code].value,
-            "cible": None if rates[code].target is None else rates[code].target / 100,
-            "statut": rates[code].status,
-        }
-        for code in CRITERION_CODES
-    ]
-    return IndicatorTable(
-        "relogement_criteres_cumul" if cumulative else "relogement_criteres_annee",
-        "relogement",
-        f"Critères de qualité des relogements définitifs {when}",
-        cols,
-        rows,
-        note="Univers : ménages relogés définitivement "
-        + (f"entre {r.first_year} et {r.year}" if cumulative else f"en {r.year} (date du relogement)")
-        + ". Un critère non renseigné reste dans l'univers et ne compte jamais comme conforme.",
-        chart=("taux", "cible"),
-        chart_title=f"Critères de la charte, relogements {when}",
-    )
 
 
 def household_table(r: RehousingBilan, households: list[Household]) -> IndicatorTable:

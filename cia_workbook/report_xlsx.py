@@ -17,7 +17,7 @@ from cia_workbook.consolidate import Bilan, IndicatorTable
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.model import Campaign
-from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, Column, schema_for
+from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, RELOGEMENTS, Column, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
 # "#,##0" displays as « 1 234 » and "0.0%" as « 25,0 % » in a French Excel.
@@ -128,7 +128,7 @@ def _write(
         {"title": f"Consolidation {bilan.year} – {bilan.convention_title}", "author": "cia-workbook"}
     )
     used_names: set[str] = set()
-    for table in bilan.tables:
+    for table in [*bilan.tables, *_rehousing_tables(bilan)]:
         _indicator_sheet(wb, fmt, table, _sheet_name(table, used_names))
     # Coded values are written with the label the partner chose in the dropdown.
     labels = {
@@ -141,12 +141,23 @@ def _write(
         (DATA_SHEET, ATTRIBUTIONS.columns, "attributions"),
         ("Données patrimoine", PATRIMOINE.columns, "patrimoine"),
         ("Données contingents", contingent.columns, "contingent"),
+        *((("Données relogements", RELOGEMENTS.columns, "relogements"),) if bilan.rehousing else ()),
     ):
         if key == "attributions" and data_csv:
             _csv_note_sheet(wb, fmt, title, attribution_rows(campaign), data_csv)
         else:
             _data_sheet(wb, fmt, title, columns, usable, key, names, labels)
     wb.close()
+
+
+def _rehousing_tables(bilan: Bilan) -> list[IndicatorTable]:
+    """The charter's progress and criteria (year and cumulated), when the convention has a charter."""
+    if bilan.rehousing is None:
+        return []
+    from cia_workbook.relogement import criteria_table, progress_table
+
+    r = bilan.rehousing
+    return [progress_table(r), criteria_table(r, cumulative=False), criteria_table(r, cumulative=True)]
 
 
 def _csv_note_sheet(wb, fmt: dict, name: str, rows: int, csv_name: str) -> None:

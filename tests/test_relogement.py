@@ -229,3 +229,29 @@ def test_a_faulty_charter_is_refused_in_french(old, new, expected):
     with pytest.raises(ConventionError) as err:
         _convention(old, new)
     assert expected in str(err.value)
+
+
+def test_the_consolidated_workbook_carries_the_charter_and_the_rows(campaigns, tmp_path):
+    """The rehousing figures and the validated household rows reach the consolidated workbook."""
+    import openpyxl
+
+    from cia_workbook.consolidate import consolidate
+    from cia_workbook.relogement import CRITERIA
+    from cia_workbook.report_xlsx import write_consolidation_xlsx
+
+    full = consolidate(CONVENTION, campaigns, 2024)
+    path = write_consolidation_xlsx(CONVENTION, full, campaigns[2024], tmp_path / "consolidation.xlsx")
+    wb = openpyxl.load_workbook(path, read_only=True)
+    by_title = {}
+    for ws in wb.worksheets:
+        rows = list(ws.values)
+        if rows and rows[0] and rows[0][0]:
+            by_title[rows[0][0]] = rows
+    cumul = next(rows for title, rows in by_title.items() if "depuis" in str(title) and "Critères" in str(title))
+    expected = _expected(list(TRUTH))
+    for code, (num, den) in expected.items():
+        line = next(r for r in cumul if r and r[0] == CRITERIA[code])
+        assert line[1:3] == (num, den), code
+    data = list(wb["Données relogements"].values)
+    ids = [r[data[0].index("Identifiant du ménage")] for r in data[1:]]
+    assert sorted(ids) == sorted(["PSJ-001", "PSJ-002", "PSJ-003", "PSJ-004", "PSJ-005", "psj-003", "FBG-002"])

@@ -8,7 +8,7 @@ from bilan_cases import CONVENTION, bilan_case
 from bilan_helpers import attribution, campaign, return_file
 
 from cia_workbook.consolidate import consolidate
-from cia_workbook.report_xlsx import DATA_SHEET, SHEET_NAMES, write_consolidation_xlsx
+from cia_workbook.report_xlsx import DATA_SHEET, SHEET_NAMES, _rehousing_tables, write_consolidation_xlsx
 from cia_workbook.schema import ATTRIBUTIONS
 
 YEAR = 2024
@@ -48,7 +48,7 @@ def test_indicator_sheets_carry_native_charts(made):
     bilan, _, path, _ = made
     with zipfile.ZipFile(path) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-    assert len(charts) == sum(1 for t in bilan.tables if t.chart)
+    assert len(charts) == sum(1 for t in [*bilan.tables, *_rehousing_tables(bilan)] if t.chart)
     assert len(charts) >= 4
 
 
