@@ -18,7 +18,6 @@ from typing import Any
 
 from babel.dates import format_date
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm
 
 from cia_workbook import frformat
@@ -43,17 +42,12 @@ from cia_workbook.report_docx import (
     MARKING_STYLE,
     NOTE_STYLE,
     _BilanDocument,
-    _field,
     _number,
     _update_fields_on_open,
     template_path,
 )
 from cia_workbook.schema import BLOCKING_REASONS, REHOUSING_STATUSES
 
-HEADER = {
-    "restreinte": "Diffusion restreinte – commission de coordination",
-    "publique": "Document public",
-}
 ANNEX_TITLES = {
     1: "Annexe 1 – Tableau de suivi des relogements",
     2: "Annexe 2 – Bilan annuel des relogements",
@@ -305,17 +299,8 @@ class _AnnexesDocument(_BilanDocument):
             for cell, width in zip(row.cells, widths_cm, strict=True):
                 cell.width = Cm(width)
 
-    def footer_and_header(self) -> None:
-        section = self.doc.sections[0]
-        footer = section.footer.paragraphs[0]
-        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        footer.add_run(f"{self.r.epci} – annexes de la charte de relogement, bilan {self.r.year} – page ")
-        _field(footer, "PAGE", "1")
-        footer.add_run(" sur ")
-        _field(footer, "NUMPAGES", "1")
-        header = section.header.paragraphs[0]
-        header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        header.text = HEADER[self.diffusion]
+    def footer_text(self) -> str:
+        return f"{self.r.epci} – annexes de la charte de relogement, bilan {self.r.year}"
 
     def cover(self) -> None:
         r = self.r

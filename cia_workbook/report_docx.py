@@ -279,11 +279,14 @@ class _BilanDocument:
         self.insert_charts(dict(zip(specs, drawn(), strict=True)))
         return self.doc
 
+    def footer_text(self) -> str:
+        return f"{self.b.epci} – bilan {self.b.year} de la CIA"
+
     def footer_and_header(self) -> None:
         section = self.doc.sections[0]
         footer = section.footer.paragraphs[0]
         footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        footer.add_run(f"{self.b.epci} – bilan {self.b.year} de la CIA – page ")
+        footer.add_run(f"{self.footer_text()} – page ")
         _field(footer, "PAGE", "1")
         footer.add_run(" sur ")
         _field(footer, "NUMPAGES", "1")

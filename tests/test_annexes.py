@@ -7,12 +7,11 @@ version only; the public version masks small counts and lists no household.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import zipfile
 
 import pytest
 from docx import Document
+from libreoffice import convert, needs_libreoffice
 from test_relogement import TRUTH, _campaigns
 from workbooks import CONVENTION
 
@@ -115,17 +114,10 @@ def test_charts_with_alt_text(made):
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice absent")
+@needs_libreoffice
 def test_annexes_convert_to_pdf_with_libreoffice(made, tmp_path):
     _, paths = made
-    profile = tmp_path / "profile"
-    result = subprocess.run(
-        ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), str(paths["restreinte"])],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    pdf = tmp_path / "annexes-charte-relogement-2024.pdf"
+    pdf = convert(paths["restreinte"], tmp_path)
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
