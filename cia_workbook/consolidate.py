@@ -272,6 +272,7 @@ def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int)
         "urban": urb,
         "dalo": _flag(raw["categorie"], lambda v: v == "DALO", coded["categorie"]),
         "out_qpv": out_qpv,
+        "out_zone": _flag(raw["zone_locale"], lambda v: v in (None, NO_ZONE), coded["zone_locale"]),
         "refus": _flag(raw["suite"], lambda v: v == "REFUS", coded["suite"]),
         "young_yes": _flag(age, lambda v: v is not None and v < YOUNG_AGE),
         "young_nr": _flag(age, lambda v: v is None),
@@ -345,6 +346,35 @@ def contingent_rates(
     contingents = list(contingents)
     groups = _rows_of(convention, [("", table)], year).group("contingent", contingents)
     return {c: _objectives(convention, groups[c], year, c) for c in contingents}
+
+
+def contingent_counts(
+    convention: Convention, year: int, tables: list[tuple[str, Table]], reservataires: list[str]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Bailleur → réservataire → what the bailleur's rows say about that contingent, per column
+    of the réservataire's Contingent sheet.
+
+    Same definitions as the bilan (DOMAIN.md): baux signés in the year on that contingent,
+    priority categories among them, 1st quartile outside QPV and local zones, quartiles 2-4 of
+    CAL decisions in the year in QPV or local zone. The objective counts NPNRU rehousing with the
+    1st quartile; the Contingent sheet asks for the 1st quartile alone, so that one is counted.
+    """
+    rows = _rows_of(convention, tables, year)
+    priority = [c.code for c in convention.priority_categories if c.priority]
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for bid, _table in tables:
+        mine = out[bid] = {}
+        for res, sel in rows.group("bailleur", [bid])[bid].group("contingent", reservataires).items():
+            leased = sel.where("bail")
+            counts = mine[res] = {
+                "baux_signes": len(leased),
+                "q234_qpv": sel.count("cal", "inq", "q234"),
+                "q1_hors_qpv": leased.count("q1", "out_qpv", "out_zone"),
+            }
+            tally = leased.tally("category", priority)
+            for code in priority:
+                counts[f"prioritaires_{code.lower()}"] = tally[code]
+    return out
 
 
 # -- Tables --------------------------------------------------------------------------------

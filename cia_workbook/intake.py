@@ -281,36 +281,9 @@ def contingents_counts(
     convention: Convention, year: int, table: Table, reservataires: list[str]
 ) -> dict[str, dict[str, int]]:
     """`contingent_counts` of several réservataires, reading the bailleur's rows once."""
-    from cia_workbook.consolidate import contingent_rates
+    from cia_workbook.consolidate import contingent_counts as counts_by_bailleur
 
-    priority = [c.code for c in convention.priority_categories if c.priority]
-    out: dict[str, dict[str, int]] = {}
-    for res, rates in contingent_rates(convention, table, year, reservataires).items():
-        counts = out[res] = {
-            "baux_signes": rates["publics_prioritaires"].denominator,
-            "q234_qpv": rates["qpv_q234"].numerator,
-            "q1_hors_qpv": 0,
-        }
-        for code in priority:
-            counts[f"prioritaires_{code.lower()}"] = 0
-    cols = table.columns
-    n = len(table.rows)
-    empty = [None] * n
-    # The objective counts NPNRU rehousing with the 1st quartile; the Contingent sheet asks
-    # for the 1st quartile alone, so that one is counted here.
-    for bail, suite, contingent, qpv, zone, quartile, cat in zip(
-        cols.get("date_bail") or empty, cols.get("suite") or empty, cols.get("contingent") or empty,
-        cols.get("qpv") or empty, cols.get("zone_locale") or empty, cols.get("quartile") or empty,
-        cols.get("categorie") or empty, strict=True,
-    ):  # fmt: skip
-        counts = out.get(contingent)  # type: ignore[arg-type]
-        if counts is None or suite != "BAIL_SIGNE" or not isinstance(bail, dt.date) or bail.year != year:
-            continue
-        if cat in priority:
-            counts[f"prioritaires_{cat.lower()}"] += 1
-        if quartile == "1" and qpv in (None, "HORS_QPV") and zone in (None, "NON"):
-            counts["q1_hors_qpv"] += 1
-    return out
+    return counts_by_bailleur(convention, year, [("", table)], reservataires)[""]
 
 
 def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[Finding]:
@@ -328,11 +301,12 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     declaring = [
         r.id for r in convention.reservataires if r.id in usable and "contingent" in usable[r.id].tables
     ]
-    counted_by_bailleur = {
-        bid: contingents_counts(convention, year, brf.tables["attributions"], declaring)
-        for bid, brf in bailleurs.items()
-        if declaring and "attributions" in brf.tables
-    }
+    from cia_workbook.consolidate import contingent_counts as counts_by_bailleur
+
+    tables = [
+        (bid, brf.tables["attributions"]) for bid, brf in bailleurs.items() if "attributions" in brf.tables
+    ]
+    counted_by_bailleur = counts_by_bailleur(convention, year, tables, declaring) if declaring else {}
     for res in convention.reservataires:
         rf = usable.get(res.id)
         table = rf.tables.get("contingent") if rf else None
