@@ -10,6 +10,8 @@ Beyond DATA_SHEET_MAX_ROWS attribution rows, those rows go to a CSV file beside 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,27 +190,55 @@ def write_data_csv(convention: Convention, campaign: Campaign, path: Path) -> Pa
     return write_atomic(Path(path), lambda tmp: _write_csv(convention, campaign, tmp))
 
 
-def _write_csv(convention: Convention, campaign: Campaign, path: Path) -> None:
-    import csv
+def start_data_csv(convention: Convention, campaign: Campaign, path: Path) -> Callable[[], Path]:
+    """Start `write_data_csv` on another core and return the function that waits for it.
 
+    The file is written by a forked process while the caller consolidates and writes the
+    workbook. Where fork does not exist, or when the child fails, the caller's process writes
+    it when waited for: the result is the same file, only later.
+    """
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return lambda: write_data_csv(convention, campaign, path)
+    child = multiprocessing.get_context("fork").Process(
+        target=write_data_csv, args=(convention, campaign, path), daemon=True
+    )
+    child.start()
+
+    def wait() -> Path:
+        child.join()
+        if child.exitcode != 0:
+            return write_data_csv(convention, campaign, path)
+        return Path(path)
+
+    return wait
+
+
+def _write_csv(convention: Convention, campaign: Campaign, path: Path) -> None:
     from babel.dates import format_date
 
     labels = {
-        name: {c.code: _neutral(c.label) for c in codelist.codes}
+        name: {c.code: _field(c.label) for c in codelist.codes}
         for name, codelist in schema_for(convention, "bailleur", campaign.year).codelists.items()
     }
     names = {p.id: p.name for p in convention.partners}
-    days: dict[dt.date, str] = {}
 
-    def day(value: dt.date) -> str:
-        text = days.get(value)
-        if text is None:
-            text = days[value] = format_date(value, format="dd/MM/yyyy", locale="fr_FR")
-        return text
+    def date_field(v: Any) -> str:
+        if isinstance(v, dt.date):
+            return format_date(v, format="dd/MM/yyyy", locale="fr_FR")
+        return _field(str(v))
 
+    def by_value(values: list, convert) -> list[str]:
+        # Dates, counts and codes repeat: each distinct value is written once.
+        fields = {v: "" if v is None else convert(v) for v in set(values)}
+        return list(map(fields.__getitem__, values))
+
+    # The csv module's quoting rules (a field holding ; " CR or LF is quoted), applied once per
+    # field and joined by hand: twice as fast as csv.writer on 12 million fields.
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
-        writer.writerow([*SOURCE_HEADERS, *(c.header for c in ATTRIBUTIONS.columns)])
+        fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in ATTRIBUTIONS.columns))))
+        fh.write("\r\n")
         for pid, rf in campaign.usable().items():
             table = rf.tables.get("attributions")
             if table is None or not table.rows:
@@ -216,31 +246,40 @@ def _write_csv(convention: Convention, campaign: Campaign, path: Path) -> None:
             n = len(table.rows)
             empty = [None] * n
             columns = [
-                [_neutral(rf.name)] * n,
-                [_neutral(names.get(pid, pid))] * n,
-                [_neutral(table.sheet_title)] * n,
-                table.rows,
+                [_field(rf.name)] * n,
+                [_field(names.get(pid, pid))] * n,
+                [_field(table.sheet_title)] * n,
+                list(map(str, table.rows)),
             ]
             for col in ATTRIBUTIONS.columns:
                 values = table.columns.get(col.key) or empty
                 if col.kind == "date":
-                    out = [
-                        "" if v is None else day(v) if isinstance(v, dt.date) else _neutral(str(v))
-                        for v in values
-                    ]
+                    out = by_value(values, date_field)
                 elif col.kind == "decimal":
                     # The CSV's number notation for a French Excel (not a display format: no
                     # thousands separator, every digit kept).
                     out = ["" if v is None else repr(v).replace(".", ",") for v in values]
                 elif col.kind == "integer":
-                    out = ["" if v is None else str(v) for v in values]
+                    out = by_value(values, str)
                 elif col.codelist or col.kind in ("code", "yesno"):
                     known = labels.get(col.codelist or "oui_non", {})
-                    out = ["" if v is None else known.get(v) or _neutral(str(v)) for v in values]
+                    out = by_value(values, lambda v, known=known: known.get(v) or _field(str(v)))
                 else:
-                    out = ["" if v is None else _neutral(str(v)) for v in values]
+                    out = ["" if v is None else _field(str(v)) for v in values]
                 columns.append(out)
-            writer.writerows(zip(*columns, strict=True))
+            fh.write("\r\n".join(map(";".join, zip(*columns, strict=True))))
+            fh.write("\r\n")
+
+
+_QUOTED = re.compile(r'[;"\r\n]')
+
+
+def _field(text: str) -> str:
+    """One CSV field: neutralised against formulas, quoted when it holds ; " CR or LF."""
+    text = _neutral(text)
+    if _QUOTED.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _neutral(text: str) -> str:

@@ -16,12 +16,18 @@ from cia_workbook import report_xlsx
 from cia_workbook.cli import main
 from cia_workbook.consolidate import consolidate
 from cia_workbook.demo import generate_campaign, is_missing, write_filled_return
-from cia_workbook.report_xlsx import DATA_SHEET, data_in_csv, write_consolidation_xlsx, write_data_csv
+from cia_workbook.report_xlsx import (
+    DATA_SHEET,
+    data_in_csv,
+    start_data_csv,
+    write_consolidation_xlsx,
+    write_data_csv,
+)
 from cia_workbook.schema import ATTRIBUTIONS
 from cia_workbook.templates import template_filename
 
 YEAR = 2024
-TRICKY = ['=HYPERLINK("http://x")', "+33 4 66", "-12", "@SUM(A1)", "\tA", "0042"]
+TRICKY = ['=HYPERLINK("http://x")', "+33 4 66", "-12", "@SUM(A1)", "\tA", "0042", 'dossier; n° "7"\n']
 
 
 def read_csv(path) -> list[list[str]]:
@@ -76,7 +82,7 @@ def test_rows_beyond_the_threshold_go_to_a_french_csv_with_their_source(big, tmp
     assert first["Mutation interne"] == "Oui"
     # Partner text can never become a formula in the spreadsheet that opens the file.
     references = [r[table[0].index("Référence du dossier")] for r in table[1 : 1 + len(TRICKY)]]
-    assert references == ["'" + t for t in TRICKY[:5]] + ["0042"]
+    assert references == ["'" + t for t in TRICKY[:5]] + TRICKY[5:]
 
 
 def test_the_data_sheet_then_says_where_the_rows_are(big, tmp_path):
@@ -85,7 +91,7 @@ def test_the_data_sheet_then_says_where_the_rows_are(big, tmp_path):
     path = write_consolidation_xlsx(CONVENTION, bilan, camp, tmp_path / "c.xlsx", data_csv="donnees-2024.csv")
     wb = openpyxl.load_workbook(path)
     text = " ".join(str(c.value) for row in wb[DATA_SHEET].iter_rows() for c in row if c.value)
-    assert "Les 9 lignes validées sont dans le fichier « donnees-2024.csv »" in text
+    assert "Les 10 lignes validées sont dans le fichier « donnees-2024.csv »" in text
     assert "Au-delà de 5 lignes" in text
     assert "Référence du dossier" not in text
     assert wb["Données patrimoine"].max_row >= 1  # the other data sheets are unchanged
@@ -119,3 +125,15 @@ def test_consolidate_lists_the_csv_and_drops_it_when_the_sheet_suffices(workdir,
         DATA_SHEET
     ]
     assert sum(1 for _ in ws.values) - 1 == rows
+
+
+def test_the_csv_written_on_another_core_is_the_same_file(big, tmp_path, monkeypatch):
+    camp, _ = big
+    forked = start_data_csv(CONVENTION, camp, tmp_path / "fork.csv")()
+    monkeypatch.setattr("multiprocessing.get_all_start_methods", lambda: ["spawn"])  # no fork here
+    inline = start_data_csv(CONVENTION, camp, tmp_path / "inline.csv")()
+    assert (
+        forked.read_bytes()
+        == inline.read_bytes()
+        == write_data_csv(CONVENTION, camp, tmp_path / "d.csv").read_bytes()
+    )
