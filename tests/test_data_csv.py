@@ -19,7 +19,6 @@ from cia_workbook.demo import generate_campaign, is_missing, write_filled_return
 from cia_workbook.report_xlsx import (
     DATA_SHEET,
     data_in_csv,
-    start_data_csv,
     write_consolidation_xlsx,
     write_data_csv,
 )
@@ -125,15 +124,3 @@ def test_consolidate_lists_the_csv_and_drops_it_when_the_sheet_suffices(workdir,
         DATA_SHEET
     ]
     assert sum(1 for _ in ws.values) - 1 == rows
-
-
-def test_the_csv_written_on_another_core_is_the_same_file(big, tmp_path, monkeypatch):
-    camp, _ = big
-    forked = start_data_csv(CONVENTION, camp, tmp_path / "fork.csv")()
-    monkeypatch.setattr("multiprocessing.get_all_start_methods", lambda: ["spawn"])  # no fork here
-    inline = start_data_csv(CONVENTION, camp, tmp_path / "inline.csv")()
-    assert (
-        forked.read_bytes()
-        == inline.read_bytes()
-        == write_data_csv(CONVENTION, camp, tmp_path / "d.csv").read_bytes()
-    )
