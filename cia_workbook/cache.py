@@ -12,12 +12,15 @@ new one is written. Any entry that cannot be decoded exactly is a miss: the file
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import re
 import shutil
+import sys
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +30,12 @@ from cia_workbook.fileio import write_atomic
 from cia_workbook.findings import CATALOGUE, Finding
 from cia_workbook.model import Identity, ReturnFile, Table
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _CONTEXT_DIR = re.compile(r"^[0-9a-f]{16}$")
 _ENTRY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}\.json$")
-# A text column is stored as its distinct values and an index per row when that is shorter:
-# codes picked from dropdowns then load as a few shared strings, not one object per cell.
+# A column is stored as its distinct values and an index per row (one or two bytes, base64)
+# when that is shorter: codes, dates and counts then load as a few shared objects through C
+# loops, not one JSON token and one object per cell.
 _KEYED_SHARE = 0.5
 
 
@@ -42,7 +46,8 @@ class _Unencodable(Exception):
 def context_digest(convention: Convention, year: int, engine: str = "auto") -> str:
     """Digest of everything a cached result depends on besides the file's own bytes."""
     digest = hashlib.sha256()
-    for part in (str(CACHE_FORMAT), __version__, schema.SCHEMA_VERSION, str(year), engine):
+    # The byte order too: row indexes are stored as machine-order arrays.
+    for part in (str(CACHE_FORMAT), __version__, schema.SCHEMA_VERSION, str(year), engine, sys.byteorder):
         digest.update(part.encode() + b"\0")
     digest.update(_code_digest().encode())
     digest.update(convention.model_dump_json(by_alias=True).encode())
@@ -147,34 +152,44 @@ def _unscalar(value: Any) -> Any:
 
 def _encode_column(values: list[Any]) -> dict[str, Any]:
     kinds = {v.__class__ for v in values}
-    kinds.discard(type(None))
-    if kinds <= {str}:
-        keys = dict.fromkeys(values)
-        if len(keys) <= _KEYED_SHARE * len(values):
-            index = {k: i for i, k in enumerate(keys)}
-            return {"k": list(keys), "i": [index[v] for v in values]}
-        return {"v": values}
-    if kinds == {dt.date}:
-        keys = dict.fromkeys(values)
+    # Keyed by (type, value): 1, 1.0 and True are equal but must come back as they were.
+    typed = list(zip(map(type, values), values, strict=True))
+    keys = dict.fromkeys(typed)
+    if len(keys) <= _KEYED_SHARE * len(values) and len(keys) <= 65535:
         index = {k: i for i, k in enumerate(keys)}
-        return {"d": [None if k is None else k.toordinal() for k in keys], "i": [index[v] for v in values]}
-    if kinds <= {int, float}:
+        width = "B" if len(keys) <= 256 else "H"
+        positions = array(width, map(index.__getitem__, typed))
+        return {
+            "k": [_scalar(v) for _, v in keys],
+            "w": width,
+            "i": base64.b64encode(positions.tobytes()).decode("ascii"),
+        }
+    if kinds <= {str, int, float, type(None)}:
         return {"v": values}  # JSON keeps 1 and 1.0 apart
+    if kinds <= {dt.date, type(None)}:
+        return {"d": [None if v is None else v.toordinal() for v in values]}
     return {"x": [_scalar(v) for v in values]}
+
+
+_PLAIN = {str, int, float, bool, type(None)}  # what JSON gives back as is
 
 
 def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
     if "k" in data:
         keys = data["k"]
-        if not all(k is None or k.__class__ is str for k in keys):
-            raise ValueError("keys")
-        out = [keys[i] for i in data["i"]]
+        kinds = set(map(type, keys))
+        if not kinds <= _PLAIN:
+            keys = [_unscalar(k) for k in keys]
+        positions = array({"B": "B", "H": "H"}[data["w"]], base64.b64decode(data["i"], validate=True))
+        out = list(map(keys.__getitem__, positions))
     elif "d" in data:
-        days = [None if o is None else dt.date.fromordinal(o) for o in data["d"]]
-        out = [days[i] for i in data["i"]]
+        ordinals = data["d"]
+        days = {o: dt.date.fromordinal(o) for o in set(ordinals) if o is not None}
+        days[None] = None
+        out = list(map(days.__getitem__, ordinals))
     elif "v" in data:
         out = data["v"]
-        if not all(v is None or v.__class__ in (str, int, float) for v in out):
+        if not set(map(type, out)) <= _PLAIN:
             raise ValueError("values")
     else:
         out = [_unscalar(v) for v in data["x"]]
