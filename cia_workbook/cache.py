@@ -151,16 +151,18 @@ def _unscalar(value: Any) -> Any:
 
 
 def _encode_column(values: list[Any]) -> dict[str, Any]:
-    kinds = {v.__class__ for v in values}
-    # Keyed by (type, value): 1, 1.0 and True are equal but must come back as they were.
-    typed = list(zip(map(type, values), values, strict=True))
-    keys = dict.fromkeys(typed)
+    kinds = set(map(type, values))
+    # One type (None apart) is keyed by value; mixed numbers by (type, value), since 1, 1.0
+    # and True are equal but must come back as they were.
+    items = values if len(kinds - {type(None)}) <= 1 else list(zip(map(type, values), values, strict=True))
+    keys = dict.fromkeys(items)
     if len(keys) <= _KEYED_SHARE * len(values) and len(keys) <= 65535:
         index = {k: i for i, k in enumerate(keys)}
         width = "B" if len(keys) <= 256 else "H"
-        positions = array(width, map(index.__getitem__, typed))
+        positions = array(width, map(index.__getitem__, items))
+        distinct = keys if items is values else (v for _, v in keys)
         return {
-            "k": [_scalar(v) for _, v in keys],
+            "k": [_scalar(v) for v in distinct],
             "w": width,
             "i": base64.b64encode(positions.tobytes()).decode("ascii"),
         }
