@@ -12,12 +12,10 @@ bilan does and shows counts per operation instead of households.
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_date
-from docx import Document
 from docx.shared import Cm
 
 from cia_workbook import frformat
@@ -43,8 +41,6 @@ from cia_workbook.report_docx import (
     NOTE_STYLE,
     _BilanDocument,
     _number,
-    _update_fields_on_open,
-    template_path,
 )
 from cia_workbook.schema import BLOCKING_REASONS, REHOUSING_STATUSES
 
@@ -271,23 +267,12 @@ class _AnnexesDocument(_BilanDocument):
             specs[key] = Spec("rate_bars", (table.chart_title, labels, rates, targets))
         return specs
 
-    def build(self):
-        from cia_workbook import charts
-
-        specs = self.chart_specs()
-        drawn = charts.start_rendering(list(specs.values()))
-        with resources.as_file(template_path()) as path:
-            self.doc = Document(str(path))
-        _update_fields_on_open(self.doc)
-        self.footer_and_header()
-        self.cover()
+    def body(self) -> None:
         self.annex_1()
         self.annex_2()
         if not self.public:
             self.annex_3()
         self.orient(False)
-        self.insert_charts(dict(zip(specs, drawn(), strict=True)))
-        return self.doc
 
     def widths(self, widths_cm: tuple[float, ...]) -> None:
         """Fixed column widths for the last table (Word and LibreOffice otherwise split the page evenly)."""

@@ -252,6 +252,7 @@ class _BilanDocument:
     # -- The document ----------------------------------------------------------------------
 
     def build(self):
+        """Open the styled template, lay out the body while the charts are drawn, insert them."""
         from cia_workbook import charts
 
         specs = self.chart_specs()
@@ -261,6 +262,12 @@ class _BilanDocument:
         _update_fields_on_open(self.doc)
         self.footer_and_header()
         self.cover()
+        self.body()
+        self.finish_contents()
+        self.insert_charts(dict(zip(specs, drawn(), strict=True)))
+        return self.doc
+
+    def body(self) -> None:
         self.contents()
         self.summary()
         self.objectives()
@@ -275,9 +282,6 @@ class _BilanDocument:
         self.quality()
         self.method()
         self.annexes()
-        self.finish_contents()
-        self.insert_charts(dict(zip(specs, drawn(), strict=True)))
-        return self.doc
 
     def footer_text(self) -> str:
         return f"{self.b.epci} – bilan {self.b.year} de la CIA"
