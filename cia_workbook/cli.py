@@ -64,7 +64,9 @@ class Workdir:
 
 def _year_option(func=None, *, help_text: str = "Année évaluée (par défaut : l'année civile précédente)."):
     def decorate(f):
-        return click.option("--year", "--annee", "year", type=int, default=None, metavar="ANNÉE", help=help_text)(f)
+        return click.option(
+            "--year", "--annee", "year", type=int, default=None, metavar="ANNÉE", help=help_text
+        )(f)
 
     return decorate(func) if func is not None else decorate
 
@@ -153,7 +155,9 @@ def main(ctx: click.Context, workdir: Path) -> None:
 
 
 @main.command()
-@click.argument("directory", required=False, metavar="[DOSSIER]", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "directory", required=False, metavar="[DOSSIER]", type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option("--force", is_flag=True, help="Remplacer un convention.toml existant.")
 @click.pass_obj
 def init(wd: Workdir, directory: Path | None, force: bool) -> None:
@@ -172,12 +176,21 @@ def init(wd: Workdir, directory: Path | None, force: bool) -> None:
         write_text_atomic(target, embedded_convention_text())
         click.echo(f"Convention écrite : {target}")
     click.echo(f"Dossier de travail prêt : {root.resolve()}")
-    click.echo("Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates ».")
+    click.echo(
+        "Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates »."
+    )
 
 
 @main.command()
 @_year_option
-@click.option("--partner", "--partenaire", "partner_ids", multiple=True, metavar="IDENTIFIANT", help="Identifiant d'un partenaire (répétable) ; par défaut tous.")
+@click.option(
+    "--partner",
+    "--partenaire",
+    "partner_ids",
+    multiple=True,
+    metavar="IDENTIFIANT",
+    help="Identifiant d'un partenaire (répétable) ; par défaut tous.",
+)
 @click.pass_obj
 def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> None:
     """Écrit les modèles Excel à envoyer à chaque partenaire dans templates/<année>/."""
@@ -189,9 +202,13 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
     unknown = [p for p in partner_ids if p not in convention.partners_by_id]
     if unknown:
         known = ", ".join(convention.partners_by_id)
-        raise click.ClickException(f"Partenaire inconnu : {', '.join(unknown)}. Partenaires de la convention : {known}.")
+        raise click.ClickException(
+            f"Partenaire inconnu : {', '.join(unknown)}. Partenaires de la convention : {known}."
+        )
     previous = _previous_campaign(wd, convention, year)
-    paths = write_templates(convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous)
+    paths = write_templates(
+        convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
+    )
     for path in paths:
         click.echo(f"  {path}")
     click.echo(f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}.")
@@ -228,7 +245,9 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     _check_year(convention, year)
     sources = list(paths) or [wd.forms(year)]
     if not paths and not wd.forms(year).is_dir():
-        raise click.ClickException(f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}.")
+        raise click.ClickException(
+            f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}."
+        )
     bar = ReadingBar()
     try:
         cache = ReturnCache(wd.cache(year), convention, year)
@@ -253,7 +272,9 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     show_default=True,
     help="restreinte : document de travail de la commission ; publique : petits effectifs masqués.",
 )
-@click.option("--sans-word", "no_word", is_flag=True, help="Ne pas écrire les rapports Word (mesures de performance).")
+@click.option(
+    "--sans-word", "no_word", is_flag=True, help="Ne pas écrire les rapports Word (mesures de performance)."
+)
 @click.pass_obj
 def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) -> None:
     """Consolide les réponses valides : bilan Word et classeur consolidé dans outputs/<année>/."""
@@ -273,8 +294,19 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) ->
 
 
 @main.command()
-@_year_option(help_text="Dernière année de la démonstration (par défaut : 2024) ; les années depuis le début de la convention sont générées aussi.")
-@click.option("--seed", "--graine", "seed", type=int, default=2020, show_default=True, metavar="NOMBRE", help="Graine des données synthétiques.")
+@_year_option(
+    help_text="Dernière année de la démonstration (par défaut : 2024) ; les années depuis le début de la convention sont générées aussi."
+)
+@click.option(
+    "--seed",
+    "--graine",
+    "seed",
+    type=int,
+    default=2020,
+    show_default=True,
+    metavar="NOMBRE",
+    help="Graine des données synthétiques.",
+)
 @click.pass_obj
 def demo(wd: Workdir, year: int | None, seed: int) -> None:
     """Démonstration complète sur la convention intégrée : modèles, réponses fictives, contrôle, bilan.

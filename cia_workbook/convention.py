@@ -200,13 +200,9 @@ class Convention(_Model):
     zooms: list[Zoom] = Field(default_factory=list)
     partners: list[Partner] = Field(alias="partenaires", min_length=1)
     objectives: list[Objective] = Field(alias="objectifs")
-    quartile_thresholds: list[QuartileThresholds] = Field(
-        default_factory=list, alias="seuils_quartiles"
-    )
+    quartile_thresholds: list[QuartileThresholds] = Field(default_factory=list, alias="seuils_quartiles")
     uc_scale: UcScale = Field(default_factory=UcScale, alias="unites_consommation")
-    priority_categories: list[PriorityCategory] = Field(
-        alias="categories_prioritaires", min_length=2
-    )
+    priority_categories: list[PriorityCategory] = Field(alias="categories_prioritaires", min_length=2)
     rehousing: RehousingCharter | None = Field(default=None, alias="charte_relogement")
 
     # Cross-field checks: each raises with the key path, so the message can name it.
@@ -215,9 +211,7 @@ class Convention(_Model):
         problems: list[tuple[str, str]] = []
         info = self.info
         if info.last_year < info.first_year:
-            problems.append(
-                ("convention.derniere_annee", "doit être postérieure ou égale à premiere_annee")
-            )
+            problems.append(("convention.derniere_annee", "doit être postérieure ou égale à premiere_annee"))
         insee = {c.insee for c in self.epci.communes}
         _dupes(problems, "epci.communes", [c.insee for c in self.epci.communes], "code INSEE")
         for gi, geo in enumerate(self.qpv_geographies):
@@ -240,7 +234,10 @@ class Convention(_Model):
         for zi, zone in enumerate(self.local_zones):
             if zone.commune not in insee:
                 problems.append(
-                    (f"zones_locales[{zi}].commune", f"la commune {zone.commune} n'est pas une commune de l'EPCI")
+                    (
+                        f"zones_locales[{zi}].commune",
+                        f"la commune {zone.commune} n'est pas une commune de l'EPCI",
+                    )
                 )
         for zi, zoom in enumerate(self.zooms):
             for commune in zoom.communes:
@@ -252,7 +249,10 @@ class Convention(_Model):
         for pi, partner in enumerate(self.partners):
             if partner.commune is not None and partner.commune not in insee:
                 problems.append(
-                    (f"partenaires[{pi}].commune", f"la commune {partner.commune} n'est pas une commune de l'EPCI")
+                    (
+                        f"partenaires[{pi}].commune",
+                        f"la commune {partner.commune} n'est pas une commune de l'EPCI",
+                    )
                 )
         if not any(p.is_bailleur for p in self.partners):
             problems.append(("partenaires", "il faut au moins un partenaire de type « bailleur »"))
@@ -353,9 +353,16 @@ def _check_charter(c: Convention, problems: list[tuple[str, str]]) -> None:
     ids = {p.id: p for p in c.partners}
     for i, pid in enumerate(charter.partners):
         if pid not in ids:
-            problems.append((f"{key}.partenaires[{i}]", f"« {pid} » n'est pas un partenaire de la convention"))
+            problems.append(
+                (f"{key}.partenaires[{i}]", f"« {pid} » n'est pas un partenaire de la convention")
+            )
         elif ids[pid].kind == "reservataire":
-            problems.append((f"{key}.partenaires[{i}]", f"« {pid} » est un réservataire : seuls les bailleurs et les opérateurs suivent des relogements"))
+            problems.append(
+                (
+                    f"{key}.partenaires[{i}]",
+                    f"« {pid} » est un réservataire : seuls les bailleurs et les opérateurs suivent des relogements",
+                )
+            )
     for p in c.partners:
         if p.kind == "operateur" and p.id not in charter.partners:
             problems.append((key + ".partenaires", f"l'opérateur « {p.id} » doit figurer dans la liste"))
@@ -366,7 +373,9 @@ def _check_charter(c: Convention, problems: list[tuple[str, str]]) -> None:
         if op.commune not in insee:
             problems.append((f"{where}.commune", f"la commune {op.commune} n'est pas une commune de l'EPCI"))
         if op.bailleur is not None and (op.bailleur not in ids or not ids[op.bailleur].is_bailleur):
-            problems.append((f"{where}.bailleur", f"« {op.bailleur} » n'est pas un bailleur de la convention"))
+            problems.append(
+                (f"{where}.bailleur", f"« {op.bailleur} » n'est pas un bailleur de la convention")
+            )
         if op.sector == "social" and op.bailleur is None:
             problems.append((f"{where}.bailleur", "une opération du parc social indique son bailleur"))
     for code in CRITERION_CODES:
@@ -374,7 +383,9 @@ def _check_charter(c: Convention, problems: list[tuple[str, str]]) -> None:
             problems.append((f"{key}.cibles", f"la cible du critère « {code} » manque"))
     for code in charter.targets:
         if code not in CRITERION_CODES:
-            problems.append((f"{key}.cibles", f"critère inconnu « {code} » (critères : {', '.join(CRITERION_CODES)})"))
+            problems.append(
+                (f"{key}.cibles", f"critère inconnu « {code} » (critères : {', '.join(CRITERION_CODES)})")
+            )
     if charter.first_year is not None and charter.first_year > c.info.last_year:
         problems.append((f"{key}.premiere_annee", "doit précéder la fin de la convention"))
 

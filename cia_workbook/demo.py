@@ -209,7 +209,9 @@ def _contingent_rows(convention: Convention, reservataire: Partner, year: int, t
     rows = []
     for bailleur in convention.bailleurs:
         mine = [r for r in truth.get(bailleur.id, []) if r["contingent"] == reservataire.id]
-        leases = [r for r in mine if r["suite"] == "BAIL_SIGNE" and r["date_bail"] and r["date_bail"].year == year]
+        leases = [
+            r for r in mine if r["suite"] == "BAIL_SIGNE" and r["date_bail"] and r["date_bail"].year == year
+        ]
         cal = [r for r in mine if r["date_cal"].year == year]
         row = {
             "bailleur": bailleur.id,
@@ -219,10 +221,14 @@ def _contingent_rows(convention: Convention, reservataire: Partner, year: int, t
             "q1_hors_qpv": sum(
                 1
                 for r in leases
-                if r["qpv"] == HORS_QPV and r["zone_locale"] == NO_ZONE and (r["quartile"] == "1" or r["categorie"] in renewal)
+                if r["qpv"] == HORS_QPV
+                and r["zone_locale"] == NO_ZONE
+                and (r["quartile"] == "1" or r["categorie"] in renewal)
             ),
             "q234_qpv": sum(
-                1 for r in cal if (r["qpv"] != HORS_QPV or r["zone_locale"] != NO_ZONE) and r["quartile"] in ("2", "3", "4")
+                1
+                for r in cal
+                if (r["qpv"] != HORS_QPV or r["zone_locale"] != NO_ZONE) and r["quartile"] in ("2", "3", "4")
             ),
             "refus": sum(1 for r in cal if r["suite"] == "REFUS"),
         }
@@ -255,7 +261,11 @@ def generate_campaign(
         if partner.is_bailleur:
             filled.tables["attributions"] = [dict(r) for r in truth[partner.id]]
             filled.tables["patrimoine"] = _patrimoine_rows(rng, convention, partner, year)
-            filled.forms["actions"] = {"a3_rehabilitations": "OUI", "a3_vieillissement": "NON", "a5_information": "OUI"}
+            filled.forms["actions"] = {
+                "a3_rehabilitations": "OUI",
+                "a3_vieillissement": "NON",
+                "a5_information": "OUI",
+            }
         elif partner.kind == "reservataire":
             filled.tables["contingent"] = _contingent_rows(convention, partner, year, truth)
             filled.forms["actions"] = {"gestion_flux": "OUI"}
@@ -320,7 +330,9 @@ def _rehousing_programme(convention: Convention, seed: int) -> list[_Rehousing]:
             origin = {
                 "parc": op.bailleur if social else "PARC_PRIVE",
                 "commune": op.commune,
-                "qpv": "OUI" if any(op.commune in q.communes for q in convention.geography(first).qpvs) else "NON",
+                "qpv": "OUI"
+                if any(op.commune in q.communes for q in convention.geography(first).qpvs)
+                else "NON",
                 "typologie": household["typologie"],
                 "surface": surface,
                 "loyer": rent,
@@ -335,14 +347,17 @@ def _rehousing_programme(convention: Convention, seed: int) -> list[_Rehousing]:
             if draw < SHARE_LEFT:
                 left, rehoused = entered + dt.timedelta(days=rng.randrange(90, 500)), None
             elif draw < SHARE_LEFT + SHARE_BLOCKED:
-                blocked = rng.choice(["REFUS_REPETES", "OFFRE_INADAPTEE", "RESTE_A_CHARGE", "DETTE", "SOCIAL_SANTE"])
+                blocked = rng.choice(
+                    ["REFUS_REPETES", "OFFRE_INADAPTEE", "RESTE_A_CHARGE", "DETTE", "SOCIAL_SANTE"]
+                )
                 rehoused = entered + dt.timedelta(days=rng.randrange(900, 1800))
             elif draw < SHARE_LEFT + SHARE_BLOCKED + SHARE_TEMPORARY:
                 temporary = entered + dt.timedelta(days=rng.randrange(60, delay - 30))
             end = rehoused or left or entered + dt.timedelta(days=400)
             count = rng.choices([1, 2, 3, 4], weights=[0.5, 0.3, 0.15, 0.05])[0] + (2 if blocked else 0)
             proposals = sorted(
-                entered + dt.timedelta(days=rng.randrange(30, max(31, (end - entered).days))) for _ in range(count)
+                entered + dt.timedelta(days=rng.randrange(30, max(31, (end - entered).days)))
+                for _ in range(count)
             )
             ranked = [b for b in bailleurs if b.id in convention.rehousing.partners] or bailleurs
             dest_parc = rng.choices(
@@ -350,10 +365,14 @@ def _rehousing_programme(convention: Convention, seed: int) -> list[_Rehousing]:
                 weights=[4] * len(ranked) + [1] * (len(bailleurs) - len(ranked)) + [0.5],
             )[0]
             commune = rng.choices(communes, weights=[c.population or 1 for c in communes])[0].insee
-            with_qpv = any(commune in q.communes for q in convention.geography(rehoused.year if rehoused else last).qpvs)
+            with_qpv = any(
+                commune in q.communes for q in convention.geography(rehoused.year if rehoused else last).qpvs
+            )
             in_qpv = with_qpv and rng.random() < 0.4
             d_surface = round(surface * rng.uniform(0.85, 1.15))
-            d_rent = round(rent * rng.uniform(0.95, 1.25)) if social else round(d_surface * rng.uniform(5.0, 6.6))
+            d_rent = (
+                round(rent * rng.uniform(0.95, 1.25)) if social else round(d_surface * rng.uniform(5.0, 6.6))
+            )
             d_charges = round(d_surface * rng.uniform(0.9, 1.5))
             d_apl = round(min(d_rent * rng.uniform(0.4, 0.85), d_rent + d_charges - 20))
             destination = {
@@ -369,8 +388,19 @@ def _rehousing_programme(convention: Convention, seed: int) -> list[_Rehousing]:
                 "apl": d_apl,
             }
             out.append(
-                _Rehousing(f"{op.code}-{n + 1:03d}", op, household, entered, proposals, rehoused, temporary,
-                           left, blocked, origin, destination)  # fmt: skip
+                _Rehousing(
+                    f"{op.code}-{n + 1:03d}",
+                    op,
+                    household,
+                    entered,
+                    proposals,
+                    rehoused,
+                    temporary,
+                    left,
+                    blocked,
+                    origin,
+                    destination,
+                )  # fmt: skip
             )
     return out
 
@@ -401,14 +431,20 @@ def _rehousing_rows(convention: Convention, year: int, seed: int) -> dict[str, l
         else:
             status = "A_RELOGER"
         housed = status in ("RELOGE_DEFINITIF", "RELOGE_TEMPORAIRE")
-        blocked = h.blocked is not None and status not in ("RELOGE_DEFINITIF", "PARTI") and (end - h.entered).days > 365
+        blocked = (
+            h.blocked is not None
+            and status not in ("RELOGE_DEFINITIF", "PARTI")
+            and (end - h.entered).days > 365
+        )
         row: dict[str, Any] = {
             "identifiant": h.id,
             "operation": h.operation.code,
             **{k: h.household[k] for k in ("taille_menage", "nb_adultes", "nb_14_plus", "nb_moins_14")},
             "statut": status,
             "date_entree": h.entered,
-            "date_relogement": (h.rehoused if status == "RELOGE_DEFINITIF" else h.temporary) if housed else None,
+            "date_relogement": (h.rehoused if status == "RELOGE_DEFINITIF" else h.temporary)
+            if housed
+            else None,
             **{f"origine_{k}": v for k, v in h.origin.items()},
             "propositions": len(done),
             "refus": max(len(done) - (1 if housed else 0), 0) if done else 0,
@@ -446,7 +482,9 @@ def _to_display(filled: FilledReturn, schema: WorkbookSchema) -> None:
                     answers[column.key] = labels[value].display if value in labels else value
 
 
-def _inject_mistakes(rng: random.Random, returns: list[FilledReturn], convention: Convention, year: int) -> None:
+def _inject_mistakes(
+    rng: random.Random, returns: list[FilledReturn], convention: Convention, year: int
+) -> None:
     """The mistakes partners typically make, each on a different partner so every verdict shows."""
     bailleurs = [r for r in returns if r.partner.is_bailleur and r.tables["attributions"]]
     if len(bailleurs) >= 3:
@@ -455,7 +493,9 @@ def _inject_mistakes(rng: random.Random, returns: list[FilledReturn], convention
         rows[2]["date_cal"] = rows[2]["date_cal"].strftime("%d/%m/%Y")
         if rows[3].get("ressources") is not None:
             rows[3]["ressources"] = f"{rows[3]['ressources']:,}".replace(",", "\u00a0") + ",50"
-        bailleurs[1].mistakes.append("une date saisie comme texte et un montant avec virgule (avertissements)")
+        bailleurs[1].mistakes.append(
+            "une date saisie comme texte et un montant avec virgule (avertissements)"
+        )
         # 2. A missing quartile and a misspelt QPV code (errors: the return is excluded).
         rows = bailleurs[2].tables["attributions"]
         rows[4]["quartile"] = None

@@ -143,7 +143,10 @@ def render_format_doc(convention: Convention, year: int) -> str:
             out += [f"### Feuille « {sheet.title} »", "", sheet.purpose, "", _layout_sentence(sheet), ""]
             if sheet.key == "relogements" and kind != "operateur":
                 names = ", ".join(convention.partners_by_id[pid].name for pid in charter)
-                out += [f"Feuille présente seulement dans les classeurs des partenaires de la charte de relogement : {names}.", ""]
+                out += [
+                    f"Feuille présente seulement dans les classeurs des partenaires de la charte de relogement : {names}.",
+                    "",
+                ]
             if sheet.required and sheet.layout in ("form", "table"):
                 out += ["Feuille obligatoire : un classeur sans cette feuille est refusé.", ""]
             if not sheet.columns:

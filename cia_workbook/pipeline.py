@@ -105,14 +105,18 @@ def run_consolidation(
         from cia_workbook.report_docx import write_bilan_docx
 
         result.outputs.append(
-            write_bilan_docx(convention, bilan, outdir / bilan_docx_name(year, diffusion), diffusion=diffusion)
+            write_bilan_docx(
+                convention, bilan, outdir / bilan_docx_name(year, diffusion), diffusion=diffusion
+            )
         )
     if word and convention.rehousing is not None:
         from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
 
         rehousing = bilan.rehousing
         result.outputs.append(
-            write_annexes_docx(convention, rehousing, outdir / annexes_docx_name(year, diffusion), diffusion=diffusion)
+            write_annexes_docx(
+                convention, rehousing, outdir / annexes_docx_name(year, diffusion), diffusion=diffusion
+            )
         )
     lines = [bilan.summary_text(), "", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]

@@ -230,13 +230,11 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
     )
     qpv = CodeList(
         "qpv",
-        tuple(Code(q.code, f"{q.code} – {q.name}") for q in geo.qpvs)
-        + (Code(HORS_QPV, "Hors QPV"),),
+        tuple(Code(q.code, f"{q.code} – {q.name}") for q in geo.qpvs) + (Code(HORS_QPV, "Hors QPV"),),
     )
     zones = CodeList(
         "zone_locale",
-        tuple(Code(z.code, z.name) for z in convention.local_zones)
-        + (Code(NO_ZONE, "Aucune"),),
+        tuple(Code(z.code, z.name) for z in convention.local_zones) + (Code(NO_ZONE, "Aucune"),),
     )
     contingents = CodeList(
         "contingent",
@@ -260,7 +258,8 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
     ]  # fmt: skip
     if convention.rehousing is not None:
         operations = CodeList(
-            "operation_npnru", tuple(Code(o.code, f"{o.code} – {o.name}") for o in convention.rehousing.operations)
+            "operation_npnru",
+            tuple(Code(o.code, f"{o.code} – {o.name}") for o in convention.rehousing.operations),
         )
         housing = CodeList("parc_relogement", bailleurs.codes + (Code(PRIVATE_STOCK, "Parc privé"),))
         lists += [operations, REHOUSING_STATUSES, housing, BLOCKING_REASONS]

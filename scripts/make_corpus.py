@@ -232,7 +232,9 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "relogement-valide.xlsx": _workbook(rows=[r()], relogements=[h()]),
         "relogement-statut-incoherent.xlsx": _workbook(rows=[r()], relogements=[h(statut="À reloger")]),
         "relogement-dates.xlsx": _workbook(rows=[r()], relogements=[h(date_relogement=dt.date(2021, 1, 4))]),
-        "relogement-date-future.xlsx": _workbook(rows=[r()], relogements=[h(date_relogement=dt.date(2025, 2, 3))]),
+        "relogement-date-future.xlsx": _workbook(
+            rows=[r()], relogements=[h(date_relogement=dt.date(2025, 2, 3))]
+        ),
         "relogement-refus.xlsx": _workbook(rows=[r()], relogements=[h(refus=3)]),
         "relogement-aide-excessive.xlsx": _workbook(rows=[r()], relogements=[h(destination_apl=500)]),
         "relogement-origine.xlsx": _workbook(rows=[r()], relogements=[h(origine_parc="Parc privé")]),

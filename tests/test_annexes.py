@@ -133,7 +133,10 @@ def test_bilan_points_to_the_annexes_with_the_headline_figures(tmp_path):
         path = write_bilan_docx(CONVENTION, bilan, tmp_path / f"bilan-{diffusion}.docx", diffusion=diffusion)
         texts[diffusion] = "\n".join(p.text for p in Document(str(path)).paragraphs)
     assert "Relogements NPNRU (charte de relogement)" in texts["restreinte"]
-    assert "Relogés définitivement en 2024 : 3 ménages ; depuis 2020 : 5 sur 166 à reloger" in texts["restreinte"]
+    assert (
+        "Relogés définitivement en 2024 : 3 ménages ; depuis 2020 : 5 sur 166 à reloger"
+        in texts["restreinte"]
+    )
     assert f"Relogés hors QPV en 2024 : 66,7{NBSP}% (cible de la charte 50{NBSP}%)" in texts["restreinte"]
     assert "annexes-charte-relogement-2024.docx" in texts["restreinte"]
     assert "Relogés définitivement en 2024 : < 11 ménages" in texts["publique"]

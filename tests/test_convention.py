@@ -52,10 +52,22 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("2020 = 60,", "2020 = 160,", "[objectifs[1].cibles.2020] valeur trop grande"),
         ("2020 = 60,", "", "[objectifs[1].cibles] pas de cible pour l'année 2020"),
         ('commune = "30132"', 'commune = "99999"', "partenaires[13].commune] la commune 99999"),
-        ("derniere_annee = 2023", "derniere_annee = 2024", "l'année 2024 de la convention a plusieurs géographies"),
-        ('type = "bailleur"\ncategorie = "SEM"', 'type = "baileur"\ncategorie = "SEM"', "[partenaires[5].type] valeur non autorisée"),
+        (
+            "derniere_annee = 2023",
+            "derniere_annee = 2024",
+            "l'année 2024 de la convention a plusieurs géographies",
+        ),
+        (
+            'type = "bailleur"\ncategorie = "SEM"',
+            'type = "baileur"\ncategorie = "SEM"',
+            "[partenaires[5].type] valeur non autorisée",
+        ),
         ("q2 = 11848", "q2 = 6000", "[seuils_quartiles[2]] les seuils doivent croître"),
-        ('identifiant = "semiga"', 'identifiant = "logis-cevenols"', "identifiant « logis-cevenols » en double"),
+        (
+            'identifiant = "semiga"',
+            'identifiant = "logis-cevenols"',
+            "identifiant « logis-cevenols » en double",
+        ),
     ],
 )
 def test_faulty_convention_is_refused_naming_the_key(tmp_path, old, new, expected):
@@ -116,8 +128,10 @@ def test_nothing_specific_to_the_territory_in_code():
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)
-            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and node.body
-            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:

@@ -81,22 +81,37 @@ LOGIS = [
     row("LC-8", D(2024, 1, 15), D(2024, 2, 15), qpv=QPV_ALES, quartile="2"),
     row("LC-9", D(2024, 2, 15), None, qpv=QPV_ALES, quartile="1"),
     row("LC-10", D(2024, 3, 15), D(2024, 4, 15), qpv=QPV_ALES, quartile="4", categorie=DALO),
-    row("LC-11", D(2024, 12, 15), None, qpv=QPV_ALES, quartile="3", suite="Autre (en attente, désistement, annulation)"),
+    row(
+        "LC-11",
+        D(2024, 12, 15),
+        None,
+        qpv=QPV_ALES,
+        quartile="3",
+        suite="Autre (en attente, désistement, annulation)",
+    ),
 ]
 
 
 def expected(rows: list[dict]) -> dict[str, tuple[int, int]]:
     """The three objectives computed from the rows as DOMAIN.md defines them."""
+
     def leased(r):
         return r["suite"] == "Bail signé" and r["date_bail"] and r["date_bail"].year == YEAR
 
     hors = [r for r in rows if leased(r) and r["qpv"] == "Hors QPV" and r["zone_locale"] == "Aucune"]
-    qpv = [r for r in rows if r["date_cal"].year == YEAR and (r["qpv"] != "Hors QPV" or r["zone_locale"] != "Aucune")]
+    qpv = [
+        r
+        for r in rows
+        if r["date_cal"].year == YEAR and (r["qpv"] != "Hors QPV" or r["zone_locale"] != "Aucune")
+    ]
     own = [r for r in rows if leased(r) and r["contingent"] == "Contingent propre du bailleur"]
     return {
         "hors_qpv_q1": (sum(r["quartile"] == "1" or r["categorie"] == NPNRU for r in hors), len(hors)),
         "qpv_q234": (sum(r["quartile"] in ("2", "3", "4") for r in qpv), len(qpv)),
-        "publics_prioritaires": (sum(r["categorie"] != "Aucune catégorie prioritaire" for r in own), len(own)),
+        "publics_prioritaires": (
+            sum(r["categorie"] != "Aucune catégorie prioritaire" for r in own),
+            len(own),
+        ),
     }
 
 

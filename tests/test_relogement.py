@@ -42,11 +42,15 @@ def waiting(ident: str, status: str = "À reloger", **overrides):
 TRUTH = {
     # 2023
     "PSJ-001": dict(year=2023, qpv=False, same=False, recent=True, rac_gap=(350 + 75 - 170) - 250),  # +5
-    "FBG-001": dict(year=2023, qpv=True, same=True, recent=False, rac_gap=(400 + 75 - 170) - (320 + 80 - 100)),
+    "FBG-001": dict(
+        year=2023, qpv=True, same=True, recent=False, rac_gap=(400 + 75 - 170) - (320 + 80 - 100)
+    ),
     # 2024
     "PSJ-002": dict(year=2024, qpv=False, same=False, recent=False, rac_gap=(320 + 75 - 170) - 250),  # −25
     "PSJ-005": dict(year=2024, qpv=True, same=False, recent=True, rac_gap=(380 + 75 - 150) - 250),  # +55
-    "FBG-002": dict(year=2024, qpv=False, same=True, recent=False, rac_gap=(330 + 75 - 170) - (320 + 80 - 100)),
+    "FBG-002": dict(
+        year=2024, qpv=False, same=True, recent=False, rac_gap=(330 + 75 - 170) - (320 + 80 - 100)
+    ),
 }
 
 
@@ -88,7 +92,9 @@ def _campaigns(tmp_path: Path) -> dict:
         if partner == "operateur-relogement":
             make_return(base / str(year) / f"{partner}.xlsx", partner, rows, year=year)
         else:
-            make_return(base / str(year) / f"{partner}.xlsx", partner, attributions, year=year, relogements=rows)
+            make_return(
+                base / str(year) / f"{partner}.xlsx", partner, attributions, year=year, relogements=rows
+            )
     return {y: collect_campaign(CONVENTION, y, [base / str(y)]) for y in (2023, 2024)}
 
 
@@ -219,10 +225,22 @@ def test_unknown_values_stay_in_the_universe():
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ('"un-toit-pour-tous", "operateur', '"inconnu", "operateur', "[charte_relogement.partenaires[1]] « inconnu »"),
+        (
+            '"un-toit-pour-tous", "operateur',
+            '"inconnu", "operateur',
+            "[charte_relogement.partenaires[1]] « inconnu »",
+        ),
         ("hors_qpv = 50, ", "", "la cible du critère « hors_qpv » manque"),
-        ('mode = "stable"', 'mode = "par_piece"', "[charte_relogement.reste_a_charge.mode] valeur non autorisée"),
-        ('bailleur = "logis-cevenols"\ncommune', 'bailleur = "etat"\ncommune', "« etat » n'est pas un bailleur"),
+        (
+            'mode = "stable"',
+            'mode = "par_piece"',
+            "[charte_relogement.reste_a_charge.mode] valeur non autorisée",
+        ),
+        (
+            'bailleur = "logis-cevenols"\ncommune',
+            'bailleur = "etat"\ncommune',
+            "« etat » n'est pas un bailleur",
+        ),
     ],
 )
 def test_a_faulty_charter_is_refused_in_french(old, new, expected):
@@ -247,11 +265,15 @@ def test_the_consolidated_workbook_carries_the_charter_and_the_rows(campaigns, t
         rows = list(ws.values)
         if rows and rows[0] and rows[0][0]:
             by_title[rows[0][0]] = rows
-    cumul = next(rows for title, rows in by_title.items() if "depuis" in str(title) and "Critères" in str(title))
+    cumul = next(
+        rows for title, rows in by_title.items() if "depuis" in str(title) and "Critères" in str(title)
+    )
     expected = _expected(list(TRUTH))
     for code, (num, den) in expected.items():
         line = next(r for r in cumul if r and r[0] == CRITERIA[code])
         assert line[1:3] == (num, den), code
     data = list(wb["Données relogements"].values)
     ids = [r[data[0].index("Identifiant du ménage")] for r in data[1:]]
-    assert sorted(ids) == sorted(["PSJ-001", "PSJ-002", "PSJ-003", "PSJ-004", "PSJ-005", "psj-003", "FBG-002"])
+    assert sorted(ids) == sorted(
+        ["PSJ-001", "PSJ-002", "PSJ-003", "PSJ-004", "PSJ-005", "psj-003", "FBG-002"]
+    )
