@@ -285,7 +285,9 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) ->
     _check_year(convention, year)
     bar = ReadingBar()
     try:
-        result = run_consolidation(convention, wd, year, diffusion=diffusion, word=not no_word, progress=bar)
+        result = run_consolidation(
+            convention, wd, year, diffusions=(diffusion,), word=not no_word, progress=bar
+        )
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -45,11 +45,14 @@ def run_consolidation(
     convention: Convention,
     layout: Layout,
     year: int,
-    diffusion: str = "restreinte",
+    diffusions: tuple[str, ...] = ("restreinte",),
     word: bool = True,
     progress: Progress | None = None,
 ) -> ConsolidationResult:
     """Validate every year found in forms/ up to `year`, consolidate, write the outputs.
+
+    The consolidation and the workbook are made once; the Word documents once per audience in
+    `diffusions` ("restreinte", "publique").
 
     `progress` is told of every file read (see `intake.Progress`), for a progress bar. Returns
     already validated by `validate` are taken from the layout's cache instead of read again.
@@ -101,7 +104,7 @@ def run_consolidation(
         result.outputs.append(write_data_csv(convention, campaigns[year], data_csv))
     else:
         data_csv.unlink(missing_ok=True)
-    if word:
+    for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
         result.outputs.append(
@@ -109,15 +112,17 @@ def run_consolidation(
                 convention, bilan, outdir / bilan_docx_name(year, diffusion), diffusion=diffusion
             )
         )
-    if word and convention.rehousing is not None:
-        from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
+        if bilan.rehousing is not None:
+            from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
 
-        rehousing = bilan.rehousing
-        result.outputs.append(
-            write_annexes_docx(
-                convention, rehousing, outdir / annexes_docx_name(year, diffusion), diffusion=diffusion
+            result.outputs.append(
+                write_annexes_docx(
+                    convention,
+                    bilan.rehousing,
+                    outdir / annexes_docx_name(year, diffusion),
+                    diffusion=diffusion,
+                )
             )
-        )
     lines = [bilan.summary_text(), "", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]
     result.summary = "\n".join(lines)
@@ -127,6 +132,7 @@ def run_consolidation(
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
     """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`."""
     from cia_workbook import console
+    from cia_workbook.cache import ReturnCache
     from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
     from cia_workbook.feedback import write_feedback
     from cia_workbook.intake import collect_campaign
@@ -151,15 +157,15 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
                 for mistake in filled.mistakes:
                     yield f"  {filled.partner.name} : {mistake}"
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
-    campaign = collect_campaign(convention, year, [layout.forms(year)])
+    # As `validate` does: what is read here is cached, so the consolidation reads no file again.
+    cache = ReturnCache(layout.cache(year), convention, year)
+    campaign = collect_campaign(convention, year, [layout.forms(year)], cache=cache)
     written = write_feedback(convention, campaign, layout.outputs(year))
     yield ""
     yield console.campaign_text(convention, campaign, written)
     yield ""
-    result = run_consolidation(convention, layout, year)
-    public = run_consolidation(convention, layout, year, diffusion="publique")
+    result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
     yield result.summary
-    yield f"  {public.outputs[-1]}"
     yield ""
-    docx = [p for p in result.outputs + public.outputs if p.suffix == ".docx"]
+    docx = [p for p in result.outputs if p.suffix == ".docx"]
     yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)
