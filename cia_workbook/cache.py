@@ -30,7 +30,7 @@ from cia_workbook.fileio import write_atomic
 from cia_workbook.findings import CATALOGUE, Finding
 from cia_workbook.model import Identity, ReturnFile, Table
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _CONTEXT_DIR = re.compile(r"^[0-9a-f]{16}$")
 _ENTRY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}\.json$")
 # A column is stored as its distinct values and an index per row (one or two bytes, base64)
@@ -224,6 +224,7 @@ def _encode(rf: ReturnFile, context: str) -> dict[str, Any]:
         "findings": [
             [f.code, f.file, f.sheet, f.cell, [[k, _scalar(v)] for k, v in f.params]] for f in rf.findings
         ],
+        "contingent_counts": rf.contingent_counts,
     }
 
 
@@ -254,4 +255,15 @@ def _decode(
             return None
         pairs = tuple((str(k), _unscalar(v)) for k, v in params)
         rf.findings.append(Finding(code, str(file), str(sheet), str(cell), pairs))
+    counts = data["contingent_counts"]
+    if counts is not None:
+        rf.contingent_counts = {
+            str(res): {str(k): _count(v) for k, v in by_key.items()} for res, by_key in counts.items()
+        }
     return rf
+
+
+def _count(value: Any) -> int:
+    if value.__class__ is not int:
+        raise ValueError("count")
+    return value

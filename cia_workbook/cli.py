@@ -238,7 +238,7 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
     from cia_workbook.feedback import write_feedback
-    from cia_workbook.intake import collect_campaign
+    from cia_workbook.intake import Workers, collect_campaign
 
     convention, _ = wd.convention()
     year = year or default_year()
@@ -249,12 +249,14 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
             f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}."
         )
     bar = ReadingBar()
-    try:
-        cache = ReturnCache(wd.cache(year), convention, year)
-        campaign = collect_campaign(convention, year, sources, progress=bar, cache=cache)
-    finally:
-        bar.close()
-    written = write_feedback(convention, campaign, wd.outputs(year))
+    cache = ReturnCache(wd.cache(year), convention, year)
+    # One set of workers reads the files, then writes the corrected copies.
+    with Workers(convention, year, cache=cache) as pool:
+        try:
+            campaign = collect_campaign(convention, year, sources, progress=bar, cache=cache, pool=pool)
+        finally:
+            bar.close()
+        written = write_feedback(convention, campaign, wd.outputs(year), pool=pool)
     if as_json:
         click.echo(console.campaign_json(convention, campaign, written))
     else:

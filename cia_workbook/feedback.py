@@ -13,13 +13,16 @@ import datetime as dt
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cia_workbook.console import partner_lines, verdict
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import atomic_path
 from cia_workbook.findings import ERROR, Finding
-from cia_workbook.model import Campaign, ReturnFile
+from cia_workbook.model import Campaign
+
+if TYPE_CHECKING:
+    from cia_workbook.intake import Workers
 
 CORRECTIONS_TITLE = "Corrections"
 ERROR_FILL = "FFC7CE"  # Excel's own "bad" red
@@ -33,12 +36,19 @@ def fixed_time(year: int) -> dt.datetime:
     return dt.datetime(year + 1, 1, 1)
 
 
-def write_feedback(convention: Convention, campaign: Campaign, outdir: Path) -> list[Path]:
-    """Corrected copies in outdir/retours/ and outdir/controle-<year>.xlsx; returns written paths."""
+def write_feedback(
+    convention: Convention, campaign: Campaign, outdir: Path, pool: Workers | None = None
+) -> list[Path]:
+    """Corrected copies in outdir/retours/ and outdir/controle-<year>.xlsx; returns written paths.
+
+    With a `pool` (see `intake.Workers`) the copies are written on its workers while this
+    process writes the summary: each copy loads and saves a whole workbook with openpyxl.
+    """
     outdir = Path(outdir)
     written: list[Path] = []
     cross = _cross_by_file(campaign)
     taken: set[str] = set()
+    jobs = []
     for rf in campaign.files:
         findings = rf.findings + cross.get(id(rf), [])
         if rf.ignored or not rf.reader or not findings:
@@ -48,10 +58,16 @@ def write_feedback(convention: Convention, campaign: Campaign, outdir: Path) -> 
             name = f"{rf.path.stem}-{rf.path.suffix.lstrip('.')}-corrections.xlsx"
         taken.add(name)
         target = outdir / "retours" / name
-        write_corrected_copy(rf, findings, target, fixed_time(campaign.year))
+        jobs.append((rf.path, findings, target, fixed_time(campaign.year)))
         written.append(target)
+    pooled = pool is not None and pool.size > 1 and len(jobs) > 1
+    futures = [pool.submit(write_corrected_copy, *job) for job in jobs] if pooled else []  # type: ignore[union-attr]
+    for job in [] if pooled else jobs:
+        write_corrected_copy(*job)
     summary = outdir / f"controle-{campaign.year}.xlsx"
     write_summary(convention, campaign, summary)
+    for future in futures:
+        future.result()
     written.append(summary)
     return written
 
@@ -69,9 +85,10 @@ def _cross_by_file(campaign: Campaign) -> dict[int, list[Finding]]:
 # -- Corrected copy ------------------------------------------------------------------------
 
 
-def write_corrected_copy(rf: ReturnFile, findings: list[Finding], target: Path, when: dt.datetime) -> Path:
-    """Copy of the partner's workbook with the faulty cells marked and a Corrections sheet first."""
-    wb = _load_copy(rf.path)
+def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when: dt.datetime) -> Path:
+    """Copy of the received workbook `path` with the faulty cells marked and a Corrections sheet
+    first."""
+    wb = _load_copy(path)
     _mark_cells(wb, findings)
     _corrections_sheet(wb, findings)
     wb.properties.created = when

@@ -35,14 +35,22 @@ def collect_campaign(
     workers: int | None = None,
     progress: Progress | None = None,
     cache: ReturnCache | None = None,
+    pool: Workers | None = None,
 ) -> Campaign:
     """Read and validate every file of `sources` (files and/or folders) for the campaign `year`.
 
     Files are read on `workers` processes (by default one per available core) when there are
     enough of them; the result is the same as one file at a time (`workers=1`). With a `cache`,
     a file whose bytes were already read and validated in the same context is taken from it.
+    A `pool` given by the caller is used (and left open for its next tasks) instead of one
+    started and stopped here.
     """
-    files = read_returns(convention, year, expand_sources(sources), engine, workers, progress, cache)
+    paths = expand_sources(sources)
+    if pool is not None:
+        files = read_returns(convention, year, paths, engine, workers, progress, cache, pool)
+    else:
+        with Workers(convention, year, engine, cache, workers) as own:
+            files = read_returns(convention, year, paths, engine, workers, progress, cache, own)
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
@@ -72,6 +80,7 @@ def read_returns(
     workers: int | None = None,
     progress: Progress | None = None,
     cache: ReturnCache | None = None,
+    pool: Workers | None = None,
 ) -> list[ReturnFile]:
     """`read_return` of every path, in the order given, on a pool of processes when it pays.
 
@@ -81,7 +90,6 @@ def read_returns(
     cached result when there is one (while the workers read the others); the workers store
     what they read.
     """
-    workers = available_cores() if workers is None else workers
     total = len(paths)
     files: list[ReturnFile | None] = [None] * total
     done = 0
@@ -93,8 +101,10 @@ def read_returns(
         if progress is not None:
             progress(rf, done, total)
 
-    pooled = workers > 1 and total >= POOL_MIN_FILES
-    pool = None
+    own = None
+    if pool is None:
+        pool = own = Workers(convention, year, engine, cache, workers)
+    pooled = pool.size > 1 and total >= POOL_MIN_FILES
     pending = []
     try:
         for i, path in enumerate(paths):
@@ -108,15 +118,51 @@ def read_returns(
             if not pooled:
                 report(i, _read_and_store(convention, year, path, engine, digest, cache))
                 continue
-            if pool is None:
-                pool = _start_pool(convention, year, engine, cache, min(workers, total))
             pending.append((i, pool.submit(_worker_read, path, digest)))
         for i, future in pending:
             report(i, future.result())
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if own is not None:
+            own.close()
     return files  # type: ignore[return-value]
+
+
+class Workers:
+    """The worker processes of one command, started at the first task and reused by the next
+    stages (reading, then the corrected copies), so they are forked while the parent is still
+    small: a fork of a parent holding a whole campaign would count its memory twice.
+
+    `size` 1 means no process at all: tasks then run in the caller.
+    """
+
+    def __init__(
+        self,
+        convention: Convention,
+        year: int,
+        engine: str = "auto",
+        cache: ReturnCache | None = None,
+        workers: int | None = None,
+    ):
+        self.size = available_cores() if workers is None else max(1, workers)
+        self._setup = (convention, year, engine, cache)
+        self._executor = None
+
+    def submit(self, fn: Callable, *args: Any):
+        """`fn(*args)` on a worker (a module-level function and picklable arguments): a future."""
+        if self._executor is None:
+            self._executor = _start_pool(*self._setup, self.size)
+        return self._executor.submit(fn, *args)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
@@ -214,6 +260,10 @@ def read_return(
     rf.forms = validation.forms
     rf.findings.extend(validation.findings)
     rf.findings.sort(key=Finding.sort_key)
+    table = rf.tables.get("attributions")
+    if table is not None and convention.reservataires:
+        ids = [r.id for r in convention.reservataires]
+        rf.contingent_counts = contingents_counts(convention, year, table, ids)
     return rf
 
 
@@ -301,12 +351,17 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     declaring = [
         r.id for r in convention.reservataires if r.id in usable and "contingent" in usable[r.id].tables
     ]
-    from cia_workbook.consolidate import contingent_counts as counts_by_bailleur
-
-    tables = [
-        (bid, brf.tables["attributions"]) for bid, brf in bailleurs.items() if "attributions" in brf.tables
-    ]
-    counted_by_bailleur = counts_by_bailleur(convention, year, tables, declaring) if declaring else {}
+    # Counted where each file was read (and cached); counted here only for a file that was not.
+    counted_by_bailleur: dict[str, dict[str, dict[str, int]]] = {}
+    if declaring:
+        for bid, brf in bailleurs.items():
+            table = brf.tables.get("attributions")
+            if table is None:
+                continue
+            counts = brf.contingent_counts
+            if counts is None or any(r not in counts for r in declaring):
+                counts = contingents_counts(convention, year, table, declaring)
+            counted_by_bailleur[bid] = counts
     for res in convention.reservataires:
         rf = usable.get(res.id)
         table = rf.tables.get("contingent") if rf else None

@@ -61,6 +61,10 @@ class ReturnFile:
     findings: list[Finding] = field(default_factory=list)
     reader: str = ""  # which library read it
     ignored: bool = False  # lock files and non-workbooks: listed, never used
+    # A bailleur's Attributions counted per réservataire's contingent (see
+    # `intake.contingents_counts`): computed once where the file is read, kept in the cache, so
+    # the cross-check with the réservataires' declarations never goes over the rows again.
+    contingent_counts: dict[str, dict[str, int]] | None = None
 
     @property
     def name(self) -> str:

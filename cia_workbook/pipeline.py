@@ -135,7 +135,7 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
     from cia_workbook.cache import ReturnCache
     from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
     from cia_workbook.feedback import write_feedback
-    from cia_workbook.intake import collect_campaign
+    from cia_workbook.intake import Workers, collect_campaign
     from cia_workbook.schema import schema_for
     from cia_workbook.templates import template_filename, write_templates
 
@@ -159,8 +159,9 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)
-    campaign = collect_campaign(convention, year, [layout.forms(year)], cache=cache)
-    written = write_feedback(convention, campaign, layout.outputs(year))
+    with Workers(convention, year, cache=cache) as pool:
+        campaign = collect_campaign(convention, year, [layout.forms(year)], cache=cache, pool=pool)
+        written = write_feedback(convention, campaign, layout.outputs(year), pool=pool)
     yield ""
     yield console.campaign_text(convention, campaign, written)
     yield ""

@@ -96,7 +96,7 @@ def test_ods_copy_is_rebuilt_as_xlsx(tmp_path):
     ods_like.write_bytes(src.read_bytes())
     rf.path = ods_like
     feedback.write_corrected_copy(
-        rf,
+        rf.path,
         [finding("DATE_TEXTE", "r.ods", "Attributions", "B4", value="x", column="c", parsed="p")],
         target,
         dt.datetime(2025, 1, 1),
