@@ -364,6 +364,11 @@ def main() -> None:
         cells = (read_all_calamine if args.read == "calamine" else read_all_openpyxl)(args.files)
         print(cells)
         return
+    # The package as pip installs it, with its bytecode compiled (this machine sets
+    # PYTHONDONTWRITEBYTECODE, so an editable install would compile every module at each start).
+    import cia_workbook
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(cia_workbook.__file__).parent)], check=True)
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"Campagne de {_fr(size, 0)} lignes…", file=sys.stderr)

@@ -237,8 +237,8 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     """
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
-    from cia_workbook.feedback import write_feedback
-    from cia_workbook.intake import Workers, collect_campaign
+    from cia_workbook.feedback import CopyOnRead, copy_targets, write_feedback
+    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
 
     convention, _ = wd.convention()
     year = year or default_year()
@@ -250,8 +250,11 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
         )
     bar = ReadingBar()
     cache = ReturnCache(wd.cache(year), convention, year)
-    # One set of workers reads the files, then writes the corrected copies.
-    with Workers(convention, year, cache=cache) as pool:
+    # One set of workers reads the files and writes their corrected copies as it goes.
+    targets = copy_targets(expand_sources(sources), wd.outputs(year))
+    with Workers(
+        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
+    ) as pool:
         try:
             campaign = collect_campaign(convention, year, sources, progress=bar, cache=cache, pool=pool)
         finally:

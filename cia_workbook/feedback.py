@@ -19,7 +19,8 @@ from cia_workbook.console import partner_lines, verdict
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import atomic_path
 from cia_workbook.findings import ERROR, Finding
-from cia_workbook.model import Campaign
+from cia_workbook.intake import CROSS_CHECKED_TABLES
+from cia_workbook.model import Campaign, ReturnFile
 
 if TYPE_CHECKING:
     from cia_workbook.intake import Workers
@@ -36,30 +37,67 @@ def fixed_time(year: int) -> dt.datetime:
     return dt.datetime(year + 1, 1, 1)
 
 
+def copy_targets(paths: list[Path], outdir: Path) -> dict[Path, Path]:
+    """Where the corrected copy of each received file goes: outdir/retours/<stem>-corrections.xlsx,
+    or <stem>-<extension>-corrections.xlsx when an earlier file has the same stem (r.xlsx, r.ods)."""
+    out: dict[Path, Path] = {}
+    stems: set[str] = set()
+    for path in paths:
+        path = Path(path)
+        name = f"{path.stem}-corrections.xlsx"
+        if path.stem in stems:
+            name = f"{path.stem}-{path.suffix.lstrip('.')}-corrections.xlsx"
+        stems.add(path.stem)
+        out[path] = Path(outdir) / "retours" / name
+    return out
+
+
+class CopyOnRead:
+    """Writes a file's corrected copy right where the file was read (`collect_campaign`'s
+    `after_read`), so the copies are made on the workers while others files are still being
+    read. `write_feedback` then writes only what this could not know: the copies of files that
+    the cross-checks between partners add findings to, and those of files taken from the cache.
+    """
+
+    def __init__(self, targets: dict[Path, Path], year: int):
+        self.targets = targets
+        self.year = year
+
+    def __call__(self, rf: ReturnFile) -> None:
+        target = self.targets.get(rf.path)
+        if target is None or rf.ignored or not rf.reader or not rf.findings:
+            return
+        # The cross-checks may add findings to a réservataire's Contingent sheet or to a
+        # Relogements sheet: those copies are written once, after them.
+        if CROSS_CHECKED_TABLES.intersection(rf.tables):
+            return
+        write_corrected_copy(rf.path, rf.findings, target, fixed_time(self.year))
+        rf.copy_written = (target, len(rf.findings))
+
+
 def write_feedback(
     convention: Convention, campaign: Campaign, outdir: Path, pool: Workers | None = None
 ) -> list[Path]:
     """Corrected copies in outdir/retours/ and outdir/controle-<year>.xlsx; returns written paths.
 
-    With a `pool` (see `intake.Workers`) the copies are written on its workers while this
-    process writes the summary: each copy loads and saves a whole workbook with openpyxl.
+    A copy already written by `CopyOnRead` with the same findings is kept. With a `pool` (see
+    `intake.Workers`) the other copies are written on its workers while this process writes the
+    summary: each copy loads and saves a whole workbook with openpyxl.
     """
     outdir = Path(outdir)
     written: list[Path] = []
     cross = _cross_by_file(campaign)
-    taken: set[str] = set()
+    targets = copy_targets([rf.path for rf in campaign.files], outdir)
     jobs = []
     for rf in campaign.files:
         findings = rf.findings + cross.get(id(rf), [])
         if rf.ignored or not rf.reader or not findings:
             continue
-        name = f"{rf.path.stem}-corrections.xlsx"
-        if name in taken:
-            name = f"{rf.path.stem}-{rf.path.suffix.lstrip('.')}-corrections.xlsx"
-        taken.add(name)
-        target = outdir / "retours" / name
-        jobs.append((rf.path, findings, target, fixed_time(campaign.year)))
+        target = targets[rf.path]
         written.append(target)
+        if rf.copy_written == (target, len(findings)):
+            continue  # written where the file was read, and nothing was added since
+        jobs.append((rf.path, findings, target, fixed_time(campaign.year)))
     pooled = pool is not None and pool.size > 1 and len(jobs) > 1
     futures = [pool.submit(write_corrected_copy, *job) for job in jobs] if pooled else []  # type: ignore[union-attr]
     for job in [] if pooled else jobs:

@@ -65,6 +65,9 @@ class ReturnFile:
     # `intake.contingents_counts`): computed once where the file is read, kept in the cache, so
     # the cross-check with the réservataires' declarations never goes over the rows again.
     contingent_counts: dict[str, dict[str, int]] | None = None
+    # (target, number of findings) of a corrected copy written where the file was read
+    # (`feedback.CopyOnRead`); not cached: a file taken from the cache has its copy written again.
+    copy_written: tuple[Path, int] | None = None
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from cia_workbook.convention import Convention
 
 if TYPE_CHECKING:
+    from cia_workbook.cache import ReturnCache
     from cia_workbook.intake import Progress
 
 
@@ -59,7 +60,7 @@ def run_consolidation(
     """
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
-    from cia_workbook.intake import collect_campaign
+    from cia_workbook.intake import Workers, collect_campaign
     from cia_workbook.report_xlsx import (
         data_csv_name,
         data_in_csv,
@@ -73,37 +74,55 @@ def run_consolidation(
             f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. "
             f"Déposez-y les classeurs reçus des partenaires, puis relancez « cia-workbook consolidate --year {year} »."
         )
-    campaigns = {
-        y: collect_campaign(
-            convention,
-            y,
-            [layout.forms(y)],
-            progress=progress,
-            cache=ReturnCache(layout.cache(y), convention, y),
+    caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
+    # Workers forked now, while this process is small: they read the files the cache does not
+    # hold, then write the CSV of detailed rows while this process consolidates.
+    with Workers(convention, year, cache=caches[year]) as pool:
+        campaigns = {
+            y: collect_campaign(
+                convention,
+                y,
+                [layout.forms(y)],
+                progress=progress,
+                cache=caches[y],
+                pool=pool if y == year else None,
+            )
+            for y in years
+        }
+        outdir = layout.outputs(year)
+        # National-size campaigns: the validated rows go to a CSV beside the workbook (see
+        # report_xlsx.DATA_SHEET_MAX_ROWS), written by a worker that loads the returns from
+        # the cache one at a time; a CSV left by an earlier, larger run is removed.
+        data_csv = outdir / data_csv_name(year)
+        in_csv = data_in_csv(campaigns[year])
+        csv_job = None
+        if in_csv and pool.size > 1:
+            entries = [
+                (pid, rf.path, rf.sha256, rf.size, rf.modified)
+                for pid, rf in campaigns[year].usable().items()
+            ]
+            csv_job = pool.submit(_data_csv_from_cache, convention, caches[year], year, entries, data_csv)
+        bilan = consolidate(convention, campaigns, year)
+        result = ConsolidationResult(year)
+        result.outputs.append(
+            write_consolidation_xlsx(
+                convention,
+                bilan,
+                campaigns[year],
+                outdir / f"consolidation-{year}.xlsx",
+                data_csv=data_csv.name if in_csv else None,
+            )
         )
-        for y in years
-    }
-    outdir = layout.outputs(year)
-    bilan = consolidate(convention, campaigns, year)
-    result = ConsolidationResult(year)
-    # National-size campaigns: the validated rows go to a CSV beside the workbook (see
-    # report_xlsx.DATA_SHEET_MAX_ROWS); a CSV left by an earlier, larger run is removed. (Written
-    # in this process: a forked writer saved 1.5 s but doubled the resident memory.)
-    data_csv = outdir / data_csv_name(year)
-    in_csv = data_in_csv(campaigns[year])
-    result.outputs.append(
-        write_consolidation_xlsx(
-            convention,
-            bilan,
-            campaigns[year],
-            outdir / f"consolidation-{year}.xlsx",
-            data_csv=data_csv.name if in_csv else None,
-        )
-    )
-    if in_csv:
-        result.outputs.append(write_data_csv(convention, campaigns[year], data_csv))
-    else:
-        data_csv.unlink(missing_ok=True)
+        if in_csv:
+            written = None
+            if csv_job is not None:
+                try:
+                    written = csv_job.result()
+                except LookupError:  # a return the cache could not give back: written here
+                    written = None
+            result.outputs.append(written or write_data_csv(convention, campaigns[year], data_csv))
+        else:
+            data_csv.unlink(missing_ok=True)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
@@ -129,13 +148,32 @@ def run_consolidation(
     return result
 
 
+def _data_csv_from_cache(
+    convention: Convention, cache: ReturnCache, year: int, entries: list[tuple], path: Path
+) -> Path:
+    """`write_data_csv` on a worker, each return loaded from the cache in turn (LookupError
+    when one is not there: the caller then writes the file from what it holds)."""
+    from cia_workbook.model import Campaign
+    from cia_workbook.report_xlsx import write_data_csv
+
+    def returns():
+        for pid, source, sha256, size, modified in entries:
+            rf = cache.load(source, sha256, size, modified)
+            if rf is None:
+                raise LookupError(source)
+            yield pid, rf
+
+    empty = Campaign(year=year, files=[], used={}, superseded={}, missing=[])
+    return write_data_csv(convention, empty, path, returns=returns())
+
+
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
     """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`."""
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
     from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
-    from cia_workbook.feedback import write_feedback
-    from cia_workbook.intake import Workers, collect_campaign
+    from cia_workbook.feedback import CopyOnRead, copy_targets, write_feedback
+    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
     from cia_workbook.schema import schema_for
     from cia_workbook.templates import template_filename, write_templates
 
@@ -159,7 +197,10 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)
-    with Workers(convention, year, cache=cache) as pool:
+    targets = copy_targets(expand_sources([layout.forms(year)]), layout.outputs(year))
+    with Workers(
+        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
+    ) as pool:
         campaign = collect_campaign(convention, year, [layout.forms(year)], cache=cache, pool=pool)
         written = write_feedback(convention, campaign, layout.outputs(year), pool=pool)
     yield ""

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from cia_workbook.consolidate import Bilan, IndicatorTable
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
-from cia_workbook.model import Campaign
+from cia_workbook.model import Campaign, ReturnFile
 from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, RELOGEMENTS, Column, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
@@ -179,22 +180,33 @@ def _csv_note_sheet(wb, fmt: dict, name: str, rows: int, csv_name: str) -> None:
         ws.write_string(i, 0, line)
 
 
-def write_data_csv(convention: Convention, campaign: Campaign, path: Path) -> Path:
+def write_data_csv(
+    convention: Convention,
+    campaign: Campaign,
+    path: Path,
+    returns: Iterable[tuple[str, ReturnFile]] | None = None,
+) -> Path:
     """Every validated attribution row with its source, as a CSV a French Excel opens directly.
 
     UTF-8 with a byte-order mark (Excel then reads the accents), « ; » between fields, decimal
     comma, dates as dd/mm/yyyy, coded values as their label; partner text is neutralised
     against formulas. Written column by column, then row by row by the csv module.
+
+    `returns` (partner id, return) replaces `campaign.usable()`, e.g. a generator that loads
+    each return from the cache in turn, so that only one return is in memory at a time.
     """
-    return write_atomic(Path(path), lambda tmp: _write_csv(convention, campaign, tmp))
+    items = campaign.usable().items() if returns is None else returns
+    return write_atomic(Path(path), lambda tmp: _write_csv(convention, campaign.year, items, tmp))
 
 
-def _write_csv(convention: Convention, campaign: Campaign, path: Path) -> None:
+def _write_csv(
+    convention: Convention, year: int, returns: Iterable[tuple[str, ReturnFile]], path: Path
+) -> None:
     from babel.dates import format_date
 
     labels = {
         name: {c.code: _field(c.label) for c in codelist.codes}
-        for name, codelist in schema_for(convention, "bailleur", campaign.year).codelists.items()
+        for name, codelist in schema_for(convention, "bailleur", year).codelists.items()
     }
     names = {p.id: p.name for p in convention.partners}
 
@@ -218,7 +230,7 @@ def _write_csv(convention: Convention, campaign: Campaign, path: Path) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in ATTRIBUTIONS.columns))))
         fh.write("\r\n")
-        for pid, rf in campaign.usable().items():
+        for pid, rf in returns:
             table = rf.tables.get("attributions")
             if table is None or not table.rows:
                 continue
