@@ -17,10 +17,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
-
 from cia_workbook import schema
 from cia_workbook.findings import Finding, finding
+
+
+# A1 notation through openpyxl's helpers, imported on first use: importing openpyxl costs a
+# quarter of a second, which a command that takes every return from the cache never needs.
+def get_column_letter(index: int) -> str:
+    from openpyxl.utils.cell import get_column_letter as letter
+
+    return letter(index)
+
+
+def column_index_from_string(letters: str) -> int:
+    from openpyxl.utils.cell import column_index_from_string as index
+
+    return index(letters)
+
+
+def coordinate_from_string(ref: str) -> tuple[str, int]:
+    from openpyxl.utils.cell import coordinate_from_string as split
+
+    return split(ref)
+
+
+def range_boundaries(ref: str) -> tuple:
+    from openpyxl.utils.cell import range_boundaries as bounds
+
+    return bounds(ref)
+
 
 # -- Safety limits, checked on the zip directory before any XML is parsed ------------------
 MAX_PARTS = 10_000  # a real template has a few dozen parts

@@ -55,10 +55,12 @@ CONSTANT_MEMORY_ROWS = 20_000
 SOURCE_HEADERS = ("Fichier", "Partenaire", "Feuille", "Ligne")
 # The « Données » sheet copies every validated attribution row with its source: about 24 cells a
 # row, and xlsxwriter costs 4 to 5 µs a cell however it is called (66 s for 500,000 rows, seven
-# times the reading of every return). Up to this many rows (a large territory's year) the sheet
-# holds them all; beyond, they go to donnees-<year>.csv, written in about a second, which a
-# French Excel opens directly, and the sheet holds a note saying where they are and why.
-DATA_SHEET_MAX_ROWS = 100_000
+# times the reading of every return; 14 s for 100,000). Up to this many rows (the year of the
+# largest single territories, about 10,000 attributions) the sheet holds them all; beyond
+# (several territories consolidated together), they go to donnees-<year>.csv, written by a
+# worker while the workbook is written, which a French Excel opens directly, and the sheet holds
+# a note saying where they are and why.
+DATA_SHEET_MAX_ROWS = 20_000
 # A cell starting with one of these is taken for a formula by spreadsheet programs opening a CSV:
 # partner text that starts so gets a leading apostrophe (OWASP, "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

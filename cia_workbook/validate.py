@@ -19,14 +19,12 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_scientific
-from openpyxl.utils.cell import get_column_letter, range_boundaries
-from openpyxl.utils.datetime import from_excel
 
 from cia_workbook import schema
 from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding, finding
 from cia_workbook.model import Identity, Table
-from cia_workbook.reader import RawSheet, RawWorkbook
+from cia_workbook.reader import RawSheet, RawWorkbook, get_column_letter, range_boundaries
 from cia_workbook.schema import Column, Sheet, WorkbookSchema, normalize
 
 LOCALE = "fr_FR"
@@ -645,6 +643,8 @@ def _date_converter(col: Column) -> Callable[[Any], tuple[Any, Problem]]:
         if isinstance(value, int | float):
             # A date pasted without its format: an Excel serial of a plausible year.
             if 36526 <= value <= 73051:
+                from openpyxl.utils.datetime import from_excel
+
                 day = from_excel(value).date()
                 parsed = format_date(day, format="long", locale=LOCALE)
                 return day, ("DATE_NOMBRE", {"value": _shown(value), "column": col.header, "parsed": parsed})

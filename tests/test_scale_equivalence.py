@@ -309,3 +309,66 @@ def test_another_convention_or_year_does_not_use_the_cache(forms, tmp_path):
     other = ReturnCache(tmp_path, changed, YEAR)
     collect_campaign(changed, YEAR, [sorted(forms.glob("*.xlsx"))[0]], workers=1, cache=other)
     assert [p.name for p in tmp_path.iterdir()] == [other.folder.name]
+
+
+def _copy_forms(forms: Path, root: Path) -> Path:
+    target = root / "forms" / str(YEAR)
+    shutil.copytree(forms, target)
+    return root
+
+
+def test_validate_on_workers_writes_the_same_answers_as_one_file_at_a_time(forms, tmp_path):
+    """Copies written on the workers as files are read (and those of cross-checked returns after
+    the cross-checks), contingent counts taken from each return, only the cross-checked tables
+    sent back: the corrected copies and the officer's summary are byte for byte those of the
+    plain path."""
+    from cia_workbook.feedback import write_feedback
+
+    root = _copy_forms(forms, tmp_path / "travail")
+    result = CliRunner().invoke(main, ["--dir", str(root), "validate", "--year", str(YEAR)])
+    assert result.exit_code == 1, result.output  # the demo's excluded return
+    fast = root / "outputs" / str(YEAR)
+
+    plain = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
+    slow = tmp_path / "plain"
+    written = write_feedback(CONVENTION, plain, slow)
+    copies = sorted(p.name for p in (slow / "retours").iterdir())
+    # Both kinds of copies are there: one with a cross-check finding (written after), others not.
+    crossed = {f.file for f in plain.cross_findings}
+    assert any(name.startswith(Path(c).stem) for c in crossed for name in copies)
+    assert any(not any(name.startswith(Path(c).stem) for c in crossed) for name in copies)
+    assert sorted(p.name for p in (fast / "retours").iterdir()) == copies
+    for path in written:
+        assert (fast / path.relative_to(slow)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms, tmp_path, monkeypatch):
+    from cia_workbook import pipeline, report_xlsx
+    from cia_workbook.cache import ReturnCache
+
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
+    root = _copy_forms(forms, tmp_path / "travail")
+    args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    by_worker = (root / "outputs" / str(YEAR) / "donnees-2024.csv").read_bytes()
+
+    campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
+    direct = report_xlsx.write_data_csv(CONVENTION, campaign, tmp_path / "direct.csv").read_bytes()
+    assert by_worker == direct and by_worker.count(b"\r\n") > 500
+
+    # A return the cache cannot give back: the worker says so and the CSV is written in process.
+    cache = ReturnCache(root / "outputs" / str(YEAR) / ".cache", CONVENTION, YEAR)
+    entries = [(pid, rf.path, rf.sha256, rf.size, rf.modified) for pid, rf in campaign.usable().items()]
+    entries[0] = (entries[0][0], entries[0][1], "0" * 64, entries[0][3], entries[0][4])
+    with pytest.raises(LookupError):
+        pipeline._data_csv_from_cache(CONVENTION, cache, YEAR, entries, tmp_path / "partial.csv")
+    assert not (tmp_path / "partial.csv").exists()  # nothing half-written
+    # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
+    for entry in (root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"):
+        entry.unlink()
+    monkeypatch.setattr(ReturnCache, "store", lambda self, rf: False)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert not list((root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"))
+    assert (root / "outputs" / str(YEAR) / "donnees-2024.csv").read_bytes() == direct
