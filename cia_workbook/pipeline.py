@@ -62,10 +62,10 @@ def run_consolidation(
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import Workers, collect_campaign
     from cia_workbook.report_xlsx import (
-        data_csv_name,
+        data_csv_names,
         data_in_csv,
         write_consolidation_xlsx,
-        write_data_csv,
+        write_data_csvs,
     )
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
@@ -90,10 +90,10 @@ def run_consolidation(
             for y in years
         }
         outdir = layout.outputs(year)
-        # National-size campaigns: the validated rows go to a CSV beside the workbook (see
-        # report_xlsx.DATA_SHEET_MAX_ROWS), written by a worker that loads the returns from
-        # the cache one at a time; a CSV left by an earlier, larger run is removed.
-        data_csv = outdir / data_csv_name(year)
+        # Several territories at once: the validated rows go to CSV files beside the workbook
+        # (see report_xlsx.DATA_SHEET_MAX_ROWS), written by a worker that loads the returns from
+        # the cache one at a time; CSV files left by an earlier, larger run are removed.
+        csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
         in_csv = data_in_csv(campaigns[year])
         csv_job = None
         if in_csv and pool.size > 1:
@@ -101,7 +101,7 @@ def run_consolidation(
                 (pid, rf.path, rf.sha256, rf.size, rf.modified)
                 for pid, rf in campaigns[year].usable().items()
             ]
-            csv_job = pool.submit(_data_csv_from_cache, convention, caches[year], year, entries, data_csv)
+            csv_job = pool.submit(_data_csvs_from_cache, convention, caches[year], year, entries, csvs)
         bilan = consolidate(convention, campaigns, year)
         result = ConsolidationResult(year)
         result.outputs.append(
@@ -110,7 +110,7 @@ def run_consolidation(
                 bilan,
                 campaigns[year],
                 outdir / f"consolidation-{year}.xlsx",
-                data_csv=data_csv.name if in_csv else None,
+                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
             )
         )
         if in_csv:
@@ -120,9 +120,10 @@ def run_consolidation(
                     written = csv_job.result()
                 except LookupError:  # a return the cache could not give back: written here
                     written = None
-            result.outputs.append(written or write_data_csv(convention, campaigns[year], data_csv))
+            result.outputs += written or write_data_csvs(convention, campaigns[year], csvs)
         else:
-            data_csv.unlink(missing_ok=True)
+            for path in csvs.values():
+                path.unlink(missing_ok=True)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
@@ -148,13 +149,13 @@ def run_consolidation(
     return result
 
 
-def _data_csv_from_cache(
-    convention: Convention, cache: ReturnCache, year: int, entries: list[tuple], path: Path
-) -> Path:
-    """`write_data_csv` on a worker, each return loaded from the cache in turn (LookupError
-    when one is not there: the caller then writes the file from what it holds)."""
+def _data_csvs_from_cache(
+    convention: Convention, cache: ReturnCache, year: int, entries: list[tuple], targets: dict[str, Path]
+) -> list[Path]:
+    """`write_data_csvs` on a worker, each return loaded from the cache in turn (LookupError
+    when one is not there: the caller then writes the files from what it holds)."""
     from cia_workbook.model import Campaign
-    from cia_workbook.report_xlsx import write_data_csv
+    from cia_workbook.report_xlsx import write_data_csvs
 
     def returns():
         for pid, source, sha256, size, modified in entries:
@@ -164,7 +165,7 @@ def _data_csv_from_cache(
             yield pid, rf
 
     empty = Campaign(year=year, files=[], used={}, superseded={}, missing=[])
-    return write_data_csv(convention, empty, path, returns=returns())
+    return write_data_csvs(convention, empty, targets, returns=returns())
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

@@ -66,8 +66,33 @@ DATA_SHEET_MAX_ROWS = 20_000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# The table sheets whose rows go to a CSV of their own when the campaign is that large
+# (the rehousing rows stay in the workbook: a few hundred households per operation).
+CSV_DATA_SETS = {
+    "attributions": "donnees-{year}.csv",
+    "patrimoine": "donnees-patrimoine-{year}.csv",
+    "contingent": "donnees-contingents-{year}.csv",
+}
+
+
 def data_csv_name(year: int) -> str:
-    return f"donnees-{year}.csv"
+    return CSV_DATA_SETS["attributions"].format(year=year)
+
+
+def data_csv_names(year: int) -> dict[str, str]:
+    """Table key → name of its CSV beside the workbook, for a campaign `data_in_csv`."""
+    return {key: name.format(year=year) for key, name in CSV_DATA_SETS.items()}
+
+
+def data_sets(convention: Convention, year: int) -> list[tuple[str, str, tuple[Column, ...]]]:
+    """(table key, « Données » sheet title, columns) of every detailed data set, in order."""
+    contingent = schema_for(convention, "reservataire", year).sheet("contingent")
+    return [
+        ("attributions", DATA_SHEET, ATTRIBUTIONS.columns),
+        ("patrimoine", "Données patrimoine", PATRIMOINE.columns),
+        ("contingent", "Données contingents", contingent.columns),
+        ("relogements", "Données relogements", RELOGEMENTS.columns),
+    ]
 
 
 def attribution_rows(campaign: Campaign) -> int:
@@ -83,25 +108,29 @@ def data_in_csv(campaign: Campaign) -> bool:
 
 
 def write_consolidation_xlsx(
-    convention: Convention, bilan: Bilan, campaign: Campaign, path: Path, data_csv: str | None = None
+    convention: Convention,
+    bilan: Bilan,
+    campaign: Campaign,
+    path: Path,
+    data_csv: str | dict[str, str] | None = None,
 ) -> Path:
     """Write the consolidated workbook: indicator sheets with charts, then the validated rows.
 
-    With `data_csv` (the name of the file `write_data_csv` wrote beside it), the « Données »
-    sheet holds a note pointing to that file instead of the attribution rows.
+    With `data_csv` (table key → name of the file `write_data_csvs` wrote beside it; a single
+    name stands for the attributions' CSV), each of those « Données » sheets holds a note pointing
+    to its file instead of the rows.
     """
-    return write_atomic(Path(path), lambda tmp: _write(convention, bilan, campaign, tmp, data_csv))
+    csvs = {"attributions": data_csv} if isinstance(data_csv, str) else dict(data_csv or {})
+    return write_atomic(Path(path), lambda tmp: _write(convention, bilan, campaign, tmp, csvs))
 
 
 def _write(
-    convention: Convention, bilan: Bilan, campaign: Campaign, path: Path, data_csv: str | None
+    convention: Convention, bilan: Bilan, campaign: Campaign, path: Path, csvs: dict[str, str]
 ) -> None:
     import xlsxwriter
 
     usable = campaign.usable()
-    rows = sum(len(t) for rf in usable.values() for t in rf.tables.values())
-    if data_csv:
-        rows -= attribution_rows(campaign)
+    rows = sum(len(t) for rf in usable.values() for key, t in rf.tables.items() if key not in csvs)
     wb = xlsxwriter.Workbook(
         str(path),
         {
@@ -139,16 +168,13 @@ def _write(
         name: {c.code: c.label for c in codelist.codes}
         for name, codelist in schema_for(convention, "bailleur", campaign.year).codelists.items()
     }
-    contingent = schema_for(convention, "reservataire", campaign.year).sheet("contingent")
     names = {p.id: p.name for p in convention.partners}
-    for title, columns, key in (
-        (DATA_SHEET, ATTRIBUTIONS.columns, "attributions"),
-        ("Données patrimoine", PATRIMOINE.columns, "patrimoine"),
-        ("Données contingents", contingent.columns, "contingent"),
-        *((("Données relogements", RELOGEMENTS.columns, "relogements"),) if bilan.rehousing else ()),
-    ):
-        if key == "attributions" and data_csv:
-            _csv_note_sheet(wb, fmt, title, attribution_rows(campaign), data_csv)
+    for key, title, columns in data_sets(convention, campaign.year):
+        if key == "relogements" and not bilan.rehousing:
+            continue
+        if key in csvs:
+            count = sum(len(rf.tables[key]) for rf in usable.values() if key in rf.tables)
+            _csv_note_sheet(wb, fmt, title, key, count, csvs[key])
         else:
             _data_sheet(wb, fmt, title, columns, usable, key, names, labels)
     wb.close()
@@ -164,16 +190,20 @@ def _rehousing_tables(bilan: Bilan) -> list[IndicatorTable]:
     return [progress_table(r), criteria_table(r, cumulative=False), criteria_table(r, cumulative=True)]
 
 
-def _csv_note_sheet(wb, fmt: dict, name: str, rows: int, csv_name: str) -> None:
+_SHEET_OF = {"attributions": "Attributions", "patrimoine": "Patrimoine", "contingent": "Contingent"}
+
+
+def _csv_note_sheet(wb, fmt: dict, name: str, key: str, rows: int, csv_name: str) -> None:
     from cia_workbook.frformat import integer
 
     ws = wb.add_worksheet(name)
     ws.set_column(0, 0, 120)
-    ws.write_string(0, 0, "Lignes validées des feuilles Attributions", fmt["title"])
+    ws.write_string(0, 0, f"Lignes validées des feuilles {_SHEET_OF.get(key, key)}", fmt["title"])
     lines = (
         f"Les {integer(rows)} lignes validées sont dans le fichier « {csv_name} », enregistré à côté de ce classeur.",
-        f"Au-delà de {integer(DATA_SHEET_MAX_ROWS)} lignes, cette feuille les renvoie vers ce fichier : "
-        "les recopier ici rendrait le classeur très long à écrire et à ouvrir.",
+        f"Au-delà de {integer(DATA_SHEET_MAX_ROWS)} lignes d'attributions, les lignes détaillées des "
+        "retours sont renvoyées vers des fichiers CSV : les recopier ici rendrait le classeur très long "
+        "à écrire et à ouvrir.",
         "Chaque ligne y garde sa source (fichier, partenaire, feuille, ligne) ; le fichier s'ouvre directement "
         "dans Excel ou LibreOffice (séparateur point-virgule, virgule décimale).",
         "Tous les indicateurs de ce classeur sont calculés sur l'ensemble de ces lignes.",
@@ -188,22 +218,48 @@ def write_data_csv(
     path: Path,
     returns: Iterable[tuple[str, ReturnFile]] | None = None,
 ) -> Path:
-    """Every validated attribution row with its source, as a CSV a French Excel opens directly.
+    """Every validated attribution row with its source, as a CSV a French Excel opens directly
+    (see `write_data_csvs`)."""
+    return write_data_csvs(convention, campaign, {"attributions": Path(path)}, returns)[0]
+
+
+def write_data_csvs(
+    convention: Convention,
+    campaign: Campaign,
+    targets: dict[str, Path],
+    returns: Iterable[tuple[str, ReturnFile]] | None = None,
+) -> list[Path]:
+    """Every validated row of each table key of `targets` with its source, one CSV per table,
+    in one pass over the returns.
 
     UTF-8 with a byte-order mark (Excel then reads the accents), « ; » between fields, decimal
     comma, dates as dd/mm/yyyy, coded values as their label; partner text is neutralised
-    against formulas. Written column by column, then row by row by the csv module.
+    against formulas. Written column by column, then row by row.
 
     `returns` (partner id, return) replaces `campaign.usable()`, e.g. a generator that loads
-    each return from the cache in turn, so that only one return is in memory at a time.
+    each return from the cache in turn, so that only one return is in memory at a time. Every
+    file is written atomically: an error leaves none of them half-written.
     """
+    from contextlib import ExitStack
+
+    from cia_workbook.fileio import atomic_path
+
     items = campaign.usable().items() if returns is None else returns
-    return write_atomic(Path(path), lambda tmp: _write_csv(convention, campaign.year, items, tmp))
+    columns = {key: cols for key, _title, cols in data_sets(convention, campaign.year) if key in targets}
+    with ExitStack() as stack:
+        tmp = {key: stack.enter_context(atomic_path(Path(path))) for key, path in targets.items()}
+        _write_csvs(convention, campaign.year, items, {k: (tmp[k], columns[k]) for k in targets})
+    return [Path(p) for p in targets.values()]
 
 
-def _write_csv(
-    convention: Convention, year: int, returns: Iterable[tuple[str, ReturnFile]], path: Path
+def _write_csvs(
+    convention: Convention,
+    year: int,
+    returns: Iterable[tuple[str, ReturnFile]],
+    outputs: dict[str, tuple[Path, tuple[Column, ...]]],
 ) -> None:
+    from contextlib import ExitStack
+
     from babel.dates import format_date
 
     labels = {
@@ -219,9 +275,9 @@ def _write_csv(
 
     # Dates, counts and codes repeat across the whole campaign: each distinct value of a
     # column is written once (Babel's format_date costs 20 µs a call).
-    written: dict[str, dict[Any, str]] = {}
+    written: dict[tuple[str, str], dict[Any, str]] = {}
 
-    def by_value(key: str, values: list, convert) -> list[str]:
+    def by_value(key: tuple[str, str], values: list, convert) -> list[str]:
         fields = written.setdefault(key, {None: ""})
         for v in set(values).difference(fields):
             fields[v] = convert(v)
@@ -229,39 +285,45 @@ def _write_csv(
 
     # The csv module's quoting rules (a field holding ; " CR or LF is quoted), applied once per
     # field and joined by hand: twice as fast as csv.writer on 12 million fields.
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in ATTRIBUTIONS.columns))))
-        fh.write("\r\n")
-        for pid, rf in returns:
-            table = rf.tables.get("attributions")
-            if table is None or not table.rows:
-                continue
-            n = len(table.rows)
-            empty = [None] * n
-            columns = [
-                [_field(rf.name)] * n,
-                [_field(names.get(pid, pid))] * n,
-                [_field(table.sheet_title)] * n,
-                list(map(str, table.rows)),
-            ]
-            for col in ATTRIBUTIONS.columns:
-                values = table.columns.get(col.key) or empty
-                if col.kind == "date":
-                    out = by_value(col.key, values, date_field)
-                elif col.kind == "decimal":
-                    # The CSV's number notation for a French Excel (not a display format: no
-                    # thousands separator, every digit kept).
-                    out = ["" if v is None else repr(v).replace(".", ",") for v in values]
-                elif col.kind == "integer":
-                    out = by_value(col.key, values, str)
-                elif col.codelist or col.kind in ("code", "yesno"):
-                    known = labels.get(col.codelist or "oui_non", {})
-                    out = by_value(col.key, values, lambda v, known=known: known.get(v) or _field(str(v)))
-                else:
-                    out = ["" if v is None else _field(str(v)) for v in values]
-                columns.append(out)
-            fh.write("\r\n".join(map(";".join, zip(*columns, strict=True))))
+    with ExitStack() as stack:
+        files = {}
+        for key, (path, cols) in outputs.items():
+            fh = files[key] = stack.enter_context(open(path, "w", encoding="utf-8-sig", newline=""))
+            fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in cols))))
             fh.write("\r\n")
+        for pid, rf in returns:
+            for key, (_path, cols) in outputs.items():
+                table = rf.tables.get(key)
+                if table is None or not table.rows:
+                    continue
+                n = len(table.rows)
+                empty = [None] * n
+                out_columns = [
+                    [_field(rf.name)] * n,
+                    [_field(names.get(pid, pid))] * n,
+                    [_field(table.sheet_title)] * n,
+                    list(map(str, table.rows)),
+                ]
+                for col in cols:
+                    values = table.columns.get(col.key) or empty
+                    tag = (key, col.key)
+                    if col.kind == "date":
+                        out = by_value(tag, values, date_field)
+                    elif col.kind == "decimal":
+                        # The CSV's number notation for a French Excel (not a display format: no
+                        # thousands separator, every digit kept).
+                        out = ["" if v is None else repr(v).replace(".", ",") for v in values]
+                    elif col.kind == "integer":
+                        out = by_value(tag, values, str)
+                    elif col.codelist or col.kind in ("code", "yesno"):
+                        known = labels.get(col.codelist or "oui_non", {})
+                        out = by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
+                    else:
+                        out = ["" if v is None else _field(str(v)) for v in values]
+                    out_columns.append(out)
+                fh = files[key]
+                fh.write("\r\n".join(map(";".join, zip(*out_columns, strict=True))))
+                fh.write("\r\n")
 
 
 _QUOTED = re.compile(r'[;"\r\n]')

@@ -111,15 +111,28 @@ def test_consolidate_lists_the_csv_and_drops_it_when_the_sheet_suffices(workdir,
     monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    csv_path = workdir / "outputs" / str(YEAR) / "donnees-2024.csv"
-    assert f"  {csv_path}" in result.output.splitlines()
+    out = workdir / "outputs" / str(YEAR)
+    csv_path = out / "donnees-2024.csv"
+    others = [out / "donnees-patrimoine-2024.csv", out / "donnees-contingents-2024.csv"]
+    for path in (csv_path, *others):
+        assert f"  {path}" in result.output.splitlines()
     rows = len(read_csv(csv_path)) - 1
     assert rows > 10
+    patrimoine = read_csv(others[0])
+    assert patrimoine[0][:4] == ["Fichier", "Partenaire", "Feuille", "Ligne"] and len(patrimoine) > 2
+    wb = openpyxl.load_workbook(out / "consolidation-2024.xlsx", read_only=True)
+    note = [r[0] for r in wb["Données patrimoine"].values if r and r[0]]
+    assert note[0] == "Lignes validées des feuilles Patrimoine"
+    assert (
+        f"Les {len(patrimoine) - 1} lignes validées sont dans le fichier « donnees-patrimoine-2024.csv »"
+        in note[1]
+    )
 
     monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 1_000_000)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert not csv_path.exists() and "donnees-2024.csv" not in result.output
+    assert not any(p.exists() for p in others) and "donnees-patrimoine" not in result.output
     ws = openpyxl.load_workbook(workdir / "outputs" / str(YEAR) / "consolidation-2024.xlsx", read_only=True)[
         DATA_SHEET
     ]

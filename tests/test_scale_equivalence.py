@@ -351,19 +351,30 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    by_worker = (root / "outputs" / str(YEAR) / "donnees-2024.csv").read_bytes()
+    out = root / "outputs" / str(YEAR)
+    names = ["donnees-2024.csv", "donnees-patrimoine-2024.csv", "donnees-contingents-2024.csv"]
+    by_worker = [(out / name).read_bytes() for name in names]
 
     campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
-    direct = report_xlsx.write_data_csv(CONVENTION, campaign, tmp_path / "direct.csv").read_bytes()
-    assert by_worker == direct and by_worker.count(b"\r\n") > 500
+    targets = {k: tmp_path / f"direct-{k}.csv" for k in ("attributions", "patrimoine", "contingent")}
+    direct = [p.read_bytes() for p in report_xlsx.write_data_csvs(CONVENTION, campaign, targets)]
+    assert by_worker == direct
+    assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
+    assert direct[0] == report_xlsx.write_data_csv(CONVENTION, campaign, tmp_path / "a.csv").read_bytes()
 
     # A return the cache cannot give back: the worker says so and the CSV is written in process.
     cache = ReturnCache(root / "outputs" / str(YEAR) / ".cache", CONVENTION, YEAR)
     entries = [(pid, rf.path, rf.sha256, rf.size, rf.modified) for pid, rf in campaign.usable().items()]
     entries[0] = (entries[0][0], entries[0][1], "0" * 64, entries[0][3], entries[0][4])
     with pytest.raises(LookupError):
-        pipeline._data_csv_from_cache(CONVENTION, cache, YEAR, entries, tmp_path / "partial.csv")
-    assert not (tmp_path / "partial.csv").exists()  # nothing half-written
+        pipeline._data_csvs_from_cache(
+            CONVENTION,
+            cache,
+            YEAR,
+            entries,
+            {"attributions": tmp_path / "a1.csv", "patrimoine": tmp_path / "p1.csv"},
+        )
+    assert not list(tmp_path.glob("?1.csv"))  # nothing half-written
     # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
     for entry in (root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"):
         entry.unlink()
@@ -371,4 +382,4 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert not list((root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"))
-    assert (root / "outputs" / str(YEAR) / "donnees-2024.csv").read_bytes() == direct
+    assert [(out / name).read_bytes() for name in names] == direct
