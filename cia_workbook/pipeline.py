@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cia_workbook.convention import Convention
 
@@ -95,13 +95,20 @@ def run_consolidation(
         # the cache one at a time; CSV files left by an earlier, larger run are removed.
         csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
         in_csv = data_in_csv(campaigns[year])
-        csv_job = None
+        csv_jobs = []
         if in_csv and pool.size > 1:
             entries = [
                 (pid, rf.path, rf.sha256, rf.size, rf.modified)
                 for pid, rf in campaigns[year].usable().items()
             ]
-            csv_job = pool.submit(_data_csvs_from_cache, convention, caches[year], year, entries, csvs)
+            # One contiguous share of the returns per worker, each written to its own part files.
+            size = -(-len(entries) // pool.size)
+            for i in range(pool.size):
+                share = entries[i * size : (i + 1) * size]
+                parts = {key: outdir / f".{path.stem}.part{i}.tmp" for key, path in csvs.items()}
+                csv_jobs.append(
+                    (parts, pool.submit(_data_csv_part, convention, caches[year], year, share, parts, i == 0))
+                )
         bilan = consolidate(convention, campaigns, year)
         result = ConsolidationResult(year)
         result.outputs.append(
@@ -114,13 +121,8 @@ def run_consolidation(
             )
         )
         if in_csv:
-            written = None
-            if csv_job is not None:
-                try:
-                    written = csv_job.result()
-                except LookupError:  # a return the cache could not give back: written here
-                    written = None
-            result.outputs += written or write_data_csvs(convention, campaigns[year], csvs)
+            joined = _join_csv_parts(csvs, csv_jobs) if csv_jobs else None
+            result.outputs += joined or write_data_csvs(convention, campaigns[year], csvs)
         else:
             for path in csvs.values():
                 path.unlink(missing_ok=True)
@@ -149,13 +151,17 @@ def run_consolidation(
     return result
 
 
-def _data_csvs_from_cache(
-    convention: Convention, cache: ReturnCache, year: int, entries: list[tuple], targets: dict[str, Path]
-) -> list[Path]:
-    """`write_data_csvs` on a worker, each return loaded from the cache in turn (LookupError
-    when one is not there: the caller then writes the files from what it holds)."""
-    from cia_workbook.model import Campaign
-    from cia_workbook.report_xlsx import write_data_csvs
+def _data_csv_part(
+    convention: Convention,
+    cache: ReturnCache,
+    year: int,
+    entries: list[tuple],
+    paths: dict[str, Path],
+    first: bool,
+) -> None:
+    """`report_xlsx.write_data_csv_part` on a worker, each return loaded from the cache in turn
+    (LookupError when one is not there: the caller then writes the files from what it holds)."""
+    from cia_workbook.report_xlsx import write_data_csv_part
 
     def returns():
         for pid, source, sha256, size, modified in entries:
@@ -164,8 +170,31 @@ def _data_csvs_from_cache(
                 raise LookupError(source)
             yield pid, rf
 
-    empty = Campaign(year=year, files=[], used={}, superseded={}, missing=[])
-    return write_data_csvs(convention, empty, targets, returns=returns())
+    write_data_csv_part(convention, year, returns(), paths, first)
+
+
+def _join_csv_parts(targets: dict[str, Path], jobs: list[tuple[dict[str, Path], Any]]) -> list[Path] | None:
+    """Each target written atomically from its parts end to end; None (and no file) when a
+    worker could not write its part."""
+    import shutil
+
+    from cia_workbook.fileio import atomic_path
+
+    try:
+        for _parts, job in jobs:
+            job.result()
+        for key, target in targets.items():
+            with atomic_path(target) as tmp, open(tmp, "wb") as out:
+                for parts, _job in jobs:
+                    with open(parts[key], "rb") as part:
+                        shutil.copyfileobj(part, out, 1 << 20)
+        return list(targets.values())
+    except LookupError:  # a return the cache could not give back
+        return None
+    finally:
+        for parts, _job in jobs:
+            for path in parts.values():
+                path.unlink(missing_ok=True)
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

@@ -10,6 +10,7 @@ expose, are found by one streaming pass over the raw XML of the sheets that need
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import zipfile
 from collections.abc import Callable
@@ -161,30 +162,31 @@ def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadRe
         return ReadResult(None, [_ole_finding(path, name)])
     if not head.startswith(ZIP_MAGIC):
         return ReadResult(None, [_not_a_workbook(path, name, head)])
+    # The file is read once into memory: the archive's directory, calamine and the formula scan
+    # then share these bytes instead of opening the file three or four times.
     try:
-        zf = zipfile.ZipFile(path)
+        data = path.read_bytes()
+    except OSError as exc:
+        return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"accès refusé : {exc.strerror}")])
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError):
         return ReadResult(None, [finding("FICHIER_VIDE", name, detail="archive tronquée ou endommagée")])
-    with zf:
-        problem = check_zip_limits(zf)
-        if problem:
-            return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=problem)])
-        names = set(zf.namelist())
-        if "mimetype" in names and zf.read("mimetype").strip().startswith(ODS_MIMETYPE):
-            fmt = "ods"
-        elif "xl/workbook.xml" in names:
-            fmt = "xlsx"
-        elif "EncryptionInfo" in names:
-            return ReadResult(None, [finding("FICHIER_CHIFFRE", name)])
-        else:
-            kind = (
-                "un document Word"
-                if "word/document.xml" in names
-                else "une archive qui n'est pas un classeur"
-            )
-            return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"c'est {kind}")])
-        id_sources = _zip_id_sources(zf, fmt)
-        part_of_sheet = _xlsx_sheet_parts(zf) if fmt == "xlsx" else {}
+    problem = check_zip_limits(zf)
+    if problem:
+        return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=problem)])
+    names = set(zf.namelist())
+    if "mimetype" in names and zf.read("mimetype").strip().startswith(ODS_MIMETYPE):
+        fmt = "ods"
+    elif "xl/workbook.xml" in names:
+        fmt = "xlsx"
+    elif "EncryptionInfo" in names:
+        return ReadResult(None, [finding("FICHIER_CHIFFRE", name)])
+    else:
+        kind = "un document Word" if "word/document.xml" in names else "une archive qui n'est pas un classeur"
+        return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"c'est {kind}")])
+    id_sources = _zip_id_sources(zf, fmt)
+    part_of_sheet = _xlsx_sheet_parts(zf) if fmt == "xlsx" else {}
 
     findings: list[Finding] = []
     raw: RawWorkbook | None = None
@@ -194,7 +196,7 @@ def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadRe
         engines = ["calamine"]  # openpyxl cannot read OpenDocument
     for eng in engines:
         try:
-            raw = _read_calamine(path, fmt, skip) if eng == "calamine" else _read_openpyxl(path, skip)
+            raw = _read_calamine(data, fmt, skip) if eng == "calamine" else _read_openpyxl(path, skip)
             break
         except Exception as exc:
             if _is_password_error(exc):
@@ -207,7 +209,7 @@ def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadRe
     raw.name = name
     raw.id_sources = [*_id_sheet_source(raw), *_resolve_references(raw, id_sources)]
     if fmt == "xlsx":
-        raw._scanner = lambda title: _scan_xlsx_part(path, part_of_sheet.get(title))
+        raw._scanner = lambda title: _scan_xlsx_part(zf, part_of_sheet.get(title))
     else:
         raw._scanner = lambda title: _scan_ods_table(path, title)
     return ReadResult(raw, findings)
@@ -286,13 +288,13 @@ def _describe(exc: BaseException) -> str:
 # -- Reading cells -------------------------------------------------------------------------
 
 
-def _read_calamine(path: Path, fmt: str, skip: frozenset[str] = frozenset()) -> RawWorkbook:
+def _read_calamine(data: bytes, fmt: str, skip: frozenset[str] = frozenset()) -> RawWorkbook:
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     sheets: list[RawSheet] = []
     # From a file object: calamine then sniffs the content instead of trusting the extension
     # (a .xlsx saved as .ods or .xls by a mail client stays readable).
-    with open(path, "rb") as fh, CalamineWorkbook.from_filelike(fh) as wb:
+    with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:
         for index, meta in enumerate(wb.sheets_metadata):
             if meta.typ not in (SheetTypeEnum.WorkSheet,):
                 continue  # chart and macro sheets carry no data
@@ -505,7 +507,7 @@ _MERGE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?mergeCell\s[^>]*?ref="([A-Z0-9:]+)"')
 _PREFIX = re.compile(rb"<([A-Za-z0-9_]+:)?worksheet[\s>]")
 
 
-def _scan_xlsx_part(path: Path, member: str | None) -> tuple[dict[str, str], list[str]]:
+def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, str], list[str]]:
     """Formula cells and merged ranges of one sheet part, in one streaming pass.
 
     The part is inflated chunk by chunk and searched with `bytes.find` (memchr speed) for the
@@ -518,7 +520,7 @@ def _scan_xlsx_part(path: Path, member: str | None) -> tuple[dict[str, str], lis
         return formulas, merged
     import html
 
-    with zipfile.ZipFile(path) as zf, zf.open(member) as fh:
+    with zf.open(member) as fh:
         tail = b""
         prefix: bytes | None = None
         while True:

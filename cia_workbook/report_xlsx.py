@@ -245,11 +245,25 @@ def write_data_csvs(
     from cia_workbook.fileio import atomic_path
 
     items = campaign.usable().items() if returns is None else returns
-    columns = {key: cols for key, _title, cols in data_sets(convention, campaign.year) if key in targets}
     with ExitStack() as stack:
         tmp = {key: stack.enter_context(atomic_path(Path(path))) for key, path in targets.items()}
-        _write_csvs(convention, campaign.year, items, {k: (tmp[k], columns[k]) for k in targets})
+        write_data_csv_part(convention, campaign.year, items, tmp, first=True)
     return [Path(p) for p in targets.values()]
+
+
+def write_data_csv_part(
+    convention: Convention,
+    year: int,
+    returns: Iterable[tuple[str, ReturnFile]],
+    paths: dict[str, Path],
+    first: bool = True,
+) -> None:
+    """The rows of `returns` for each table key of `paths`, written to those paths as they are
+    (no atomic replacement): with `first`, the byte-order mark and the header row; without, the
+    rows alone, so that parts written side by side (by several workers) are joined end to end.
+    """
+    columns = {key: cols for key, _title, cols in data_sets(convention, year) if key in paths}
+    _write_csvs(convention, year, returns, {k: (Path(p), columns[k]) for k, p in paths.items()}, first)
 
 
 def _write_csvs(
@@ -257,6 +271,7 @@ def _write_csvs(
     year: int,
     returns: Iterable[tuple[str, ReturnFile]],
     outputs: dict[str, tuple[Path, tuple[Column, ...]]],
+    header: bool = True,
 ) -> None:
     from contextlib import ExitStack
 
@@ -288,9 +303,11 @@ def _write_csvs(
     with ExitStack() as stack:
         files = {}
         for key, (path, cols) in outputs.items():
-            fh = files[key] = stack.enter_context(open(path, "w", encoding="utf-8-sig", newline=""))
-            fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in cols))))
-            fh.write("\r\n")
+            encoding = "utf-8-sig" if header else "utf-8"
+            fh = files[key] = stack.enter_context(open(path, "w", encoding=encoding, newline=""))
+            if header:
+                fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in cols))))
+                fh.write("\r\n")
         for pid, rf in returns:
             for key, (_path, cols) in outputs.items():
                 table = rf.tables.get(key)

@@ -367,14 +367,18 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     entries = [(pid, rf.path, rf.sha256, rf.size, rf.modified) for pid, rf in campaign.usable().items()]
     entries[0] = (entries[0][0], entries[0][1], "0" * 64, entries[0][3], entries[0][4])
     with pytest.raises(LookupError):
-        pipeline._data_csvs_from_cache(
-            CONVENTION,
-            cache,
-            YEAR,
-            entries,
-            {"attributions": tmp_path / "a1.csv", "patrimoine": tmp_path / "p1.csv"},
-        )
-    assert not list(tmp_path.glob("?1.csv"))  # nothing half-written
+        pipeline._data_csv_part(CONVENTION, cache, YEAR, entries, {"attributions": tmp_path / "a1.csv"}, True)
+    # ... and the parts are then dropped without writing the target: the caller writes it.
+    from concurrent.futures import Future
+
+    failed: Future = Future()
+    failed.set_exception(LookupError("absent"))
+    part = tmp_path / ".donnees.part1.tmp"
+    part.write_text("lignes", encoding="utf-8")
+    joined = tmp_path / "joined.csv"
+    assert pipeline._join_csv_parts({"attributions": joined}, [({"attributions": part}, failed)]) is None
+    assert not part.exists() and not joined.exists()
+    assert not list((root / "outputs" / str(YEAR)).glob(".*.tmp"))  # no part left by the real run
     # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
     for entry in (root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"):
         entry.unlink()
