@@ -17,16 +17,17 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
 from array import array
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from cia_workbook import __version__, schema
 from cia_workbook.convention import Convention
-from cia_workbook.fileio import write_atomic
 from cia_workbook.findings import CATALOGUE, Finding
 from cia_workbook.model import Identity, ReturnFile, Table
 
@@ -37,6 +38,10 @@ _ENTRY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}\.json$")
 # when that is shorter: codes, dates and counts then load as a few shared objects through C
 # loops, not one JSON token and one object per cell.
 _KEYED_SHARE = 0.5
+
+
+def _name_key(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 class _Unencodable(Exception):
@@ -77,11 +82,22 @@ class ReturnCache:
         self.context = context_digest(convention, year, engine)
         self.folder = self.root / self.context[:16]
         self._pruned = False
+        self._names: set[str] | None = None
+
+    def may_hold(self, name: str) -> bool:
+        """False when no entry at all was stored under this file name: the caller then need not
+        hash the file to look it up (the folder is listed once)."""
+        if self._names is None:
+            try:
+                self._names = {e.name[65:77] for e in self.folder.iterdir() if _ENTRY.match(e.name)}
+            except OSError:
+                self._names = set()
+        return _name_key(name) in self._names
 
     def entry_path(self, sha256: str, name: str) -> Path:
         # The name is part of the key: findings quote it, and a lock file or a wrong
         # extension is judged by name.
-        return self.folder / f"{sha256}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.json"
+        return self.folder / f"{sha256}-{_name_key(name)}.json"
 
     def load(self, path: Path, sha256: str, size: int, modified: dt.datetime) -> ReturnFile | None:
         """The cached result for these bytes under this name, or None (a miss)."""
@@ -104,9 +120,16 @@ class ReturnCache:
         except _Unencodable:
             return False
         self._prune()
+        target = self.entry_path(rf.sha256, rf.name)
+        # Written beside and renamed (an interrupted write leaves no entry); a private file, so
+        # without the permission handling of the outputs people open.
+        tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp")
         try:
-            write_atomic(self.entry_path(rf.sha256, rf.name), lambda p: p.write_text(text, encoding="utf-8"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
         except OSError:  # a read-only outputs/ costs speed, never a result
+            tmp.unlink(missing_ok=True)
             return False
         return True
 
@@ -178,11 +201,7 @@ _PLAIN = {str, int, float, bool, type(None)}  # what JSON gives back as is
 
 def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
     if "k" in data:
-        keys = data["k"]
-        kinds = set(map(type, keys))
-        if not kinds <= _PLAIN:
-            keys = [_unscalar(k) for k in keys]
-        positions = array({"B": "B", "H": "H"}[data["w"]], base64.b64decode(data["i"], validate=True))
+        keys, positions = _keyed_parts(data, n)
         out = list(map(keys.__getitem__, positions))
     elif "d" in data:
         ordinals = data["d"]
@@ -198,6 +217,65 @@ def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
     if len(out) != n:
         raise ValueError("length")
     return out
+
+
+class _Columns(MutableMapping):
+    """A table's columns as loaded from an entry. Columns of repeated values (codes, dates,
+    counts: most of them) are checked when the entry is loaded (every index within the values,
+    the right length) but their per-row list is only built the first time it is asked for: the
+    consolidation reads about half of the attribution columns, the CSV of detailed rows all."""
+
+    def __init__(self, encoded: dict[str, Any], n: int):
+        self._ready: dict[str, list[Any]] = {}
+        self._keyed: dict[str, tuple[list[Any], array]] = {}
+        self._order = list(encoded)
+        for key, data in encoded.items():
+            if "k" in data:
+                self._keyed[key] = _keyed_parts(data, n)
+            else:
+                self._ready[key] = _decode_column(data, n)
+
+    def __getitem__(self, key: str) -> list[Any]:
+        try:
+            return self._ready[key]
+        except KeyError:
+            keys, positions = self._keyed.pop(key)
+        values = self._ready[key] = list(map(keys.__getitem__, positions))
+        return values
+
+    def __setitem__(self, key: str, values: list[Any]) -> None:
+        if key not in self._ready and key not in self._keyed:
+            self._order.append(key)
+        self._keyed.pop(key, None)
+        self._ready[key] = values
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._ready and key not in self._keyed:
+            raise KeyError(key)
+        self._ready.pop(key, None)
+        self._keyed.pop(key, None)
+        self._order.remove(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def _keyed_parts(data: dict[str, Any], n: int) -> tuple[list[Any], array]:
+    """The distinct values and the per-row indexes of a keyed column, checked: every index
+    points at a value and there is one per row (ValueError otherwise)."""
+    keys = data["k"]
+    if not set(map(type, keys)) <= _PLAIN:
+        keys = [_unscalar(k) for k in keys]
+    positions = array({"B": "B", "H": "H"}[data["w"]], base64.b64decode(data["i"], validate=True))
+    if len(positions) != n or (n and max(positions) >= len(keys)):
+        raise ValueError("index")
+    return keys, positions
 
 
 def _encode(rf: ReturnFile, context: str) -> dict[str, Any]:
@@ -246,7 +324,7 @@ def _decode(
         )
     for key, t in data["tables"].items():
         rows = [int(r) for r in t["rows"]]
-        columns = {str(k): _decode_column(c, len(rows)) for k, c in t["columns"].items()}
+        columns = _Columns({str(k): c for k, c in t["columns"].items()}, len(rows))
         letters = {str(k): str(v) for k, v in t["letters"].items()}
         rf.tables[str(key)] = Table(str(t["sheet_key"]), str(t["sheet_title"]), rows, columns, letters)
     rf.forms = {str(s): {str(k): _unscalar(v) for k, v in pairs} for s, pairs in data["forms"].items()}

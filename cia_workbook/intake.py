@@ -113,7 +113,9 @@ def read_returns(
     pending = []
     try:
         for i, path in enumerate(paths):
-            stamp = _stamp(path) if cache is not None else None
+            # A file never stored under its name is not hashed here: the worker that reads it
+            # hashes the bytes it has read anyway.
+            stamp = _stamp(path) if cache is not None and cache.may_hold(Path(path).name) else None
             if stamp is not None:
                 hit = cache.load(path, *stamp)  # type: ignore[union-attr]
                 if hit is not None:

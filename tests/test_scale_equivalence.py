@@ -387,3 +387,40 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     assert result.exit_code == 0, result.output
     assert not list((root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"))
     assert [(out / name).read_bytes() for name in names] == direct
+
+
+def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_indexes_are_a_miss(forms, tmp_path, monkeypatch):
+    import base64
+    import json
+
+    from cia_workbook import intake
+    from cia_workbook.cache import ReturnCache
+
+    stamped = []
+    original = intake._stamp
+    monkeypatch.setattr(intake, "_stamp", lambda path: stamped.append(path) or original(path))
+    cold = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
+    )
+    assert stamped == []  # nothing stored under these names yet: the reader hashes what it reads
+    warm = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
+    )
+    assert len(stamped) == len([rf for rf in cold.files if rf.reader])
+    assert [rf.sha256 for rf in warm.files] == [rf.sha256 for rf in cold.files]
+
+    # An index pointing past the distinct values of a column: the entry is a miss, read again.
+    entry = max(tmp_path.glob("*/*.json"), key=lambda p: p.stat().st_size)
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    column = next(
+        c for t in data["tables"].values() for c in t["columns"].values() if "k" in c and c["w"] == "B"
+    )
+    raw = bytearray(base64.b64decode(column["i"]))
+    raw[0] = 255
+    column["i"] = base64.b64encode(bytes(raw)).decode("ascii")
+    entry.write_text(json.dumps(data), encoding="utf-8")
+    again = collect_campaign(
+        CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
+    )
+    assert findings_of(again) == findings_of(cold)
+    assert tables_of(again) == tables_of(cold)
