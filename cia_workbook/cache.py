@@ -243,6 +243,14 @@ class _Columns(MutableMapping):
         values = self._ready[key] = list(map(keys.__getitem__, positions))
         return values
 
+    def compact(self, key: str) -> tuple[list[Any], bytes] | None:
+        """(distinct values, one byte per row: the index of its value) of a column of repeated
+        values not expanded yet, else None: the consolidation codes rows from it directly."""
+        keyed = self._keyed.get(key)
+        if keyed is None or keyed[1].typecode != "B":
+            return None
+        return keyed[0], keyed[1].tobytes()
+
     def __setitem__(self, key: str, values: list[Any]) -> None:
         if key not in self._ready and key not in self._keyed:
             self._order.append(key)

@@ -82,34 +82,91 @@ def _bits(flags: bytes) -> int:
     return int.from_bytes(flags, "little")
 
 
-def _codes(column: list) -> tuple[bytes | None, dict[Any, int]]:
-    """Each row's value as one byte (its rank among the distinct values), when there are few."""
-    rank = {v: i for i, v in enumerate(dict.fromkeys(column))}
-    if len(rank) > 256:
-        return None, rank
-    return bytes(map(rank.__getitem__, column)), rank
+class _Column:
+    """One column over a set of rows: each row's value as one byte, its rank in `values` (the
+    distinct values), or the plain list of values when there are more than 256 of them."""
+
+    __slots__ = ("codes", "values", "plain")
+
+    def __init__(self, codes: bytes | None, values: list[Any], plain: list[Any] | None = None):
+        self.codes = codes
+        self.values = values
+        self.plain = plain
+
+    @classmethod
+    def of(cls, column: list[Any]) -> _Column:
+        rank = {v: i for i, v in enumerate(dict.fromkeys(column))}
+        if len(rank) > 256:
+            return cls(None, [], column)
+        return cls(bytes(map(rank.__getitem__, column)), list(rank))
+
+    def slice(self, start: int, stop: int) -> _Column:
+        if self.codes is None:
+            return _Column.of(self.plain[start:stop])  # type: ignore[index]
+        return _Column(self.codes[start:stop], self.values)
+
+    def flag(self, test) -> int:
+        """The rows where `test(value)` holds, `test` called once per distinct value."""
+        if self.codes is None:
+            answer = {v: 1 if test(v) else 0 for v in dict.fromkeys(self.plain)}  # type: ignore[arg-type]
+            return _bits(bytes(map(answer.__getitem__, self.plain)))  # type: ignore[arg-type]
+        return _bits(self.codes.translate(bytes(1 if test(v) else 0 for v in self.values).ljust(256, b"\0")))
+
+    def mask(self, value: Any) -> int:
+        """The rows holding `value`."""
+        if self.codes is None:
+            return self.flag(lambda v: v == value)
+        ranks = [i for i, v in enumerate(self.values) if v == value]
+        if not ranks:
+            return 0
+        if len(ranks) == 1:
+            return _bits(self.codes.translate(_ONE_HOT[ranks[0]]))
+        return self.flag(lambda v: v == value)
+
+    def mapped(self, fn) -> _Column:
+        """The column with every value replaced by `fn(value)`."""
+        if self.codes is None:
+            return _Column.of([fn(v) for v in self.plain])  # type: ignore[union-attr]
+        new = [fn(v) for v in self.values]
+        rank: dict[Any, int] = {}
+        table = bytes(rank.setdefault(v, len(rank)) for v in new)
+        return _Column(self.codes.translate(table.ljust(256, b"\0")), list(rank))
 
 
-def _flag(column: list, test, coded: tuple[bytes | None, dict[Any, int]] | None = None) -> int:
-    """The rows where `test(value)` holds, `test` called once per distinct value."""
-    codes, rank = coded or _codes(column)
-    if codes is None:
-        answer = {v: 1 if test(v) else 0 for v in rank}
-        return _bits(bytes(map(answer.__getitem__, column)))
-    table = bytes(1 if test(v) else 0 for v in rank).ljust(256, b"\0")
-    return _bits(codes.translate(table))
+def _joined(tables: list[Table], key: str) -> _Column:
+    """Column `key` of every table, end to end, coded without building the per-row list when the
+    table holds the column compactly (distinct values and a byte per row, as cached)."""
+    ranks: dict[Any, int] = {}
+    pieces: list[bytes] = []
+    for table in tables:
+        compact = getattr(table.columns, "compact", None)
+        found = compact(key) if compact is not None else None
+        if found is None:
+            column = table.columns.get(key)
+            part = _Column.of(column if column is not None else [None] * len(table.rows))
+            if part.codes is None:
+                return _Column.of([v for t in tables for v in (t.columns.get(key) or [None] * len(t.rows))])
+            values, codes = part.values, part.codes
+        else:
+            values, codes = found
+        local = [ranks.setdefault(v, len(ranks)) for v in values]
+        if len(ranks) > 256:
+            return _Column.of([v for t in tables for v in (t.columns.get(key) or [None] * len(t.rows))])
+        if local != list(range(len(local))):
+            codes = codes.translate(bytes(local).ljust(256, b"\0"))
+        pieces.append(codes)
+    return _Column(b"".join(pieces), list(ranks))
 
 
 class _RowData:
-    """The columns behind the `_Rows` views of one set of rows: key columns as lists, flags as
+    """The columns behind the `_Rows` views of one set of rows: key columns coded, flags as
     row sets, and the row set of each key value, computed once when asked."""
 
-    def __init__(self, n: int, keys: dict[str, list], flags: dict[str, int], ranges: dict[str, range]):
+    def __init__(self, n: int, keys: dict[str, _Column], flags: dict[str, int], ranges: dict[str, range]):
         self.n = n
         self.keys = keys
         self.flags = flags
         self.ranges = ranges  # bailleur → its rows (each return's rows are contiguous)
-        self._coded: dict[str, tuple[bytes | None, dict[Any, int]]] = {}
         self._masks: dict[str, dict[Any, int]] = {}
         self._parts: dict[str, _RowData] = {}
         self._flag_bytes: dict[str, bytes] = {}
@@ -123,17 +180,7 @@ class _RowData:
                     r = self.ranges.get(value, range(0))
                     cache[value] = _bits(bytes(r.start) + b"\1" * len(r))
                 else:
-                    if key not in self._coded:
-                        self._coded[key] = _codes(self.keys[key])
-                    codes, rank = self._coded[key]
-                    if value not in rank:
-                        cache[value] = 0
-                    elif codes is None:
-                        cache[value] = _flag(
-                            self.keys[key], lambda v, value=value: v == value, self._coded[key]
-                        )
-                    else:
-                        cache[value] = _bits(codes.translate(_ONE_HOT[rank[value]]))
+                    cache[value] = self.keys[key].mask(value)
             out[value] = cache[value]
         return out
 
@@ -144,7 +191,7 @@ class _RowData:
             if not self._flag_bytes:
                 self._flag_bytes = {k: v.to_bytes(self.n, "little") for k, v in self.flags.items()}
             flags = {k: _bits(v[r.start : r.stop]) for k, v in self._flag_bytes.items()}
-            keys = {k: v[r.start : r.stop] for k, v in self.keys.items()}
+            keys = {k: v.slice(r.start, r.stop) for k, v in self.keys.items()}
             self._parts[pid] = _RowData(len(r), keys, flags, {pid: range(len(r))})
         return self._parts[pid]
 
@@ -227,34 +274,25 @@ _FLAG_KEYS = ("date_cal", "date_bail", "suite", "commune", "qpv", "zone_locale",
 
 def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int) -> _Rows:
     """The rows of (bailleur id, Attributions table) pairs, in that order, as `_Rows`."""
-    raw: dict[str, list] = {k: [] for k in _FLAG_KEYS}
     ranges: dict[str, range] = {}
     n = 0
     for pid, table in tables:
-        size = len(table.rows)
-        empty = [None] * size
-        for key in _FLAG_KEYS:
-            raw[key].extend(table.columns.get(key) or empty)
-        ranges[pid] = range(n, n + size)
-        n += size
+        ranges[pid] = range(n, n + len(table.rows))
+        n += len(table.rows)
+    raw = {key: _joined([t for _, t in tables], key) for key in _FLAG_KEYS}
     priority = {c.code for c in convention.priority_categories if c.priority}
     urban = {c.code for c in convention.priority_categories if c.urban_renewal}
     every = _bits(b"\1" * n)
-    coded = {k: _codes(raw[k]) for k in ("suite", "qpv", "zone_locale", "quartile", "categorie")}
     # Truthiness as the sector always had it: a row in a QPV is « qpv », else in a zone « zone ».
-    in_qpv = _flag(raw["qpv"], lambda v: bool(None if v in (None, HORS_QPV) else v), coded["qpv"])
-    in_zone = _flag(
-        raw["zone_locale"], lambda v: bool(None if v in (None, NO_ZONE) else v), coded["zone_locale"]
-    )
+    in_qpv = raw["qpv"].flag(lambda v: bool(None if v in (None, HORS_QPV) else v))
+    in_zone = raw["zone_locale"].flag(lambda v: bool(None if v in (None, NO_ZONE) else v))
     hors = every & ~in_qpv & ~in_zone
-    cal = _flag(raw["date_cal"], lambda v: _in_year(v, year))
-    bail = _flag(raw["suite"], lambda v: v == "BAIL_SIGNE", coded["suite"]) & _flag(
-        raw["date_bail"], lambda v: _in_year(v, year)
-    )
-    q1 = _flag(raw["quartile"], lambda v: v == "1", coded["quartile"])
-    known = _flag(raw["quartile"], lambda v: v in KNOWN_QUARTILES, coded["quartile"])
-    urb = _flag(raw["categorie"], lambda v: v in urban, coded["categorie"])
-    out_qpv = _flag(raw["qpv"], lambda v: v in (None, HORS_QPV), coded["qpv"])
+    cal = raw["date_cal"].flag(lambda v: _in_year(v, year))
+    bail = raw["suite"].flag(lambda v: v == "BAIL_SIGNE") & raw["date_bail"].flag(lambda v: _in_year(v, year))
+    q1 = raw["quartile"].flag(lambda v: v == "1")
+    known = raw["quartile"].flag(lambda v: v in KNOWN_QUARTILES)
+    urb = raw["categorie"].flag(lambda v: v in urban)
+    out_qpv = raw["qpv"].flag(lambda v: v in (None, HORS_QPV))
     age, kids, emploi, mutation = raw["age_titulaire"], raw["nb_moins_14"], raw["emploi"], raw["mutation"]
     flags = {
         "cal": cal,
@@ -262,38 +300,34 @@ def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int)
         "in_year": cal | bail,
         "hors": hors,
         "inq": every & ~hors,
-        "own": _flag(raw["contingent"], lambda v: v == CONTINGENT_OWN),
+        "own": raw["contingent"].flag(lambda v: v == CONTINGENT_OWN),
         "known": known,
         "unknown": every & ~known,
         "q1": q1,
         "q1u": q1 | urb,
-        "q234": _flag(raw["quartile"], lambda v: v in ("2", "3", "4"), coded["quartile"]),
-        "priority": _flag(raw["categorie"], lambda v: v in priority, coded["categorie"]),
+        "q234": raw["quartile"].flag(lambda v: v in ("2", "3", "4")),
+        "priority": raw["categorie"].flag(lambda v: v in priority),
         "urban": urb,
-        "dalo": _flag(raw["categorie"], lambda v: v == "DALO", coded["categorie"]),
+        "dalo": raw["categorie"].flag(lambda v: v == "DALO"),
         "out_qpv": out_qpv,
-        "out_zone": _flag(raw["zone_locale"], lambda v: v in (None, NO_ZONE), coded["zone_locale"]),
-        "refus": _flag(raw["suite"], lambda v: v == "REFUS", coded["suite"]),
-        "young_yes": _flag(age, lambda v: v is not None and v < YOUNG_AGE),
-        "young_nr": _flag(age, lambda v: v is None),
+        "out_zone": raw["zone_locale"].flag(lambda v: v in (None, NO_ZONE)),
+        "refus": raw["suite"].flag(lambda v: v == "REFUS"),
+        "young_yes": age.flag(lambda v: v is not None and v < YOUNG_AGE),
+        "young_nr": age.flag(lambda v: v is None),
         # "Family": at least one child under 14, the UC scale's own age limit.
-        "family_yes": _flag(kids, lambda v: v is not None and v >= 1),
-        "family_nr": _flag(kids, lambda v: v is None),
-        "employed_yes": _flag(emploi, lambda v: v not in (None, "INCONNU") and v == "EMPLOI"),
-        "employed_nr": _flag(emploi, lambda v: v in (None, "INCONNU")),
-        "mutation_yes": _flag(mutation, lambda v: _yes(v) is True),
-        "mutation_nr": _flag(mutation, lambda v: v is None),
+        "family_yes": kids.flag(lambda v: v is not None and v >= 1),
+        "family_nr": kids.flag(lambda v: v is None),
+        "employed_yes": emploi.flag(lambda v: v not in (None, "INCONNU") and v == "EMPLOI"),
+        "employed_nr": emploi.flag(lambda v: v in (None, "INCONNU")),
+        "mutation_yes": mutation.flag(lambda v: _yes(v) is True),
+        "mutation_nr": mutation.flag(lambda v: v is None),
     }
     # Keys as the indicators group them: QPV code (None outside), zone code (None outside).
-    qpv = raw["qpv"]
-    zone = raw["zone_locale"]
     keys = {
         "suite": raw["suite"],
         "commune": raw["commune"],
-        "qpv": [None if v in (None, HORS_QPV) else v for v in qpv] if HORS_QPV in coded["qpv"][1] else qpv,
-        "zone": [None if v in (None, NO_ZONE) else v for v in zone]
-        if NO_ZONE in coded["zone_locale"][1]
-        else zone,
+        "qpv": raw["qpv"].mapped(lambda v: None if v in (None, HORS_QPV) else v),
+        "zone": raw["zone_locale"].mapped(lambda v: None if v in (None, NO_ZONE) else v),
         "contingent": raw["contingent"],
         "quartile": raw["quartile"],
         "category": raw["categorie"],
