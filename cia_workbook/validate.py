@@ -515,6 +515,17 @@ def _clean_column(col: Column, values: list[Any], ctx: _Context) -> list[Any] | 
     cost a fraction of a per-cell loop, and give exactly what the loop gives on such a column.
     """
     kind = col.kind
+    # Empty cells of an optional column: the filled ones are checked at once, the empty ones
+    # stay None. (An empty cell of a required column is a finding: cell by cell.)
+    if "" in values:
+        if col.required:
+            return None
+        filled = [v for v in values if v != ""]
+        typed = _clean_column(col, filled, ctx) if filled else []
+        if typed is None:
+            return None
+        rest = iter(typed)
+        return [None if v == "" else next(rest) for v in values]
     # Types, distinct values and conversions through map/set/zip: C loops, no call per cell.
     types = set(map(type, values))
     if kind in ("integer", "decimal"):
