@@ -266,45 +266,56 @@ def _forms(folder: Path) -> list[Path]:
     return sorted((folder / "forms" / str(YEAR)).glob("*.xlsx"))
 
 
-def measure(rows: int, openpyxl_sample: int) -> dict:
+def measure(rows: int, openpyxl_sample: int, repeat: int = 3) -> dict:
+    """a, b and c measured `repeat` times, one after the other in each round (so that a slower
+    spell of a shared machine weighs on the three alike); each is reported as its median."""
     info = ensure_campaign(rows)
     folder = WORK / f"scale-{rows}"
     files = _forms(folder)
     total_bytes = sum(p.stat().st_size for p in files)
     me = [sys.executable, __file__]
-
-    b = run_measured([*me, "--read", "calamine", *map(str, files)])
     sample = files
     if len(files) > openpyxl_sample:
         step = len(files) / openpyxl_sample
         sample = [files[int(i * step)] for i in range(openpyxl_sample)]
-    a = run_measured([*me, "--read", "openpyxl", *map(str, sample)])
     factor = total_bytes / sum(p.stat().st_size for p in sample)
-    a_full = {
-        **a,
-        "wall": a["wall"] * factor,
-        "cpu": a["cpu"] * factor,
-        "sample": len(sample),
-        "factor": factor,
-    }
-
     env_dir = ["--dir", str(folder)]
-    # validate starts cold, as on a campaign just received: it reads every file and fills the
-    # cache of validated returns that consolidate then loads instead of reading them again.
-    shutil.rmtree(folder / "outputs" / str(YEAR) / ".cache", ignore_errors=True)
-    validate = run_measured([str(CLI), *env_dir, "validate", "--year", str(YEAR)], ok_codes=(0, 1))
-    consolidate = run_measured([str(CLI), *env_dir, "consolidate", "--year", str(YEAR), "--sans-word"])
-    c = _combine(validate, consolidate)
+    rounds = []
+    for _ in range(repeat):
+        b = run_measured([*me, "--read", "calamine", *map(str, files)])
+        a = run_measured([*me, "--read", "openpyxl", *map(str, sample)])
+        a = {
+            **a,
+            "wall": a["wall"] * factor,
+            "cpu": a["cpu"] * factor,
+            "sample": len(sample),
+            "factor": factor,
+        }
+        # validate starts cold, as on a campaign just received: it reads every file and fills the
+        # cache of validated returns that consolidate then loads instead of reading them again.
+        shutil.rmtree(folder / "outputs" / str(YEAR) / ".cache", ignore_errors=True)
+        validate = run_measured([str(CLI), *env_dir, "validate", "--year", str(YEAR)], ok_codes=(0, 1))
+        consolidate = run_measured([str(CLI), *env_dir, "consolidate", "--year", str(YEAR), "--sans-word"])
+        rounds.append({"a": a, "b": b, "validate": validate, "consolidate": consolidate})
+        rounds[-1]["c"] = _combine(validate, consolidate)
+
+    def median(key: str) -> dict:
+        runs = sorted((r[key] for r in rounds), key=lambda m: m["wall"])
+        mid = dict(runs[len(runs) // 2])
+        mid["walls"] = [r[key]["wall"] for r in rounds]
+        mid["rss_mb"] = max(r[key]["rss_mb"] for r in rounds)
+        return {k: v for k, v in mid.items() if k not in ("stdout", "stderr")}
+
     return {
         "rows": info["attribution_rows"],
         "returns": len(files),
         "mb": total_bytes / 1e6,
         "generation": info.get("generation_s"),
-        "a": a_full,
-        "b": b,
-        "c": c,
-        "validate": validate,
-        "consolidate": consolidate,
+        **{key: median(key) for key in ("a", "b", "c", "validate", "consolidate")},
+        # Ratios of each round too: a, b and c of one round ran under the same conditions.
+        "rounds": [
+            {"c/b": r["c"]["wall"] / r["b"]["wall"], "a/c": r["a"]["wall"] / r["c"]["wall"]} for r in rounds
+        ],
     }
 
 
@@ -331,11 +342,16 @@ def report(results: list[dict]) -> str:
             ("   dont validate", r["validate"]),
             ("   dont consolidate --sans-word", r["consolidate"]),
         ):
+            spread = " / ".join(_fr(w) for w in m["walls"])
             lines.append(
-                f"  {label}\n      {_fr(m['wall'])} s, mémoire max {_fr(m['rss_mb'], 0)} Mo, "
+                f"  {label}\n      médiane {_fr(m['wall'])} s ({spread}), mémoire max {_fr(m['rss_mb'], 0)} Mo, "
                 f"CPU {_fr(m['cpu'])} s = {_fr(m['cpu'] / m['wall'], 2)} cœur(s)"
             )
         cb, ac = c["wall"] / b["wall"], a["wall"] / c["wall"]
+        lines.append(
+            "  par tour : "
+            + " ; ".join(f"c/b {_fr(t['c/b'], 2)}, a/c {_fr(t['a/c'], 1)}" for t in r["rounds"])
+        )
         lines.append(
             f"  c/b = {_fr(cb, 2)} (cible ≤ {_fr(TARGET_C_OVER_B, 1)} : {'oui' if cb <= TARGET_C_OVER_B else 'non'}) ; "
             f"a/c = {_fr(ac, 1)} (cible ≥ {_fr(TARGET_A_OVER_C, 0)} : {'oui' if ac >= TARGET_A_OVER_C else 'non'}) ; "
@@ -350,6 +366,10 @@ def report(results: list[dict]) -> str:
                 f"  {_fr(r['rows'], 0):>9} lignes : a {_fr(r['a']['wall'] * per)} s, "
                 f"b {_fr(r['b']['wall'] * per)} s, c {_fr(r['c']['wall'] * per)} s"
             )
+        lines.append("Coût marginal de c entre deux tailles (secondes pour 100 000 lignes de plus) :")
+        for small, big in zip(results, results[1:], strict=False):
+            marginal = (big["c"]["wall"] - small["c"]["wall"]) / (big["rows"] - small["rows"]) * 100_000
+            lines.append(f"  {_fr(small['rows'], 0)} → {_fr(big['rows'], 0)} lignes : {_fr(marginal)} s")
     return "\n".join(lines)
 
 
@@ -357,6 +377,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--openpyxl-sample", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of a, b and c (medians reported)")
     parser.add_argument("--read", choices=["calamine", "openpyxl"], help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -368,21 +389,18 @@ def main() -> None:
     # PYTHONDONTWRITEBYTECODE, so an editable install would compile every module at each start).
     import cia_workbook
 
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(cia_workbook.__file__).parent)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(cia_workbook.__file__).parent)], check=True
+    )
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"Campagne de {_fr(size, 0)} lignes…", file=sys.stderr)
-        results.append(measure(size, args.openpyxl_sample))
+        results.append(measure(size, args.openpyxl_sample, args.repeat))
     machine = f"{os.cpu_count()} cœurs, {platform.machine()}, Python {platform.python_version()}"
     text = f"Machine : {machine}" + report(results)
     print(text)
     WORK.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for r in results:
-        for key in ("validate", "consolidate"):
-            r[key] = {k: v for k, v in r[key].items() if k not in ("stdout", "stderr")}
-        r["b"] = {k: v for k, v in r["b"].items() if k not in ("stdout", "stderr")}
-        r["a"] = {k: v for k, v in r["a"].items() if k not in ("stdout", "stderr")}
     (WORK / f"resultats-{stamp}.json").write_text(
         json.dumps({"machine": machine, "results": results}, indent=1)
     )

@@ -204,10 +204,7 @@ def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
         keys, positions = _keyed_parts(data, n)
         out = list(map(keys.__getitem__, positions))
     elif "d" in data:
-        ordinals = data["d"]
-        days = {o: dt.date.fromordinal(o) for o in set(ordinals) if o is not None}
-        days[None] = None
-        out = list(map(days.__getitem__, ordinals))
+        out = list(map(_DAYS.__getitem__, data["d"]))
     elif "v" in data:
         out = data["v"]
         if not set(map(type, out)) <= _PLAIN:
@@ -274,14 +271,36 @@ class _Columns(MutableMapping):
         return repr(dict(self))
 
 
+class _Days(dict):
+    """Day ordinal → date, shared by every entry loaded in the process (a campaign's rows hold a
+    few hundred distinct days): decoded through a C-level map, one object per day."""
+
+    def __missing__(self, ordinal: int) -> dt.date:
+        if ordinal.__class__ is not int:
+            raise ValueError("day")
+        day = self[ordinal] = dt.date.fromordinal(ordinal)
+        return day
+
+
+_DAYS = _Days({None: None})
+_INDEXES = bytes(range(256))
+
+
 def _keyed_parts(data: dict[str, Any], n: int) -> tuple[list[Any], array]:
     """The distinct values and the per-row indexes of a keyed column, checked: every index
     points at a value and there is one per row (ValueError otherwise)."""
     keys = data["k"]
     if not set(map(type, keys)) <= _PLAIN:
-        keys = [_unscalar(k) for k in keys]
-    positions = array({"B": "B", "H": "H"}[data["w"]], base64.b64decode(data["i"], validate=True))
-    if len(positions) != n or (n and max(positions) >= len(keys)):
+        keys = [_DAYS[k[1]] if k.__class__ is list and k[0] == "d" else _unscalar(k) for k in keys]
+    raw = base64.b64decode(data["i"], validate=True)
+    positions = array({"B": "B", "H": "H"}[data["w"]], raw)
+    if len(positions) != n:
+        raise ValueError("length")
+    # Every index below the number of values: for bytes, deleting the valid ones leaves nothing.
+    if positions.typecode == "B" and len(keys) < 256:
+        if raw.translate(None, _INDEXES[: len(keys)]):
+            raise ValueError("index")
+    elif n and max(positions) >= len(keys):
         raise ValueError("index")
     return keys, positions
 

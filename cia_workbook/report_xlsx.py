@@ -336,7 +336,7 @@ def _write_csvs(
                         known = labels.get(col.codelist or "oui_non", {})
                         out = by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
                     else:
-                        out = ["" if v is None else _field(str(v)) for v in values]
+                        out = _text_fields(values)
                     out_columns.append(out)
                 fh = files[key]
                 fh.write("\r\n".join(map(";".join, zip(*out_columns, strict=True))))
@@ -352,6 +352,19 @@ def _field(text: str) -> str:
     if _QUOTED.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+# A field needing care: quoting (; " CR LF anywhere) or neutralising (a trigger first).
+_CAREFUL = re.compile(r'[;"\r\n]|(?:^|\x00)[=+\-@\t]')
+
+
+def _text_fields(values: list[Any]) -> list[str]:
+    """`_field` of a whole text column; when no field needs care (the usual case, checked at
+    once over the joined column) the texts are written as they are."""
+    texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
+    if "\x00" not in (joined := "\x00".join(texts)) and not _CAREFUL.search(joined):
+        return texts
+    return ["" if v is None else _field(str(v)) for v in values]
 
 
 def _neutral(text: str) -> str:

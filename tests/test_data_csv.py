@@ -11,6 +11,8 @@ import pytest
 from bilan_cases import CONVENTION
 from bilan_helpers import attribution, campaign, return_file
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cia_workbook import report_xlsx
 from cia_workbook.cli import main
@@ -137,3 +139,12 @@ def test_consolidate_lists_the_csv_and_drops_it_when_the_sheet_suffices(workdir,
         DATA_SHEET
     ]
     assert sum(1 for _ in ws.values) - 1 == rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=8), st.sampled_from(TRICKY), st.integers()), max_size=20)
+)
+def test_a_whole_text_column_is_written_as_field_by_field(values):
+    expected = ["" if v is None else report_xlsx._field(str(v)) for v in values]
+    assert report_xlsx._text_fields(values) == expected
