@@ -354,15 +354,17 @@ def _field(text: str) -> str:
     return text
 
 
-# A field needing care: quoting (; " CR LF anywhere) or neutralising (a trigger first).
-_CAREFUL = re.compile(r'[;"\r\n]|(?:^|\x00)[=+\-@\t]')
+# A field needing care: quoting (; " CR anywhere; LF is counted apart) or neutralising (a
+# trigger first), searched over the column's texts joined by LF.
+_CAREFUL = re.compile(r'[;"\r]|^[=+\-@\t]', re.MULTILINE)
 
 
 def _text_fields(values: list[Any]) -> list[str]:
     """`_field` of a whole text column; when no field needs care (the usual case, checked at
     once over the joined column) the texts are written as they are."""
     texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
-    if "\x00" not in (joined := "\x00".join(texts)) and not _CAREFUL.search(joined):
+    joined = "\n".join(texts)
+    if joined.count("\n") == max(len(texts) - 1, 0) and not _CAREFUL.search(joined):
         return texts
     return ["" if v is None else _field(str(v)) for v in values]
 

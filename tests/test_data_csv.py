@@ -148,3 +148,14 @@ def test_consolidate_lists_the_csv_and_drops_it_when_the_sheet_suffices(workdir,
 def test_a_whole_text_column_is_written_as_field_by_field(values):
     expected = ["" if v is None else report_xlsx._field(str(v)) for v in values]
     assert report_xlsx._text_fields(values) == expected
+
+
+def test_a_tidy_text_column_is_written_without_looking_at_each_field(monkeypatch):
+    def field_by_field(text):
+        raise AssertionError("field by field")
+
+    monkeypatch.setattr(report_xlsx, "_field", field_by_field)
+    references = [f"BS0-2024-{i:05d}" for i in range(500)] + [None, "dossier 7"]
+    assert report_xlsx._text_fields(references) == [*references[:500], "", "dossier 7"]
+    with pytest.raises(AssertionError):  # one field to quote: every field is looked at
+        report_xlsx._text_fields([*references[:500], 'dossier "7"'])
