@@ -172,30 +172,47 @@ def ensure_campaign(rows: int) -> dict:
 # -- Measuring a process tree --------------------------------------------------------------
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of `root` and all its descendants, in KiB."""
+def _descendants(root: int) -> list[int]:
+    """`root` and every process below it (a scan of /proc: about 2 ms)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
                 stat = fh.read()
-            with open(f"/proc/{entry}/statm") as fh:
-                pages = int(fh.read().split()[1])
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        pid = int(entry)
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, todo = 0, [root]
+        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        out.append(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return out
+
+
+class _TreeSampler:
+    """Resident memory of a process tree, in KiB. The tree is rescanned every `rescan` samples
+    and only the known processes' statm read in between: a full /proc scan every 20 ms took a
+    tenth of a core from the measured command on a two-core machine."""
+
+    def __init__(self, root: int, rescan: int = 10):
+        self.root, self.rescan, self.count, self.pids = root, rescan, 0, [root]
+        self.page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+
+    def sample(self) -> int:
+        if self.count % self.rescan == 0:
+            self.pids = _descendants(self.root)
+        self.count += 1
+        total = 0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/statm") as fh:
+                    total += int(fh.read().split()[1]) * self.page_kb
+            except OSError:
+                continue
+        return total
 
 
 def run_measured(cmd: list[str], ok_codes=(0,)) -> dict:
@@ -207,10 +224,11 @@ def run_measured(cmd: list[str], ok_codes=(0,)) -> dict:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0]
     done = threading.Event()
+    sampler = _TreeSampler(proc.pid)
 
     def poll() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            peak[0] = max(peak[0], sampler.sample())
             done.wait(0.02)
 
     poller = threading.Thread(target=poll, daemon=True)

@@ -77,7 +77,7 @@ def run_consolidation(
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
     # Workers forked now, while this process is small: they read the files the cache does not
     # hold, then write the CSV of detailed rows while this process consolidates.
-    with Workers(convention, year, cache=caches[year]) as pool:
+    with Workers(convention, year, cache=caches[year]).start() as pool:
         campaigns = {
             y: collect_campaign(
                 convention,
