@@ -174,6 +174,17 @@ def _unscalar(value: Any) -> Any:
 
 
 def _encode_column(values: list[Any]) -> dict[str, Any]:
+    # The usual column: a few distinct values of one type (None apart), one byte per row.
+    keys = dict.fromkeys(values)
+    if len(keys) <= 256 and len(keys) <= _KEYED_SHARE * len(values):
+        if len(set(map(type, values)) - {type(None)}) <= 1:
+            index = dict(zip(keys, range(len(keys)), strict=True))
+            positions = bytes(map(index.__getitem__, values))
+            return {
+                "k": [_scalar(v) for v in keys],
+                "w": "B",
+                "i": base64.b64encode(positions).decode("ascii"),
+            }
     kinds = set(map(type, values))
     # One type (None apart) is keyed by value; mixed numbers by (type, value), since 1, 1.0
     # and True are equal but must come back as they were.
