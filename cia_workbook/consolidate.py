@@ -9,7 +9,7 @@ definitions follow DOMAIN.md "The objectives"; the per-return computation is `ob
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -158,11 +158,24 @@ def _joined(tables: list[Table], key: str) -> _Column:
     return _Column(b"".join(pieces), list(ranks))
 
 
+class _Lazy(dict):
+    """A dict whose values are made on first access by `makers[key](self)`: the cross-check of
+    one return needs a third of the flags the bilan needs."""
+
+    def __init__(self, makers: dict[str, Callable[[_Lazy], Any]]):
+        super().__init__()
+        self.makers = makers
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.makers[key](self)
+        return value
+
+
 class _RowData:
     """The columns behind the `_Rows` views of one set of rows: key columns coded, flags as
     row sets, and the row set of each key value, computed once when asked."""
 
-    def __init__(self, n: int, keys: dict[str, _Column], flags: dict[str, int], ranges: dict[str, range]):
+    def __init__(self, n: int, keys: _Lazy, flags: _Lazy, ranges: dict[str, range]):
         self.n = n
         self.keys = keys
         self.flags = flags
@@ -170,6 +183,11 @@ class _RowData:
         self._masks: dict[str, dict[Any, int]] = {}
         self._parts: dict[str, _RowData] = {}
         self._flag_bytes: dict[str, bytes] = {}
+
+    def _bytes_of(self, flag: str) -> bytes:
+        if flag not in self._flag_bytes:
+            self._flag_bytes[flag] = self.flags[flag].to_bytes(self.n, "little")
+        return self._flag_bytes[flag]
 
     def key_masks(self, key: str, wanted: Iterable[Any]) -> dict[Any, int]:
         cache = self._masks.setdefault(key, {})
@@ -188,10 +206,10 @@ class _RowData:
         """The rows of one bailleur as their own small set (counts then cost nothing)."""
         if pid not in self._parts:
             r = self.ranges.get(pid, range(0))
-            if not self._flag_bytes:
-                self._flag_bytes = {k: v.to_bytes(self.n, "little") for k, v in self.flags.items()}
-            flags = {k: _bits(v[r.start : r.stop]) for k, v in self._flag_bytes.items()}
-            keys = {k: v.slice(r.start, r.stop) for k, v in self.keys.items()}
+            flags = _Lazy(
+                {k: (lambda _, k=k: _bits(self._bytes_of(k)[r.start : r.stop])) for k in self.flags.makers}
+            )
+            keys = _Lazy({k: (lambda _, k=k: self.keys[k].slice(r.start, r.stop)) for k in self.keys.makers})
             self._parts[pid] = _RowData(len(r), keys, flags, {pid: range(len(r))})
         return self._parts[pid]
 
@@ -279,59 +297,63 @@ def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int)
     for pid, table in tables:
         ranges[pid] = range(n, n + len(table.rows))
         n += len(table.rows)
-    raw = {key: _joined([t for _, t in tables], key) for key in _FLAG_KEYS}
+    members = [t for _, t in tables]
+    raw = _Lazy({key: (lambda _, key=key: _joined(members, key)) for key in _FLAG_KEYS})
     priority = {c.code for c in convention.priority_categories if c.priority}
     urban = {c.code for c in convention.priority_categories if c.urban_renewal}
     every = _bits(b"\1" * n)
-    # Truthiness as the sector always had it: a row in a QPV is « qpv », else in a zone « zone ».
-    in_qpv = raw["qpv"].flag(lambda v: bool(None if v in (None, HORS_QPV) else v))
-    in_zone = raw["zone_locale"].flag(lambda v: bool(None if v in (None, NO_ZONE) else v))
-    hors = every & ~in_qpv & ~in_zone
-    cal = raw["date_cal"].flag(lambda v: _in_year(v, year))
-    bail = raw["suite"].flag(lambda v: v == "BAIL_SIGNE") & raw["date_bail"].flag(lambda v: _in_year(v, year))
-    q1 = raw["quartile"].flag(lambda v: v == "1")
-    known = raw["quartile"].flag(lambda v: v in KNOWN_QUARTILES)
-    urb = raw["categorie"].flag(lambda v: v in urban)
-    out_qpv = raw["qpv"].flag(lambda v: v in (None, HORS_QPV))
-    age, kids, emploi, mutation = raw["age_titulaire"], raw["nb_moins_14"], raw["emploi"], raw["mutation"]
-    flags = {
-        "cal": cal,
-        "bail": bail,
-        "in_year": cal | bail,
-        "hors": hors,
-        "inq": every & ~hors,
-        "own": raw["contingent"].flag(lambda v: v == CONTINGENT_OWN),
-        "known": known,
-        "unknown": every & ~known,
-        "q1": q1,
-        "q1u": q1 | urb,
-        "q234": raw["quartile"].flag(lambda v: v in ("2", "3", "4")),
-        "priority": raw["categorie"].flag(lambda v: v in priority),
-        "urban": urb,
-        "dalo": raw["categorie"].flag(lambda v: v == "DALO"),
-        "out_qpv": out_qpv,
-        "out_zone": raw["zone_locale"].flag(lambda v: v in (None, NO_ZONE)),
-        "refus": raw["suite"].flag(lambda v: v == "REFUS"),
-        "young_yes": age.flag(lambda v: v is not None and v < YOUNG_AGE),
-        "young_nr": age.flag(lambda v: v is None),
-        # "Family": at least one child under 14, the UC scale's own age limit.
-        "family_yes": kids.flag(lambda v: v is not None and v >= 1),
-        "family_nr": kids.flag(lambda v: v is None),
-        "employed_yes": emploi.flag(lambda v: v not in (None, "INCONNU") and v == "EMPLOI"),
-        "employed_nr": emploi.flag(lambda v: v in (None, "INCONNU")),
-        "mutation_yes": mutation.flag(lambda v: _yes(v) is True),
-        "mutation_nr": mutation.flag(lambda v: v is None),
-    }
+
+    def flag(key: str, test) -> Callable[[_Lazy], int]:
+        return lambda _: raw[key].flag(test)
+
+    # Each flag made when first used (see `_Rows` for what they mean).
+    flags = _Lazy(
+        {
+            # Truthiness as the sector always had it: a row in a QPV is « qpv », else in a zone « zone ».
+            "in_qpv": flag("qpv", lambda v: bool(None if v in (None, HORS_QPV) else v)),
+            "in_zone": flag("zone_locale", lambda v: bool(None if v in (None, NO_ZONE) else v)),
+            "hors": lambda f: every & ~f["in_qpv"] & ~f["in_zone"],
+            "cal": flag("date_cal", lambda v: _in_year(v, year)),
+            "signed": flag("suite", lambda v: v == "BAIL_SIGNE"),
+            "bail_year": flag("date_bail", lambda v: _in_year(v, year)),
+            "bail": lambda f: f["signed"] & f["bail_year"],
+            "in_year": lambda f: f["cal"] | f["bail"],
+            "inq": lambda f: every & ~f["hors"],
+            "own": flag("contingent", lambda v: v == CONTINGENT_OWN),
+            "known": flag("quartile", lambda v: v in KNOWN_QUARTILES),
+            "unknown": lambda f: every & ~f["known"],
+            "q1": flag("quartile", lambda v: v == "1"),
+            "q1u": lambda f: f["q1"] | f["urban"],
+            "q234": flag("quartile", lambda v: v in ("2", "3", "4")),
+            "priority": flag("categorie", lambda v: v in priority),
+            "urban": flag("categorie", lambda v: v in urban),
+            "dalo": flag("categorie", lambda v: v == "DALO"),
+            "out_qpv": flag("qpv", lambda v: v in (None, HORS_QPV)),
+            "out_zone": flag("zone_locale", lambda v: v in (None, NO_ZONE)),
+            "refus": flag("suite", lambda v: v == "REFUS"),
+            "young_yes": flag("age_titulaire", lambda v: v is not None and v < YOUNG_AGE),
+            "young_nr": flag("age_titulaire", lambda v: v is None),
+            # "Family": at least one child under 14, the UC scale's own age limit.
+            "family_yes": flag("nb_moins_14", lambda v: v is not None and v >= 1),
+            "family_nr": flag("nb_moins_14", lambda v: v is None),
+            "employed_yes": flag("emploi", lambda v: v not in (None, "INCONNU") and v == "EMPLOI"),
+            "employed_nr": flag("emploi", lambda v: v in (None, "INCONNU")),
+            "mutation_yes": flag("mutation", lambda v: _yes(v) is True),
+            "mutation_nr": flag("mutation", lambda v: v is None),
+        }
+    )
     # Keys as the indicators group them: QPV code (None outside), zone code (None outside).
-    keys = {
-        "suite": raw["suite"],
-        "commune": raw["commune"],
-        "qpv": raw["qpv"].mapped(lambda v: None if v in (None, HORS_QPV) else v),
-        "zone": raw["zone_locale"].mapped(lambda v: None if v in (None, NO_ZONE) else v),
-        "contingent": raw["contingent"],
-        "quartile": raw["quartile"],
-        "category": raw["categorie"],
-    }
+    keys = _Lazy(
+        {
+            "suite": lambda _: raw["suite"],
+            "commune": lambda _: raw["commune"],
+            "qpv": lambda _: raw["qpv"].mapped(lambda v: None if v in (None, HORS_QPV) else v),
+            "zone": lambda _: raw["zone_locale"].mapped(lambda v: None if v in (None, NO_ZONE) else v),
+            "contingent": lambda _: raw["contingent"],
+            "quartile": lambda _: raw["quartile"],
+            "category": lambda _: raw["categorie"],
+        }
+    )
     return _Rows(_RowData(n, keys, flags, ranges))
 
 

@@ -367,7 +367,11 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
     blank_run: list[int] = []
     for offset, cells in enumerate(data[:end]):
         number = first + offset
-        if all(_is_blank(v) for v in cells):
+        # Most rows start with a filled cell: looked at first, before the whole row.
+        head = cells[0] if cells else ""
+        if (head == "" or head is None or (head.__class__ is str and not head.strip())) and all(
+            _is_blank(v) for v in cells
+        ):
             if prefilled >= 0:
                 continue  # rows of the pre-filled list left unanswered are not "blank rows"
             blank_run.append(number)
