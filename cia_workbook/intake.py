@@ -91,8 +91,9 @@ def read_returns(
 
     Each worker reads and validates whole files and sends back the compact result (typed columns,
     findings), so the parent never holds raw cells; the files keep their order whatever the
-    order in which workers finish. With a `cache`, a file whose result is there is loaded from
-    it instead of read (by the workers too: the parent only gathers); what is read is stored.
+    order in which workers finish. With a `cache`, the parent hashes each file and loads the
+    cached result when there is one (while the workers read the others); the workers store
+    what they read.
     """
     total = len(paths)
     files: list[ReturnFile | None] = [None] * total
@@ -109,21 +110,25 @@ def read_returns(
     if pool is None:
         pool = own = Workers(convention, year, engine, cache, workers)
     pooled = pool.size > 1 and total >= POOL_MIN_FILES
+    pending = []
     try:
-        if pooled:
-            # Each worker looks its files up in the cache (hashing them) and loads or reads
-            # them: the parent only gathers the results, in the files' order.
-            pending = [(i, pool.submit(_worker_read, path, None, True)) for i, path in enumerate(paths)]
-            for i, future in pending:
-                report(i, future.result())
-        for i, path in enumerate([] if pooled else paths):
-            # A file never stored under its name is not hashed here: the reader hashes it.
-            rf = _cached(cache, path)
-            if rf is not None:
-                report(i, _finish(rf, None, pool.tables_back))
+        for i, path in enumerate(paths):
+            # A file never stored under its name is not hashed here: the worker that reads it
+            # hashes the bytes it has read anyway.
+            stamp = _stamp(path) if cache is not None and cache.may_hold(Path(path).name) else None
+            if stamp is not None:
+                hit = cache.load(path, *stamp)  # type: ignore[union-attr]
+                if hit is not None:
+                    report(i, hit)
+                    continue
+            digest = stamp[0] if stamp is not None else None
+            if not pooled:
+                rf = _read_and_store(convention, year, path, engine, digest, cache)
+                report(i, _finish(rf, pool.after_read, pool.tables_back))
                 continue
-            rf = _read_and_store(convention, year, path, engine, None, cache)
-            report(i, _finish(rf, pool.after_read, pool.tables_back))
+            pending.append((i, pool.submit(_worker_read, path, digest)))
+        for i, future in pending:
+            report(i, future.result())
     finally:
         if own is not None:
             own.close()
@@ -183,14 +188,6 @@ class Workers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _cached(cache: ReturnCache | None, path: Path) -> ReturnFile | None:
-    """The cached result of this file, if any (a file never stored under its name is not hashed)."""
-    if cache is None or not cache.may_hold(Path(path).name):
-        return None
-    stamp = _stamp(path)
-    return cache.load(path, *stamp) if stamp is not None else None
 
 
 def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
@@ -254,12 +251,8 @@ def _worker_setup(
     )
 
 
-def _worker_read(path: Path, digest: str | None, lookup: bool = False) -> ReturnFile:
+def _worker_read(path: Path, digest: str | None) -> ReturnFile:
     w = _WORKER
-    if lookup:
-        hit = _cached(w["cache"], path)
-        if hit is not None:
-            return _finish(hit, None, w["tables_back"])
     rf = _read_and_store(w["convention"], w["year"], path, w["engine"], digest, w["cache"])
     return _finish(rf, w["after_read"], w["tables_back"])
 
