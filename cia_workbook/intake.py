@@ -190,6 +190,15 @@ class Workers:
         self.close()
 
 
+def cached_return(cache: ReturnCache | None, path: Path) -> ReturnFile | None:
+    """The cached result of this file, or None (a file never stored under its name is not even
+    hashed)."""
+    if cache is None or not cache.may_hold(Path(path).name):
+        return None
+    stamp = _stamp(path)
+    return cache.load(path, *stamp) if stamp is not None else None
+
+
 def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
     """(sha256, size, time) as `read_return` records them; None when the file cannot be opened."""
     try:

@@ -61,12 +61,7 @@ def run_consolidation(
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import Workers, collect_campaign
-    from cia_workbook.report_xlsx import (
-        data_csv_names,
-        data_in_csv,
-        write_consolidation_xlsx,
-        write_data_csvs,
-    )
+    from cia_workbook.report_xlsx import data_csv_names, data_in_csv, write_consolidation_xlsx
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
     if year not in years:
@@ -75,57 +70,49 @@ def run_consolidation(
             f"Déposez-y les classeurs reçus des partenaires, puis relancez « cia-workbook consolidate --year {year} »."
         )
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
-    # Workers forked now, while this process is small: they read the files the cache does not
-    # hold, then write the CSV of detailed rows while this process consolidates.
+    outdir = layout.outputs(year)
+    csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
+    # Workers forked now, while this process is small. They first render, from the cache, the
+    # CSV lines of every return already validated (while this process loads the campaign and
+    # consolidates), then read the files the cache does not hold.
     with Workers(convention, year, cache=caches[year]).start() as pool:
-        campaigns = {
-            y: collect_campaign(
-                convention,
-                y,
-                [layout.forms(y)],
-                progress=progress,
-                cache=caches[y],
-                pool=pool if y == year else None,
-            )
-            for y in years
-        }
-        outdir = layout.outputs(year)
-        # Several territories at once: the validated rows go to CSV files beside the workbook
-        # (see report_xlsx.DATA_SHEET_MAX_ROWS), written by a worker that loads the returns from
-        # the cache one at a time; CSV files left by an earlier, larger run are removed.
-        csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
-        in_csv = data_in_csv(campaigns[year])
-        csv_jobs = []
-        if in_csv and pool.size > 1:
-            entries = [
-                (pid, rf.path, rf.sha256, rf.size, rf.modified)
-                for pid, rf in campaigns[year].usable().items()
-            ]
-            # One contiguous share of the returns per worker, each written to its own part files.
-            size = -(-len(entries) // pool.size)
-            for i in range(pool.size):
-                share = entries[i * size : (i + 1) * size]
-                parts = {key: outdir / f".{path.stem}.part{i}.tmp" for key, path in csvs.items()}
-                csv_jobs.append(
-                    (parts, pool.submit(_data_csv_part, convention, caches[year], year, share, parts, i == 0))
+        chunks = _start_csv_chunks(convention, caches[year], year, layout.forms(year), outdir, pool)
+        try:
+            campaigns = {
+                y: collect_campaign(
+                    convention,
+                    y,
+                    [layout.forms(y)],
+                    progress=progress,
+                    cache=caches[y],
+                    pool=pool if y == year else None,
                 )
-        bilan = consolidate(convention, campaigns, year)
-        result = ConsolidationResult(year)
-        result.outputs.append(
-            write_consolidation_xlsx(
-                convention,
-                bilan,
-                campaigns[year],
-                outdir / f"consolidation-{year}.xlsx",
-                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
+                for y in years
+            }
+            # Several territories at once: the validated rows go to CSV files beside the
+            # workbook (see report_xlsx.DATA_SHEET_MAX_ROWS); CSV files left by an earlier,
+            # larger run are removed.
+            in_csv = data_in_csv(campaigns[year])
+            bilan = consolidate(convention, campaigns, year)
+            result = ConsolidationResult(year)
+            result.outputs.append(
+                write_consolidation_xlsx(
+                    convention,
+                    bilan,
+                    campaigns[year],
+                    outdir / f"consolidation-{year}.xlsx",
+                    data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
+                )
             )
-        )
-        if in_csv:
-            joined = _join_csv_parts(csvs, csv_jobs) if csv_jobs else None
-            result.outputs += joined or write_data_csvs(convention, campaigns[year], csvs)
-        else:
-            for path in csvs.values():
-                path.unlink(missing_ok=True)
+            if in_csv:
+                result.outputs += _join_csv_chunks(convention, campaigns[year], csvs, chunks)
+            else:
+                for path in csvs.values():
+                    path.unlink(missing_ok=True)
+        finally:
+            for _future, parts in chunks:
+                for part in parts.values():
+                    part.unlink(missing_ok=True)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
@@ -151,50 +138,91 @@ def run_consolidation(
     return result
 
 
-def _data_csv_part(
-    convention: Convention,
-    cache: ReturnCache,
-    year: int,
-    entries: list[tuple],
-    paths: dict[str, Path],
-    first: bool,
-) -> None:
-    """`report_xlsx.write_data_csv_part` on a worker, each return loaded from the cache in turn
-    (LookupError when one is not there: the caller then writes the files from what it holds)."""
-    from cia_workbook.report_xlsx import write_data_csv_part
+def _start_csv_chunks(
+    convention: Convention, cache: ReturnCache, year: int, forms: Path, outdir: Path, pool
+) -> list[tuple[Any, dict[str, Path]]]:
+    """A worker renders the CSV lines of the files in `forms` that the cache holds, into part
+    files (see `_csv_chunks`): [(future, part files)]."""
+    from cia_workbook.intake import POOL_MIN_FILES, expand_sources
+    from cia_workbook.report_xlsx import CSV_DATA_SETS
 
-    def returns():
-        for pid, source, sha256, size, modified in entries:
-            rf = cache.load(source, sha256, size, modified)
-            if rf is None:
-                raise LookupError(source)
-            yield pid, rf
-
-    write_data_csv_part(convention, year, returns(), paths, first)
+    paths = expand_sources([forms]) if forms.is_dir() else []
+    if pool.size < 2 or len(paths) < POOL_MIN_FILES:
+        return []
+    outdir.mkdir(parents=True, exist_ok=True)
+    # One worker: the other core stays with this process, which loads and consolidates
+    # meanwhile (with two, the three processes slowed each other down on two cores).
+    parts = {key: outdir / f".donnees-{year}.part.{key}.tmp" for key in CSV_DATA_SETS}
+    return [(pool.submit(_csv_chunks, convention, cache, year, paths, parts), parts)]
 
 
-def _join_csv_parts(targets: dict[str, Path], jobs: list[tuple[dict[str, Path], Any]]) -> list[Path] | None:
-    """Each target written atomically from its parts end to end; None (and no file) when a
-    worker could not write its part."""
-    import shutil
+def _csv_chunks(
+    convention: Convention, cache: ReturnCache, year: int, paths: list[Path], parts: dict[str, Path]
+) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
+    """On a worker: the CSV lines of each cached return among `paths`, appended to `parts` (one
+    file per table key); file → (its SHA-256, table key → (offset, length)). One return in
+    memory at a time."""
+    from cia_workbook.intake import cached_return
+    from cia_workbook.report_xlsx import CsvRenderer
+
+    renderer = CsvRenderer(convention, year)
+    index: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
+    files = {key: open(path, "wb") for key, path in parts.items()}
+    try:
+        for path in paths:
+            rf = cached_return(cache, path)
+            if rf is None or rf.identity is None:
+                continue
+            where = {}
+            for key, fh in files.items():
+                data = renderer.rows(rf.identity.partner_id, rf, key).encode("utf-8")
+                where[key] = (fh.tell(), len(data))
+                fh.write(data)
+            index[str(path)] = (rf.sha256, where)
+    finally:
+        for fh in files.values():
+            fh.close()
+    return index
+
+
+def _join_csv_chunks(
+    convention: Convention, campaign, targets: dict[str, Path], chunks: list[tuple[Any, dict[str, Path]]]
+) -> list[Path]:
+    """Each CSV written atomically: its header, then the lines of every usable return in order,
+    copied from the workers' part files (rendered here for a return they did not render)."""
+    from contextlib import ExitStack
 
     from cia_workbook.fileio import atomic_path
+    from cia_workbook.report_xlsx import CsvRenderer
 
-    try:
-        for _parts, job in jobs:
-            job.result()
+    found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
+    for future, parts in chunks:
+        try:
+            index = future.result()
+        except Exception:  # a worker that failed: its returns are rendered here
+            continue
+        for name, (sha256, where) in index.items():
+            found[name] = (sha256, where, parts)
+    renderer = CsvRenderer(convention, campaign.year)
+    with ExitStack() as stack:
+        out = {}
         for key, target in targets.items():
-            with atomic_path(target) as tmp, open(tmp, "wb") as out:
-                for parts, _job in jobs:
-                    with open(parts[key], "rb") as part:
-                        shutil.copyfileobj(part, out, 1 << 20)
-        return list(targets.values())
-    except LookupError:  # a return the cache could not give back
-        return None
-    finally:
-        for parts, _job in jobs:
-            for path in parts.values():
-                path.unlink(missing_ok=True)
+            out[key] = stack.enter_context(open(stack.enter_context(atomic_path(target)), "wb"))
+            out[key].write(renderer.header(key).encode("utf-8-sig"))
+        sources: dict[Path, Any] = {}
+        for pid, rf in campaign.usable().items():
+            chunk = found.get(str(rf.path))
+            for key, fh in out.items():
+                if chunk is not None and chunk[0] == rf.sha256:
+                    offset, length = chunk[1][key]
+                    part = chunk[2][key]
+                    if part not in sources:
+                        sources[part] = stack.enter_context(open(part, "rb"))
+                    sources[part].seek(offset)
+                    fh.write(sources[part].read(length))
+                else:
+                    fh.write(renderer.rows(pid, rf, key).encode("utf-8"))
+    return list(targets.values())
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

@@ -245,102 +245,85 @@ def write_data_csvs(
     from cia_workbook.fileio import atomic_path
 
     items = campaign.usable().items() if returns is None else returns
+    renderer = CsvRenderer(convention, campaign.year)
     with ExitStack() as stack:
-        tmp = {key: stack.enter_context(atomic_path(Path(path))) for key, path in targets.items()}
-        write_data_csv_part(convention, campaign.year, items, tmp, first=True)
+        files = {}
+        for key, path in targets.items():
+            tmp = stack.enter_context(atomic_path(Path(path)))
+            files[key] = stack.enter_context(open(tmp, "w", encoding="utf-8-sig", newline=""))
+            files[key].write(renderer.header(key))
+        for pid, rf in items:
+            for key, fh in files.items():
+                fh.write(renderer.rows(pid, rf, key))
     return [Path(p) for p in targets.values()]
 
 
-def write_data_csv_part(
-    convention: Convention,
-    year: int,
-    returns: Iterable[tuple[str, ReturnFile]],
-    paths: dict[str, Path],
-    first: bool = True,
-) -> None:
-    """The rows of `returns` for each table key of `paths`, written to those paths as they are
-    (no atomic replacement): with `first`, the byte-order mark and the header row; without, the
-    rows alone, so that parts written side by side (by several workers) are joined end to end.
-    """
-    columns = {key: cols for key, _title, cols in data_sets(convention, year) if key in paths}
-    _write_csvs(convention, year, returns, {k: (Path(p), columns[k]) for k, p in paths.items()}, first)
+class CsvRenderer:
+    """The CSV text of the detailed rows (see `write_data_csvs`), return by return: a header
+    line per table key, then each return's rows, so that parts rendered apart (by several
+    workers, in any order) are joined into the same bytes."""
 
+    def __init__(self, convention: Convention, year: int):
+        self.columns = {key: cols for key, _title, cols in data_sets(convention, year)}
+        self.labels = {
+            name: {c.code: _field(c.label) for c in codelist.codes}
+            for name, codelist in schema_for(convention, "bailleur", year).codelists.items()
+        }
+        self.names = {p.id: p.name for p in convention.partners}
+        # Dates, counts and codes repeat across the whole campaign: each distinct value of a
+        # column is written once (Babel's format_date costs 20 µs a call).
+        self.written: dict[tuple[str, str], dict[Any, str]] = {}
 
-def _write_csvs(
-    convention: Convention,
-    year: int,
-    returns: Iterable[tuple[str, ReturnFile]],
-    outputs: dict[str, tuple[Path, tuple[Column, ...]]],
-    header: bool = True,
-) -> None:
-    from contextlib import ExitStack
+    def header(self, key: str) -> str:
+        return ";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in self.columns[key]))) + "\r\n"
 
-    from babel.dates import format_date
-
-    labels = {
-        name: {c.code: _field(c.label) for c in codelist.codes}
-        for name, codelist in schema_for(convention, "bailleur", year).codelists.items()
-    }
-    names = {p.id: p.name for p in convention.partners}
-
-    def date_field(v: Any) -> str:
-        if isinstance(v, dt.date):
-            return format_date(v, format="dd/MM/yyyy", locale="fr_FR")
-        return _field(str(v))
-
-    # Dates, counts and codes repeat across the whole campaign: each distinct value of a
-    # column is written once (Babel's format_date costs 20 µs a call).
-    written: dict[tuple[str, str], dict[Any, str]] = {}
-
-    def by_value(key: tuple[str, str], values: list, convert) -> list[str]:
-        fields = written.setdefault(key, {None: ""})
+    def _by_value(self, tag: tuple[str, str], values: list, convert) -> list[str]:
+        fields = self.written.setdefault(tag, {None: ""})
         for v in set(values).difference(fields):
             fields[v] = convert(v)
         return list(map(fields.__getitem__, values))
 
-    # The csv module's quoting rules (a field holding ; " CR or LF is quoted), applied once per
-    # field and joined by hand: twice as fast as csv.writer on 12 million fields.
-    with ExitStack() as stack:
-        files = {}
-        for key, (path, cols) in outputs.items():
-            encoding = "utf-8-sig" if header else "utf-8"
-            fh = files[key] = stack.enter_context(open(path, "w", encoding=encoding, newline=""))
-            if header:
-                fh.write(";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in cols))))
-                fh.write("\r\n")
-        for pid, rf in returns:
-            for key, (_path, cols) in outputs.items():
-                table = rf.tables.get(key)
-                if table is None or not table.rows:
-                    continue
-                n = len(table.rows)
-                empty = [None] * n
-                out_columns = [
-                    [_field(rf.name)] * n,
-                    [_field(names.get(pid, pid))] * n,
-                    [_field(table.sheet_title)] * n,
-                    list(map(str, table.rows)),
-                ]
-                for col in cols:
-                    values = table.columns.get(col.key) or empty
-                    tag = (key, col.key)
-                    if col.kind == "date":
-                        out = by_value(tag, values, date_field)
-                    elif col.kind == "decimal":
-                        # The CSV's number notation for a French Excel (not a display format: no
-                        # thousands separator, every digit kept).
-                        out = ["" if v is None else repr(v).replace(".", ",") for v in values]
-                    elif col.kind == "integer":
-                        out = by_value(tag, values, str)
-                    elif col.codelist or col.kind in ("code", "yesno"):
-                        known = labels.get(col.codelist or "oui_non", {})
-                        out = by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
-                    else:
-                        out = _text_fields(values)
-                    out_columns.append(out)
-                fh = files[key]
-                fh.write("\r\n".join(map(";".join, zip(*out_columns, strict=True))))
-                fh.write("\r\n")
+    def rows(self, pid: str, rf: ReturnFile, key: str) -> str:
+        """The rows of table `key` of one return, each line ended by CR LF ("" without rows)."""
+        table = rf.tables.get(key)
+        if table is None or not table.rows:
+            return ""
+        n = len(table.rows)
+        empty = [None] * n
+        # The csv module's quoting rules (a field holding ; " CR or LF is quoted), applied once
+        # per field and joined by hand: twice as fast as csv.writer on 12 million fields.
+        out_columns = [
+            [_field(rf.name)] * n,
+            [_field(self.names.get(pid, pid))] * n,
+            [_field(table.sheet_title)] * n,
+            list(map(str, table.rows)),
+        ]
+        for col in self.columns[key]:
+            values = table.columns.get(col.key) or empty
+            tag = (key, col.key)
+            if col.kind == "date":
+                out = self._by_value(tag, values, _date_field)
+            elif col.kind == "decimal":
+                # The CSV's number notation for a French Excel (not a display format: no
+                # thousands separator, every digit kept).
+                out = ["" if v is None else repr(v).replace(".", ",") for v in values]
+            elif col.kind == "integer":
+                out = self._by_value(tag, values, str)
+            elif col.codelist or col.kind in ("code", "yesno"):
+                known = self.labels.get(col.codelist or "oui_non", {})
+                out = self._by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
+            else:
+                out = _text_fields(values)
+            out_columns.append(out)
+        return "\r\n".join(map(";".join, zip(*out_columns, strict=True))) + "\r\n"
+
+
+def _date_field(v: Any) -> str:
+    if isinstance(v, dt.date):
+        from babel.dates import format_date
+
+        return format_date(v, format="dd/MM/yyyy", locale="fr_FR")
+    return _field(str(v))
 
 
 _QUOTED = re.compile(r'[;"\r\n]')

@@ -363,6 +363,19 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     out = root / "outputs" / str(YEAR)
     names = ["donnees-2024.csv", "donnees-patrimoine-2024.csv", "donnees-contingents-2024.csv"]
     by_worker = [(out / name).read_bytes() for name in names]
+    # Again with every return cached: the workers render all the lines, this process none.
+    rendered_here = []
+    original_rows = report_xlsx.CsvRenderer.rows
+    monkeypatch.setattr(
+        report_xlsx.CsvRenderer,
+        "rows",
+        lambda self, *a: rendered_here.append(a[0]) or original_rows(self, *a),
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert rendered_here == []
+    assert [(out / name).read_bytes() for name in names] == by_worker
+    monkeypatch.setattr(report_xlsx.CsvRenderer, "rows", original_rows)
 
     campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
     targets = {k: tmp_path / f"direct-{k}.csv" for k in ("attributions", "patrimoine", "contingent")}
@@ -371,22 +384,22 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
     assert direct[0] == report_xlsx.write_data_csv(CONVENTION, campaign, tmp_path / "a.csv").read_bytes()
 
-    # A return the cache cannot give back: the worker says so and the CSV is written in process.
-    cache = ReturnCache(root / "outputs" / str(YEAR) / ".cache", CONVENTION, YEAR)
-    entries = [(pid, rf.path, rf.sha256, rf.size, rf.modified) for pid, rf in campaign.usable().items()]
-    entries[0] = (entries[0][0], entries[0][1], "0" * 64, entries[0][3], entries[0][4])
-    with pytest.raises(LookupError):
-        pipeline._data_csv_part(CONVENTION, cache, YEAR, entries, {"attributions": tmp_path / "a1.csv"}, True)
-    # ... and the parts are then dropped without writing the target: the caller writes it.
+    # Lines rendered by the workers for some returns only (one entry gone, one worker failed):
+    # the others are rendered here, and the files are the same bytes.
     from concurrent.futures import Future
 
+    cache = ReturnCache(root / "outputs" / str(YEAR) / ".cache", CONVENTION, YEAR)
+    usable = [rf.path for rf in campaign.usable().values()]
+    parts = {k: tmp_path / f"part.{k}.tmp" for k in targets}
+    index = pipeline._csv_chunks(CONVENTION, cache, YEAR, usable[1:], parts)
+    assert str(usable[0]) not in index and str(usable[1]) in index
+    done: Future = Future()
+    done.set_result(index)
     failed: Future = Future()
-    failed.set_exception(LookupError("absent"))
-    part = tmp_path / ".donnees.part1.tmp"
-    part.write_text("lignes", encoding="utf-8")
-    joined = tmp_path / "joined.csv"
-    assert pipeline._join_csv_parts({"attributions": joined}, [({"attributions": part}, failed)]) is None
-    assert not part.exists() and not joined.exists()
+    failed.set_exception(RuntimeError("worker"))
+    again = {k: tmp_path / f"again-{k}.csv" for k in targets}
+    pipeline._join_csv_chunks(CONVENTION, campaign, again, [(done, parts), (failed, {})])
+    assert [again[k].read_bytes() for k in targets] == direct
     assert not list((root / "outputs" / str(YEAR)).glob(".*.tmp"))  # no part left by the real run
     # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
     for entry in (root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"):
