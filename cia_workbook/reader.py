@@ -185,8 +185,9 @@ def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadRe
     else:
         kind = "un document Word" if "word/document.xml" in names else "une archive qui n'est pas un classeur"
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"c'est {kind}")])
-    id_sources = _zip_id_sources(zf, fmt)
-    part_of_sheet = _xlsx_sheet_parts(zf) if fmt == "xlsx" else {}
+    parsed: dict[str, Any] = {}  # small XML parts parsed once for the identity and the sheets
+    id_sources = _zip_id_sources(zf, fmt, parsed)
+    part_of_sheet = _xlsx_sheet_parts(zf, parsed) if fmt == "xlsx" else {}
 
     findings: list[Finding] = []
     raw: RawWorkbook | None = None
@@ -396,20 +397,29 @@ def _id_sheet_source(raw: RawWorkbook) -> list[tuple[str, dict[str, str]]]:
     return [("feuille", values)] if values else []
 
 
-def _zip_id_sources(zf: zipfile.ZipFile, fmt: str) -> list[tuple[str, dict[str, str]]]:
-    """Defined names and custom document properties: small parts, parsed with defusedxml."""
-    from defusedxml import ElementTree
+def _parse_part(zf: zipfile.ZipFile, member: str, parsed: dict[str, Any]):
+    """A small XML part parsed with defusedxml (None when absent, too large or refused), once."""
+    if member not in parsed:
+        from defusedxml import ElementTree
 
+        parsed[member] = None
+        if member in zf.NameToInfo and zf.getinfo(member).file_size <= 5 * 1024**2:
+            try:
+                parsed[member] = ElementTree.fromstring(zf.read(member))
+            except Exception:  # entity attacks and broken XML: the part is simply absent
+                pass
+    return parsed[member]
+
+
+def _zip_id_sources(
+    zf: zipfile.ZipFile, fmt: str, parsed: dict[str, Any] | None = None
+) -> list[tuple[str, dict[str, str]]]:
+    """Defined names and custom document properties: small parts, parsed with defusedxml."""
     sources: list[tuple[str, dict[str, str]]] = []
-    names = set(zf.namelist())
+    memo: dict[str, Any] = {} if parsed is None else parsed
 
     def parse(member: str):
-        if member not in names or zf.getinfo(member).file_size > 5 * 1024**2:
-            return None
-        try:
-            return ElementTree.fromstring(zf.read(member))
-        except Exception:  # entity attacks and broken XML: the source is simply absent
-            return None
+        return _parse_part(zf, member, memo)
 
     if fmt == "xlsx":
         root = parse("xl/workbook.xml")
@@ -478,14 +488,12 @@ def _unquote_formula(text: str) -> str:
 # -- Structure: formulas and merged cells without loading styles ---------------------------
 
 
-def _xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+def _xlsx_sheet_parts(zf: zipfile.ZipFile, parsed: dict[str, Any] | None = None) -> dict[str, str]:
     """Sheet title → its XML part, from workbook.xml and its relationships."""
-    from defusedxml import ElementTree
-
-    try:
-        wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except Exception:
+    memo: dict[str, Any] = {} if parsed is None else parsed
+    wb = _parse_part(zf, "xl/workbook.xml", memo)
+    rels = _parse_part(zf, "xl/_rels/workbook.xml.rels", memo)
+    if wb is None or rels is None:
         return {}
     targets = {}
     for rel in rels:

@@ -884,9 +884,33 @@ def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
                         declared=declared, resources=fr_number(res), uc=fr_number(round(uc, 2)),
                         per_uc=fr_number(round(per_uc)), computed=computed, year=year)  # fmt: skip
     _duplicates(table, sheet, "reference", "REFERENCE_DOUBLON", ctx)
-    for row, ref in zip(table.rows, column("reference"), strict=True):
+    references = column("reference")
+    for i in _without_digits(references):
+        ref = references[i]
         if ref and looks_like_a_name(ref):
-            ctx.add("REFERENCE_NOMINATIVE", title, f"{letter['reference']}{row}", value=ref)
+            ctx.add("REFERENCE_NOMINATIVE", title, f"{letter['reference']}{table.rows[i]}", value=ref)
+
+
+_NO_DIGIT_LINE = re.compile(r"^[^\d\n]*$", re.MULTILINE)
+
+
+def _without_digits(values: list[Any]) -> list[int]:
+    """Indexes of the values that may lack a digit (a name never has one): found in one pass
+    over the joined column; every index when a value holds a line break or is not text."""
+    if not values:
+        return []
+    if not all(v.__class__ is str for v in values if v is not None):
+        return list(range(len(values)))
+    texts = ["" if v is None else v for v in values]
+    joined = "\n".join(texts)
+    if joined.count("\n") != max(len(texts) - 1, 0):
+        return list(range(len(values)))
+    line_of = {}
+    start = 0
+    for i, text in enumerate(texts):
+        line_of[start] = i
+        start += len(text) + 1
+    return [line_of[m.start()] for m in _NO_DIGIT_LINE.finditer(joined)]
 
 
 def _commune(communes: dict, insee: str) -> str:
@@ -894,9 +918,20 @@ def _commune(communes: dict, insee: str) -> str:
     return f"{c.name} ({insee})" if c else insee
 
 
+_UNTIDY_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)|\s\s|[^\S ]")
+
+
 def _duplicates(table: Table, sheet: Sheet, key: str, code: str, ctx: _Context) -> None:
-    seen: dict[str, int] = {}
     values = table.columns.get(key) or []
+    # The usual column: texts without odd spaces, all different once case is folded; then no
+    # two are equal under the comparison below either, and nothing is looked at one by one.
+    filled = [v for v in values if v is not None]
+    if all(v.__class__ is str for v in filled):
+        joined = "\x00".join(filled)
+        if "\x00" not in "".join(filled) and not _UNTIDY_SPACE.search(joined):
+            if len(set(joined.casefold().split("\x00"))) == len(filled):
+                return
+    seen: dict[str, int] = {}
     for i, value in enumerate(values):
         if value is None:
             continue

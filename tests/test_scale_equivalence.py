@@ -446,3 +446,46 @@ def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_indexes_are_a_miss(
     )
     assert findings_of(again) == findings_of(cold)
     assert tables_of(again) == tables_of(cold)
+
+
+_REFERENCES = st.lists(
+    st.one_of(
+        st.none(),
+        st.sampled_from(
+            ["DUPONT Jean", "Jean DUPONT", "Mme Martin", "BS0-2024-00001", "bs0-2024-00001 ", "A\nB"]
+        ),
+        st.text(alphabet="aA bB1²\t\nÉé-", max_size=10),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_REFERENCES)
+def test_whole_column_reference_checks_equal_the_row_by_row_ones(references):
+    """Names as references and duplicate references: the one-pass paths find what a loop over
+    every row finds."""
+    rows = list(range(4, 4 + len(references)))
+    table = validate.Table(
+        "attributions", "Attributions", rows, {"reference": references}, {"reference": "A"}
+    )
+    ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
+    validate._duplicates(table, _SCHEMA.sheet("attributions"), "reference", "REFERENCE_DOUBLON", ctx)
+    seen: dict[str, int] = {}
+    expected = []
+    for row, value in zip(rows, references, strict=True):
+        if value is None:
+            continue
+        norm = " ".join(str(value).split()).casefold()
+        if norm in seen:
+            expected.append((f"A{row}", str(value), seen[norm]))
+        else:
+            seen[norm] = row
+    found = [(f.cell, dict(f.params)["value"], dict(f.params)["other_row"]) for f in ctx.findings]
+    assert found == expected
+    names = [
+        i
+        for i in validate._without_digits(references)
+        if references[i] and validate.looks_like_a_name(references[i])
+    ]
+    assert names == [i for i, r in enumerate(references) if r and validate.looks_like_a_name(r)]
