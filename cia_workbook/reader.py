@@ -528,13 +528,15 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
         return formulas, merged
     import html
 
+    # A part of the usual size is searched in one piece (one pass, no overlap searched twice).
+    whole = zf.getinfo(member).file_size <= CHUNK
     with zf.open(member) as fh:
         tail = b""
         prefix: bytes | None = None
         while True:
-            chunk = fh.read(CHUNK)
+            chunk = fh.read() if whole else fh.read(CHUNK)
             buf = tail + chunk
-            final = not chunk
+            final = whole or not chunk
             if prefix is None:
                 m = _PREFIX.search(buf)
                 prefix = (m.group(1) or b"") if m else b""
