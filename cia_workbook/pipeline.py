@@ -7,6 +7,7 @@ outputs/); every stage below it stays pure.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -75,7 +76,7 @@ def run_consolidation(
     # Workers forked now, while this process is small. They first render, from the cache, the
     # CSV lines of every return already validated (while this process loads the campaign and
     # consolidates), then read the files the cache does not hold.
-    with Workers(convention, year, cache=caches[year]).start() as pool:
+    with Workers(convention, year, cache=caches[year]).start() as pool, _no_cycle_collection():
         chunks = _start_csv_chunks(convention, caches[year], year, layout.forms(year), outdir, pool)
         try:
             campaigns = {
@@ -136,6 +137,22 @@ def run_consolidation(
     lines += [f"  {p}" for p in result.outputs]
     result.summary = "\n".join(lines)
     return result
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a campaign is loaded and consolidated. The campaign
+    is lists and dicts of plain values that reference counting frees; each full collection
+    still went over all of them (six of them took 0.35 s of a 500,000-row consolidation)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _start_csv_chunks(
