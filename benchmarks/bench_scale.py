@@ -384,10 +384,17 @@ def report(results: list[dict]) -> str:
                 f"  {_fr(r['rows'], 0):>9} lignes : a {_fr(r['a']['wall'] * per)} s, "
                 f"b {_fr(r['b']['wall'] * per)} s, c {_fr(r['c']['wall'] * per)} s"
             )
-        lines.append("Coût marginal de c entre deux tailles (secondes pour 100 000 lignes de plus) :")
+        lines.append(
+            "D'une taille à la suivante (au plus linéaire si c et son CPU ne croissent pas plus vite que les lignes) :"
+        )
         for small, big in zip(results, results[1:], strict=False):
-            marginal = (big["c"]["wall"] - small["c"]["wall"]) / (big["rows"] - small["rows"]) * 100_000
-            lines.append(f"  {_fr(small['rows'], 0)} → {_fr(big['rows'], 0)} lignes : {_fr(marginal)} s")
+            grow = big["rows"] / small["rows"]
+            wall = big["c"]["wall"] / small["c"]["wall"]
+            cpu = big["c"]["cpu"] / small["c"]["cpu"]
+            lines.append(
+                f"  {_fr(small['rows'], 0)} → {_fr(big['rows'], 0)} lignes : lignes ×{_fr(grow)}, "
+                f"c ×{_fr(wall)}, CPU de c ×{_fr(cpu)} (au plus linéaire : {'oui' if max(wall, cpu) <= grow else 'non'})"
+            )
     return "\n".join(lines)
 
 
