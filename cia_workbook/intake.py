@@ -66,6 +66,9 @@ CROSS_CHECKED_TABLES = frozenset({"contingent", "relogements"})
 # A callback told of each file read: (the file, files done, files in all).
 Progress = Callable[[ReturnFile, int, int], None]
 
+# Files sent to a worker at a time: each task and each result costs the parent a round trip.
+BATCH = 4
+
 # Below this many files a pool costs more (starting workers, sending results back) than it saves.
 POOL_MIN_FILES = 8
 
@@ -110,7 +113,8 @@ def read_returns(
     if pool is None:
         pool = own = Workers(convention, year, engine, cache, workers)
     pooled = pool.size > 1 and total >= POOL_MIN_FILES
-    pending = []
+    pending: list[tuple[list, Any]] = []
+    batch: list[tuple[int, Path, str | None]] = []
     try:
         for i, path in enumerate(paths):
             # A file never stored under its name is not hashed here: the worker that reads it
@@ -126,9 +130,15 @@ def read_returns(
                 rf = _read_and_store(convention, year, path, engine, digest, cache)
                 report(i, _finish(rf, pool.after_read, pool.tables_back))
                 continue
-            pending.append((i, pool.submit(_worker_read, path, digest)))
-        for i, future in pending:
-            report(i, future.result())
+            batch.append((i, path, digest))
+            if len(batch) == BATCH:
+                pending.append((batch, pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
+                batch = []
+        if batch:
+            pending.append((batch, pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
+        for items, future in pending:
+            for (i, _path, _digest), rf in zip(items, future.result(), strict=True):
+                report(i, rf)
     finally:
         if own is not None:
             own.close()
@@ -264,6 +274,10 @@ def _worker_read(path: Path, digest: str | None) -> ReturnFile:
     w = _WORKER
     rf = _read_and_store(w["convention"], w["year"], path, w["engine"], digest, w["cache"])
     return _finish(rf, w["after_read"], w["tables_back"])
+
+
+def _worker_read_batch(items: list[tuple[Path, str | None]]) -> list[ReturnFile]:
+    return [_worker_read(path, digest) for path, digest in items]
 
 
 def _finish(
