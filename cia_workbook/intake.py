@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import sha256_of
@@ -170,13 +170,13 @@ class Workers:
         self.size = available_cores() if workers is None else max(1, workers)
         self.after_read = after_read
         self.tables_back = tables_back
-        self._setup = (convention, year, engine, cache, after_read, tables_back)
+        self._setup = _WorkerSetup(convention, year, engine, cache, after_read, tables_back)
         self._executor = None
 
     def start(self) -> Workers:
         """Fork the workers now (while this process is small), not at the first task."""
         if self._executor is None and self.size > 1:
-            self._executor = _start_pool(*self._setup, self.size)
+            self._executor = _start_pool(self._setup, self.size)
             # ProcessPoolExecutor forks lazily too: a no-op task per worker makes it fork now.
             for future in [self._executor.submit(int) for _ in range(self.size)]:
                 future.result()
@@ -185,7 +185,7 @@ class Workers:
     def submit(self, fn: Callable, *args: Any):
         """`fn(*args)` on a worker (a module-level function and picklable arguments): a future."""
         if self._executor is None:
-            self._executor = _start_pool(*self._setup, self.size)
+            self._executor = _start_pool(self._setup, self.size)
         return self._executor.submit(fn, *args)
 
     def close(self) -> None:
@@ -218,26 +218,24 @@ def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
         return None
 
 
-def _start_pool(
-    convention: Convention,
-    year: int,
-    engine: str,
-    cache: ReturnCache | None,
-    after_read: Callable[[ReturnFile], None] | None,
-    tables_back: frozenset[str] | None,
-    workers: int,
-):
+class _WorkerSetup(NamedTuple):
+    """What every worker of a `Workers` set is given once, when it starts."""
+
+    convention: Convention
+    year: int
+    engine: str
+    cache: ReturnCache | None
+    after_read: Callable[[ReturnFile], None] | None
+    tables_back: frozenset[str] | None
+
+
+def _start_pool(setup: _WorkerSetup, workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     # fork (where it exists) starts workers with the libraries already imported.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=_worker_setup,
-        initargs=(convention, year, engine, cache, after_read, tables_back),
-    )
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup, initargs=(setup,))
 
 
 def _read_and_store(
@@ -252,22 +250,8 @@ def _read_and_store(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_setup(
-    convention: Convention,
-    year: int,
-    engine: str,
-    cache: ReturnCache | None,
-    after_read: Callable[[ReturnFile], None] | None,
-    tables_back: frozenset[str] | None,
-) -> None:
-    _WORKER.update(
-        convention=convention,
-        year=year,
-        engine=engine,
-        cache=cache,
-        after_read=after_read,
-        tables_back=tables_back,
-    )
+def _worker_setup(setup: _WorkerSetup) -> None:
+    _WORKER.update(setup._asdict())
 
 
 def _worker_read(path: Path, digest: str | None) -> ReturnFile:
