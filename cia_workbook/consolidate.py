@@ -72,14 +72,21 @@ class Rate:
 # -- Rows ----------------------------------------------------------------------------------
 
 
-# Row sets are Python ints holding one byte per row (0 or 1, row i in byte i, little-endian):
-# AND, OR and popcount then run over machine words in C, and a set is made from a bytes string
-# of 0/1 (or cut back into one) by int.from_bytes / int.to_bytes, which are C loops too.
+# Row sets are Python ints with one bit per row (row i is bit i): AND, OR, shifts and popcount
+# run over machine words in C. A set is made from a bytes string of 0/1, one byte a row (what
+# bytes.translate gives from a coded column), written as the binary digits of an int with row 0
+# last: int(..., 2) reads a power-of-two base in linear time.
 _ONE_HOT = [bytes(1 if j == i else 0 for j in range(256)) for i in range(256)]
+_DIGITS = bytes.maketrans(b"\0\1", b"01")
 
 
 def _bits(flags: bytes) -> int:
-    return int.from_bytes(flags, "little")
+    return int(flags.translate(_DIGITS)[::-1], 2) if flags else 0
+
+
+def _span(start: int, length: int) -> int:
+    """The row set of rows start to start + length - 1."""
+    return ((1 << length) - 1) << start
 
 
 class _Column:
@@ -182,12 +189,10 @@ class _RowData:
         self.ranges = ranges  # bailleur → its rows (each return's rows are contiguous)
         self._masks: dict[str, dict[Any, int]] = {}
         self._parts: dict[str, _RowData] = {}
-        self._flag_bytes: dict[str, bytes] = {}
 
-    def _bytes_of(self, flag: str) -> bytes:
-        if flag not in self._flag_bytes:
-            self._flag_bytes[flag] = self.flags[flag].to_bytes(self.n, "little")
-        return self._flag_bytes[flag]
+    def _cut(self, flag: str, r: range) -> int:
+        """Flag `flag` on the rows of `r`, renumbered from 0."""
+        return (self.flags[flag] >> r.start) & _span(0, len(r))
 
     def key_masks(self, key: str, wanted: Iterable[Any]) -> dict[Any, int]:
         cache = self._masks.setdefault(key, {})
@@ -196,7 +201,7 @@ class _RowData:
             if value not in cache:
                 if key == "bailleur" and key not in self.keys:
                     r = self.ranges.get(value, range(0))
-                    cache[value] = _bits(bytes(r.start) + b"\1" * len(r))
+                    cache[value] = _span(r.start, len(r))
                 else:
                     cache[value] = self.keys[key].mask(value)
             out[value] = cache[value]
@@ -206,9 +211,7 @@ class _RowData:
         """The rows of one bailleur as their own small set (counts then cost nothing)."""
         if pid not in self._parts:
             r = self.ranges.get(pid, range(0))
-            flags = _Lazy(
-                {k: (lambda _, k=k: _bits(self._bytes_of(k)[r.start : r.stop])) for k in self.flags.makers}
-            )
+            flags = _Lazy({k: (lambda _, k=k: self._cut(k, r)) for k in self.flags.makers})
             keys = _Lazy({k: (lambda _, k=k: self.keys[k].slice(r.start, r.stop)) for k in self.keys.makers})
             self._parts[pid] = _RowData(len(r), keys, flags, {pid: range(len(r))})
         return self._parts[pid]
@@ -301,7 +304,7 @@ def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int)
     raw = _Lazy({key: (lambda _, key=key: _joined(members, key)) for key in _FLAG_KEYS})
     priority = {c.code for c in convention.priority_categories if c.priority}
     urban = {c.code for c in convention.priority_categories if c.urban_renewal}
-    every = _bits(b"\1" * n)
+    every = _span(0, n)
 
     def flag(key: str, test) -> Callable[[_Lazy], int]:
         return lambda _: raw[key].flag(test)
