@@ -73,9 +73,9 @@ def run_consolidation(
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
     outdir = layout.outputs(year)
     csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
-    # Workers forked now, while this process is small. They first render, from the cache, the
-    # CSV lines of every return already validated (while this process loads the campaign and
-    # consolidates), then read the files the cache does not hold.
+    # Workers forked now, while this process is small. One first renders, from the cache, the
+    # CSV lines of most returns already validated (while this process loads the campaign and
+    # consolidates); they read the files the cache does not hold.
     with Workers(convention, year, cache=caches[year]).start() as pool, _no_cycle_collection():
         chunks = _start_csv_chunks(convention, caches[year], year, layout.forms(year), outdir, pool)
         try:
@@ -158,8 +158,8 @@ def _no_cycle_collection() -> Iterator[None]:
 def _start_csv_chunks(
     convention: Convention, cache: ReturnCache, year: int, forms: Path, outdir: Path, pool
 ) -> list[tuple[Any, dict[str, Path]]]:
-    """A worker renders the CSV lines of the files in `forms` that the cache holds, into part
-    files (see `_csv_chunks`): [(future, part files)]."""
+    """A worker renders the CSV lines of the first four fifths of the files in `forms` that the
+    cache holds, into part files (see `_csv_chunks`): [(future, part files)]."""
     from cia_workbook.intake import POOL_MIN_FILES, expand_sources
     from cia_workbook.report_xlsx import CSV_DATA_SETS
 
@@ -170,7 +170,10 @@ def _start_csv_chunks(
     # One worker: the other core stays with this process, which loads and consolidates
     # meanwhile (with two, the three processes slowed each other down on two cores).
     parts = {key: outdir / f".donnees-{year}.part.{key}.tmp" for key in CSV_DATA_SETS}
-    return [(pool.submit(_csv_chunks, convention, cache, year, paths, parts), parts)]
+    # The last files are left to this process, which renders them from memory when it joins
+    # the files: the worker, which loads each return again, would finish after it otherwise.
+    share = paths[: len(paths) * 4 // 5]
+    return [(pool.submit(_csv_chunks, convention, cache, year, share, parts), parts)]
 
 
 def _csv_chunks(

@@ -363,7 +363,7 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     out = root / "outputs" / str(YEAR)
     names = ["donnees-2024.csv", "donnees-patrimoine-2024.csv", "donnees-contingents-2024.csv"]
     by_worker = [(out / name).read_bytes() for name in names]
-    # Again with every return cached: the workers render all the lines, this process none.
+    # Again with every return cached: the worker renders most lines from the cache.
     rendered_here = []
     original_rows = report_xlsx.CsvRenderer.rows
     monkeypatch.setattr(
@@ -373,7 +373,9 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     )
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert rendered_here == []
+    # The worker renders the first four fifths of the files; this process the last fifth.
+    files = sorted(p.name for p in (root / "forms" / str(YEAR)).rglob("*") if p.is_file())
+    assert 0 < len(set(rendered_here)) <= len(files) - len(files) * 4 // 5
     assert [(out / name).read_bytes() for name in names] == by_worker
     monkeypatch.setattr(report_xlsx.CsvRenderer, "rows", original_rows)
 
