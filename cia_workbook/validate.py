@@ -673,14 +673,25 @@ def _date_converter(col: Column) -> Callable[[Any], tuple[Any, Problem]]:
     return convert
 
 
+# Answers of the code converters, kept for the next file of the same campaign: the same few
+# hundred spellings come back in every return. Keyed by the schema, convention and year objects
+# (held here, so that their ids are not reused) and the column.
+_CODE_ANSWERS: dict[tuple[int, int, int, str, str], tuple[Any, dict[Any, tuple[Any, Problem]]]] = {}
+
+
 def _code_converter(col: Column, ctx: _Context) -> Callable[[Any], tuple[Any, Problem]]:
     codelist = ctx.schema.codelists[col.codelist or "oui_non"]
     table = _spellings(codelist)
-    cache: dict[Any, tuple[Any, Problem]] = {}
+    key = (id(ctx.schema), id(ctx.convention), ctx.year, col.key, col.header)
+    if key not in _CODE_ANSWERS:
+        if len(_CODE_ANSWERS) > 256:
+            _CODE_ANSWERS.clear()
+        _CODE_ANSWERS[key] = ((ctx.schema, ctx.convention), {})
+    cache = _CODE_ANSWERS[key][1]
     is_qpv = codelist.name == "qpv"
 
     def convert(value: Any) -> tuple[Any, Problem]:
-        key = value
+        key = (value.__class__, value)  # 1, 1.0 and True are equal keys, not equal answers
         if key in cache:
             return cache[key]
         if isinstance(value, bool):

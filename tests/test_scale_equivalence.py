@@ -491,3 +491,15 @@ def test_whole_column_reference_checks_equal_the_row_by_row_ones(references):
         if references[i] and validate.looks_like_a_name(references[i])
     ]
     assert names == [i for i, r in enumerate(references) if r and validate.looks_like_a_name(r)]
+
+
+def test_equal_numbers_and_booleans_get_their_own_answers_across_files():
+    """The code converters keep their answers from one return to the next: 1 == True must not
+    make a 1 typed in a yes/no column pass for « Oui » because a True came first."""
+    col = next(c for c in ATTRIBUTIONS.columns if c.kind == "yesno")
+    answers = []
+    for values in ([True, "Non"], [1, "Oui"]):
+        ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
+        out = validate._convert_column(col, values, [4, 5], "Attributions", "W", ctx)
+        answers.append((out, [f.code for f in ctx.findings]))
+    assert answers == [(["OUI", "NON"], []), ([None, "OUI"], ["VALEUR_HORS_LISTE"])]
