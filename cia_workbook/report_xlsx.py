@@ -19,7 +19,7 @@ from cia_workbook.consolidate import Bilan, IndicatorTable
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.model import Campaign, ReturnFile
-from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, RELOGEMENTS, Column, schema_for
+from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, RELOGEMENTS, Column, Sheet, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
 # "#,##0" displays as « 1 234 » and "0.0%" as « 25,0 % » in a French Excel.
@@ -84,14 +84,15 @@ def data_csv_names(year: int) -> dict[str, str]:
     return {key: name.format(year=year) for key, name in CSV_DATA_SETS.items()}
 
 
-def data_sets(convention: Convention, year: int) -> list[tuple[str, str, tuple[Column, ...]]]:
-    """(table key, « Données » sheet title, columns) of every detailed data set, in order."""
+def data_sets(convention: Convention, year: int) -> list[tuple[str, str, Sheet]]:
+    """(table key, « Données » sheet title, the returns' sheet of the schema) of every detailed
+    data set, in order."""
     contingent = schema_for(convention, "reservataire", year).sheet("contingent")
     return [
-        ("attributions", DATA_SHEET, ATTRIBUTIONS.columns),
-        ("patrimoine", "Données patrimoine", PATRIMOINE.columns),
-        ("contingent", "Données contingents", contingent.columns),
-        ("relogements", "Données relogements", RELOGEMENTS.columns),
+        ("attributions", DATA_SHEET, ATTRIBUTIONS),
+        ("patrimoine", "Données patrimoine", PATRIMOINE),
+        ("contingent", "Données contingents", contingent),
+        ("relogements", "Données relogements", RELOGEMENTS),
     ]
 
 
@@ -169,14 +170,14 @@ def _write(
         for name, codelist in schema_for(convention, "bailleur", campaign.year).codelists.items()
     }
     names = {p.id: p.name for p in convention.partners}
-    for key, title, columns in data_sets(convention, campaign.year):
+    for key, title, sheet in data_sets(convention, campaign.year):
         if key == "relogements" and not bilan.rehousing:
             continue
         if key in csvs:
             count = sum(len(rf.tables[key]) for rf in usable.values() if key in rf.tables)
-            _csv_note_sheet(wb, fmt, title, key, count, csvs[key])
+            _csv_note_sheet(wb, fmt, title, sheet.title, count, csvs[key])
         else:
-            _data_sheet(wb, fmt, title, columns, usable, key, names, labels)
+            _data_sheet(wb, fmt, title, sheet.columns, usable, key, names, labels)
     wb.close()
 
 
@@ -190,15 +191,12 @@ def _rehousing_tables(bilan: Bilan) -> list[IndicatorTable]:
     return [progress_table(r), criteria_table(r, cumulative=False), criteria_table(r, cumulative=True)]
 
 
-_SHEET_OF = {"attributions": "Attributions", "patrimoine": "Patrimoine", "contingent": "Contingent"}
-
-
-def _csv_note_sheet(wb, fmt: dict, name: str, key: str, rows: int, csv_name: str) -> None:
+def _csv_note_sheet(wb, fmt: dict, name: str, source: str, rows: int, csv_name: str) -> None:
     from cia_workbook.frformat import integer
 
     ws = wb.add_worksheet(name)
     ws.set_column(0, 0, 120)
-    ws.write_string(0, 0, f"Lignes validées des feuilles {_SHEET_OF.get(key, key)}", fmt["title"])
+    ws.write_string(0, 0, f"Lignes validées des feuilles {source}", fmt["title"])
     lines = (
         f"Les {integer(rows)} lignes validées sont dans le fichier « {csv_name} », enregistré à côté de ce classeur.",
         f"Au-delà de {integer(DATA_SHEET_MAX_ROWS)} lignes d'attributions, les lignes détaillées des "
@@ -264,7 +262,7 @@ class CsvRenderer:
     workers, in any order) are joined into the same bytes."""
 
     def __init__(self, convention: Convention, year: int):
-        self.columns = {key: cols for key, _title, cols in data_sets(convention, year)}
+        self.columns = {key: sheet.columns for key, _title, sheet in data_sets(convention, year)}
         self.labels = {
             name: {c.code: _field(c.label) for c in codelist.codes}
             for name, codelist in schema_for(convention, "bailleur", year).codelists.items()
