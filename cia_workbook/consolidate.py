@@ -1261,12 +1261,14 @@ class _Builder:
             Col("perimetre", "Bailleur", "text"),
             Col("logements", "Logements", "count"),
             Col("vacants", "Vacants", "count"),
-            Col("taux", "Taux de vacance", "rate"),
+            Col("taux", "Taux de vacance", "rate", of=("vacants", "logements")),
             Col("vacants_3_mois", "Vacants depuis plus de 3 mois", "count"),
-            Col("taux_3_mois", "Taux de vacance de plus de 3 mois", "rate"),
+            Col(
+                "taux_3_mois", "Taux de vacance de plus de 3 mois", "rate", of=("vacants_3_mois", "logements")
+            ),
             Col("qpv_logements", "Logements en QPV ou zone locale", "count"),
             Col("qpv_vacants", "Vacants en QPV ou zone locale", "count"),
-            Col("qpv_taux", "Taux de vacance en QPV", "rate"),
+            Col("qpv_taux", "Taux de vacance en QPV", "rate", of=("qpv_vacants", "qpv_logements")),
         ]
         # Dwellings are not households, but a small count of vacant dwellings in a public table
         # is masked all the same: one simple rule for the reader ("no figure from 1 to 10").

@@ -166,6 +166,21 @@ def test_masking_hides_small_counts_rates_and_what_would_reveal_them():
     assert masked[2]["total"] == 144
 
 
+def test_every_rate_is_hidden_with_the_counts_it_is_made_of():
+    """In the public bilan a rate shown beside its unmasked denominator would give back a masked
+    numerator (3 vacant dwellings out of 500 is 0.6 %): every rate names its counts."""
+    bilan, _ = _bilan(2024)
+    for t in bilan.tables:
+        for c in t.columns:
+            if c.kind in ("rate", "status"):
+                assert c.of, (t.key, c.key)
+    vacancy = next(t for t in bilan.tables if t.key == "vacance")
+    rows = [dict(r) for r in vacancy.rows]
+    rows[0] |= {"vacants_3_mois": 3, "taux_3_mois": 3 / rows[0]["logements"]}
+    masked = mask_rows(vacancy.columns, rows, 11, vacancy.total_row)
+    assert masked[0]["vacants_3_mois"] == "< 11" and masked[0]["taux_3_mois"] == SECRET
+
+
 def test_summary_lines_are_french_and_list_every_bailleur():
     bilan, _ = _bilan(2023)
     text = bilan.summary_text()
