@@ -9,6 +9,7 @@ between réservataires' declarations and bailleurs' rows are added last.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -307,16 +308,24 @@ def read_return(
     `digest` is the file's SHA-256 when the caller has just computed it.
     """
     path = Path(path)
+    data = None
     try:
         stat = path.stat()
-        digest = digest or sha256_of(path)
+        if digest is None:
+            # Read once: hashed here, then parsed from the same bytes (a file too large for
+            # memory is hashed in pieces; the reader then says it is too large).
+            try:
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+            except MemoryError:
+                digest = sha256_of(path)
         size, modified = stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     except OSError as exc:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
         rf.findings = [finding("FICHIER_ILLISIBLE", path.name, detail=f"accès refusé : {exc.strerror}")]
         return rf
     rf = ReturnFile(path, digest, size, modified)
-    result = read_workbook(path, engine, skip=SHEETS_NOT_JUDGED)
+    result = read_workbook(path, engine, skip=SHEETS_NOT_JUDGED, data=data)
     rf.ignored = result.ignored
     rf.findings = list(result.findings)
     if result.workbook is None:

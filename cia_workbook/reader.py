@@ -126,24 +126,29 @@ def is_lock_file(name: str) -> bool:
     return name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#"))
 
 
-def read_workbook(path: Path, engine: str = "auto", skip: frozenset[str] = frozenset()) -> ReadResult:
+def read_workbook(
+    path: Path, engine: str = "auto", skip: frozenset[str] = frozenset(), data: bytes | None = None
+) -> ReadResult:
     """Read a received file; every problem becomes a finding, nothing raises.
 
     `engine` is "auto" (calamine, then openpyxl for .xlsx it refuses), "calamine" or "openpyxl".
+    `data`: the file's bytes when the caller has already read them (to hash them).
     Sheets titled as in `skip` are listed without their cells (the caller never looks at them:
     parsing the dropdown lists of a national convention costs a tenth of the reading).
     """
     path = Path(path)
     name = path.name
     try:
-        return _read(path, engine, skip)
+        return _read(path, engine, skip, data)
     except MemoryError:
         return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail="mémoire insuffisante")])
     except Exception as exc:  # last line of defence: a damaged file must never stop the run
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=_describe(exc))])
 
 
-def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadResult:
+def _read(
+    path: Path, engine: str, skip: frozenset[str] = frozenset(), data: bytes | None = None
+) -> ReadResult:
     name = path.name
     suffix = path.suffix.lower()
     if is_lock_file(name):
@@ -151,9 +156,12 @@ def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadRe
     if suffix not in WORKBOOK_SUFFIXES + LEGACY_SUFFIXES:
         return ReadResult(None, [finding("FICHIER_AUTRE_FORMAT", name)], ignored=True)
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8)
+        if data is None:
+            size = path.stat().st_size
+            with open(path, "rb") as fh:
+                head = fh.read(8)
+        else:
+            size, head = len(data), data[:8]
     except OSError as exc:
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"accès refusé : {exc.strerror}")])
     if size == 0:
@@ -165,7 +173,7 @@ def _read(path: Path, engine: str, skip: frozenset[str] = frozenset()) -> ReadRe
     # The file is read once into memory: the archive's directory, calamine and the formula scan
     # then share these bytes instead of opening the file three or four times.
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except OSError as exc:
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"accès refusé : {exc.strerror}")])
     try:
