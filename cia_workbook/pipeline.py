@@ -17,6 +17,7 @@ from cia_workbook.convention import Convention
 if TYPE_CHECKING:
     from cia_workbook.cache import ReturnCache
     from cia_workbook.intake import Progress
+    from cia_workbook.model import ReturnFile
 
 
 class Layout(Protocol):
@@ -208,12 +209,11 @@ def _csv_chunks(
 def _join_csv_chunks(
     convention: Convention, campaign, targets: dict[str, Path], chunks: list[tuple[Any, dict[str, Path]]]
 ) -> list[Path]:
-    """Each CSV written atomically: its header, then the lines of every usable return in order,
-    copied from the workers' part files (rendered here for a return they did not render)."""
+    """`write_data_csvs`, taking each return's lines from the workers' part files when they
+    rendered them (a return they did not render, or a failed worker's, is rendered here)."""
     from contextlib import ExitStack
 
-    from cia_workbook.fileio import atomic_path
-    from cia_workbook.report_xlsx import CsvRenderer
+    from cia_workbook.report_xlsx import write_data_csvs
 
     found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
     for future, parts in chunks:
@@ -223,26 +223,20 @@ def _join_csv_chunks(
             continue
         for name, (sha256, where) in index.items():
             found[name] = (sha256, where, parts)
-    renderer = CsvRenderer(convention, campaign.year)
     with ExitStack() as stack:
-        out = {}
-        for key, target in targets.items():
-            out[key] = stack.enter_context(open(stack.enter_context(atomic_path(target)), "wb"))
-            out[key].write(renderer.header(key).encode("utf-8-sig"))
         sources: dict[Path, Any] = {}
-        for pid, rf in campaign.usable().items():
+
+        def rendered(rf: ReturnFile, key: str) -> bytes | None:
             chunk = found.get(str(rf.path))
-            for key, fh in out.items():
-                if chunk is not None and chunk[0] == rf.sha256:
-                    offset, length = chunk[1][key]
-                    part = chunk[2][key]
-                    if part not in sources:
-                        sources[part] = stack.enter_context(open(part, "rb"))
-                    sources[part].seek(offset)
-                    fh.write(sources[part].read(length))
-                else:
-                    fh.write(renderer.rows(pid, rf, key).encode("utf-8"))
-    return list(targets.values())
+            if chunk is None or chunk[0] != rf.sha256:
+                return None
+            (offset, length), part = chunk[1][key], chunk[2][key]
+            if part not in sources:
+                sources[part] = stack.enter_context(open(part, "rb"))
+            sources[part].seek(offset)
+            return sources[part].read(length)
+
+        return write_data_csvs(convention, campaign, targets, rendered)
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

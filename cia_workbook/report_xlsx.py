@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,49 +210,43 @@ def _csv_note_sheet(wb, fmt: dict, name: str, source: str, rows: int, csv_name: 
         ws.write_string(i, 0, line)
 
 
-def write_data_csv(
-    convention: Convention,
-    campaign: Campaign,
-    path: Path,
-    returns: Iterable[tuple[str, ReturnFile]] | None = None,
-) -> Path:
+def write_data_csv(convention: Convention, campaign: Campaign, path: Path) -> Path:
     """Every validated attribution row with its source, as a CSV a French Excel opens directly
     (see `write_data_csvs`)."""
-    return write_data_csvs(convention, campaign, {"attributions": Path(path)}, returns)[0]
+    return write_data_csvs(convention, campaign, {"attributions": Path(path)})[0]
 
 
 def write_data_csvs(
     convention: Convention,
     campaign: Campaign,
     targets: dict[str, Path],
-    returns: Iterable[tuple[str, ReturnFile]] | None = None,
+    rendered: Callable[[ReturnFile, str], bytes | None] | None = None,
 ) -> list[Path]:
     """Every validated row of each table key of `targets` with its source, one CSV per table,
-    in one pass over the returns.
+    in one pass over the usable returns.
 
     UTF-8 with a byte-order mark (Excel then reads the accents), « ; » between fields, decimal
     comma, dates as dd/mm/yyyy, coded values as their label; partner text is neutralised
     against formulas. Written column by column, then row by row.
 
-    `returns` (partner id, return) replaces `campaign.usable()`, e.g. a generator that loads
-    each return from the cache in turn, so that only one return is in memory at a time. Every
-    file is written atomically: an error leaves none of them half-written.
+    `rendered(return, key)` gives the lines of a return already rendered elsewhere (by a worker),
+    or None: those are rendered here. Every file is written atomically: an error leaves none of
+    them half-written.
     """
     from contextlib import ExitStack
 
     from cia_workbook.fileio import atomic_path
 
-    items = campaign.usable().items() if returns is None else returns
     renderer = CsvRenderer(convention, campaign.year)
     with ExitStack() as stack:
         files = {}
         for key, path in targets.items():
-            tmp = stack.enter_context(atomic_path(Path(path)))
-            files[key] = stack.enter_context(open(tmp, "w", encoding="utf-8-sig", newline=""))
-            files[key].write(renderer.header(key))
-        for pid, rf in items:
+            files[key] = stack.enter_context(open(stack.enter_context(atomic_path(Path(path))), "wb"))
+            files[key].write(renderer.header(key).encode("utf-8-sig"))
+        for pid, rf in campaign.usable().items():
             for key, fh in files.items():
-                fh.write(renderer.rows(pid, rf, key))
+                lines = rendered(rf, key) if rendered is not None else None
+                fh.write(lines if lines is not None else renderer.rows(pid, rf, key).encode("utf-8"))
     return [Path(p) for p in targets.values()]
 
 
