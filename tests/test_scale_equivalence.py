@@ -26,7 +26,7 @@ from cia_workbook.cli import ReadingBar, main
 from cia_workbook.consolidate import consolidate
 from cia_workbook.convention import load_convention
 from cia_workbook.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
-from cia_workbook.intake import collect_campaign, read_return
+from cia_workbook.intake import collect_campaign, expand_sources, read_return
 from cia_workbook.schema import ATTRIBUTIONS, schema_for
 from cia_workbook.templates import template_filename, write_template
 
@@ -349,6 +349,24 @@ def test_validate_on_workers_writes_the_same_answers_as_one_file_at_a_time(forms
     assert sorted(p.name for p in (fast / "retours").iterdir()) == copies
     for path in written:
         assert (fast / path.relative_to(slow)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path, monkeypatch):
+    from cia_workbook import feedback
+    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers
+
+    folder = forms
+    targets = feedback.copy_targets(expand_sources([folder]), tmp_path)
+    with Workers(CONVENTION, YEAR, workers=1, after_read=feedback.CopyOnRead(targets, YEAR)) as pool:
+        campaign = collect_campaign(CONVENTION, YEAR, [folder], pool=pool)
+    on_read = {rf.name for rf in campaign.files if rf.copy_written}
+    assert on_read and len(list((tmp_path / "retours").glob("*-corrections.xlsx"))) == len(on_read)
+    again = []
+    monkeypatch.setattr(feedback, "write_corrected_copy", lambda path, *a: again.append(Path(path).name))
+    feedback.write_feedback(CONVENTION, campaign, tmp_path)
+    # Written again: only the copies the cross-checks may add to.
+    assert again and not set(again) & on_read
+    assert all(CROSS_CHECKED_TABLES & set(rf.tables) for rf in campaign.files if rf.name in again)
 
 
 def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms, tmp_path, monkeypatch):
