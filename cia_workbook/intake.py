@@ -394,20 +394,11 @@ def choose_versions(
 # -- Cross-checks between partners ---------------------------------------------------------
 
 
-def contingent_counts(convention: Convention, year: int, table: Table, reservataire: str) -> dict[str, int]:
-    """What a bailleur's rows say about one réservataire's contingent, per Contingent column.
-
-    Same definitions as the bilan (DOMAIN.md): baux signés in the year on that contingent,
-    priority categories among them, 1st quartile outside QPV and local zones, quartiles 2-4 of
-    CAL decisions in the year in QPV or local zone.
-    """
-    return contingents_counts(convention, year, table, [reservataire])[reservataire]
-
-
 def contingents_counts(
     convention: Convention, year: int, table: Table, reservataires: list[str]
 ) -> dict[str, dict[str, int]]:
-    """`contingent_counts` of several réservataires, reading the bailleur's rows once."""
+    """What one bailleur's rows say about each réservataire's contingent, per column of the
+    Contingent sheet (`consolidate.contingent_counts`: the bilan's own definitions)."""
     from cia_workbook.consolidate import contingent_counts as counts_by_bailleur
 
     return counts_by_bailleur(convention, year, [("", table)], reservataires)[""]

@@ -12,7 +12,7 @@ import pytest
 from workbooks import CONVENTION, attribution, contingent_row, make_return
 
 from cia_workbook import console
-from cia_workbook.intake import collect_campaign, contingent_counts, read_return
+from cia_workbook.intake import collect_campaign, contingents_counts, read_return
 
 
 def test_newest_version_is_used_and_older_ones_listed(tmp_path):
@@ -112,9 +112,9 @@ def test_contingent_cross_check(tmp_path):
         ("", "Attributions suivies d'un bail signé", 0, 1),  # Habitat du Gard: no line declared
         ("J4", "Dont quartiles 2 à 4 en QPV ou zone locale", 2, 1),
     ]
-    counts = contingent_counts(
-        CONVENTION, 2024, campaign.used["logis-cevenols"].tables["attributions"], "action-logement"
-    )
+    counts = contingents_counts(
+        CONVENTION, 2024, campaign.used["logis-cevenols"].tables["attributions"], ["action-logement"]
+    )["action-logement"]
     assert counts["baux_signes"] == 3 and counts["prioritaires_dalo"] == 1 and counts["q1_hors_qpv"] == 1
     assert "Contrôles croisés" in console.campaign_text(CONVENTION, campaign, [])
 
