@@ -1,8 +1,9 @@
 """Answers of `validate`: a corrected copy for each partner and the officer's summary workbook.
 
 The corrected copy is a copy of the received workbook with every faulty cell filled and
-commented, and a first sheet « Corrections » listing the findings with links to the cells. The
-received file is only read, never written. Partner text always goes into outputs as plain text
+commented, and a first sheet « Corrections » listing the findings with links to the cells (an
+.xlsx is edited part by part, see `xlsx_copy`; other files go through openpyxl). The received
+file is only read, never written. Partner text always goes into outputs as plain text
 (never a formula or a link), and every file is written atomically with fixed metadata so that
 two runs give byte-identical files.
 """
@@ -18,18 +19,20 @@ from typing import TYPE_CHECKING, Any
 from cia_workbook.console import partner_lines, verdict
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import atomic_path
-from cia_workbook.findings import ERROR, Finding
+from cia_workbook.findings import Finding
 from cia_workbook.intake import CROSS_CHECKED_TABLES
 from cia_workbook.model import Campaign, ReturnFile
 
 if TYPE_CHECKING:
     from cia_workbook.intake import Workers
+    from cia_workbook.xlsx_copy import CorrectionsSheet, Mark
 
 CORRECTIONS_TITLE = "Corrections"
 ERROR_FILL = "FFC7CE"  # Excel's own "bad" red
 WARNING_FILL = "FFEB9C"  # Excel's own "neutral" yellow
 MAX_RANGE_CELLS = 500  # a finding on a range highlights at most this many cells
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+AUTHOR = "cia-workbook"  # author of the comments, last to modify the copies
 
 
 def fixed_time(year: int) -> dt.datetime:
@@ -122,20 +125,50 @@ def _cross_by_file(campaign: Campaign) -> dict[int, list[Finding]]:
 
 # -- Corrected copy ------------------------------------------------------------------------
 
+CORRECTIONS_HEADERS = (
+    "N°",
+    "Gravité",
+    "Code",
+    "Feuille",
+    "Cellule",
+    "Ce qui ne va pas et comment le corriger",
+)
+CORRECTIONS_WIDTHS = (5, 14, 24, 16, 10, 100)
+
 
 def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when: dt.datetime) -> Path:
     """Copy of the received workbook `path` with the faulty cells marked and a Corrections sheet
-    first."""
+    first.
+
+    An .xlsx is copied part for part with only those changes (`xlsx_copy`); a workbook that
+    cannot be edited so (OpenDocument, macros, external links, existing comments on a sheet to
+    mark…) is loaded and saved with openpyxl, or rebuilt from its values.
+    """
+    data = path.read_bytes()
+    if path.suffix.lower() == ".xlsx":
+        from cia_workbook import xlsx_copy
+
+        try:
+            copy = xlsx_copy.edit_copy(
+                data, lambda names: (_marks(findings, names), _corrections(findings, names)), when, AUTHOR
+            )
+        except xlsx_copy.NotEditable:
+            pass
+        else:
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(copy)
+            return target
     wb = _load_copy(path)
     _mark_cells(wb, findings)
     _corrections_sheet(wb, findings)
     wb.properties.created = when
     wb.properties.modified = when
-    wb.properties.lastModifiedBy = "cia-workbook"
+    wb.properties.lastModifiedBy = AUTHOR
     with atomic_path(target) as tmp:
         wb.save(tmp)
         normalize_zip(tmp, when)
     return target
+
 
 
 def _load_copy(path: Path):
@@ -192,64 +225,85 @@ def _cells(ref: str) -> list[str]:
     return out
 
 
-def _mark_cells(wb, findings: list[Finding]) -> None:
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
+def _marks(findings: list[Finding], sheetnames: list[str]) -> list[Mark]:
+    """The cells to mark, in sheet and cell order: fill of the worst finding, one comment line
+    per finding."""
+    from cia_workbook.xlsx_copy import Mark
 
     notes: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
-        if f.sheet in wb.sheetnames and f.cell:
+        if f.sheet in sheetnames and f.cell:
             try:
                 cells = _cells(f.cell)
             except (ValueError, TypeError):
                 continue
             for ref in cells:
                 notes.setdefault((f.sheet, ref), []).append(f)
-    for (sheet, ref), items in sorted(notes.items()):
-        cell = wb[sheet][ref]
+    return [
+        Mark(sheet, ref, ERROR_FILL if any(f.is_error for f in items) else WARNING_FILL,
+             "\n".join(f"[{f.code}] {f.message}" for f in items), len(items))
+        for (sheet, ref), items in sorted(notes.items())
+    ]  # fmt: skip
+
+
+def _mark_cells(wb, findings: list[Finding]) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    for mark in _marks(findings, wb.sheetnames):
+        cell = wb[mark.sheet][mark.ref]
         if type(cell).__name__ == "MergedCell":
             continue
-        worst = ERROR if any(f.is_error for f in items) else "avertissement"
-        color = ERROR_FILL if worst == ERROR else WARNING_FILL
-        cell.fill = PatternFill("solid", start_color=color, end_color=color)
-        text = "\n".join(f"[{f.code}] {f.message}" for f in items)
-        comment = Comment(text, "cia-workbook")
+        cell.fill = PatternFill("solid", start_color=mark.color, end_color=mark.color)
+        comment = Comment(mark.text, AUTHOR)
         comment.width = 320
-        comment.height = min(80 + 60 * len(items), 400)
+        comment.height = min(80 + 60 * mark.lines, 400)
         cell.comment = comment
+
+
+def _corrections(findings: list[Finding], sheetnames: list[str]) -> CorrectionsSheet:
+    """The Corrections sheet: one line per finding, each linked to its cell when it has one."""
+    from cia_workbook.xlsx_copy import CorrectionsSheet, Line
+
+    title = CORRECTIONS_TITLE
+    while title in sheetnames:
+        title += " (cia)"
+    lines = []
+    for n, f in enumerate(sorted(findings, key=Finding.sort_key), start=1):
+        link = None
+        if f.sheet in sheetnames and f.cell:
+            quoted = f.sheet.replace("'", "''")
+            link = f"'{quoted}'!{f.cell.split(':')[0]}"
+        values = (n, f.severity, f.code, f.sheet, f.cell, f.message)
+        lines.append(Line(values, ERROR_FILL if f.is_error else WARNING_FILL, link))
+    return CorrectionsSheet(title, CORRECTIONS_HEADERS, CORRECTIONS_WIDTHS, tuple(lines),
+                            severity_col=1, link_col=4, wrap_col=5)  # fmt: skip
 
 
 def _corrections_sheet(wb, findings: list[Finding]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
-    title = CORRECTIONS_TITLE
-    while title in wb.sheetnames:
-        title += " (cia)"
-    ws = wb.create_sheet(title, 0)
-    headers = ["N°", "Gravité", "Code", "Feuille", "Cellule", "Ce qui ne va pas et comment le corriger"]
-    for c, text in enumerate(headers, start=1):
+    sheet = _corrections(findings, wb.sheetnames)
+    ws = wb.create_sheet(sheet.title, 0)
+    for c, text in enumerate(sheet.headers, start=1):
         _write(ws, 1, c, text).font = Font(bold=True)
-    for r, f in enumerate(sorted(findings, key=Finding.sort_key), start=2):
-        _write(ws, r, 1, r - 1)
-        sev = _write(ws, r, 2, f.severity)
-        color = ERROR_FILL if f.is_error else WARNING_FILL
-        sev.fill = PatternFill("solid", start_color=color, end_color=color)
-        _write(ws, r, 3, f.code)
-        _write(ws, r, 4, f.sheet)
-        cell = _write(ws, r, 5, f.cell)
-        if f.sheet in wb.sheetnames and f.cell:
-            first = f.cell.split(":")[0]
-            quoted = f.sheet.replace("'", "''")
-            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!{first}", display=f.cell)
-            cell.font = Font(color="0563C1", underline="single")
-        _write(ws, r, 6, f.message).alignment = Alignment(wrap_text=True, vertical="top")
-    for letter, width in zip("ABCDEF", (5, 14, 24, 16, 10, 100), strict=True):
-        ws.column_dimensions[letter].width = width
+    for r, line in enumerate(sheet.lines, start=2):
+        for c, value in enumerate(line.values):
+            cell = _write(ws, r, c + 1, value)
+            if c == sheet.severity_col:
+                cell.fill = PatternFill("solid", start_color=line.color, end_color=line.color)
+            elif c == sheet.link_col and line.link:
+                cell.hyperlink = Hyperlink(ref=cell.coordinate, location=line.link, display=value)
+                cell.font = Font(color=sheet.link_color, underline="single")
+            elif c == sheet.wrap_col:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for c, width in enumerate(sheet.widths, start=1):
+        ws.column_dimensions[chr(64 + c)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:F{len(findings) + 1}"
-    for sheet in wb.worksheets:
-        sheet.sheet_view.tabSelected = False
+    ws.auto_filter.ref = f"A1:{chr(64 + len(sheet.headers))}{len(sheet.lines) + 1}"
+    for ws_ in wb.worksheets:
+        ws_.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True
     wb.active = 0
 

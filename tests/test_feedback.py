@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 from workbooks import CONVENTION, attribution, make_return
 
-from cia_workbook import feedback
+from cia_workbook import feedback, xlsx_copy
 from cia_workbook.feedback import write_feedback
 from cia_workbook.intake import collect_campaign
 
@@ -107,15 +112,194 @@ def test_ods_copy_is_rebuilt_as_xlsx(tmp_path):
     )
 
 
-def test_an_interrupted_run_leaves_no_half_written_output(tmp_path, forms, monkeypatch):
+@pytest.mark.parametrize("way", ["edited", "openpyxl"])
+def test_an_interrupted_run_leaves_no_half_written_output(tmp_path, forms, monkeypatch, way):
     campaign = collect_campaign(CONVENTION, 2024, [forms])
     out = tmp_path / "out"
 
     def boom(*args, **kwargs):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(feedback, "normalize_zip", boom)
+    if way == "edited":
+        real = Path.write_bytes
+
+        def half_then_boom(self, data):  # the disk fills up half-way through the copy
+            real(self, data[: len(data) // 2])
+            boom()
+
+        monkeypatch.setattr(Path, "write_bytes", half_then_boom)
+    else:
+        monkeypatch.setattr(
+            xlsx_copy, "edit_copy", lambda *a, **k: (_ for _ in ()).throw(xlsx_copy.NotEditable("x"))
+        )
+        monkeypatch.setattr(feedback, "normalize_zip", boom)
     with pytest.raises(RuntimeError):
         write_feedback(CONVENTION, campaign, out)
     leftovers = [p for p in out.rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+# -- The copy edited in place (xlsx_copy) ---------------------------------------------------
+
+LO_RETURN = Path(__file__).parent / "fixtures" / "libreoffice" / "bailleur-2024-lo.xlsx"
+WHEN = dt.datetime(2025, 1, 1)
+
+
+def _finding(sheet, cell, code="DATE_TEXTE"):
+    from cia_workbook.findings import finding
+
+    if code == "DATE_TEXTE":
+        return finding(code, "r.xlsx", sheet, cell, value="x", column="c", parsed="p")
+    return finding(code, "r.xlsx", sheet, cell, value="x", column="c", hint="a, b")
+
+
+def _values(path):
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+
+
+def _copy(tmp_path, src, findings):
+    target = tmp_path / "copie.xlsx"
+    feedback.write_corrected_copy(src, findings, target, WHEN)
+    return target
+
+
+def test_copy_of_a_libreoffice_return_keeps_every_value_and_setting(tmp_path):
+    # A file really saved by LibreOffice: the copy shows what the partner sent, formulas'
+    # results included (a load-and-save through openpyxl dropped the Synthèse values).
+    findings = [
+        _finding("Attributions", "B4"),
+        _finding("Attributions", "B4", "VALEUR_HORS_LISTE"),
+        _finding("Attributions", "K900"),
+        _finding("Identification", "B3"),
+    ]
+    target = _copy(tmp_path, LO_RETURN, findings)
+    before, after = _values(LO_RETURN), _values(target)
+    assert list(after) == ["Corrections", *before]
+    assert all(after[name] == rows for name, rows in before.items())
+    assert any(isinstance(v, float) and v for row in after["Synthèse"] for v in row)  # computed rates
+    with zipfile.ZipFile(target) as zf:
+        assert not any("calcChain" in n for n in zf.namelist())
+
+    wb = openpyxl.load_workbook(target)
+    assert wb.active.title == "Corrections"
+    assert [bool(ws.sheet_view.tabSelected) for ws in wb.worksheets] == [True] + [False] * (
+        len(wb.worksheets) - 1
+    )
+    original = openpyxl.load_workbook(LO_RETURN)
+    # Names bound to one sheet (print titles, filters) still point at their sheet.
+    for ws in original.worksheets:
+        assert wb[ws.title].print_title_rows == ws.print_title_rows
+    att = wb["Attributions"]
+    assert att["B4"].fill.fgColor.rgb.endswith(feedback.ERROR_FILL)  # the worst of the two
+    assert att["B4"].comment.text.count("\n") == 1 and "[VALEUR_HORS_LISTE]" in att["B4"].comment.text
+    assert att["B4"].number_format == original["Attributions"]["B4"].number_format
+    assert att["K900"].fill.fgColor.rgb.endswith(feedback.WARNING_FILL) and att["K900"].value is None
+    corrections = wb["Corrections"]
+    assert corrections.freeze_panes == "A2" and corrections.auto_filter.ref == "A1:F5"
+    assert [c.value for c in corrections[1]] == list(feedback.CORRECTIONS_HEADERS)
+    assert {corrections.cell(r, 5).hyperlink.location for r in range(2, 6)} == {
+        "'Attributions'!B4",
+        "'Attributions'!K900",
+        "'Identification'!B3",
+    }
+    fills = {corrections.cell(r, 2).value: corrections.cell(r, 2).fill.fgColor.rgb for r in range(2, 6)}
+    assert fills == {"erreur": "FF" + feedback.ERROR_FILL, "avertissement": "FF" + feedback.WARNING_FILL}
+    assert corrections["E2"].font.u == "single" and corrections["F2"].alignment.wrap_text
+    assert wb.properties.lastModifiedBy == "cia-workbook" and wb.properties.modified == WHEN
+
+
+def test_merged_cells_keep_one_mark_and_new_cells_fall_in_order(tmp_path):
+    def merge(wb):
+        wb["Attributions"].merge_cells("M4:N5")
+
+    src = make_return(tmp_path / "r.xlsx", rows=[attribution(), attribution(reference="R2")], edit=merge)
+    refs = ["N5", "M4", "AA4", "C4", "B200", "B1"]
+    target = _copy(tmp_path, src, [_finding("Attributions", ref) for ref in refs])
+    ws = openpyxl.load_workbook(target)["Attributions"]
+    marked = {c.coordinate for row in ws.iter_rows() for c in row if c.comment}
+    assert marked == {"M4", "AA4", "C4", "B200", "B1"}  # N5 is hidden under M4
+    _assert_in_order(target, "Attributions")
+
+
+def _assert_in_order(path, title):
+    """Excel refuses a sheet whose rows, or cells within a row, are out of order."""
+    from lxml import etree
+
+    ns = {"m": xlsx_copy.M, "r": xlsx_copy.R, "p": xlsx_copy.PKG_R}
+    with zipfile.ZipFile(path) as zf:
+        book = etree.fromstring(zf.read("xl/workbook.xml"))
+        rid = book.xpath("//m:sheet[@name=$t]/@r:id", namespaces=ns, t=title)[0]
+        rels = etree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        target = rels.xpath("//p:Relationship[@Id=$i]/@Target", namespaces=ns, i=rid)[0]
+        sheet = etree.fromstring(zf.read("xl/" + target.lstrip("/").removeprefix("xl/")))
+    rows = sheet.findall(".//m:sheetData/m:row", ns)
+    numbers = [int(row.get("r")) for row in rows]
+    assert numbers == sorted(set(numbers))
+    for row in rows:
+        cols = [xlsx_copy._split_ref(c.get("r"))[1] for c in row]
+        assert cols == sorted(set(cols)) and all(c.get("r").endswith(row.get("r")) for c in row)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    refs=st.lists(
+        st.tuples(st.integers(1, 40), st.integers(1, 60)).map(
+            lambda rc: f"{get_column_letter(rc[0])}{rc[1]}"
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_every_finding_is_marked_and_no_value_changes(tmp_path, refs):
+    src = make_return(tmp_path / "p.xlsx", rows=[attribution(), attribution(reference="R2", suite="x")])
+    target = _copy(tmp_path, src, [_finding("Attributions", ref) for ref in refs])
+    before, after = _values(src), _values(target)
+    assert all(after[name] == rows for name, rows in before.items())
+    ws = openpyxl.load_workbook(target)["Attributions"]
+    for ref in set(refs):
+        assert ws[ref].comment is not None and ws[ref].fill.fgColor.rgb.endswith(feedback.WARNING_FILL)
+    assert sum(1 for row in ws.iter_rows() for c in row if c.comment) == len(set(refs))
+    _assert_in_order(target, "Attributions")
+
+
+def _with_part(src, name, data=b"<x/>"):
+    out = src.with_name("avec-" + src.name)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+        zout.writestr(name, data)
+    return out
+
+
+def test_files_that_cannot_be_edited_still_get_a_copy(tmp_path):
+    from openpyxl.comments import Comment
+
+    def note(wb):
+        wb["Attributions"]["A4"].comment = Comment("Vérifié avec le service", "Logis")
+
+    # A partner's own comment on a sheet to mark, and a link to another workbook: not edited
+    # in place; the copy is made through openpyxl, which keeps the comment and drops the link.
+    commented = make_return(tmp_path / "c.xlsx", rows=[attribution()], edit=note)
+    linked = _with_part(
+        make_return(tmp_path / "l.xlsx", rows=[attribution()]), "xl/externalLinks/externalLink1.xml"
+    )
+    findings = [_finding("Attributions", "B4")]
+    for src in (commented, linked):
+        with pytest.raises(xlsx_copy.NotEditable):
+            xlsx_copy.edit_copy(
+                src.read_bytes(),
+                lambda names: (feedback._marks(findings, names), feedback._corrections(findings, names)),
+                WHEN,
+                "cia-workbook",
+            )
+        target = _copy(tmp_path, src, findings)
+        wb = openpyxl.load_workbook(target)
+        assert wb.sheetnames[0] == "Corrections"
+        assert "[DATE_TEXTE]" in wb["Attributions"]["B4"].comment.text
+        with zipfile.ZipFile(target) as zf:
+            assert not any("externalLink" in n for n in zf.namelist())
+        if src is commented:
+            assert wb["Attributions"]["A4"].comment.text == "Vérifié avec le service"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from libreoffice import convert, needs_libreoffice
 from python_calamine import CalamineWorkbook
 
 from cia_workbook import schema
@@ -171,3 +172,28 @@ def test_fresh_template_filled_and_recalculated_by_libreoffice(tmp_path):
     [saved] = script.libreoffice_convert([bailleur], tmp_path / "out", "xlsx", tmp_path / "profile")
     _assert_synthese_matches_consolidation(saved)
     assert _id_rows(saved)[3] == ["partenaire", "logis-cevenols"]
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_corrected_copy_opens_in_libreoffice_with_its_marks(tmp_path):
+    from cia_workbook import feedback
+    from cia_workbook.findings import finding
+
+    findings = [
+        finding("DATE_TEXTE", "r.xlsx", "Attributions", "B4", value="x", column="c", parsed="p"),
+        finding("VALEUR_HORS_LISTE", "r.xlsx", "Attributions", "D30", value="x", column="c", hint="a"),
+    ]
+    copy = feedback.write_corrected_copy(
+        _fixture("bailleur", "xlsx"), findings, tmp_path / "copie.xlsx", dt.datetime(2025, 1, 1)
+    )
+    # Through LibreOffice's own format and back: what it kept is what it understood.
+    ods = convert(copy, tmp_path / "ods", to="ods")
+    back = openpyxl.load_workbook(convert(ods, tmp_path / "back", to="xlsx"))
+    assert back.sheetnames[0] == "Corrections" and back.active.title == "Corrections"
+    att = back["Attributions"]
+    assert "[DATE_TEXTE]" in att["B4"].comment.text and "[VALEUR_HORS_LISTE]" in att["D30"].comment.text
+    assert att["B4"].fill.fgColor.rgb.endswith(feedback.WARNING_FILL)
+    assert att["D30"].fill.fgColor.rgb.endswith(feedback.ERROR_FILL)
+    assert back["Corrections"]["E2"].hyperlink.location == "'Attributions'!B4"
+    assert back["Attributions"].print_title_rows == "$3:$3"

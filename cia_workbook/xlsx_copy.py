@@ -1,0 +1,693 @@
+"""Corrected copies made by editing the received workbook's package instead of re-writing it.
+
+A partner's return is an Office Open XML package (a zip of XML parts). The corrected copy is the
+same package with four changes: the faulty cells get a fill and a comment, a « Corrections »
+sheet is inserted first, the workbook opens on it, and the document dates are fixed. Every
+other part is copied byte for byte, so the copy keeps what a load-and-save through openpyxl
+loses (the formulas' last computed values, drawings, extensions it does not know) and costs a
+few milliseconds instead of a few hundred.
+
+Only plain workbooks are edited: a package holding macros, external links, data connections,
+controls or embedded objects, a sheet to be marked that already has comments or legacy
+drawings, or anything this module does not recognise raises `NotEditable`, and the caller falls
+back to the openpyxl copy (which drops such content).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_R = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+DC = "http://purl.org/dc/elements/1.1/"
+DCTERMS = "http://purl.org/dc/terms/"
+CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+REL_DOC = R + "/officeDocument"
+REL_SHEET = R + "/worksheet"
+REL_COMMENTS = R + "/comments"
+REL_VML = R + "/vmlDrawing"
+REL_CALC_CHAIN = R + "/calcChain"
+WORKBOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+# Parts whose content could act (macros, links to other files or sources, controls, embedded
+# objects): a copy sent back to a partner never carries them; such a file goes the openpyxl way.
+_ACTIVE = re.compile(
+    r"vbaProject|externalLink|connections\.xml|queryTable|activeX|ctrlProp|embeddings/|customUI|"
+    r"attachedToolbars|vbaData",
+    re.IGNORECASE,
+)
+# Worksheet children that come after legacyDrawing, in the schema's order (CT_Worksheet).
+_AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+                 "tableParts", "extLst")  # fmt: skip
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+_TAB_SELECTED = re.compile(rb"""\stabSelected=["'](?:1|true)["']""")
+
+
+class NotEditable(Exception):
+    """This package is not edited in place; the reason says why (for developers, not users)."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One faulty cell of the copy: its fill colour (RRGGBB) and its comment."""
+
+    sheet: str
+    ref: str
+    color: str
+    text: str
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the Corrections sheet: its cells (text or number), the fill of its severity
+    cell, and the cell the « Cellule » column links to (an internal location, or None)."""
+
+    values: tuple[Any, ...]
+    color: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class CorrectionsSheet:
+    title: str
+    headers: tuple[str, ...]
+    widths: tuple[float, ...]
+    lines: tuple[Line, ...]
+    severity_col: int  # 0-based columns of the severity and of the linked cell
+    link_col: int
+    wrap_col: int
+    link_color: str = "0563C1"
+
+
+def edit_copy(
+    data: bytes,
+    plan: Callable[[list[str]], tuple[Sequence[Mark], CorrectionsSheet]],
+    when: dt.datetime,
+    author: str,
+) -> bytes:
+    """The corrected copy of the package `data` (bytes of an .xlsx); raises NotEditable.
+
+    `plan(sheet names)` gives the cells to mark and the Corrections sheet to insert."""
+    package = _Package(data)
+    marks, sheet = plan(list(package.sheet_parts))
+    return package.corrected(marks, sheet, when, author)
+
+
+# -- The package ---------------------------------------------------------------------------
+
+
+def _parse(data: bytes):
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise NotEditable(f"XML illisible : {exc}") from exc
+    if root.getroottree().docinfo.doctype:
+        raise NotEditable("DOCTYPE")
+    return root
+
+
+def _serialize(root) -> bytes:
+    from lxml import etree
+
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def _rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _target(source: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+
+
+def _relative(source: str, target: str) -> str:
+    return posixpath.relpath(target, posixpath.dirname(source) or ".")
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _col_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _split_ref(ref: str) -> tuple[int, int]:
+    m = _REF.match(ref.upper())
+    if not m:
+        raise NotEditable(f"référence {ref!r}")
+    return int(m.group(2)), _col_number(m.group(1))
+
+
+def _clean(text: str) -> str:
+    return _ILLEGAL_XML.sub("", text)
+
+
+class _Package:
+    def __init__(self, data: bytes):
+        try:
+            with zipfile.ZipFile(BytesIO(data)) as zf:
+                infos = zf.infolist()
+                self.order = [i.filename for i in infos]
+                self.parts: dict[str, bytes] = {i.filename: zf.read(i) for i in infos}
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+            raise NotEditable(f"archive : {exc}") from exc
+        if len(self.parts) != len(self.order):
+            raise NotEditable("parties en double")
+        active = [name for name in self.order if _ACTIVE.search(name)]
+        if active:
+            raise NotEditable(f"contenu actif : {active[0]}")
+        self.types = self._xml("[Content_Types].xml")
+        root_rels = self._xml("_rels/.rels")
+        docs = [r.get("Target") for r in root_rels if r.get("Type") == REL_DOC]
+        if len(docs) != 1:
+            raise NotEditable("document principal")
+        self.workbook_part = _target("", docs[0])
+        if self._content_type(self.workbook_part) != WORKBOOK_TYPE:
+            raise NotEditable("type du classeur")  # macro-enabled, template, strict…
+        self.workbook = self._xml(self.workbook_part)
+        self.workbook_rels = self._xml(_rels_path(self.workbook_part))
+        self.sheet_parts: dict[str, str] = {}
+        sheets = self.workbook.find(_q(M, "sheets"))
+        if sheets is None:
+            raise NotEditable("pas de feuilles")
+        targets = {r.get("Id"): r for r in self.workbook_rels}
+        for el in sheets:
+            rel = targets.get(el.get(_q(R, "id")))
+            if rel is None or rel.get("Type") != REL_SHEET or rel.get("TargetMode") == "External":
+                raise NotEditable("feuille sans partie")
+            self.sheet_parts[el.get("name")] = _target(self.workbook_part, rel.get("Target"))
+        for part in self.sheet_parts.values():
+            if part not in self.parts:
+                raise NotEditable(f"partie absente : {part}")
+        styles = [r for r in self.workbook_rels if r.get("Type", "").endswith("/styles")]
+        if len(styles) != 1:
+            raise NotEditable("styles")
+        self.styles_part = _target(self.workbook_part, styles[0].get("Target"))
+        self.styles = self._xml(self.styles_part)
+        self.added: list[str] = []
+
+    def _xml(self, name: str):
+        if name not in self.parts:
+            raise NotEditable(f"partie absente : {name}")
+        return _parse(self.parts[name])
+
+    def _content_type(self, part: str) -> str | None:
+        for el in self.types:
+            if el.tag == _q(CT, "Override") and el.get("PartName", "").lstrip("/") == part:
+                return el.get("ContentType")
+        ext = part.rsplit(".", 1)[-1].lower()
+        for el in self.types:
+            if el.tag == _q(CT, "Default") and el.get("Extension", "").lower() == ext:
+                return el.get("ContentType")
+        return None
+
+    def _new_name(self, pattern: str) -> str:
+        n = 1
+        while pattern.format(n) in self.parts:
+            n += 1
+        name = pattern.format(n)
+        self.parts[name] = b""
+        self.added.append(name)
+        return name
+
+    def _override(self, part: str, content_type: str) -> None:
+        from lxml import etree
+
+        etree.SubElement(self.types, _q(CT, "Override"), PartName="/" + part, ContentType=content_type)
+
+    def _default(self, ext: str, content_type: str) -> None:
+        from lxml import etree
+
+        if not any(
+            el.tag == _q(CT, "Default") and el.get("Extension", "").lower() == ext for el in self.types
+        ):
+            default = etree.Element(_q(CT, "Default"), Extension=ext, ContentType=content_type)
+            self.types.insert(0, default)
+
+    # -- The copy --------------------------------------------------------------------------
+
+    def corrected(self, marks: Sequence[Mark], sheet: CorrectionsSheet, when, author: str) -> bytes:
+        styles = _Styles(self.styles)
+        by_sheet: dict[str, list[Mark]] = {}
+        for mark in marks:
+            if mark.sheet in self.sheet_parts:
+                by_sheet.setdefault(mark.sheet, []).append(mark)
+        vml_block = 1
+        for name, part in self.sheet_parts.items():
+            if name in by_sheet:
+                vml_block = self._mark_sheet(part, by_sheet[name], styles, vml_block)
+            else:
+                self.parts[part] = _unselect(self.parts[part])
+        self._insert_corrections(sheet, styles)
+        self._drop_calc_chain()
+        self._stamp(when, author)
+        self.parts[self.styles_part] = _serialize(styles.root)
+        self.parts[self.workbook_part] = _serialize(self.workbook)
+        self.parts[_rels_path(self.workbook_part)] = _serialize(self.workbook_rels)
+        self.parts["[Content_Types].xml"] = _serialize(self.types)
+        out = BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in [*self.order, *self.added]:
+                if name not in self.parts:
+                    continue
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o600 << 16
+                zf.writestr(info, self.parts[name])
+        return out.getvalue()
+
+    def _mark_sheet(self, part: str, marks: list[Mark], styles: _Styles, block: int) -> int:
+        from lxml import etree
+
+        root = _parse(self.parts[part])
+        if root.tag != _q(M, "worksheet"):
+            raise NotEditable("feuille d'un autre type")
+        if root.find(_q(M, "legacyDrawing")) is not None:
+            raise NotEditable("commentaires existants")
+        _unselect_tree(root)
+        data = root.find(_q(M, "sheetData"))
+        if data is None:
+            raise NotEditable("sheetData")
+        rows = _Rows(data)
+        merged = _merged(root)
+        col_styles = _column_styles(root)
+        kept: list[tuple[int, int, Mark]] = []
+        for mark in marks:
+            r, c = _split_ref(mark.ref)
+            if any(r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1) for r1, c1, r2, c2 in merged):
+                continue  # inside a merged range: only its first cell shows
+            cell = rows.cell(r, c, col_styles)
+            cell.set("s", str(styles.filled(int(cell.get("s", "0")), mark.color)))
+            kept.append((r, c, mark))
+        if not kept:
+            self.parts[part] = _serialize(root)
+            return block
+        rels_part = _rels_path(part)
+        rels = (
+            self._xml(rels_part)
+            if rels_part in self.parts
+            else etree.Element(_q(PKG_R, "Relationships"), nsmap={None: PKG_R})
+        )
+        if rels_part not in self.parts:
+            self.added.append(rels_part)
+        comments = self._new_name("xl/comments{}.xml")
+        vml = self._new_name("xl/drawings/vmlDrawing{}.vml")
+        self.parts[comments] = _comments_xml(kept)
+        blocks = len(kept) // 1024 + 1
+        self.parts[vml] = _vml(kept, list(range(block, block + blocks)))
+        self._override(comments, COMMENTS_TYPE)
+        self._default("vml", VML_TYPE)
+        vml_id = _add_rel(rels, REL_VML, _relative(part, vml))
+        _add_rel(rels, REL_COMMENTS, _relative(part, comments))
+        legacy = etree.Element(_q(M, "legacyDrawing"))
+        legacy.set(_q(R, "id"), vml_id)
+        after = [i for i, el in enumerate(root) if etree.QName(el).localname in _AFTER_LEGACY]
+        if after:
+            root.insert(after[0], legacy)
+        else:
+            root.append(legacy)
+        self.parts[part] = _serialize(root)
+        self.parts[rels_part] = _serialize(rels)
+        return block + blocks
+
+    def _insert_corrections(self, sheet: CorrectionsSheet, styles: _Styles) -> None:
+        from lxml import etree
+
+        part = self._new_name(posixpath.join(posixpath.dirname(self.workbook_part), "worksheets/sheet{}.xml"))
+        self.parts[part] = _corrections_xml(sheet, styles)
+        self._override(part, SHEET_TYPE)
+        rid = _add_rel(self.workbook_rels, REL_SHEET, _relative(self.workbook_part, part))
+        sheets = self.workbook.find(_q(M, "sheets"))
+        ids = [int(el.get("sheetId", "0")) for el in sheets]
+        el = etree.Element(_q(M, "sheet"), name=sheet.title, sheetId=str(max(ids, default=0) + 1))
+        el.set(_q(R, "id"), rid)
+        sheets.insert(0, el)
+        names = self.workbook.find(_q(M, "definedNames"))
+        if names is None:
+            names = etree.Element(_q(M, "definedNames"))
+            sheets.addnext(names)
+        for name in names:
+            if name.get("localSheetId") is not None:
+                name.set("localSheetId", str(int(name.get("localSheetId")) + 1))
+        if sheet.lines:
+            quoted = sheet.title.replace("'", "''")
+            last = _col_letters(len(sheet.headers))
+            db = etree.Element(
+                _q(M, "definedName"), name="_xlnm._FilterDatabase", localSheetId="0", hidden="1"
+            )
+            db.text = f"'{quoted}'!$A$1:${last}${len(sheet.lines) + 1}"
+            names.insert(0, db)
+        views = self.workbook.find(_q(M, "bookViews"))
+        if views is None:
+            views = etree.Element(_q(M, "bookViews"))
+            sheets.addprevious(views)
+        if len(views) == 0:
+            etree.SubElement(views, _q(M, "workbookView"))
+        for view in views:
+            view.set("activeTab", "0")
+            view.attrib.pop("firstSheet", None)
+
+    def _drop_calc_chain(self) -> None:
+        """The calculation chain lists formula cells by sheet; Excel rebuilds it when absent."""
+        for rel in list(self.workbook_rels):
+            if rel.get("Type") == REL_CALC_CHAIN:
+                part = _target(self.workbook_part, rel.get("Target"))
+                self.workbook_rels.remove(rel)
+                self.parts.pop(part, None)
+                for el in list(self.types):
+                    if el.get("PartName", "").lstrip("/") == part:
+                        self.types.remove(el)
+
+    def _stamp(self, when: dt.datetime, author: str) -> None:
+        from lxml import etree
+
+        core_part = "docProps/core.xml"
+        if core_part not in self.parts:
+            return
+        core = self._xml(core_part)
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for tag in (_q(DCTERMS, "created"), _q(DCTERMS, "modified")):
+            el = core.find(tag)
+            if el is None:
+                el = etree.SubElement(core, tag)
+            el.set(_q(XSI, "type"), "dcterms:W3CDTF")
+            el.text = stamp
+        by = core.find(_q(CP, "lastModifiedBy"))
+        if by is None:
+            by = etree.SubElement(core, _q(CP, "lastModifiedBy"))
+        by.text = author
+        self.parts[core_part] = _serialize(core)
+
+
+def _add_rel(rels, rel_type: str, target: str) -> str:
+    from lxml import etree
+
+    ids = {el.get("Id") for el in rels}
+    n = len(ids) + 1
+    while f"rId{n}" in ids:
+        n += 1
+    rid = f"rId{n}"
+    etree.SubElement(rels, _q(PKG_R, "Relationship"), Id=rid, Type=rel_type, Target=target)
+    return rid
+
+
+def _unselect(data: bytes) -> bytes:
+    """A sheet's bytes with its tab no longer selected (only the Corrections tab is)."""
+    head = data.find(b"<sheetData")
+    head = len(data) if head < 0 else head
+    return _TAB_SELECTED.sub(b"", data[:head]) + data[head:]
+
+
+def _unselect_tree(root) -> None:
+    for view in root.iter(_q(M, "sheetView")):
+        view.attrib.pop("tabSelected", None)
+
+
+def _merged(root) -> list[tuple[int, int, int, int]]:
+    out = []
+    merges = root.find(_q(M, "mergeCells"))
+    for el in merges if merges is not None else ():
+        ref = el.get("ref", "")
+        if ":" in ref:
+            a, b = ref.split(":", 1)
+            (r1, c1), (r2, c2) = _split_ref(a), _split_ref(b)
+            out.append((r1, c1, r2, c2))
+    return out
+
+
+def _column_styles(root) -> list[tuple[int, int, int]]:
+    cols = root.find(_q(M, "cols"))
+    return [
+        (int(col.get("min", "0")), int(col.get("max", "0")), int(col.get("style", "0")))
+        for col in (cols if cols is not None else ())
+    ]
+
+
+class _Rows:
+    """The rows of a sheetData, found or created in order."""
+
+    def __init__(self, data):
+        self.data = data
+        self.numbers: list[int] = []
+        self.rows = []
+        for row in data:
+            if row.tag != _q(M, "row") or row.get("r") is None:
+                raise NotEditable("ligne sans numéro")
+            self.numbers.append(int(row.get("r")))
+            self.rows.append(row)
+        if self.numbers != sorted(self.numbers):
+            raise NotEditable("lignes dans le désordre")
+
+    def cell(self, r: int, c: int, col_styles: list[tuple[int, int, int]]):
+        from lxml import etree
+
+        i = bisect.bisect_left(self.numbers, r)
+        if i < len(self.numbers) and self.numbers[i] == r:
+            row = self.rows[i]
+        else:
+            row = etree.Element(_q(M, "row"), r=str(r))
+            self.data.insert(i, row)
+            self.numbers.insert(i, r)
+            self.rows.insert(i, row)
+        row.attrib.pop("spans", None)  # an optional hint; a new cell may fall outside it
+        columns = []
+        for cell in row:
+            ref = cell.get("r")
+            if ref is None:
+                raise NotEditable("cellule sans référence")
+            columns.append(_split_ref(ref)[1])
+        j = bisect.bisect_left(columns, c)
+        if j < len(columns) and columns[j] == c:
+            return row[j]
+        style = row.get("s") if row.get("customFormat") in ("1", "true") else None
+        if style is None:
+            style = next((str(s) for lo, hi, s in col_styles if lo <= c <= hi), "0")
+        cell = etree.Element(_q(M, "c"), r=f"{_col_letters(c)}{r}")
+        if style != "0":
+            cell.set("s", style)
+        row.insert(j, cell)
+        return cell
+
+
+class _Styles:
+    """Fills, fonts and cell formats added to a workbook's styles part."""
+
+    def __init__(self, root):
+        self.root = root
+        self.fills = self._list("fills")
+        self.fonts = self._list("fonts")
+        self.xfs = self._list("cellXfs")
+        self._fill_ids: dict[str, int] = {}
+        self._filled: dict[tuple[int, str], int] = {}
+        self._named: dict[tuple, int] = {}
+
+    def _list(self, tag: str):
+        el = self.root.find(_q(M, tag))
+        if el is None or len(el) == 0:
+            raise NotEditable(f"styles sans {tag}")
+        return el
+
+    def _append(self, parent, child) -> int:
+        parent.append(child)
+        parent.set("count", str(len(parent)))
+        return len(parent) - 1
+
+    def fill(self, color: str) -> int:
+        from lxml import etree
+
+        if color not in self._fill_ids:
+            fill = etree.Element(_q(M, "fill"))
+            pattern = etree.SubElement(fill, _q(M, "patternFill"), patternType="solid")
+            etree.SubElement(pattern, _q(M, "fgColor"), rgb="FF" + color)
+            etree.SubElement(pattern, _q(M, "bgColor"), rgb="FF" + color)
+            self._fill_ids[color] = self._append(self.fills, fill)
+        return self._fill_ids[color]
+
+    def filled(self, xf_id: int, color: str) -> int:
+        """The cell format `xf_id` with a solid fill of `color`."""
+        from copy import deepcopy
+
+        key = (xf_id, color)
+        if key not in self._filled:
+            if not 0 <= xf_id < len(self.xfs):
+                raise NotEditable("style de cellule inconnu")
+            xf = deepcopy(self.xfs[xf_id])
+            xf.set("fillId", str(self.fill(color)))
+            xf.set("applyFill", "1")
+            self._filled[key] = self._append(self.xfs, xf)
+        return self._filled[key]
+
+    def xf(
+        self, bold: bool = False, color: str | None = None, fill: str | None = None, wrap: bool = False
+    ) -> int:
+        """A cell format on the workbook's default font, with the given changes."""
+        from copy import deepcopy
+
+        from lxml import etree
+
+        key = (bold, color, fill, wrap)
+        if key in self._named:
+            return self._named[key]
+        font_id = 0
+        if bold or color:
+            font = deepcopy(self.fonts[0])
+            for el in list(font):
+                if etree.QName(el).localname in ("b", "u", "color"):
+                    font.remove(el)
+            if bold:
+                font.insert(0, etree.Element(_q(M, "b")))
+            if color:
+                font.insert(0, etree.Element(_q(M, "u")))
+                font.append(etree.Element(_q(M, "color"), rgb="FF" + color))
+            font_id = self._append(self.fonts, font)
+        xf = etree.Element(_q(M, "xf"), numFmtId="0", fontId=str(font_id), fillId="0", borderId="0", xfId="0")
+        if font_id:
+            xf.set("applyFont", "1")
+        if fill:
+            xf.set("fillId", str(self.fill(fill)))
+            xf.set("applyFill", "1")
+        if wrap:
+            xf.set("applyAlignment", "1")
+            etree.SubElement(xf, _q(M, "alignment"), wrapText="1", vertical="top")
+        self._named[key] = self._append(self.xfs, xf)
+        return self._named[key]
+
+
+# -- New parts -----------------------------------------------------------------------------
+
+
+def _cell_xml(ref: str, value: Any, style: int) -> str:
+    s = f' s="{style}"' if style else ""
+    if isinstance(value, bool) or value is None or value == "":
+        return f'<c r="{ref}"{s}/>' if style else ""
+    if isinstance(value, int | float):
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    text = escape(_clean(str(value)))
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
+    header = styles.xf(bold=True)
+    link = styles.xf(color=sheet.link_color)
+    wrap = styles.xf(wrap=True)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
+        f'<worksheet xmlns="{M}" xmlns:r="{R}">',
+        '<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>',
+        '<sheetFormatPr defaultRowHeight="15"/><cols>',
+    ]
+    for i, width in enumerate(sheet.widths, start=1):
+        out.append(f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>')
+    out.append('</cols><sheetData><row r="1">')
+    for i, text in enumerate(sheet.headers, start=1):
+        out.append(_cell_xml(f"{_col_letters(i)}1", text, header))
+    out.append("</row>")
+    links = []
+    for r, line in enumerate(sheet.lines, start=2):
+        out.append(f'<row r="{r}">')
+        for c, value in enumerate(line.values):
+            ref = f"{_col_letters(c + 1)}{r}"
+            style = 0
+            if c == sheet.severity_col:
+                style = styles.xf(fill=line.color)
+            elif c == sheet.link_col and line.link:
+                style = link
+                links.append((ref, line.link, str(value)))
+            elif c == sheet.wrap_col:
+                style = wrap
+            out.append(_cell_xml(ref, value, style))
+        out.append("</row>")
+    out.append("</sheetData>")
+    if sheet.lines:
+        out.append(f'<autoFilter ref="A1:{_col_letters(len(sheet.headers))}{len(sheet.lines) + 1}"/>')
+    if links:
+        out.append("<hyperlinks>")
+        for ref, location, display in links:
+            out.append(
+                f"<hyperlink ref={quoteattr(ref)} location={quoteattr(_clean(location))} "
+                f"display={quoteattr(_clean(display))}/>"
+            )
+        out.append("</hyperlinks>")
+    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    out.append("</worksheet>")
+    return "".join(out).encode("utf-8")
+
+
+def _comments_xml(kept: Iterable[tuple[int, int, Mark]]) -> bytes:
+    out = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
+        f'<comments xmlns="{M}"><authors><author>cia-workbook</author></authors><commentList>',
+    ]
+    for r, c, mark in kept:
+        text = escape(_clean(mark.text))
+        out.append(
+            f'<comment ref="{_col_letters(c)}{r}" authorId="0"><text><t xml:space="preserve">{text}</t></text></comment>'
+        )
+    out.append("</commentList></comments>")
+    return "".join(out).encode("utf-8")
+
+
+def _vml(kept: Sequence[tuple[int, int, Mark]], blocks: list[int]) -> bytes:
+    """The legacy drawing Excel needs to show comments: one hidden note shape per comment."""
+    out = [
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">',
+        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{",".join(map(str, blocks))}"/></o:shapelayout>',
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+        '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>',
+    ]
+    for i, (r, c, mark) in enumerate(kept):
+        shape_id = blocks[0] * 1024 + 1 + i
+        height = min(60 + 45 * mark.lines, 300)
+        out.append(
+            f'<v:shape id="_x0000_s{shape_id}" type="#_x0000_t202" style="position:absolute;margin-left:59.25pt;'
+            f'margin-top:1.5pt;width:240pt;height:{height}pt;z-index:{i + 1};visibility:hidden" '
+            'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
+            '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+            '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
+            '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{c}, 15, {max(r - 2, 0)}, 10, {c + 4}, 15, {r + 4}, 4</x:Anchor>"
+            f"<x:AutoFill>False</x:AutoFill><x:Row>{r - 1}</x:Row><x:Column>{c - 1}</x:Column>"
+            "</x:ClientData></v:shape>"
+        )
+    out.append("</xml>")
+    return "".join(out).encode("utf-8")
