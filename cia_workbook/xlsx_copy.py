@@ -107,9 +107,13 @@ def edit_copy(
     """The corrected copy of the package `data` (bytes of an .xlsx); raises NotEditable.
 
     `plan(sheet names)` gives the cells to mark and the Corrections sheet to insert."""
-    package = _Package(data)
-    marks, sheet = plan(list(package.sheet_parts))
-    return package.corrected(marks, sheet, when, author)
+    try:
+        package = _Package(data)
+        marks, sheet = plan(list(package.sheet_parts))
+        return package.corrected(marks, sheet, when, author)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        # An attribute this module reads is malformed (a row numbered "x", a style "abc"…).
+        raise NotEditable(f"valeur inattendue : {exc!r}") from exc
 
 
 # -- The package ---------------------------------------------------------------------------
@@ -264,6 +268,7 @@ class _Package:
     # -- The copy --------------------------------------------------------------------------
 
     def corrected(self, marks: Sequence[Mark], sheet: CorrectionsSheet, when, author: str) -> bytes:
+        self.author = author
         styles = _Styles(self.styles)
         by_sheet: dict[str, list[Mark]] = {}
         for mark in marks:
@@ -329,7 +334,7 @@ class _Package:
             self.added.append(rels_part)
         comments = self._new_name("xl/comments{}.xml")
         vml = self._new_name("xl/drawings/vmlDrawing{}.vml")
-        self.parts[comments] = _comments_xml(kept)
+        self.parts[comments] = _comments_xml(kept, self.author)
         blocks = len(kept) // 1024 + 1
         self.parts[vml] = _vml(kept, list(range(block, block + blocks)))
         self._override(comments, COMMENTS_TYPE)
@@ -652,10 +657,10 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _comments_xml(kept: Iterable[tuple[int, int, Mark]]) -> bytes:
+def _comments_xml(kept: Iterable[tuple[int, int, Mark]], author: str) -> bytes:
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
-        f'<comments xmlns="{M}"><authors><author>cia-workbook</author></authors><commentList>',
+        f"<comments xmlns=\"{M}\"><authors><author>{escape(author)}</author></authors><commentList>",
     ]
     for r, c, mark in kept:
         text = escape(_clean(mark.text))

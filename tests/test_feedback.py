@@ -303,3 +303,17 @@ def test_files_that_cannot_be_edited_still_get_a_copy(tmp_path):
             assert not any("externalLink" in n for n in zf.namelist())
         if src is commented:
             assert wb["Attributions"]["A4"].comment.text == "Vérifié avec le service"
+
+
+def test_a_malformed_sheet_still_gets_a_copy(tmp_path):
+    src = make_return(tmp_path / "m.xlsx", rows=[attribution()])
+    broken = tmp_path / "casse.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(broken, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                data = data.replace(b' s="', b' s="x', 1)  # a style number that is not one
+            zout.writestr(info, data)
+    target = _copy(tmp_path, broken, [_finding("Attributions", "B4")])
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames[0] == "Corrections" and "[DATE_TEXTE]" in wb["Attributions"]["B4"].comment.text
