@@ -170,7 +170,6 @@ def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when
     return target
 
 
-
 def _load_copy(path: Path):
     """The received workbook loaded for writing a copy; rebuilt from its values when openpyxl
     cannot open it (OpenDocument, odd producers)."""

@@ -660,7 +660,7 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
 def _comments_xml(kept: Iterable[tuple[int, int, Mark]], author: str) -> bytes:
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
-        f"<comments xmlns=\"{M}\"><authors><author>{escape(author)}</author></authors><commentList>",
+        f'<comments xmlns="{M}"><authors><author>{escape(author)}</author></authors><commentList>',
     ]
     for r, c, mark in kept:
         text = escape(_clean(mark.text))
