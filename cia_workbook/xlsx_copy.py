@@ -58,6 +58,7 @@ _AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "contr
                  "tableParts", "extLst")  # fmt: skip
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+_IDMAP = re.compile(rb"""<(?:[A-Za-z0-9_]+:)?idmap[^>]*\sdata=["']([0-9, ]+)["']""")
 _TAB_SELECTED = re.compile(rb"""\stabSelected=["'](?:1|true)["']""")
 
 
@@ -274,7 +275,11 @@ class _Package:
         for mark in marks:
             if mark.sheet in self.sheet_parts:
                 by_sheet.setdefault(mark.sheet, []).append(mark)
-        vml_block = 1
+        # Each legacy drawing numbers its shapes in its own blocks of 1024 (o:idmap): the new
+        # drawings take blocks after those of drawings already in the workbook.
+        used = [int(n) for name in self.order if name.lower().endswith(".vml")
+                for m in _IDMAP.finditer(self.parts[name]) for n in m.group(1).split(b",") if n.strip().isdigit()]  # fmt: skip
+        vml_block = max(used, default=0) + 1
         for name, part in self.sheet_parts.items():
             if name in by_sheet:
                 vml_block = self._mark_sheet(part, by_sheet[name], styles, vml_block)

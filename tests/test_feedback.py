@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -317,3 +318,23 @@ def test_a_malformed_sheet_still_gets_a_copy(tmp_path):
     target = _copy(tmp_path, broken, [_finding("Attributions", "B4")])
     wb = openpyxl.load_workbook(target)
     assert wb.sheetnames[0] == "Corrections" and "[DATE_TEXTE]" in wb["Attributions"]["B4"].comment.text
+
+
+def test_partner_comments_on_other_sheets_are_kept_and_not_shadowed(tmp_path):
+    from openpyxl.comments import Comment
+
+    def note(wb):
+        wb["Identification"]["B3"].comment = Comment("Nom repris de l'an dernier", "Logis")
+
+    src = make_return(tmp_path / "n.xlsx", rows=[attribution()], edit=note)
+    target = _copy(tmp_path, src, [_finding("Attributions", "B4"), _finding("Attributions", "C4")])
+    with zipfile.ZipFile(target) as zf:
+        drawings = [zf.read(n) for n in zf.namelist() if n.endswith(".vml")]
+    # Each drawing numbers its note shapes in its own block (shared numbers make Excel repair
+    # the file).
+    assert len(drawings) == 2
+    blocks = [re.search(rb'idmap[^>]*data="([0-9]+)"', d).group(1) for d in drawings]
+    assert len(set(blocks)) == 2
+    wb = openpyxl.load_workbook(target)
+    assert wb["Identification"]["B3"].comment.text == "Nom repris de l'an dernier"
+    assert "[DATE_TEXTE]" in wb["Attributions"]["C4"].comment.text
