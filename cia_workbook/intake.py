@@ -276,28 +276,44 @@ def _finish(
 
 
 def expand_sources(sources: list[Path]) -> list[Path]:
-    """Files in a stable order: folders are walked (hidden sub-folders skipped), duplicates dropped."""
+    """Files in a stable order: folders are walked (hidden sub-folders skipped, linked folders not
+    followed) in the order of their paths, duplicates (the same file reached twice) dropped."""
     out: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for source in sources:
         source = Path(source)
         if source.is_dir():
-            found = sorted(
-                (p for p in source.rglob("*") if p.is_file() and not _in_hidden_dir(p, source)),
-                key=lambda p: str(p.relative_to(source)),
-            )
+            found: list[tuple[str, str, str]] = []
+            _walk(str(source), "", found)
+            found.sort()
         else:
-            found = [source]
-        for path in found:
-            key = path.resolve()
-            if key not in seen:
-                seen.add(key)
-                out.append(path)
+            found = [("", str(source), os.path.realpath(source))]
+        for _relative, path, real in found:
+            if real not in seen:
+                seen.add(real)
+                out.append(Path(path))
     return out
 
 
-def _in_hidden_dir(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+def _walk(folder: str, prefix: str, out: list[tuple[str, str, str]]) -> None:
+    """(path relative to the walked folder, path, real path) of each file under `folder`. One
+    directory listing per folder: a folder of a thousand returns costs no call per file."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:  # an unreadable sub-folder is skipped, as a listing would
+        return
+    real_folder = os.path.realpath(folder)
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    _walk(entry.path, f"{prefix}{entry.name}/", out)
+            elif entry.is_file():  # a link to a file counts, under the file's own real path
+                real = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_folder, entry.name)
+                out.append((prefix + entry.name, entry.path, real))
+        except OSError:
+            continue
 
 
 def read_return(

@@ -12,7 +12,7 @@ import pytest
 from workbooks import CONVENTION, attribution, contingent_row, make_return
 
 from cia_workbook import console
-from cia_workbook.intake import collect_campaign, contingents_counts, read_return
+from cia_workbook.intake import collect_campaign, contingents_counts, expand_sources, read_return
 
 
 def test_newest_version_is_used_and_older_ones_listed(tmp_path):
@@ -76,6 +76,21 @@ def test_files_and_folders_mixed(tmp_path):
     campaign = collect_campaign(CONVENTION, 2024, [folder, other, folder / "logis.xlsx"])
     assert [rf.name for rf in campaign.files] == ["logis.xlsx", "hdg.xlsx"]
     assert set(campaign.used) == {"logis-cevenols", "habitat-du-gard"}
+
+
+def test_files_are_found_in_path_order_once_each(tmp_path):
+    forms = tmp_path / "forms"
+    for name in ["b.xlsx", "a/z.xlsx", "a.xlsx", ".cachés/x.xlsx", "a/.~lock.z.xlsx#", "c/d/e.ods"]:
+        (forms / name).parent.mkdir(parents=True, exist_ok=True)
+        (forms / name).write_bytes(b"x")
+    (forms / "lien.xlsx").symlink_to(forms / "b.xlsx")  # the same file twice
+    (forms / "lien-dossier").symlink_to(forms / "c", target_is_directory=True)  # not followed
+    (forms / "cassé.xlsx").symlink_to(forms / "absent.xlsx")  # nothing to read
+    found = expand_sources([forms / "a.xlsx", forms])
+    assert [p.relative_to(forms).as_posix() for p in found] == [
+        "a.xlsx", "a/.~lock.z.xlsx#", "a/z.xlsx", "b.xlsx", "c/d/e.ods"
+    ]
+    assert expand_sources([forms / "c"]) == [forms / "c" / "d" / "e.ods"]
 
 
 def test_contingent_cross_check(tmp_path):
