@@ -310,7 +310,11 @@ def _walk(folder: str, prefix: str, out: list[tuple[str, str, str]]) -> None:
                 if not entry.name.startswith("."):
                     _walk(entry.path, f"{prefix}{entry.name}/", out)
             elif entry.is_file():  # a link to a file counts, under the file's own real path
-                real = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real_folder, entry.name)
+                real = (
+                    os.path.realpath(entry.path)
+                    if entry.is_symlink()
+                    else os.path.join(real_folder, entry.name)
+                )
                 out.append((prefix + entry.name, entry.path, real))
         except OSError:
             continue

@@ -88,7 +88,11 @@ def test_files_are_found_in_path_order_once_each(tmp_path):
     (forms / "cassé.xlsx").symlink_to(forms / "absent.xlsx")  # nothing to read
     found = expand_sources([forms / "a.xlsx", forms])
     assert [p.relative_to(forms).as_posix() for p in found] == [
-        "a.xlsx", "a/.~lock.z.xlsx#", "a/z.xlsx", "b.xlsx", "c/d/e.ods"
+        "a.xlsx",
+        "a/.~lock.z.xlsx#",
+        "a/z.xlsx",
+        "b.xlsx",
+        "c/d/e.ods",
     ]
     assert expand_sources([forms / "c"]) == [forms / "c" / "d" / "e.ods"]
 
