@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
-from workbooks import CONVENTION, attribution, make_return
+from workbooks import CONVENTION, attribution, make_return, rezipped
 
 from cia_workbook import feedback, xlsx_copy
 from cia_workbook.feedback import write_feedback
@@ -266,15 +266,6 @@ def test_every_finding_is_marked_and_no_value_changes(tmp_path, refs):
     _assert_in_order(target, "Attributions")
 
 
-def _with_part(src, name, data=b"<x/>"):
-    out = src.with_name("avec-" + src.name)
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
-        for info in zin.infolist():
-            zout.writestr(info, zin.read(info))
-        zout.writestr(name, data)
-    return out
-
-
 def test_files_that_cannot_be_edited_still_get_a_copy(tmp_path):
     from openpyxl.comments import Comment
 
@@ -284,8 +275,10 @@ def test_files_that_cannot_be_edited_still_get_a_copy(tmp_path):
     # A partner's own comment on a sheet to mark, and a link to another workbook: not edited
     # in place; the copy is made through openpyxl, which keeps the comment and drops the link.
     commented = make_return(tmp_path / "c.xlsx", rows=[attribution()], edit=note)
-    linked = _with_part(
-        make_return(tmp_path / "l.xlsx", rows=[attribution()]), "xl/externalLinks/externalLink1.xml"
+    linked = rezipped(
+        make_return(tmp_path / "l.xlsx", rows=[attribution()]),
+        tmp_path / "lien.xlsx",
+        add={"xl/externalLinks/externalLink1.xml": b"<x/>"},
     )
     findings = [_finding("Attributions", "B4")]
     for src in (commented, linked):
@@ -308,13 +301,12 @@ def test_files_that_cannot_be_edited_still_get_a_copy(tmp_path):
 
 def test_a_malformed_sheet_still_gets_a_copy(tmp_path):
     src = make_return(tmp_path / "m.xlsx", rows=[attribution()])
-    broken = tmp_path / "casse.xlsx"
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(broken, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename.startswith("xl/worksheets/"):
-                data = data.replace(b' s="', b' s="x', 1)  # a style number that is not one
-            zout.writestr(info, data)
+    # A style number that is not one, in every sheet.
+    broken = rezipped(
+        src,
+        tmp_path / "casse.xlsx",
+        lambda name, data: data.replace(b' s="', b' s="x', 1) if name.startswith("xl/worksheets/") else data,
+    )
     target = _copy(tmp_path, broken, [_finding("Attributions", "B4")])
     wb = openpyxl.load_workbook(target)
     assert wb.sheetnames[0] == "Corrections" and "[DATE_TEXTE]" in wb["Attributions"]["B4"].comment.text

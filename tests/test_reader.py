@@ -7,7 +7,7 @@ import shutil
 import zipfile
 
 import pytest
-from workbooks import CONVENTION, attribution, flat, make_return
+from workbooks import CONVENTION, attribution, flat, make_return, rezipped
 
 from cia_workbook.reader import is_lock_file, read_workbook
 from cia_workbook.validate import validate_workbook
@@ -97,13 +97,11 @@ def test_word_document_renamed(tmp_path):
 
 def test_broken_sheet_xml_falls_back_then_reports(tmp_path):
     path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
-    broken = tmp_path / "broken.xlsx"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "xl/workbook.xml":
-                data = data[: len(data) // 2]
-            dst.writestr(info, data)
+    broken = rezipped(
+        path,
+        tmp_path / "broken.xlsx",
+        lambda name, data: data[: len(data) // 2] if name == "xl/workbook.xml" else data,
+    )
     result = read_workbook(broken)
     assert codes(result) == ["FICHIER_ILLISIBLE"]
 

@@ -10,6 +10,8 @@ with this one helper, so a change of layout is made once.
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,20 @@ def make_return(
 def flat(findings) -> list[tuple[str, str, str]]:
     """Findings flattened for compact assertions: [(sheet, cell, code)], sorted."""
     return sorted((f.sheet, f.cell, f.code) for f in findings)
+
+
+def rezipped(
+    src: Path,
+    target: Path,
+    change: Callable[[str, bytes], bytes] | None = None,
+    add: dict[str, bytes] | None = None,
+) -> Path:
+    """A copy of the workbook package `src` with parts changed (`change(name, data)` → new data)
+    or added, the way damaged or unusual files arrive."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(target, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, change(info.filename, data) if change else data)
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return Path(target)
