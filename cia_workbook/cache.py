@@ -174,39 +174,43 @@ def _unscalar(value: Any) -> Any:
 
 
 def _encode_column(values: list[Any]) -> dict[str, Any]:
-    # The usual column: a few distinct values of one type (None apart), one byte per row.
-    keys = dict.fromkeys(values)
-    if len(keys) <= 256 and len(keys) <= _KEYED_SHARE * len(values):
-        if len(set(map(type, values)) - {type(None)}) <= 1:
-            index = dict(zip(keys, range(len(keys)), strict=True))
-            positions = bytes(map(index.__getitem__, values))
-            return {
-                "k": [_scalar(v) for v in keys],
-                "w": "B",
-                "i": base64.b64encode(positions).decode("ascii"),
-            }
     kinds = set(map(type, values))
-    # One type (None apart) is keyed by value; mixed numbers by (type, value), since 1, 1.0
-    # and True are equal but must come back as they were.
-    items = values if len(kinds - {type(None)}) <= 1 else list(zip(map(type, values), values, strict=True))
+    # The usual column: a few distinct values of one type (None apart), one byte per row. One
+    # type is keyed by value; mixed numbers by (type, value), since 1, 1.0 and True are equal
+    # but must come back as they were.
+    single = len(kinds - _NONE) <= 1
+    items = values if single else list(zip(map(type, values), values, strict=True))
     keys = dict.fromkeys(items)
     if len(keys) <= _KEYED_SHARE * len(values) and len(keys) <= 65535:
-        index = {k: i for i, k in enumerate(keys)}
-        width = "B" if len(keys) <= 256 else "H"
-        positions = array(width, map(index.__getitem__, items))
-        distinct = keys if items is values else (v for _, v in keys)
+        index = dict(zip(keys, range(len(keys)), strict=False))
+        if len(keys) <= 256:
+            width, positions = "B", bytes(map(index.__getitem__, items))
+        else:
+            # (an array fills faster from a list than from an iterator)
+            width, positions = "H", array("H", list(map(index.__getitem__, items))).tobytes()
+        distinct = keys if single else (v for _, v in keys)
+        if kinds <= _PLAIN:
+            encoded = list(distinct)
+        elif kinds <= _DATES:  # days as ["d", ordinal], without a call per value
+            encoded = [None if v is None else ["d", v.toordinal()] for v in distinct]
+        else:
+            encoded = [_scalar(v) for v in distinct]
         return {
-            "k": [_scalar(v) for v in distinct],
+            "k": encoded,
             "w": width,
-            "i": base64.b64encode(positions.tobytes()).decode("ascii"),
+            "i": base64.b64encode(positions).decode("ascii"),
         }
     if kinds <= {str, int, float, type(None)}:
         return {"v": values}  # JSON keeps 1 and 1.0 apart
-    if kinds <= {dt.date, type(None)}:
+    if kinds == {dt.date}:
+        return {"d": list(map(dt.date.toordinal, values))}
+    if kinds <= _DATES:
         return {"d": [None if v is None else v.toordinal() for v in values]}
     return {"x": [_scalar(v) for v in values]}
 
 
+_NONE = {type(None)}
+_DATES = {dt.date, type(None)}
 _PLAIN = {str, int, float, bool, type(None)}  # what JSON gives back as is
 
 

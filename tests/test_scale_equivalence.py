@@ -521,3 +521,52 @@ def test_equal_numbers_and_booleans_get_their_own_answers_across_files():
         out = validate._convert_column(col, values, [4, 5], "Attributions", "W", ctx)
         answers.append((out, [f.code for f in ctx.findings]))
     assert answers == [(["OUI", "NON"], []), ([None, "OUI"], ["VALEUR_HORS_LISTE"])]
+
+
+def _column_values(pool_size: int):
+    """Cells of one typed column: one kind or mixed, from a pool of a given size (so that
+    columns of few, some hundreds and all-distinct values all occur)."""
+    scalar = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 3),
+        st.floats(allow_nan=False, allow_infinity=False, width=32),
+        st.text(max_size=4),
+        st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)),
+        st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2026, 1, 1)),
+    )
+    kinds = st.sampled_from(["mixed", "dates", "texts", "numbers"])
+    return kinds.flatmap(
+        lambda kind: st.lists(
+            {
+                "mixed": scalar,
+                "dates": st.one_of(st.none(), st.dates()),
+                "texts": st.text(max_size=3),
+                "numbers": st.one_of(st.integers(0, pool_size), st.floats(0, 3)),
+            }[kind],  # fmt: skip
+            min_size=1,
+            max_size=pool_size,
+        )
+    )
+
+
+# Some hundreds of distinct values among some hundreds of rows: the two-byte index.
+_HUNDREDS = st.one_of(
+    st.lists(st.integers(0, 299), min_size=620, max_size=700),
+    st.lists(
+        st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2024, 12, 31)), min_size=620, max_size=700
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.one_of(st.integers(2, 700).flatmap(_column_values), _HUNDREDS))
+def test_a_cached_column_comes_back_with_its_values_and_their_types(values):
+    import json
+
+    from cia_workbook import cache
+
+    text = json.dumps(cache._encode_column(values), ensure_ascii=False, separators=(",", ":"))
+    back = cache._decode_column(json.loads(text), len(values))
+    assert back == values
+    assert [type(v) for v in back] == [type(v) for v in values]  # 1, 1.0 and True stay apart
