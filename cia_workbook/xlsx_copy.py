@@ -371,8 +371,10 @@ class _Package:
         sheets.insert(0, el)
         names = self.workbook.find(_q(M, "definedNames"))
         if names is None:
+            # In the schema's order: after sheets and the function groups, if any.
             names = etree.Element(_q(M, "definedNames"))
-            sheets.addnext(names)
+            groups = self.workbook.find(_q(M, "functionGroups"))
+            (groups if groups is not None else sheets).addnext(names)
         for name in names:
             if name.get("localSheetId") is not None:
                 name.set("localSheetId", str(int(name.get("localSheetId")) + 1))

@@ -330,3 +330,23 @@ def test_partner_comments_on_other_sheets_are_kept_and_not_shadowed(tmp_path):
     wb = openpyxl.load_workbook(target)
     assert wb["Identification"]["B3"].comment.text == "Nom repris de l'an dernier"
     assert "[DATE_TEXTE]" in wb["Attributions"]["C4"].comment.text
+
+
+WORKBOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
+                  "functionGroups", "externalReferences", "definedNames", "calcPr", "oleSize",
+                  "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing",
+                  "fileRecoveryPr", "webPublishObjects", "extLst"]  # fmt: skip
+
+
+@pytest.mark.parametrize("names", [True, False])
+def test_the_copy_keeps_the_workbook_parts_in_the_schema_order(tmp_path, names):
+    from lxml import etree
+
+    src = make_return(tmp_path / "o.xlsx", rows=[attribution()], defined_names=names)
+    target = _copy(tmp_path, src, [_finding("Attributions", "B4")])
+    with zipfile.ZipFile(target) as zf:
+        book = etree.fromstring(zf.read("xl/workbook.xml"))
+    children = [etree.QName(el).localname for el in book]
+    assert children == sorted(children, key=WORKBOOK_ORDER.index)
+    assert "definedNames" in children  # the Corrections filter's own name
+    assert openpyxl.load_workbook(target)["Corrections"].auto_filter.ref == "A1:F2"
