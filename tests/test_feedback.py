@@ -350,3 +350,34 @@ def test_the_copy_keeps_the_workbook_parts_in_the_schema_order(tmp_path, names):
     assert children == sorted(children, key=WORKBOOK_ORDER.index)
     assert "definedNames" in children  # the Corrections filter's own name
     assert openpyxl.load_workbook(target)["Corrections"].auto_filter.ref == "A1:F2"
+
+
+WORKSHEET_ORDER = ["sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
+                   "sheetProtection", "protectedRanges", "scenarios", "autoFilter", "sortState",
+                   "dataConsolidate", "customSheetViews", "mergeCells", "phoneticPr", "conditionalFormatting",
+                   "dataValidations", "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter",
+                   "rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags",
+                   "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects",
+                   "controls", "webPublishItems", "tableParts", "extLst"]  # fmt: skip
+
+
+@pytest.mark.parametrize("src", [LO_RETURN, None], ids=["libreoffice", "openpyxl"])
+def test_every_sheet_of_the_copy_keeps_the_schema_order(tmp_path, src):
+    from lxml import etree
+
+    def table(wb):  # a sheet with a table: its part comes after the comments' drawing
+        from openpyxl.worksheet.table import Table
+
+        wb["Attributions"].add_table(Table(displayName="Attributions_2024", ref="A3:C5"))
+
+    rows = [attribution(), attribution(reference="R2")]
+    src = src or make_return(tmp_path / "s.xlsx", rows=rows, edit=table)
+    findings = [_finding(sheet, "B4") for sheet in ("Identification", "Attributions", "Patrimoine")]
+    target = _copy(tmp_path, src, findings)
+    with zipfile.ZipFile(target) as zf:
+        sheets = [etree.fromstring(zf.read(n)) for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert len(sheets) == len(openpyxl.load_workbook(target).sheetnames)
+    for sheet in sheets:
+        children = [etree.QName(el).localname for el in sheet]
+        assert children == sorted(children, key=WORKSHEET_ORDER.index)
+    assert sum("legacyDrawing" in [etree.QName(el).localname for el in s] for s in sheets) == 3
