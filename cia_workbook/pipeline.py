@@ -6,7 +6,7 @@ outputs/); every stage below it stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +63,12 @@ def run_consolidation(
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import Workers, collect_campaign
-    from cia_workbook.report_xlsx import data_csv_names, data_in_csv, write_consolidation_xlsx
+    from cia_workbook.report_xlsx import (
+        data_csv_names,
+        data_in_csv,
+        write_consolidation_xlsx,
+        write_data_csvs,
+    )
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
     if year not in years:
@@ -106,15 +111,16 @@ def run_consolidation(
                     data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
                 )
             )
-            if in_csv:
+            if in_csv and chunks is not None:
                 result.outputs += _join_csv_chunks(convention, campaigns[year], csvs, chunks)
+            elif in_csv:
+                result.outputs += write_data_csvs(convention, campaigns[year], csvs)
             else:
                 for path in csvs.values():
                     path.unlink(missing_ok=True)
         finally:
-            for _future, parts in chunks:
-                for part in parts.values():
-                    part.unlink(missing_ok=True)
+            for part in chunks.files() if chunks is not None else ():
+                part.unlink(missing_ok=True)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
@@ -156,44 +162,68 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class CsvParts:
+    """CSV lines rendered before the files are joined: by a worker (`future`) for the cached
+    returns among `share`, into the `worker` part files; by this process, while the worker
+    finishes, for the others, into the `own` part files (one file per table key each)."""
+
+    future: Any
+    share: frozenset[str]
+    worker: dict[str, Path]
+    own: dict[str, Path]
+
+    def files(self) -> list[Path]:
+        return [*self.worker.values(), *self.own.values()]
+
+
 def _start_csv_chunks(
     convention: Convention, cache: ReturnCache, year: int, forms: Path, outdir: Path, pool
-) -> list[tuple[Any, dict[str, Path]]]:
+) -> CsvParts | None:
     """A worker renders the CSV lines of the first four fifths of the files in `forms` that the
-    cache holds, into part files (see `_csv_chunks`): [(future, part files)]."""
+    cache holds (see `_csv_chunks`); None when the campaign is too small for it."""
     from cia_workbook.intake import POOL_MIN_FILES, expand_sources
     from cia_workbook.report_xlsx import CSV_DATA_SETS
 
     paths = expand_sources([forms]) if forms.is_dir() else []
     if pool.size < 2 or len(paths) < POOL_MIN_FILES:
-        return []
+        return None
     outdir.mkdir(parents=True, exist_ok=True)
     # One worker: the other core stays with this process, which loads and consolidates
     # meanwhile (with two, the three processes slowed each other down on two cores).
     parts = {key: outdir / f".donnees-{year}.part.{key}.tmp" for key in CSV_DATA_SETS}
-    # The last files are left to this process, which renders them from memory when it joins
-    # the files: the worker, which loads each return again, would finish after it otherwise.
+    own = {key: outdir / f".donnees-{year}.part-own.{key}.tmp" for key in CSV_DATA_SETS}
+    # The last files are left to this process, which renders them from memory while the worker
+    # finishes: the worker, which loads each return again, would finish after it otherwise.
     share = paths[: len(paths) * 4 // 5]
-    return [(pool.submit(_csv_chunks, convention, cache, year, share, parts), parts)]
+    future = pool.submit(_csv_chunks, convention, cache, year, share, parts)
+    return CsvParts(future, frozenset(map(str, share)), parts, own)
 
 
 def _csv_chunks(
     convention: Convention, cache: ReturnCache, year: int, paths: list[Path], parts: dict[str, Path]
 ) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
-    """On a worker: the CSV lines of each cached return among `paths`, appended to `parts` (one
-    file per table key); file → (its SHA-256, table key → (offset, length)). One return in
-    memory at a time."""
+    """On a worker: `_render_parts` of the cached returns among `paths` (one in memory at a time)."""
     from cia_workbook.intake import cached_return
+
+    return _render_parts(convention, year, (cached_return(cache, path) for path in paths), parts)
+
+
+def _render_parts(
+    convention: Convention, year: int, returns: Iterable[ReturnFile | None], parts: dict[str, Path]
+) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
+    """The CSV lines of each return, appended to `parts` (one file per table key); file → (its
+    SHA-256, table key → (offset, length))."""
     from cia_workbook.report_xlsx import CsvRenderer
 
     renderer = CsvRenderer(convention, year)
     index: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
     files = {key: open(path, "wb") for key, path in parts.items()}
     try:
-        for path in paths:
-            rf = cached_return(cache, path)
+        for rf in returns:
             if rf is None or rf.identity is None:
                 continue
+            path = rf.path
             where = {}
             for key, fh in files.items():
                 data = renderer.rows(rf.identity.partner_id, rf, key).encode("utf-8")
@@ -207,20 +237,23 @@ def _csv_chunks(
 
 
 def _join_csv_chunks(
-    convention: Convention, campaign, targets: dict[str, Path], chunks: list[tuple[Any, dict[str, Path]]]
+    convention: Convention, campaign, targets: dict[str, Path], chunks: CsvParts
 ) -> list[Path]:
-    """`write_data_csvs`, taking each return's lines from the workers' part files when they
-    rendered them (a return they did not render, or a failed worker's, is rendered here)."""
+    """`write_data_csvs`, taking each return's lines from the part files: this process first
+    renders those the worker was not given, then takes the worker's (a return rendered by
+    neither, or by a failed worker, is rendered by `write_data_csvs` itself)."""
     from contextlib import ExitStack
 
     from cia_workbook.report_xlsx import write_data_csvs
 
+    left = [rf for rf in campaign.usable().values() if str(rf.path) not in chunks.share]
+    indexes = [(_render_parts(convention, campaign.year, left, chunks.own), chunks.own)]
+    try:
+        indexes.append((chunks.future.result(), chunks.worker))
+    except Exception:  # a worker that failed: its returns are rendered below
+        pass
     found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
-    for future, parts in chunks:
-        try:
-            index = future.result()
-        except Exception:  # a worker that failed: its returns are rendered here
-            continue
+    for index, parts in indexes:
         for name, (sha256, where) in index.items():
             found[name] = (sha256, where, parts)
     with ExitStack() as stack:

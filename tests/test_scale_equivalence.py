@@ -417,9 +417,17 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     done.set_result(index)
     failed: Future = Future()
     failed.set_exception(RuntimeError("worker"))
-    again = {k: tmp_path / f"again-{k}.csv" for k in targets}
-    pipeline._join_csv_chunks(CONVENTION, campaign, again, [(done, parts), (failed, {})])
-    assert [again[k].read_bytes() for k in targets] == direct
+    own = {k: tmp_path / f"own.{k}.tmp" for k in targets}
+    everything = frozenset(map(str, usable))
+    for chunks in (
+        pipeline.CsvParts(done, everything, parts, own),  # the first one rendered by no one
+        pipeline.CsvParts(failed, everything, parts, own),  # the worker failed
+        pipeline.CsvParts(done, frozenset(map(str, usable[:2])), parts, own),  # this process renders the rest
+    ):
+        again = {k: tmp_path / f"again-{k}.csv" for k in targets}
+        pipeline._join_csv_chunks(CONVENTION, campaign, again, chunks)
+        assert [again[k].read_bytes() for k in targets] == direct
+    assert own["attributions"].stat().st_size > 0
     assert not list((root / "outputs" / str(YEAR)).glob(".*.tmp"))  # no part left by the real run
     # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
     for entry in (root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"):
