@@ -929,7 +929,21 @@ def _commune(communes: dict, insee: str) -> str:
     return f"{c.name} ({insee})" if c else insee
 
 
-_UNTIDY_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)|\s\s|[^\S ]")
+_NOT_A_SPACE = re.compile(r"[^\S ]")  # whitespace other than the plain space
+
+
+def _untidy(joined: str) -> bool:
+    """True when a value of the \\x00-joined column starts or ends with a space, holds two in a
+    row, or any whitespace other than the plain space (one character class, then substring
+    tests: an alternation of the four tried at every position took 0.4 ms a return)."""
+    return bool(
+        _NOT_A_SPACE.search(joined)
+        or "  " in joined
+        or "\x00 " in joined
+        or " \x00" in joined
+        or joined.startswith(" ")
+        or joined.endswith(" ")
+    )
 
 
 def _duplicates(table: Table, sheet: Sheet, key: str, code: str, ctx: _Context) -> None:
@@ -939,7 +953,7 @@ def _duplicates(table: Table, sheet: Sheet, key: str, code: str, ctx: _Context) 
     filled = [v for v in values if v is not None]
     if all(v.__class__ is str for v in filled):
         joined = "\x00".join(filled)
-        if "\x00" not in "".join(filled) and not _UNTIDY_SPACE.search(joined):
+        if "\x00" not in "".join(filled) and not _untidy(joined):
             if len(set(joined.casefold().split("\x00"))) == len(filled):
                 return
     seen: dict[str, int] = {}

@@ -482,7 +482,7 @@ _REFERENCES = st.lists(
         st.sampled_from(
             ["DUPONT Jean", "Jean DUPONT", "Mme Martin", "BS0-2024-00001", "bs0-2024-00001 ", "A\nB"]
         ),
-        st.text(alphabet="aA bB1²\t\nÉé-", max_size=10),
+        st.text(alphabet="aA bB1²\t\nÉé-\u00a0\u2009\x1f", max_size=10),
     ),
     max_size=25,
 )
