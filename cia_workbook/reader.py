@@ -518,6 +518,7 @@ def _xlsx_sheet_parts(zf: zipfile.ZipFile, parsed: dict[str, Any] | None = None)
 
 
 _C_REF = re.compile(rb'\sr="([A-Z]{1,3}[0-9]{1,7})"')
+_F_NAME_END = re.compile(rb"f[ />]")
 _F_TEXT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?f(?:\s[^>]*)?(/?)>(?:([^<]*)<)?")
 _MERGE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?mergeCell\s[^>]*?ref="([A-Z0-9:]+)"')
 _PREFIX = re.compile(rb"<([A-Za-z0-9_]+:)?worksheet[\s>]")
@@ -551,10 +552,11 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
             f_open, c_open = b"<" + prefix + b"f", b"<" + prefix + b"c "
             # Only handle tags far enough from the end to be complete; the rest waits.
             limit = len(buf) if final else max(0, len(buf) - 8192)
-            pos = buf.find(f_open, 0, limit)
-            while pos >= 0:
-                after = buf[pos + len(f_open) : pos + len(f_open) + 1]
-                if after in (b" ", b">", b"/"):
+            # "f" followed by a space, "/" or ">" is rare in a sheet (searching "<f" stopped at
+            # every "<"); each is kept if the tag name before it is the formula's.
+            for m in _F_NAME_END.finditer(buf, len(f_open) - 1, limit):
+                pos = m.start() - len(f_open) + 1
+                if buf[pos : m.start() + 1] == f_open:
                     start = buf.rfind(c_open, 0, pos)
                     ref = _C_REF.search(buf, start, pos) if start >= 0 else None
                     if ref:
@@ -566,7 +568,6 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
                             else "formule recopiée"
                         )
                         formulas[ref.group(1).decode()] = shown[:60]
-                pos = buf.find(f_open, pos + 1, limit)
             if b"mergeCell" in buf:
                 for m in _MERGE.finditer(buf, 0, limit):
                     merged.append(m.group(1).decode())

@@ -7,6 +7,8 @@ import shutil
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from workbooks import CONVENTION, attribution, flat, make_return, rezipped
 
 from cia_workbook.reader import is_lock_file, read_workbook
@@ -138,3 +140,74 @@ def test_formula_scan_finds_cells_even_across_chunks(tmp_path, monkeypatch):
     found, merged = read_workbook(path).workbook.structure("Attributions")
     assert found == {"L5": "=2+5", "L20": "=2+20", "L43": "=2+43"}
     assert merged == ["Q10:R10"]
+
+
+_CELL = st.one_of(
+    st.tuples(st.just("value"), st.integers(0, 99)),
+    st.tuples(st.just("formula"), st.sampled_from(["1+1", "A1&amp;B1", "IF(A1&gt;0,1,2)", "SUM(A1:A3)"])),
+    st.tuples(st.just("master"), st.just("B1*2")),
+    st.tuples(st.just("child"), st.just("")),
+    st.tuples(st.just("text"), st.sampled_from(["if f> 0", "f/ x", "ref f ", "<f>"])),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    prefix=st.sampled_from(["", "x:"]),
+    rows=st.lists(st.lists(_CELL, min_size=1, max_size=4), min_size=1, max_size=30),
+    chunk=st.sampled_from([64, 300, 1 << 20]),
+)
+def test_formula_scan_finds_what_an_xml_parser_finds(tmp_path_factory, prefix, rows, chunk):
+    """Formula cells (plain, shared, prefixed) in the data, and none in text or in the data
+    validations' and conditional formats' own formulas."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    from lxml import etree
+
+    import cia_workbook.reader as reader
+
+    p = prefix
+    body = []
+    for r, cells in enumerate(rows, start=1):
+        body.append(f'<{p}row r="{r}">')
+        for c, (kind, data) in enumerate(cells):
+            ref = f"{'ABCD'[c]}{r}"
+            if kind == "value":
+                body.append(f'<{p}c r="{ref}"><{p}v>{data}</{p}v></{p}c>')
+            elif kind == "formula":
+                body.append(f'<{p}c r="{ref}" s="1"><{p}f>{data}</{p}f><{p}v>2</{p}v></{p}c>')
+            elif kind == "master":
+                body.append(f'<{p}c r="{ref}"><{p}f t="shared" ref="{ref}:{ref}" si="0">{data}</{p}f></{p}c>')
+            elif kind == "child":
+                body.append(f'<{p}c r="{ref}"><{p}f t="shared" si="0"/><{p}v>1</{p}v></{p}c>')
+            else:
+                body.append(
+                    f'<{p}c r="{ref}" t="inlineStr"><{p}is><{p}t>{escape(data)}</{p}t></{p}is></{p}c>'
+                )
+        body.append(f"</{p}row>")
+    ns = f'xmlns{":x" if p else ""}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    xml = (
+        f'<?xml version="1.0"?><{p}worksheet {ns}><{p}sheetData>{"".join(body)}</{p}sheetData>'
+        f'<{p}conditionalFormatting sqref="A1"><{p}cfRule type="expression" priority="1"><{p}formula>A1&gt;0'
+        f'</{p}formula></{p}cfRule></{p}conditionalFormatting><{p}dataValidations count="1">'
+        f'<{p}dataValidation sqref="B1"><{p}formula1>"a,b"</{p}formula1></{p}dataValidation>'
+        f"</{p}dataValidations></{p}worksheet>"
+    ).encode()
+    path = tmp_path_factory.mktemp("scan") / "s.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", xml)
+    m = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    expected = {}
+    for cell in etree.fromstring(xml).iter(f"{m}c"):
+        f = cell.find(f"{m}f")
+        if f is not None:
+            expected[cell.get("r")] = ("=" + f.text if f.text else "formule recopiée")[:60]
+    reader_chunk = reader.CHUNK
+    reader.CHUNK = chunk
+    try:
+        with zipfile.ZipFile(path) as zf:
+            found, merged = reader._scan_xlsx_part(zf, "xl/worksheets/sheet1.xml")
+    finally:
+        reader.CHUNK = reader_chunk
+    assert found == expected and merged == []
