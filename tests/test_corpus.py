@@ -165,3 +165,25 @@ def test_same_verdicts_whichever_reader_opens_the_corpus():
         ]
         assert {pid: rf.name for pid, rf in a.used.items()} == {pid: rf.name for pid, rf in b.used.items()}
         assert flat(a.cross_findings) == flat(b.cross_findings)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if any(cell for _s, cell, _c in EXPECTED[n])))
+def test_every_corpus_file_gets_a_corrected_copy_with_its_marks(name, tmp_path):
+    """Each file with findings on cells gets its copy (edited in place, or through openpyxl for
+    the file with an external link), Corrections first, every faulty cell commented."""
+    import datetime as dt
+
+    import openpyxl
+
+    from cia_workbook.feedback import write_corrected_copy
+
+    rf = read_return(CONVENTION, 2024, CORPUS / name)
+    target = write_corrected_copy(rf.path, rf.findings, tmp_path / "copie.xlsx", dt.datetime(2025, 1, 1))
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames[0] == "Corrections" and wb.active.title == "Corrections"
+    assert wb["Corrections"].max_row == len(rf.findings) + 1
+    for f in rf.findings:
+        if f.sheet in wb.sheetnames and f.cell and ":" not in f.cell:
+            cell = wb[f.sheet][f.cell]
+            if type(cell).__name__ != "MergedCell":
+                assert f"[{f.code}]" in cell.comment.text
