@@ -114,7 +114,7 @@ def edit_copy(
         return package.corrected(marks, sheet, when, author)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         # An attribute this module reads is malformed (a row numbered "x", a style "abc"…).
-        raise NotEditable(f"valeur inattendue : {exc!r}") from exc
+        raise NotEditable(f"unexpected value: {exc!r}") from exc
 
 
 # -- The package ---------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def _parse(data: bytes):
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise NotEditable(f"XML illisible : {exc}") from exc
+        raise NotEditable(f"unreadable XML: {exc}") from exc
     if root.getroottree().docinfo.doctype:
         raise NotEditable("DOCTYPE")
     return root
@@ -176,7 +176,7 @@ def _col_letters(n: int) -> str:
 def _split_ref(ref: str) -> tuple[int, int]:
     m = _REF.match(ref.upper())
     if not m:
-        raise NotEditable(f"référence {ref!r}")
+        raise NotEditable(f"cell reference {ref!r}")
     return int(m.group(2)), _col_number(m.group(1))
 
 
@@ -192,45 +192,45 @@ class _Package:
                 self.order = [i.filename for i in infos]
                 self.parts: dict[str, bytes] = {i.filename: zf.read(i) for i in infos}
         except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
-            raise NotEditable(f"archive : {exc}") from exc
+            raise NotEditable(f"archive: {exc}") from exc
         if len(self.parts) != len(self.order):
-            raise NotEditable("parties en double")
+            raise NotEditable("duplicate parts")
         active = [name for name in self.order if _ACTIVE.search(name)]
         if active:
-            raise NotEditable(f"contenu actif : {active[0]}")
+            raise NotEditable(f"active content: {active[0]}")
         self.types = self._xml("[Content_Types].xml")
         root_rels = self._xml("_rels/.rels")
         docs = [r.get("Target") for r in root_rels if r.get("Type") == REL_DOC]
         if len(docs) != 1:
-            raise NotEditable("document principal")
+            raise NotEditable("main document")
         self.workbook_part = _target("", docs[0])
         if self._content_type(self.workbook_part) != WORKBOOK_TYPE:
-            raise NotEditable("type du classeur")  # macro-enabled, template, strict…
+            raise NotEditable("workbook content type")  # macro-enabled, template, strict…
         self.workbook = self._xml(self.workbook_part)
         self.workbook_rels = self._xml(_rels_path(self.workbook_part))
         self.sheet_parts: dict[str, str] = {}
         sheets = self.workbook.find(_q(M, "sheets"))
         if sheets is None:
-            raise NotEditable("pas de feuilles")
+            raise NotEditable("no sheets")
         targets = {r.get("Id"): r for r in self.workbook_rels}
         for el in sheets:
             rel = targets.get(el.get(_q(R, "id")))
             if rel is None or rel.get("Type") != REL_SHEET or rel.get("TargetMode") == "External":
-                raise NotEditable("feuille sans partie")
+                raise NotEditable("sheet without a worksheet part")
             self.sheet_parts[el.get("name")] = _target(self.workbook_part, rel.get("Target"))
         for part in self.sheet_parts.values():
             if part not in self.parts:
-                raise NotEditable(f"partie absente : {part}")
+                raise NotEditable(f"missing part: {part}")
         styles = [r for r in self.workbook_rels if r.get("Type", "").endswith("/styles")]
         if len(styles) != 1:
-            raise NotEditable("styles")
+            raise NotEditable("no single styles part")
         self.styles_part = _target(self.workbook_part, styles[0].get("Target"))
         self.styles = self._xml(self.styles_part)
         self.added: list[str] = []
 
     def _xml(self, name: str):
         if name not in self.parts:
-            raise NotEditable(f"partie absente : {name}")
+            raise NotEditable(f"missing part: {name}")
         return _parse(self.parts[name])
 
     def _content_type(self, part: str) -> str | None:
@@ -275,11 +275,7 @@ class _Package:
         for mark in marks:
             if mark.sheet in self.sheet_parts:
                 by_sheet.setdefault(mark.sheet, []).append(mark)
-        # Each legacy drawing numbers its shapes in its own blocks of 1024 (o:idmap): the new
-        # drawings take blocks after those of drawings already in the workbook.
-        used = [int(n) for name in self.order if name.lower().endswith(".vml")
-                for m in _IDMAP.finditer(self.parts[name]) for n in m.group(1).split(b",") if n.strip().isdigit()]  # fmt: skip
-        vml_block = max(used, default=0) + 1
+        vml_block = self._last_vml_block() + 1
         for name, part in self.sheet_parts.items():
             if name in by_sheet:
                 vml_block = self._mark_sheet(part, by_sheet[name], styles, vml_block)
@@ -303,18 +299,28 @@ class _Package:
                 zf.writestr(info, self.parts[name])
         return out.getvalue()
 
+    def _last_vml_block(self) -> int:
+        """Each legacy drawing numbers its shapes in its own blocks of 1024 (o:idmap): the new
+        drawings take blocks after those of the drawings already in the workbook."""
+        used = [0]
+        for name in self.order:
+            if name.lower().endswith(".vml"):
+                for m in _IDMAP.finditer(self.parts[name]):
+                    used += [int(n) for n in m.group(1).split(b",") if n.strip().isdigit()]
+        return max(used)
+
     def _mark_sheet(self, part: str, marks: list[Mark], styles: _Styles, block: int) -> int:
         from lxml import etree
 
         root = _parse(self.parts[part])
         if root.tag != _q(M, "worksheet"):
-            raise NotEditable("feuille d'un autre type")
+            raise NotEditable("not a worksheet")
         if root.find(_q(M, "legacyDrawing")) is not None:
-            raise NotEditable("commentaires existants")
+            raise NotEditable("the sheet already has comments or a legacy drawing")
         _unselect_tree(root)
         data = root.find(_q(M, "sheetData"))
         if data is None:
-            raise NotEditable("sheetData")
+            raise NotEditable("no sheetData")
         rows = _Rows(data)
         merged = _merged(root)
         col_styles = _column_styles(root)
@@ -481,11 +487,11 @@ class _Rows:
         self.rows = []
         for row in data:
             if row.tag != _q(M, "row") or row.get("r") is None:
-                raise NotEditable("ligne sans numéro")
+                raise NotEditable("row without a number")
             self.numbers.append(int(row.get("r")))
             self.rows.append(row)
         if self.numbers != sorted(self.numbers):
-            raise NotEditable("lignes dans le désordre")
+            raise NotEditable("rows out of order")
 
     def cell(self, r: int, c: int, col_styles: list[tuple[int, int, int]]):
         from lxml import etree
@@ -503,7 +509,7 @@ class _Rows:
         for cell in row:
             ref = cell.get("r")
             if ref is None:
-                raise NotEditable("cellule sans référence")
+                raise NotEditable("cell without a reference")
             columns.append(_split_ref(ref)[1])
         j = bisect.bisect_left(columns, c)
         if j < len(columns) and columns[j] == c:
@@ -533,7 +539,7 @@ class _Styles:
     def _list(self, tag: str):
         el = self.root.find(_q(M, tag))
         if el is None or len(el) == 0:
-            raise NotEditable(f"styles sans {tag}")
+            raise NotEditable(f"styles without {tag}")
         return el
 
     def _append(self, parent, child) -> int:
@@ -559,7 +565,7 @@ class _Styles:
         key = (xf_id, color)
         if key not in self._filled:
             if not 0 <= xf_id < len(self.xfs):
-                raise NotEditable("style de cellule inconnu")
+                raise NotEditable("unknown cell style")
             xf = deepcopy(self.xfs[xf_id])
             xf.set("fillId", str(self.fill(color)))
             xf.set("applyFill", "1")
