@@ -33,6 +33,13 @@ WARNING_FILL = "FFEB9C"  # Excel's own "neutral" yellow
 MAX_RANGE_CELLS = 500  # a finding on a range highlights at most this many cells
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 AUTHOR = "cia-workbook"  # author of the comments, last to modify the copies
+# Characters XML 1.0 cannot hold (a workbook is XML): partner text pasted with a control
+# character is written without it, in every text of a copy.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _plain(text: str) -> str:
+    return _NOT_IN_XML.sub("", text)
 
 
 def fixed_time(year: int) -> dt.datetime:
@@ -201,6 +208,8 @@ def _write(ws, row: int, col: int, value: Any):
     """Write a value; text stays text even when it starts with = + - @."""
     if isinstance(value, dt.timedelta | dt.time):
         value = str(value)
+    if isinstance(value, str):
+        value = _plain(value)
     cell = ws.cell(row, col, value)
     if isinstance(value, str):
         cell.data_type = "s"
@@ -240,7 +249,7 @@ def _marks(findings: list[Finding], sheetnames: list[str]) -> list[Mark]:
                 notes.setdefault((f.sheet, ref), []).append(f)
     return [
         Mark(sheet, ref, ERROR_FILL if any(f.is_error for f in items) else WARNING_FILL,
-             "\n".join(f"[{f.code}] {f.message}" for f in items), len(items))
+             _plain("\n".join(f"[{f.code}] {f.message}" for f in items)), len(items))
         for (sheet, ref), items in sorted(notes.items())
     ]  # fmt: skip
 
@@ -273,7 +282,7 @@ def _corrections(findings: list[Finding], sheetnames: list[str]) -> CorrectionsS
         if f.sheet in sheetnames and f.cell:
             quoted = f.sheet.replace("'", "''")
             link = f"'{quoted}'!{f.cell.split(':')[0]}"
-        values = (n, f.severity, f.code, f.sheet, f.cell, f.message)
+        values = (n, f.severity, f.code, f.sheet, f.cell, _plain(f.message))
         lines.append(Line(values, ERROR_FILL if f.is_error else WARNING_FILL, link))
     return CorrectionsSheet(title, CORRECTIONS_HEADERS, CORRECTIONS_WIDTHS, tuple(lines),
                             severity_col=1, link_col=4, wrap_col=5)  # fmt: skip

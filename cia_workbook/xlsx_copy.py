@@ -56,7 +56,6 @@ _ACTIVE = re.compile(
 # Worksheet children that come after legacyDrawing, in the schema's order (CT_Worksheet).
 _AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                  "tableParts", "extLst")  # fmt: skip
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _IDMAP = re.compile(rb"""<(?:[A-Za-z0-9_]+:)?idmap[^>]*\sdata=["']([0-9, ]+)["']""")
 _TAB_SELECTED = re.compile(rb"""\stabSelected=["'](?:1|true)["']""")
@@ -68,7 +67,8 @@ class NotEditable(Exception):
 
 @dataclass(frozen=True)
 class Mark:
-    """One faulty cell of the copy: its fill colour (RRGGBB) and its comment."""
+    """One faulty cell of the copy: its fill colour (RRGGBB) and its comment (texts here and in
+    `Line` are given as XML can hold them: the caller removes control characters)."""
 
     sheet: str
     ref: str
@@ -178,10 +178,6 @@ def _split_ref(ref: str) -> tuple[int, int]:
     if not m:
         raise NotEditable(f"cell reference {ref!r}")
     return int(m.group(2)), _col_number(m.group(1))
-
-
-def _clean(text: str) -> str:
-    return _ILLEGAL_XML.sub("", text)
 
 
 class _Package:
@@ -617,7 +613,7 @@ def _cell_xml(ref: str, value: Any, style: int) -> str:
         return f'<c r="{ref}"{s}/>' if style else ""
     if isinstance(value, int | float):
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
-    text = escape(_clean(str(value)))
+    text = escape(str(value))
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
@@ -661,8 +657,8 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
         out.append("<hyperlinks>")
         for ref, location, display in links:
             out.append(
-                f"<hyperlink ref={quoteattr(ref)} location={quoteattr(_clean(location))} "
-                f"display={quoteattr(_clean(display))}/>"
+                f"<hyperlink ref={quoteattr(ref)} location={quoteattr(location)} "
+                f"display={quoteattr(display)}/>"
             )
         out.append("</hyperlinks>")
     out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
@@ -676,7 +672,7 @@ def _comments_xml(kept: Iterable[tuple[int, int, Mark]], author: str) -> bytes:
         f'<comments xmlns="{M}"><authors><author>{escape(author)}</author></authors><commentList>',
     ]
     for r, c, mark in kept:
-        text = escape(_clean(mark.text))
+        text = escape(mark.text)
         out.append(
             f'<comment ref="{_col_letters(c)}{r}" authorId="0"><text><t xml:space="preserve">{text}</t></text></comment>'
         )

@@ -381,3 +381,21 @@ def test_every_sheet_of_the_copy_keeps_the_schema_order(tmp_path, src):
         children = [etree.QName(el).localname for el in sheet]
         assert children == sorted(children, key=WORKSHEET_ORDER.index)
     assert sum("legacyDrawing" in [etree.QName(el).localname for el in s] for s in sheets) == 3
+
+
+@pytest.mark.parametrize("way", ["edited", "openpyxl"])
+def test_control_characters_pasted_by_a_partner_do_not_stop_the_copy(tmp_path, monkeypatch, way):
+    from cia_workbook.findings import finding
+
+    if way == "openpyxl":
+        monkeypatch.setattr(
+            xlsx_copy, "edit_copy", lambda *a, **k: (_ for _ in ()).throw(xlsx_copy.NotEditable("x"))
+        )
+    src = make_return(tmp_path / "c.xlsx", rows=[attribution()])
+    pasted = finding(
+        "VALEUR_HORS_LISTE", "c.xlsx", "Attributions", "D4", value="Bail\x01 sgn\x1f", column="c", hint="a"
+    )
+    target = _copy(tmp_path, src, [pasted])
+    wb = openpyxl.load_workbook(target)
+    assert "« Bail sgn »" in wb["Attributions"]["D4"].comment.text
+    assert "« Bail sgn »" in wb["Corrections"]["F2"].value
