@@ -26,6 +26,13 @@ from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from cia_workbook.reader import (
+    column_index_from_string,
+    coordinate_from_string,
+    get_column_letter,
+    range_boundaries,
+)
+
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_R = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -56,7 +63,6 @@ _ACTIVE = re.compile(
 # Worksheet children that come after legacyDrawing, in the schema's order (CT_Worksheet).
 _AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                  "tableParts", "extLst")  # fmt: skip
-_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _IDMAP = re.compile(rb"""<(?:[A-Za-z0-9_]+:)?idmap[^>]*\sdata=["']([0-9, ]+)["']""")
 _TAB_SELECTED = re.compile(rb"""\stabSelected=["'](?:1|true)["']""")
 
@@ -158,26 +164,10 @@ def _relative(source: str, target: str) -> str:
     return posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _col_letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def _split_ref(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref.upper())
-    if not m:
-        raise NotEditable(f"cell reference {ref!r}")
-    return int(m.group(2)), _col_number(m.group(1))
+    """(row, column number) of an A1 reference (a malformed one raises a ValueError)."""
+    letters, row = coordinate_from_string(ref)
+    return row, column_index_from_string(letters)
 
 
 class _Package:
@@ -382,7 +372,7 @@ class _Package:
                 name.set("localSheetId", str(int(name.get("localSheetId")) + 1))
         if sheet.lines:
             quoted = sheet.title.replace("'", "''")
-            last = _col_letters(len(sheet.headers))
+            last = get_column_letter(len(sheet.headers))
             db = etree.Element(
                 _q(M, "definedName"), name="_xlnm._FilterDatabase", localSheetId="0", hidden="1"
             )
@@ -455,13 +445,12 @@ def _unselect_tree(root) -> None:
 
 
 def _merged(root) -> list[tuple[int, int, int, int]]:
-    out = []
+    """(first row, first column, last row, last column) of each merged range of a sheet."""
     merges = root.find(_q(M, "mergeCells"))
+    out = []
     for el in merges if merges is not None else ():
-        ref = el.get("ref", "")
-        if ":" in ref:
-            a, b = ref.split(":", 1)
-            (r1, c1), (r2, c2) = _split_ref(a), _split_ref(b)
+        if ":" in el.get("ref", ""):
+            c1, r1, c2, r2 = range_boundaries(el.get("ref"))
             out.append((r1, c1, r2, c2))
     return out
 
@@ -513,7 +502,7 @@ class _Rows:
         style = row.get("s") if row.get("customFormat") in ("1", "true") else None
         if style is None:
             style = next((str(s) for lo, hi, s in col_styles if lo <= c <= hi), "0")
-        cell = etree.Element(_q(M, "c"), r=f"{_col_letters(c)}{r}")
+        cell = etree.Element(_q(M, "c"), r=f"{get_column_letter(c)}{r}")
         if style != "0":
             cell.set("s", style)
         row.insert(j, cell)
@@ -633,13 +622,13 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
         out.append(f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>')
     out.append('</cols><sheetData><row r="1">')
     for i, text in enumerate(sheet.headers, start=1):
-        out.append(_cell_xml(f"{_col_letters(i)}1", text, header))
+        out.append(_cell_xml(f"{get_column_letter(i)}1", text, header))
     out.append("</row>")
     links = []
     for r, line in enumerate(sheet.lines, start=2):
         out.append(f'<row r="{r}">')
         for c, value in enumerate(line.values):
-            ref = f"{_col_letters(c + 1)}{r}"
+            ref = f"{get_column_letter(c + 1)}{r}"
             style = 0
             if c == sheet.severity_col:
                 style = styles.xf(fill=line.color)
@@ -652,7 +641,7 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
         out.append("</row>")
     out.append("</sheetData>")
     if sheet.lines:
-        out.append(f'<autoFilter ref="A1:{_col_letters(len(sheet.headers))}{len(sheet.lines) + 1}"/>')
+        out.append(f'<autoFilter ref="A1:{get_column_letter(len(sheet.headers))}{len(sheet.lines) + 1}"/>')
     if links:
         out.append("<hyperlinks>")
         for ref, location, display in links:
@@ -674,7 +663,7 @@ def _comments_xml(kept: Iterable[tuple[int, int, Mark]], author: str) -> bytes:
     for r, c, mark in kept:
         text = escape(mark.text)
         out.append(
-            f'<comment ref="{_col_letters(c)}{r}" authorId="0"><text><t xml:space="preserve">{text}</t></text></comment>'
+            f'<comment ref="{get_column_letter(c)}{r}" authorId="0"><text><t xml:space="preserve">{text}</t></text></comment>'
         )
     out.append("</commentList></comments>")
     return "".join(out).encode("utf-8")
