@@ -237,8 +237,7 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     """
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
-    from cia_workbook.feedback import CopyOnRead, copy_targets, write_feedback
-    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
+    from cia_workbook.pipeline import run_validation
 
     convention, _ = wd.convention()
     year = year or default_year()
@@ -249,17 +248,11 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
             f"Le dossier {wd.forms(year)} n'existe pas : déposez-y les classeurs reçus pour {year}."
         )
     bar = ReadingBar()
-    cache = ReturnCache(wd.cache(year), convention, year)
-    # One set of workers reads the files and writes their corrected copies as it goes.
-    targets = copy_targets(expand_sources(sources), wd.outputs(year))
-    with Workers(
-        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
-    ) as pool:
-        try:
-            campaign = collect_campaign(convention, year, sources, progress=bar, cache=cache, pool=pool)
-        finally:
-            bar.close()
-        written = write_feedback(convention, campaign, wd.outputs(year), pool=pool)
+    try:
+        cache = ReturnCache(wd.cache(year), convention, year)
+        campaign, written = run_validation(convention, year, sources, wd.outputs(year), cache, progress=bar)
+    finally:
+        bar.close()
     if as_json:
         click.echo(console.campaign_json(convention, campaign, written))
     else:

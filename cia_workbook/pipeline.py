@@ -17,7 +17,7 @@ from cia_workbook.convention import Convention
 if TYPE_CHECKING:
     from cia_workbook.cache import ReturnCache
     from cia_workbook.intake import Progress
-    from cia_workbook.model import ReturnFile
+    from cia_workbook.model import Campaign, ReturnFile
 
 
 class Layout(Protocol):
@@ -42,6 +42,31 @@ class ConsolidationResult:
 def bilan_docx_name(year: int, diffusion: str) -> str:
     suffix = "" if diffusion == "restreinte" else "-publique"
     return f"bilan-cia-{year}{suffix}.docx"
+
+
+def run_validation(
+    convention: Convention,
+    year: int,
+    sources: list[Path],
+    outdir: Path,
+    cache: ReturnCache | None = None,
+    progress: Progress | None = None,
+) -> tuple[Campaign, list[Path]]:
+    """Read and check every file of `sources`, write the corrected copies and the officer's
+    summary into `outdir`: (the campaign, the files written).
+
+    One set of workers reads the files and writes each corrected copy as soon as its file is
+    read; the copies the cross-checks between partners may add to are written after them.
+    """
+    from cia_workbook.feedback import CopyOnRead, copy_targets, write_feedback
+    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
+
+    targets = copy_targets(expand_sources(sources), outdir)
+    with Workers(
+        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
+    ) as pool:
+        campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
+        return campaign, write_feedback(convention, campaign, outdir, pool=pool)
 
 
 def run_consolidation(
@@ -277,8 +302,6 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
     from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
-    from cia_workbook.feedback import CopyOnRead, copy_targets, write_feedback
-    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
     from cia_workbook.schema import schema_for
     from cia_workbook.templates import template_filename, write_templates
 
@@ -302,12 +325,7 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)
-    targets = copy_targets(expand_sources([layout.forms(year)]), layout.outputs(year))
-    with Workers(
-        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
-    ) as pool:
-        campaign = collect_campaign(convention, year, [layout.forms(year)], cache=cache, pool=pool)
-        written = write_feedback(convention, campaign, layout.outputs(year), pool=pool)
+    campaign, written = run_validation(convention, year, [layout.forms(year)], layout.outputs(year), cache)
     yield ""
     yield console.campaign_text(convention, campaign, written)
     yield ""
