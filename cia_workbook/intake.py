@@ -46,12 +46,7 @@ def collect_campaign(
     A `pool` given by the caller is used (and left open for its next tasks) instead of one
     started and stopped here.
     """
-    paths = expand_sources(sources)
-    if pool is not None:
-        files = read_returns(convention, year, paths, engine, workers, progress, cache, pool)
-    else:
-        with Workers(convention, year, engine, cache, workers) as own:
-            files = read_returns(convention, year, paths, engine, workers, progress, cache, own)
+    files = read_returns(convention, year, expand_sources(sources), engine, workers, progress, cache, pool)
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
@@ -116,27 +111,25 @@ def read_returns(
     pooled = pool.size > 1 and total >= POOL_MIN_FILES
     pending: list[tuple[list, Any]] = []
     batch: list[tuple[int, Path, str | None]] = []
+
+    def send() -> None:  # the batch to a worker, which starts on it while the others are looked up
+        pending.append((batch[:], pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
+        batch.clear()
+
     try:
         for i, path in enumerate(paths):
-            # A file never stored under its name is not hashed here: the worker that reads it
-            # hashes the bytes it has read anyway.
-            stamp = _stamp(path) if cache is not None and cache.may_hold(Path(path).name) else None
-            if stamp is not None:
-                hit = cache.load(path, *stamp)  # type: ignore[union-attr]
-                if hit is not None:
-                    report(i, hit)
-                    continue
-            digest = stamp[0] if stamp is not None else None
-            if not pooled:
+            hit, digest = _look_up(cache, path)
+            if hit is not None:
+                report(i, hit)
+            elif not pooled:
                 rf = _read_and_store(convention, year, path, engine, digest, cache)
                 report(i, _finish(rf, pool.after_read, pool.tables_back))
-                continue
-            batch.append((i, path, digest))
-            if len(batch) == BATCH:
-                pending.append((batch, pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
-                batch = []
+            else:
+                batch.append((i, path, digest))
+                if len(batch) == BATCH:
+                    send()
         if batch:
-            pending.append((batch, pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
+            send()
         for items, future in pending:
             for (i, _path, _digest), rf in zip(items, future.result(), strict=True):
                 report(i, rf)
@@ -202,12 +195,19 @@ class Workers:
 
 
 def cached_return(cache: ReturnCache | None, path: Path) -> ReturnFile | None:
-    """The cached result of this file, or None (a file never stored under its name is not even
-    hashed)."""
+    """The cached result of this file, or None."""
+    return _look_up(cache, path)[0]
+
+
+def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, str | None]:
+    """(the cached result of this file or None, its SHA-256 when it was computed). A file never
+    stored under its name is not hashed: the worker that reads it hashes the bytes it reads."""
     if cache is None or not cache.may_hold(Path(path).name):
-        return None
+        return None, None
     stamp = _stamp(path)
-    return cache.load(path, *stamp) if stamp is not None else None
+    if stamp is None:
+        return None, None
+    return cache.load(path, *stamp), stamp[0]
 
 
 def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
