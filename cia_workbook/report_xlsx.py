@@ -3,8 +3,8 @@
 One sheet per indicator table (numbers kept as numbers, native Excel charts), then the rows of
 every validated return with their source (file, sheet, row). Written with xlsxwriter row
 after row (constant-memory mode beyond CONSTANT_MEMORY_ROWS rows), so that large campaigns stay cheap.
-Beyond DATA_SHEET_MAX_ROWS attribution rows, those rows go to a CSV file beside the workbook
-(`write_data_csv`) and the « Données » sheet says where they are.
+Beyond DATA_SHEET_MAX_ROWS attribution rows, the detailed rows go to CSV files beside the workbook
+(`write_data_csvs`) and the « Données » sheets say where they are.
 """
 
 from __future__ import annotations
@@ -75,10 +75,6 @@ CSV_DATA_SETS = {
 }
 
 
-def data_csv_name(year: int) -> str:
-    return CSV_DATA_SETS["attributions"].format(year=year)
-
-
 def data_csv_names(year: int) -> dict[str, str]:
     """Table key → name of its CSV beside the workbook, for a campaign `data_in_csv`."""
     return {key: name.format(year=year) for key, name in CSV_DATA_SETS.items()}
@@ -113,15 +109,14 @@ def write_consolidation_xlsx(
     bilan: Bilan,
     campaign: Campaign,
     path: Path,
-    data_csv: str | dict[str, str] | None = None,
+    data_csv: dict[str, str] | None = None,
 ) -> Path:
     """Write the consolidated workbook: indicator sheets with charts, then the validated rows.
 
-    With `data_csv` (table key → name of the file `write_data_csvs` wrote beside it; a single
-    name stands for the attributions' CSV), each of those « Données » sheets holds a note pointing
-    to its file instead of the rows.
+    With `data_csv` (table key → name of the file `write_data_csvs` wrote beside it), each of
+    those « Données » sheets holds a note pointing to its file instead of the rows.
     """
-    csvs = {"attributions": data_csv} if isinstance(data_csv, str) else dict(data_csv or {})
+    csvs = dict(data_csv or {})
     return write_atomic(Path(path), lambda tmp: _write(convention, bilan, campaign, tmp, csvs))
 
 
@@ -208,12 +203,6 @@ def _csv_note_sheet(wb, fmt: dict, name: str, source: str, rows: int, csv_name: 
     )
     for i, line in enumerate(lines, start=2):
         ws.write_string(i, 0, line)
-
-
-def write_data_csv(convention: Convention, campaign: Campaign, path: Path) -> Path:
-    """Every validated attribution row with its source, as a CSV a French Excel opens directly
-    (see `write_data_csvs`)."""
-    return write_data_csvs(convention, campaign, {"attributions": Path(path)})[0]
 
 
 def write_data_csvs(

@@ -22,7 +22,7 @@ from cia_workbook.report_xlsx import (
     DATA_SHEET,
     data_in_csv,
     write_consolidation_xlsx,
-    write_data_csv,
+    write_data_csvs,
 )
 from cia_workbook.schema import ATTRIBUTIONS
 from cia_workbook.templates import template_filename
@@ -57,7 +57,7 @@ def big(monkeypatch):
 def test_rows_beyond_the_threshold_go_to_a_french_csv_with_their_source(big, tmp_path):
     camp, rows = big
     assert data_in_csv(camp)
-    path = write_data_csv(CONVENTION, camp, tmp_path / "donnees-2024.csv")
+    [path] = write_data_csvs(CONVENTION, camp, {"attributions": tmp_path / "donnees-2024.csv"})
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the accents
     table = read_csv(path)
     assert table[0] == [
@@ -89,7 +89,9 @@ def test_rows_beyond_the_threshold_go_to_a_french_csv_with_their_source(big, tmp
 def test_the_data_sheet_then_says_where_the_rows_are(big, tmp_path):
     camp, _ = big
     bilan = consolidate(CONVENTION, {YEAR: camp}, YEAR)
-    path = write_consolidation_xlsx(CONVENTION, bilan, camp, tmp_path / "c.xlsx", data_csv="donnees-2024.csv")
+    path = write_consolidation_xlsx(
+        CONVENTION, bilan, camp, tmp_path / "c.xlsx", data_csv={"attributions": "donnees-2024.csv"}
+    )
     wb = openpyxl.load_workbook(path)
     text = " ".join(str(c.value) for row in wb[DATA_SHEET].iter_rows() for c in row if c.value)
     assert "Les 10 lignes validées sont dans le fichier « donnees-2024.csv »" in text
