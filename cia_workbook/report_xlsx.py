@@ -318,9 +318,9 @@ def _field(text: str) -> str:
     return text
 
 
-# A field needing care: quoting (; " CR anywhere; LF is counted apart) or neutralising (a
-# trigger first), searched over the column's texts joined by LF.
-_CAREFUL = re.compile(r'[;"\r]|^[=+\-@\t]', re.MULTILINE)
+# A field needing care: quoting (; " CR anywhere; LF is counted apart) or neutralising (one of
+# FORMULA_TRIGGERS first), searched over the column's texts joined by LF.
+_CAREFUL = re.compile(r'[;"\r]|^[' + re.escape("".join(FORMULA_TRIGGERS)) + "]", re.MULTILINE)
 
 
 def _text_fields(values: list[Any]) -> list[str]:
