@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 
 from cia_workbook import __version__, schema
 from cia_workbook.convention import Convention
+from cia_workbook.fileio import write_atomic
 from cia_workbook.findings import CATALOGUE, Finding
 from cia_workbook.model import Identity, ReturnFile, Table
 
@@ -120,16 +120,9 @@ class ReturnCache:
         except _Unencodable:
             return False
         self._prune()
-        target = self.entry_path(rf.sha256, rf.name)
-        # Written beside and renamed (an interrupted write leaves no entry); a private file, so
-        # without the permission handling of the outputs people open.
-        tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, target)
+        try:  # written beside and renamed: an interrupted write leaves no entry
+            write_atomic(self.entry_path(rf.sha256, rf.name), lambda p: p.write_text(text, encoding="utf-8"))
         except OSError:  # a read-only outputs/ costs speed, never a result
-            tmp.unlink(missing_ok=True)
             return False
         return True
 
