@@ -92,7 +92,7 @@ def write_feedback(
 
     A copy already written by `CopyOnRead` with the same findings is kept. With a `pool` (see
     `intake.Workers`) the other copies are written on its workers while this process writes the
-    summary: each copy loads and saves a whole workbook with openpyxl.
+    summary.
     """
     outdir = Path(outdir)
     written: list[Path] = []
