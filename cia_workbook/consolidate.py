@@ -143,6 +143,10 @@ class _Column:
 def _joined(tables: list[Table], key: str) -> _Column:
     """Column `key` of every table, end to end, coded without building the per-row list when the
     table holds the column compactly (distinct values and a byte per row, as cached)."""
+
+    def plain() -> _Column:  # more than 256 distinct values in all: the plain list
+        return _Column.of([v for t in tables for v in (t.columns.get(key) or [None] * len(t.rows))])
+
     ranks: dict[Any, int] = {}
     pieces: list[bytes] = []
     for table in tables:
@@ -152,13 +156,13 @@ def _joined(tables: list[Table], key: str) -> _Column:
             column = table.columns.get(key)
             part = _Column.of(column if column is not None else [None] * len(table.rows))
             if part.codes is None:
-                return _Column.of([v for t in tables for v in (t.columns.get(key) or [None] * len(t.rows))])
+                return plain()
             values, codes = part.values, part.codes
         else:
             values, codes = found
         local = [ranks.setdefault(v, len(ranks)) for v in values]
         if len(ranks) > 256:
-            return _Column.of([v for t in tables for v in (t.columns.get(key) or [None] * len(t.rows))])
+            return plain()
         if local != list(range(len(local))):
             codes = codes.translate(bytes(local).ljust(256, b"\0"))
         pieces.append(codes)
