@@ -151,13 +151,15 @@ def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when
     cannot be edited so (OpenDocument, macros, external links, existing comments on a sheet to
     mark…) is loaded and saved with openpyxl, or rebuilt from its values.
     """
-    data = path.read_bytes()
     if path.suffix.lower() == ".xlsx":
         from cia_workbook import xlsx_copy
 
         try:
             copy = xlsx_copy.edit_copy(
-                data, lambda names: (_marks(findings, names), _corrections(findings, names)), when, AUTHOR
+                path.read_bytes(),
+                lambda names: (_marks(findings, names), _corrections(findings, names)),
+                when,
+                AUTHOR,
             )
         except xlsx_copy.NotEditable:
             pass
