@@ -221,7 +221,7 @@ def _write(ws, row: int, col: int, value: Any):
 
 
 def _cells(ref: str) -> list[str]:
-    from openpyxl.utils.cell import get_column_letter, range_boundaries
+    from cia_workbook.reader import get_column_letter, range_boundaries
 
     if ":" not in ref:
         return [ref]

@@ -21,31 +21,58 @@ from typing import Any
 from cia_workbook import schema
 from cia_workbook.findings import Finding, finding
 
+# A1 notation. Not through openpyxl's helpers: importing openpyxl costs a quarter of a second
+# (numpy included), which each worker paid before its first file. xlsxwriter's utility module
+# converts letters and numbers; the checks openpyxl made are kept, so a malformed reference
+# in a received file raises a ValueError.
+MAX_COLUMN = 18278  # "ZZZ", the widest column openpyxl's helpers accept
+_LETTERS = re.compile(r"[A-Za-z]{1,3}")
+_CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+_RANGE = re.compile(r"\$?([A-Za-z]{1,3})?\$?([0-9]+)?(?:(:)\$?([A-Za-z]{1,3})?\$?([0-9]+)?)?")
 
-# A1 notation through openpyxl's helpers, imported on first use: importing openpyxl costs a
-# quarter of a second, which a command that takes every return from the cache never needs.
+
 def get_column_letter(index: int) -> str:
-    from openpyxl.utils.cell import get_column_letter as letter
+    """'A' for 1, 'AB' for 28."""
+    from xlsxwriter.utility import xl_col_to_name
 
-    return letter(index)
-
-
-def column_index_from_string(letters: str) -> int:
-    from openpyxl.utils.cell import column_index_from_string as index
-
-    return index(letters)
+    if not 1 <= index <= MAX_COLUMN:
+        raise ValueError(f"column number {index} out of range")
+    return xl_col_to_name(index - 1)
 
 
-def coordinate_from_string(ref: str) -> tuple[str, int]:
-    from openpyxl.utils.cell import coordinate_from_string as split
+def column_number(letters: str) -> int:
+    """1 for 'A' (or 'a'), 28 for 'AB'."""
+    from xlsxwriter.utility import xl_cell_to_rowcol
 
-    return split(ref)
+    if not _LETTERS.fullmatch(letters):
+        raise ValueError(f"{letters!r} is not a column")
+    return xl_cell_to_rowcol(letters.upper() + "1")[1] + 1
 
 
-def range_boundaries(ref: str) -> tuple:
-    from openpyxl.utils.cell import range_boundaries as bounds
+def cell_position(ref: str) -> tuple[int, int]:
+    """(row, column), 1-based, of a reference such as 'B3' or '$B$3'."""
+    m = _CELL.fullmatch(ref)
+    if m is None or int(m.group(2)) == 0:
+        raise ValueError(f"{ref!r} is not a cell reference")
+    return int(m.group(2)), column_number(m.group(1))
 
-    return bounds(ref)
+
+def range_boundaries(ref: str) -> tuple[int | None, int | None, int | None, int | None]:
+    """(first column, first row, last column, last row) of 'A1:C3', 'A1', 'A:C' (rows None) or
+    '2:4' (columns None), as openpyxl's helper of that name."""
+    m = _RANGE.fullmatch(ref)
+    if m is None:
+        raise ValueError(f"{ref!r} is not a range")
+    c1, r1, sep, c2, r2 = m.groups()
+    if sep and not (
+        (c1 and r1 and c2 and r2) or (c1 and c2 and not r1 and not r2) or (r1 and r2 and not c1 and not c2)
+    ):
+        raise ValueError(f"{ref!r} is not a range")
+    first_col = column_number(c1) if c1 else None
+    first_row = int(r1) if r1 else None
+    last_col = column_number(c2) if c2 else first_col
+    last_row = int(r2) if r2 else first_row
+    return first_col, first_row, last_col, last_row
 
 
 # -- Safety limits, checked on the zip directory before any XML is parsed ------------------
@@ -83,8 +110,7 @@ class RawSheet:
         return ""
 
     def cell(self, ref: str) -> Cell:
-        letters, row = coordinate_from_string(ref)
-        return self.value(row, column_index_from_string(letters))
+        return self.value(*cell_position(ref))
 
 
 @dataclass

@@ -26,12 +26,7 @@ from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from cia_workbook.reader import (
-    column_index_from_string,
-    coordinate_from_string,
-    get_column_letter,
-    range_boundaries,
-)
+from cia_workbook.reader import cell_position, get_column_letter, range_boundaries
 
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -162,12 +157,6 @@ def _target(source: str, target: str) -> str:
 
 def _relative(source: str, target: str) -> str:
     return posixpath.relpath(target, posixpath.dirname(source) or ".")
-
-
-def _split_ref(ref: str) -> tuple[int, int]:
-    """(row, column number) of an A1 reference (a malformed one raises a ValueError)."""
-    letters, row = coordinate_from_string(ref)
-    return row, column_index_from_string(letters)
 
 
 class _Package:
@@ -312,7 +301,7 @@ class _Package:
         col_styles = _column_styles(root)
         kept: list[tuple[int, int, Mark]] = []
         for mark in marks:
-            r, c = _split_ref(mark.ref)
+            r, c = cell_position(mark.ref)
             if any(r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1) for r1, c1, r2, c2 in merged):
                 continue  # inside a merged range: only its first cell shows
             cell = rows.cell(r, c, col_styles)
@@ -495,7 +484,7 @@ class _Rows:
             ref = cell.get("r")
             if ref is None:
                 raise NotEditable("cell without a reference")
-            columns.append(_split_ref(ref)[1])
+            columns.append(cell_position(ref)[1])
         j = bisect.bisect_left(columns, c)
         if j < len(columns) and columns[j] == c:
             return row[j]

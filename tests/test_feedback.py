@@ -19,6 +19,7 @@ from workbooks import CONVENTION, attribution, make_return, rezipped
 from cia_workbook import feedback, xlsx_copy
 from cia_workbook.feedback import write_feedback
 from cia_workbook.intake import collect_campaign
+from cia_workbook.reader import cell_position
 
 
 def sha(path):
@@ -240,7 +241,7 @@ def _assert_in_order(path, title):
     numbers = [int(row.get("r")) for row in rows]
     assert numbers == sorted(set(numbers))
     for row in rows:
-        cols = [xlsx_copy._split_ref(c.get("r"))[1] for c in row]
+        cols = [cell_position(c.get("r"))[1] for c in row]
         assert cols == sorted(set(cols)) and all(c.get("r").endswith(row.get("r")) for c in row)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workbooks import CONVENTION, attribution, make_return
@@ -91,3 +92,53 @@ def test_random_cells_validate_the_same_whichever_reader(tmp_path_factory, rows)
             )
         )
     assert verdicts[0] == verdicts[1]
+
+
+# -- A1 references: the reader's helpers answer as openpyxl's do -------------------------
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except Exception:  # openpyxl raises ValueError or its own CellCoordinatesException
+        return "error"
+
+
+_A1_TEXT = st.text(alphabet="ABCXYZabz$:0129", max_size=12)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    ref=st.one_of(
+        _A1_TEXT, st.from_regex(r"\$?[A-Z]{1,3}\$?[0-9]{1,7}(:\$?[A-Z]{1,3}\$?[0-9]{1,7})?", fullmatch=True)
+    )
+)
+def test_a1_references_as_openpyxl(ref):
+    """A reference read in a received file (a cell's r, a merged range) is understood, or refused
+    with a ValueError, exactly as openpyxl's helpers would."""
+    from openpyxl.utils import cell as op
+
+    from cia_workbook import reader
+
+    def op_position(r):
+        letters, row = op.coordinate_from_string(r)
+        return row, op.column_index_from_string(letters)
+
+    mine = _outcome(reader.cell_position, ref)
+    assert mine == _outcome(op_position, ref)
+    assert _outcome(reader.range_boundaries, ref) == _outcome(op.range_boundaries, ref)
+    if mine == "error":
+        with pytest.raises(ValueError):
+            reader.cell_position(ref)
+
+
+@given(index=st.integers(min_value=-5, max_value=20_000))
+def test_column_letters_as_openpyxl(index):
+    from openpyxl.utils import cell as op
+
+    from cia_workbook import reader
+
+    assert _outcome(reader.get_column_letter, index) == _outcome(op.get_column_letter, index)
+    letters = _outcome(op.get_column_letter, index)
+    if letters != "error":
+        assert reader.column_number(letters) == index == reader.column_number(letters.lower())

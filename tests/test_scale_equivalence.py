@@ -230,6 +230,29 @@ def test_help_loads_no_heavy_library():
     assert out.strip() == "[]"
 
 
+def test_reading_a_return_and_writing_its_copy_do_not_load_openpyxl(forms, tmp_path):
+    """Each worker of `validate` would pay openpyxl's import (with numpy's) before its first
+    file: reading a return and writing its corrected copy go without it."""
+    faulty = next(
+        p
+        for p in expand_sources([forms])
+        if p.suffix == ".xlsx" and read_return(CONVENTION, YEAR, p).findings
+    )
+    code = (
+        "import sys, datetime as dt\nfrom pathlib import Path\n"
+        "from cia_workbook.convention import load_convention\n"
+        "from cia_workbook.intake import read_return\n"
+        "from cia_workbook.feedback import write_corrected_copy\n"
+        f"rf = read_return(load_convention(), {YEAR}, Path({str(faulty)!r}))\n"
+        "assert rf.findings and rf.reader == 'calamine'\n"
+        f"write_corrected_copy(rf.path, rf.findings, Path({str(tmp_path / 'copie.xlsx')!r}), dt.datetime(2025, 1, 6))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'openpyxl', 'numpy'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert (tmp_path / "copie.xlsx").stat().st_size > 0
+
+
 # -- The cache of validated returns: never a different result -------------------------------
 
 
