@@ -248,6 +248,11 @@ class _Columns(MutableMapping):
         values = self._ready[key] = list(map(keys.__getitem__, positions))
         return values
 
+    def keyed(self, key: str) -> tuple[list[Any], array] | None:
+        """(distinct values, the index of its value for each row) of a column of repeated values
+        not expanded yet, else None: the CSV renders each distinct value once."""
+        return self._keyed.get(key)
+
     def compact(self, key: str) -> tuple[list[Any], bytes] | None:
         """(distinct values, one byte per row: the index of its value) of a column of repeated
         values not expanded yet, else None: the consolidation codes rows from it directly."""

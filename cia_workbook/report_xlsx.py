@@ -264,6 +264,22 @@ class CsvRenderer:
             fields[v] = convert(v)
         return list(map(fields.__getitem__, values))
 
+    def _fields(self, key: str, col, values: list) -> list[str]:
+        """The CSV field of each value of `values`, values of column `col` of table `key`."""
+        tag = (key, col.key)
+        if col.kind == "date":
+            return self._by_value(tag, values, _date_field)
+        if col.kind == "decimal":
+            # The CSV's number notation for a French Excel (not a display format: no thousands
+            # separator, every digit kept).
+            return ["" if v is None else repr(v).replace(".", ",") for v in values]
+        if col.kind == "integer":
+            return self._by_value(tag, values, str)
+        if col.codelist or col.kind in ("code", "yesno"):
+            known = self.labels.get(col.codelist or "oui_non", {})
+            return self._by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
+        return _text_fields(values)
+
     def rows(self, pid: str, rf: ReturnFile, key: str) -> str:
         """The rows of table `key` of one return, each line ended by CR LF ("" without rows)."""
         table = rf.tables.get(key)
@@ -271,6 +287,9 @@ class CsvRenderer:
             return ""
         n = len(table.rows)
         empty = [None] * n
+        # A column loaded from the cache as its distinct values and an index per row (see
+        # cache._Columns.keyed) is rendered value by value, then spread over its rows.
+        keyed = getattr(table.columns, "keyed", None)
         # The csv module's quoting rules (a field holding ; " CR or LF is quoted), applied once
         # per field and joined by hand: twice as fast as csv.writer on 12 million fields.
         out_columns = [
@@ -280,22 +299,12 @@ class CsvRenderer:
             list(map(str, table.rows)),
         ]
         for col in self.columns[key]:
-            values = table.columns.get(col.key) or empty
-            tag = (key, col.key)
-            if col.kind == "date":
-                out = self._by_value(tag, values, _date_field)
-            elif col.kind == "decimal":
-                # The CSV's number notation for a French Excel (not a display format: no
-                # thousands separator, every digit kept).
-                out = ["" if v is None else repr(v).replace(".", ",") for v in values]
-            elif col.kind == "integer":
-                out = self._by_value(tag, values, str)
-            elif col.codelist or col.kind in ("code", "yesno"):
-                known = self.labels.get(col.codelist or "oui_non", {})
-                out = self._by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
+            parts = keyed(col.key) if keyed is not None else None
+            if parts is None:
+                out_columns.append(self._fields(key, col, table.columns.get(col.key) or empty))
             else:
-                out = _text_fields(values)
-            out_columns.append(out)
+                distinct, positions = parts
+                out_columns.append(list(map(self._fields(key, col, distinct).__getitem__, positions)))
         return "\r\n".join(map(";".join, zip(*out_columns, strict=True))) + "\r\n"
 
 
