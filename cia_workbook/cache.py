@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import shutil
 import sys
@@ -31,7 +32,7 @@ from cia_workbook.fileio import write_atomic
 from cia_workbook.findings import CATALOGUE, Finding
 from cia_workbook.model import Identity, ReturnFile, Table
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _CONTEXT_DIR = re.compile(r"^[0-9a-f]{16}$")
 _ENTRY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}\.json$")
 # A column is stored as its distinct values and an index per row (one or two bytes, base64)
@@ -193,13 +194,30 @@ def _encode_column(values: list[Any]) -> dict[str, Any]:
             "w": width,
             "i": base64.b64encode(positions).decode("ascii"),
         }
+    # Numbers and days that mostly differ (amounts, decision dates) as machine arrays in base64:
+    # one JSON string to parse instead of a token per row.
+    if kinds == {float}:
+        return {"f": _base64(array("d", values))}
+    if kinds == {float, type(None)}:  # an empty cell as NaN, when no value is NaN
+        numbers = array("d", [math.nan if v is None else v for v in values])
+        if sum(map(math.isnan, numbers)) == values.count(None):
+            return {"fe": _base64(numbers)}
+    if kinds == {dt.date}:
+        return {"o": _base64(array("i", map(dt.date.toordinal, values)))}
+    if kinds <= _DATES:  # an empty cell as day 0, which no date has
+        return {"o": _base64(array("i", [0 if v is None else v.toordinal() for v in values]))}
     if kinds <= {str, int, float, type(None)}:
         return {"v": values}  # JSON keeps 1 and 1.0 apart
-    if kinds == {dt.date}:
-        return {"d": list(map(dt.date.toordinal, values))}
-    if kinds <= _DATES:
-        return {"d": [None if v is None else v.toordinal() for v in values]}
     return {"x": [_scalar(v) for v in values]}
+
+
+def _base64(numbers: array) -> str:
+    return base64.b64encode(numbers.tobytes()).decode("ascii")
+
+
+def _unbase64(typecode: str, text: str) -> array:
+    """The array written by `_base64` (ValueError for bytes that are not whole items)."""
+    return array(typecode, base64.b64decode(text, validate=True))
 
 
 _NONE = {type(None)}
@@ -211,8 +229,12 @@ def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
     if "k" in data:
         keys, positions = _keyed_parts(data, n)
         out = list(map(keys.__getitem__, positions))
-    elif "d" in data:
-        out = list(map(_DAYS.__getitem__, data["d"]))
+    elif "o" in data:
+        out = list(map(_DAYS_OR_EMPTY.__getitem__, _unbase64("i", data["o"])))
+    elif "f" in data:
+        out = _unbase64("d", data["f"]).tolist()
+    elif "fe" in data:
+        out = [None if v != v else v for v in _unbase64("d", data["fe"]).tolist()]
     elif "v" in data:
         out = data["v"]
         if not set(map(type, out)) <= _PLAIN:
@@ -296,6 +318,7 @@ class _Days(dict):
 
 
 _DAYS = _Days({None: None})
+_DAYS_OR_EMPTY = _Days({0: None})  # the days of an "o" column, where 0 is an empty cell
 _INDEXES = bytes(range(256))
 
 
@@ -304,7 +327,7 @@ def _keyed_parts(data: dict[str, Any], n: int) -> tuple[list[Any], array]:
     points at a value and there is one per row (ValueError otherwise)."""
     keys = data["k"]
     if not set(map(type, keys)) <= _PLAIN:
-        keys = [_DAYS[k[1]] if k.__class__ is list and k[0] == "d" else _unscalar(k) for k in keys]
+        keys = [_DAYS[k[1]] if k.__class__ is list and k[0] == "d" and k[1] else _unscalar(k) for k in keys]
     raw = base64.b64decode(data["i"], validate=True)
     positions = array({"B": "B", "H": "H"}[data["w"]], raw)
     if len(positions) != n:
@@ -316,6 +339,26 @@ def _keyed_parts(data: dict[str, Any], n: int) -> tuple[list[Any], array]:
     elif n and max(positions) >= len(keys):
         raise ValueError("index")
     return keys, positions
+
+
+MAX_ROWS = 1_048_576  # a sheet's rows, in Excel as in LibreOffice
+
+
+def _encode_rows(rows: list[int]) -> list[int] | dict[str, int]:
+    """A table's sheet row numbers: its first row and its length when they follow each other
+    (nearly always), else the list."""
+    if rows and rows[-1] - rows[0] == len(rows) - 1 and rows == list(range(rows[0], rows[-1] + 1)):
+        return {"first": rows[0], "count": len(rows)}
+    return rows
+
+
+def _decode_rows(data: Any) -> list[int]:
+    if data.__class__ is dict:
+        first, count = _count(data["first"]), _count(data["count"])
+        if not (0 < first and 0 <= count and first + count <= MAX_ROWS + 1):
+            raise ValueError("rows")
+        return list(range(first, first + count))
+    return [int(r) for r in data]
 
 
 def _encode(rf: ReturnFile, context: str) -> dict[str, Any]:
@@ -330,7 +373,7 @@ def _encode(rf: ReturnFile, context: str) -> dict[str, Any]:
             key: {
                 "sheet_key": t.sheet_key,
                 "sheet_title": t.sheet_title,
-                "rows": t.rows,
+                "rows": _encode_rows(t.rows),
                 "letters": t.letters,
                 "columns": {k: _encode_column(v) for k, v in t.columns.items()},
             }
@@ -363,7 +406,7 @@ def _decode(
             str(marker), str(version), str(convention_id), str(partner_id), str(kind), int(year)
         )
     for key, t in data["tables"].items():
-        rows = [int(r) for r in t["rows"]]
+        rows = _decode_rows(t["rows"])
         columns = _Columns({str(k): c for k, c in t["columns"].items()}, len(rows))
         letters = {str(k): str(v) for k, v in t["letters"].items()}
         rf.tables[str(key)] = Table(str(t["sheet_key"]), str(t["sheet_title"]), rows, columns, letters)

@@ -565,7 +565,7 @@ def _column_values(pool_size: int):
         st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)),
         st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2026, 1, 1)),
     )
-    kinds = st.sampled_from(["mixed", "dates", "texts", "numbers"])
+    kinds = st.sampled_from(["mixed", "dates", "texts", "numbers", "floats"])
     return kinds.flatmap(
         lambda kind: st.lists(
             {
@@ -573,6 +573,7 @@ def _column_values(pool_size: int):
                 "dates": st.one_of(st.none(), st.dates()),
                 "texts": st.text(max_size=3),
                 "numbers": st.one_of(st.integers(0, pool_size), st.floats(0, 3)),
+                "floats": st.one_of(st.floats(), st.none()),
             }[kind],  # fmt: skip
             min_size=1,
             max_size=pool_size,
@@ -598,5 +599,47 @@ def test_a_cached_column_comes_back_with_its_values_and_their_types(values):
 
     text = json.dumps(cache._encode_column(values), ensure_ascii=False, separators=(",", ":"))
     back = cache._decode_column(json.loads(text), len(values))
-    assert back == values
+    assert len(back) == len(values)
+    assert all(b == v or (b != b and v != v) for b, v in zip(back, values, strict=True))  # NaN is NaN
     assert [type(v) for v in back] == [type(v) for v in values]  # 1, 1.0 and True stay apart
+
+
+@given(rows=st.one_of(
+    st.tuples(st.integers(1, 1_048_576), st.integers(0, 600)).map(lambda fc: list(range(fc[0], min(fc[0] + fc[1], 1_048_577)))),
+    st.lists(st.integers(1, 1_048_576), unique=True).map(sorted),
+))  # fmt: skip
+def test_cached_row_numbers_come_back_as_they_were(rows):
+    import json
+
+    from cia_workbook import cache
+
+    text = json.dumps(cache._encode_rows(rows))
+    assert cache._decode_rows(json.loads(text)) == rows
+
+
+def test_a_cache_entry_with_impossible_rows_or_days_is_a_miss():
+    import json
+
+    from cia_workbook import cache
+
+    for rows in ({"first": 0, "count": 3}, {"first": 5, "count": 1_048_576}, {"first": 5, "count": -1}):
+        with pytest.raises(ValueError):
+            cache._decode_rows(json.loads(json.dumps(rows)))
+    for data in ({"o": "AAA="}, {"o": cache._base64(__import__("array").array("i", [-4]))}, {"f": "AAAA"}):
+        with pytest.raises((ValueError, OverflowError)):
+            cache._decode_column(data, 1)
+
+
+def test_amounts_with_empty_cells_are_stored_as_numbers_and_come_back():
+    import json
+    import math
+
+    from cia_workbook import cache
+
+    for values in ([1.5, None, 2.25], [math.nan, None, 1.0], [None, -0.0]):
+        encoded = cache._encode_column(values)
+        assert ("fe" in encoded) == (not any(v is not None and math.isnan(v) for v in values))
+        back = cache._decode_column(json.loads(json.dumps(encoded)), len(values))
+        assert [None if v is None else ("nan" if math.isnan(v) else repr(v)) for v in back] == [
+            None if v is None else ("nan" if math.isnan(v) else repr(v)) for v in values
+        ]
