@@ -713,7 +713,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
     tables.append(_trend_table(convention, trend))
 
     register = []
-    for pid, rf in sorted(usable.items(), key=lambda kv: _partner_order(convention, kv[0])):
+    for pid, rf in sorted(usable.items(), key=lambda kv: convention.partner_rank(kv[0])):
         register.append(
             RegisterEntry(
                 partner_id=pid,
@@ -736,7 +736,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
             rf.sha256,
             _table_rows(rf),
         )
-        for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: _partner_order(convention, kv[0]))
+        for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: convention.partner_rank(kv[0]))
     ]
     tables += _register_tables(register, excluded)
     geo = convention.geography(year)
@@ -867,11 +867,6 @@ def _findings_text(n: int, word: str, none: str) -> str:
     if not n:
         return none
     return f"{frformat.integer(n)} {word}{'s' if n > 1 else ''}"
-
-
-def _partner_order(convention: Convention, pid: str) -> int:
-    ids = [p.id for p in convention.partners]
-    return ids.index(pid) if pid in ids else len(ids)
 
 
 def _return_date(rf: ReturnFile) -> dt.date:

@@ -298,6 +298,15 @@ class Convention(_Model):
     def partners_by_id(self) -> dict[str, Partner]:
         return {p.id: p for p in self.partners}
 
+    def partner_rank(self, partner_id: str) -> int:
+        """A partner's place in the convention (the order of every list of partners); an
+        unknown id comes after them all."""
+        return self.partner_ranks.get(partner_id, len(self.partner_ranks))
+
+    @cached_property
+    def partner_ranks(self) -> dict[str, int]:
+        return {p.id: i for i, p in enumerate(self.partners)}
+
     @property
     def bailleurs(self) -> list[Partner]:
         return [p for p in self.partners if p.kind == "bailleur"]

@@ -402,8 +402,7 @@ def choose_versions(
             by_partner.setdefault(rf.identity.partner_id, []).append(rf)  # type: ignore[union-attr]
     used: dict[str, ReturnFile] = {}
     superseded: dict[str, list[ReturnFile]] = {}
-    order = [p.id for p in convention.partners]
-    for pid in sorted(by_partner, key=order.index):
+    for pid in sorted(by_partner, key=convention.partner_rank):
         versions = sorted(by_partner[pid], key=version_key, reverse=True)
         used[pid] = versions[0]
         if len(versions) > 1:

@@ -144,10 +144,9 @@ def duplicates_between_partners(
 ) -> list[Finding]:
     """A household returned by two partners in one year: the first partner in the convention's
     order keeps it (the consolidation does the same), the later one is told."""
-    order = [p.id for p in convention.partners]
     seen: dict[str, str] = {}
     found: list[Finding] = []
-    for pid in sorted(usable, key=lambda p: order.index(p) if p in order else len(order)):
+    for pid in sorted(usable, key=convention.partner_rank):
         rf = usable[pid]
         table = rf.tables.get("relogements")
         if table is None:
