@@ -226,15 +226,12 @@ _PLAIN = {str, int, float, bool, type(None)}  # what JSON gives back as is
 
 
 def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
+    numbers = _numbers(data, n)
+    if numbers is not None:
+        return _expand(*numbers)
     if "k" in data:
         keys, positions = _keyed_parts(data, n)
         out = list(map(keys.__getitem__, positions))
-    elif "o" in data:
-        out = list(map(_DAYS_OR_EMPTY.__getitem__, _unbase64("i", data["o"])))
-    elif "f" in data:
-        out = _unbase64("d", data["f"]).tolist()
-    elif "fe" in data:
-        out = [None if v != v else v for v in _unbase64("d", data["fe"]).tolist()]
     elif "v" in data:
         out = data["v"]
         if not set(map(type, out)) <= _PLAIN:
@@ -246,18 +243,49 @@ def _decode_column(data: dict[str, Any], n: int) -> list[Any]:
     return out
 
 
+_MAX_DAY = dt.date.max.toordinal()
+
+
+def _numbers(data: dict[str, Any], n: int) -> tuple[str, array] | None:
+    """(kind, array) of a column stored as an array ("o" days, "f" or "fe" amounts), checked
+    (its length, days that exist); None for a column stored otherwise."""
+    for kind, typecode in (("o", "i"), ("f", "d"), ("fe", "d")):
+        if kind in data:
+            numbers = _unbase64(typecode, data[kind])
+            if len(numbers) != n:
+                raise ValueError("length")
+            if kind == "o" and n and (min(numbers) < 0 or max(numbers) > _MAX_DAY):
+                raise ValueError("day")
+            return kind, numbers
+    return None
+
+
+def _expand(kind: str, numbers: array) -> list[Any]:
+    if kind == "o":
+        return list(map(_DAYS_OR_EMPTY.__getitem__, numbers))
+    if kind == "f":
+        return numbers.tolist()
+    return [None if v != v else v for v in numbers.tolist()]  # NaN: an empty cell
+
+
 class _Columns(MutableMapping):
     """A table's columns as loaded from an entry. Columns of repeated values (codes, dates,
-    counts: most of them) are checked when the entry is loaded (every index within the values,
-    the right length) but their per-row list is only built the first time it is asked for: the
-    consolidation reads about half of the attribution columns, the CSV of detailed rows all."""
+    counts: most of them) and columns stored as arrays (days, amounts) are checked when the
+    entry is loaded (every index within the values, days that exist, the right length) but
+    their per-row list is only built the first time it is asked for: the consolidation reads
+    about half of the attribution columns, the CSV of detailed rows all. Until then they are a
+    few shared values and machine arrays, which also travel between processes at little cost."""
 
     def __init__(self, encoded: dict[str, Any], n: int):
         self._ready: dict[str, list[Any]] = {}
         self._keyed: dict[str, tuple[list[Any], array]] = {}
+        self._arrays: dict[str, tuple[str, array]] = {}
         self._order = list(encoded)
         for key, data in encoded.items():
-            if "k" in data:
+            numbers = _numbers(data, n)
+            if numbers is not None:
+                self._arrays[key] = numbers
+            elif "k" in data:
                 self._keyed[key] = _keyed_parts(data, n)
             else:
                 self._ready[key] = _decode_column(data, n)
@@ -266,7 +294,11 @@ class _Columns(MutableMapping):
         try:
             return self._ready[key]
         except KeyError:
-            keys, positions = self._keyed.pop(key)
+            pass
+        if key in self._arrays:
+            values = self._ready[key] = _expand(*self._arrays.pop(key))
+            return values
+        keys, positions = self._keyed.pop(key)
         values = self._ready[key] = list(map(keys.__getitem__, positions))
         return values
 
@@ -284,17 +316,22 @@ class _Columns(MutableMapping):
         return keyed[0], keyed[1].tobytes()
 
     def __setitem__(self, key: str, values: list[Any]) -> None:
-        if key not in self._ready and key not in self._keyed:
+        if key not in self._order:
             self._order.append(key)
         self._keyed.pop(key, None)
+        self._arrays.pop(key, None)
         self._ready[key] = values
 
     def __delitem__(self, key: str) -> None:
-        if key not in self._ready and key not in self._keyed:
+        if key not in self._order:
             raise KeyError(key)
         self._ready.pop(key, None)
         self._keyed.pop(key, None)
+        self._arrays.pop(key, None)
         self._order.remove(key)
+
+    def __contains__(self, key: object) -> bool:  # (Mapping's would build the column)
+        return key in self._ready or key in self._keyed or key in self._arrays
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._order)
