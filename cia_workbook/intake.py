@@ -47,6 +47,12 @@ def collect_campaign(
     started and stopped here.
     """
     files = read_returns(convention, year, expand_sources(sources), engine, workers, progress, cache, pool)
+    return campaign_of(convention, year, files)
+
+
+def campaign_of(convention: Convention, year: int, files: list[ReturnFile]) -> Campaign:
+    """The campaign of the returns `files` (read and validated): the version used for each
+    partner, the missing partners, the cross-checks between partners."""
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)

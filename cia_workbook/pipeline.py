@@ -6,8 +6,8 @@ outputs/); every stage below it stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -87,7 +87,7 @@ def run_consolidation(
     """
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
-    from cia_workbook.intake import Workers, collect_campaign
+    from cia_workbook.intake import campaign_of, collect_campaign
     from cia_workbook.report_xlsx import (
         data_csv_names,
         data_in_csv,
@@ -104,48 +104,40 @@ def run_consolidation(
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
     outdir = layout.outputs(year)
     csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
-    # Workers forked now, while this process is small. One first renders, from the cache, the
-    # CSV lines of most returns already validated (while this process loads the campaign and
-    # consolidates); they read the files the cache does not hold.
-    with Workers(convention, year, cache=caches[year]).start() as pool, _no_cycle_collection():
-        chunks = _start_csv_chunks(convention, caches[year], year, layout.forms(year), outdir, pool)
-        try:
-            campaigns = {
-                y: collect_campaign(
-                    convention,
-                    y,
-                    [layout.forms(y)],
-                    progress=progress,
-                    cache=caches[y],
-                    pool=pool if y == year else None,
-                )
-                for y in years
-            }
-            # Several territories at once: the validated rows go to CSV files beside the
-            # workbook (see report_xlsx.DATA_SHEET_MAX_ROWS); CSV files left by an earlier,
-            # larger run are removed.
-            in_csv = data_in_csv(campaigns[year])
-            bilan = consolidate(convention, campaigns, year)
-            result = ConsolidationResult(year)
-            result.outputs.append(
-                write_consolidation_xlsx(
-                    convention,
-                    bilan,
-                    campaigns[year],
-                    outdir / f"consolidation-{year}.xlsx",
-                    data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
-                )
+    # The year's returns are loaded by workers forked now, while this process is small; they
+    # then render the CSV lines while this process consolidates (see `SplitLoad`).
+    with (
+        _no_cycle_collection(),
+        SplitLoad.start(convention, year, caches[year], layout.forms(year), outdir) as split,
+    ):
+        campaigns = {
+            y: campaign_of(convention, y, split.returns(progress))
+            if y == year and split is not None
+            else collect_campaign(convention, y, [layout.forms(y)], progress=progress, cache=caches[y])
+            for y in years
+        }
+        # Several territories at once: the validated rows go to CSV files beside the workbook
+        # (see report_xlsx.DATA_SHEET_MAX_ROWS); CSV files left by an earlier, larger run are
+        # removed.
+        in_csv = data_in_csv(campaigns[year])
+        bilan = consolidate(convention, campaigns, year)
+        result = ConsolidationResult(year)
+        result.outputs.append(
+            write_consolidation_xlsx(
+                convention,
+                bilan,
+                campaigns[year],
+                outdir / f"consolidation-{year}.xlsx",
+                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
             )
-            if in_csv and chunks is not None:
-                result.outputs += _join_csv_chunks(convention, campaigns[year], csvs, chunks)
-            elif in_csv:
-                result.outputs += write_data_csvs(convention, campaigns[year], csvs)
-            else:
-                for path in csvs.values():
-                    path.unlink(missing_ok=True)
-        finally:
-            for part in chunks.files() if chunks is not None else ():
-                part.unlink(missing_ok=True)
+        )
+        if in_csv:
+            with ExitStack() as stack:
+                rendered = split.rendered(stack) if split is not None else None
+                result.outputs += write_data_csvs(convention, campaigns[year], csvs, rendered)
+        else:
+            for path in csvs.values():
+                path.unlink(missing_ok=True)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
@@ -187,51 +179,184 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass
-class CsvParts:
-    """CSV lines rendered before the files are joined: by a worker (`future`) for the cached
-    returns among `share`, into the `worker` part files; by this process, while the worker
-    finishes, for the others, into the `own` part files (one file per table key each)."""
-
-    future: Any
-    share: frozenset[str]
-    worker: dict[str, Path]
-    own: dict[str, Path]
-
-    def files(self) -> list[Path]:
-        return [*self.worker.values(), *self.own.values()]
+# Returns sent to this process at a time by a `SplitLoad` worker.
+SEND_BATCH = 8
 
 
-def _start_csv_chunks(
-    convention: Convention, cache: ReturnCache, year: int, forms: Path, outdir: Path, pool
-) -> CsvParts | None:
-    """A worker renders the CSV lines of the first four fifths of the files in `forms` that the
-    cache holds (see `_csv_chunks`); None when the campaign is too small for it."""
-    from cia_workbook.intake import POOL_MIN_FILES, expand_sources
-    from cia_workbook.report_xlsx import CSV_DATA_SETS
+class SplitLoad:
+    """The workers of `consolidate`. Each takes every n-th file of the year's forms folder,
+    loads it from the cache (or reads and validates it, and caches it) and sends it here at
+    once; then it renders the CSV lines of the returns it holds into its own part files, while
+    this process consolidates and writes the workbook. Each return is loaded once, by a worker,
+    and comes here ready-made: its columns are arrays and shared values, which travel between
+    processes in a fraction of the time a cache entry takes to decode.
 
-    paths = expand_sources([forms]) if forms.is_dir() else []
-    if pool.size < 2 or len(paths) < POOL_MIN_FILES:
-        return None
-    outdir.mkdir(parents=True, exist_ok=True)
-    # One worker: the other core stays with this process, which loads and consolidates
-    # meanwhile (with two, the three processes slowed each other down on two cores).
-    parts = {key: outdir / f".donnees-{year}.part.{key}.tmp" for key in CSV_DATA_SETS}
-    own = {key: outdir / f".donnees-{year}.part-own.{key}.tmp" for key in CSV_DATA_SETS}
-    # The last files are left to this process, which renders them from memory while the worker
-    # finishes: the worker, which loads each return again, would finish after it otherwise.
-    share = paths[: len(paths) * 4 // 5]
-    future = pool.submit(_csv_chunks, convention, cache, year, share, parts)
-    return CsvParts(future, frozenset(map(str, share)), parts, own)
+    A worker that fails costs only time: what it did not send is loaded here, the CSV lines it
+    did not render are rendered here."""
+
+    def __init__(
+        self, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], outdir: Path, n: int
+    ):
+        import multiprocessing
+
+        from cia_workbook.report_xlsx import CSV_DATA_SETS
+
+        self.convention, self.year, self.cache, self.paths = convention, year, cache, paths
+        self.shares = [list(range(i, len(paths), n)) for i in range(n)]
+        self.parts = [
+            {key: outdir / f".donnees-{year}.part{i}.{key}.tmp" for key in CSV_DATA_SETS} for i in range(n)
+        ]
+        self.failed: set[int] = set()
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        self.conns: list[Any] = []
+        self.processes: list[Any] = []
+        outdir.mkdir(parents=True, exist_ok=True)
+        for share, parts in zip(self.shares, self.parts, strict=True):
+            # One pipe at a time, its writing end closed here once the worker has it: a worker
+            # that dies is then seen at once (end of file), not when every copy is closed.
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_load_and_render,
+                args=(writer, convention, year, cache, [paths[i] for i in share], parts),
+                daemon=True,
+            )
+            process.start()
+            writer.close()
+            self.conns.append(reader)
+            self.processes.append(process)
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls, convention: Convention, year: int, cache: ReturnCache, forms: Path, outdir: Path
+    ) -> Iterator[SplitLoad | None]:
+        """Workers for the files of `forms`; None when they would not pay (one core, few files)."""
+        from cia_workbook.intake import POOL_MIN_FILES, available_cores, expand_sources
+
+        paths = expand_sources([forms]) if forms.is_dir() else []
+        n = min(available_cores(), MAX_SPLIT)
+        if n < 2 or len(paths) < POOL_MIN_FILES:
+            yield None
+            return
+        split = cls(convention, year, cache, paths, outdir, n)
+        try:
+            yield split
+        finally:
+            split.close()
+
+    def returns(self, progress: Progress | None = None) -> list[ReturnFile]:
+        """Every file's `ReturnFile`, in the order of the files."""
+        from multiprocessing.connection import wait
+
+        from cia_workbook.intake import read_returns
+
+        files: list[ReturnFile | None] = [None] * len(self.paths)
+        done = 0
+        sent = [0] * len(self.shares)  # returns received from each worker
+        listening = dict(enumerate(self.conns))
+        while listening:
+            for conn in wait(list(listening.values())):
+                i = self.conns.index(conn)
+                try:
+                    kind, payload = conn.recv()
+                except (EOFError, OSError):
+                    kind, payload = "failed", None
+                if kind == "returns":
+                    for rf in payload:
+                        files[self.shares[i][sent[i]]] = rf
+                        sent[i] += 1
+                        done += 1
+                        if progress is not None:
+                            progress(rf, done, len(files))
+                else:
+                    del listening[i]
+                    if kind != "read":
+                        self.failed.add(i)
+        missing = [k for k, rf in enumerate(files) if rf is None]
+        if missing:
+            here = read_returns(
+                self.convention, self.year, [self.paths[k] for k in missing], cache=self.cache, workers=1
+            )
+            for k, rf in zip(missing, here, strict=True):
+                files[k] = rf
+                done += 1
+                if progress is not None:
+                    progress(rf, done, len(files))
+        return files  # type: ignore[return-value]
+
+    def rendered(self, stack: ExitStack) -> Callable[[ReturnFile, str], bytes | None]:
+        """`write_data_csvs`'s source of lines rendered by the workers (None for a return they did
+        not render: it is rendered there); the part files opened are closed with `stack`."""
+        found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
+        for i, conn in enumerate(self.conns):
+            if i in self.failed:
+                continue
+            try:
+                kind, index = conn.recv()
+            except (EOFError, OSError):
+                continue
+            if kind == "csv":
+                for name, (sha256, where) in index.items():
+                    found[name] = (sha256, where, self.parts[i])
+        sources: dict[Path, Any] = {}
+
+        def lines(rf: ReturnFile, key: str) -> bytes | None:
+            chunk = found.get(str(rf.path))
+            if chunk is None or chunk[0] != rf.sha256:
+                return None
+            (offset, length), part = chunk[1][key], chunk[2][key]
+            if part not in sources:
+                sources[part] = stack.enter_context(open(part, "rb"))
+            sources[part].seek(offset)
+            return sources[part].read(length)
+
+        return lines
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()  # a worker still sending gets a broken pipe and stops
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        for parts in self.parts:
+            for part in parts.values():
+                part.unlink(missing_ok=True)
 
 
-def _csv_chunks(
-    convention: Convention, cache: ReturnCache, year: int, paths: list[Path], parts: dict[str, Path]
-) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
-    """On a worker: `_render_parts` of the cached returns among `paths` (one in memory at a time)."""
-    from cia_workbook.intake import cached_return
+# More workers than this would spend more on sending returns than they save.
+MAX_SPLIT = 8
 
-    return _render_parts(convention, year, (cached_return(cache, path) for path in paths), parts)
+
+def _load_and_render(
+    conn, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], parts: dict[str, Path]
+) -> None:
+    """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`, then
+    ("read", None), then ("csv", the index `_render_parts` gives)."""
+    from cia_workbook.intake import cached_return, read_return
+
+    returns: list[ReturnFile] = []
+    try:
+        batch: list[ReturnFile] = []
+        for path in paths:
+            rf = cached_return(cache, path)
+            if rf is None:
+                rf = read_return(convention, year, path)
+                cache.store(rf)
+            returns.append(rf)
+            batch.append(rf)
+            if len(batch) == SEND_BATCH:
+                conn.send(("returns", batch))
+                batch = []
+        conn.send(("returns", batch))
+        conn.send(("read", None))
+        conn.send(("csv", _render_parts(convention, year, returns, parts)))
+    except Exception:  # this process loads or renders what was not sent
+        pass
+    finally:
+        conn.close()
 
 
 def _render_parts(
@@ -259,42 +384,6 @@ def _render_parts(
         for fh in files.values():
             fh.close()
     return index
-
-
-def _join_csv_chunks(
-    convention: Convention, campaign, targets: dict[str, Path], chunks: CsvParts
-) -> list[Path]:
-    """`write_data_csvs`, taking each return's lines from the part files: this process first
-    renders those the worker was not given, then takes the worker's (a return rendered by
-    neither, or by a failed worker, is rendered by `write_data_csvs` itself)."""
-    from contextlib import ExitStack
-
-    from cia_workbook.report_xlsx import write_data_csvs
-
-    left = [rf for rf in campaign.usable().values() if str(rf.path) not in chunks.share]
-    indexes = [(_render_parts(convention, campaign.year, left, chunks.own), chunks.own)]
-    try:
-        indexes.append((chunks.future.result(), chunks.worker))
-    except Exception:  # a worker that failed: its returns are rendered below
-        pass
-    found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
-    for index, parts in indexes:
-        for name, (sha256, where) in index.items():
-            found[name] = (sha256, where, parts)
-    with ExitStack() as stack:
-        sources: dict[Path, Any] = {}
-
-        def rendered(rf: ReturnFile, key: str) -> bytes | None:
-            chunk = found.get(str(rf.path))
-            if chunk is None or chunk[0] != rf.sha256:
-                return None
-            (offset, length), part = chunk[1][key], chunk[2][key]
-            if part not in sources:
-                sources[part] = stack.enter_context(open(part, "rb"))
-            sources[part].seek(offset)
-            return sources[part].read(length)
-
-        return write_data_csvs(convention, campaign, targets, rendered)
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

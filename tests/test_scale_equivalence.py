@@ -392,19 +392,33 @@ def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path,
     assert all(CROSS_CHECKED_TABLES & set(rf.tables) for rf in campaign.files if rf.name in again)
 
 
-def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms, tmp_path, monkeypatch):
+def _sheets(path: Path) -> dict[str, list]:
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as wb:
+        return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+
+
+def test_the_csv_written_by_the_workers_equals_the_direct_one(forms, tmp_path, monkeypatch):
     from cia_workbook import pipeline, report_xlsx
-    from cia_workbook.cache import ReturnCache
 
     monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
     root = _copy_forms(forms, tmp_path / "travail")
     args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, args)  # a cold cache: the workers read the files
     assert result.exit_code == 0, result.output
     out = root / "outputs" / str(YEAR)
     names = ["donnees-2024.csv", "donnees-patrimoine-2024.csv", "donnees-contingents-2024.csv"]
-    by_worker = [(out / name).read_bytes() for name in names]
-    # Again with every return cached: the worker renders most lines from the cache.
+    by_workers = [(out / name).read_bytes() for name in names]
+    workbook = _sheets(out / "consolidation-2024.xlsx")
+
+    campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
+    targets = {k: tmp_path / f"direct-{k}.csv" for k in ("attributions", "patrimoine", "contingent")}
+    direct = [p.read_bytes() for p in report_xlsx.write_data_csvs(CONVENTION, campaign, targets)]
+    assert by_workers == direct
+    assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
+
+    # Again with every return cached: the workers render every line, this process none.
     rendered_here = []
     original_rows = report_xlsx.CsvRenderer.rows
     monkeypatch.setattr(
@@ -414,50 +428,45 @@ def test_the_csv_written_by_a_worker_from_the_cache_equals_the_direct_one(forms,
     )
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    # The worker renders the first four fifths of the files; this process the last fifth.
-    files = sorted(p.name for p in (root / "forms" / str(YEAR)).rglob("*") if p.is_file())
-    assert 0 < len(set(rendered_here)) <= len(files) - len(files) * 4 // 5
-    assert [(out / name).read_bytes() for name in names] == by_worker
-    monkeypatch.setattr(report_xlsx.CsvRenderer, "rows", original_rows)
+    assert rendered_here == []
+    assert [(out / name).read_bytes() for name in names] == direct
 
-    campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
-    targets = {k: tmp_path / f"direct-{k}.csv" for k in ("attributions", "patrimoine", "contingent")}
-    direct = [p.read_bytes() for p in report_xlsx.write_data_csvs(CONVENTION, campaign, targets)]
-    assert by_worker == direct
-    assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
+    # A worker that dies after sending one return: this process loads the others and renders
+    # their lines; the outputs are the same.
+    original_worker = pipeline._load_and_render
 
-    # Lines rendered by the workers for some returns only (one entry gone, one worker failed):
-    # the others are rendered here, and the files are the same bytes.
-    from concurrent.futures import Future
+    def dies(conn, convention, year, cache, paths, parts):
+        from cia_workbook.intake import cached_return
 
-    cache = ReturnCache(root / "outputs" / str(YEAR) / ".cache", CONVENTION, YEAR)
-    usable = [rf.path for rf in campaign.usable().values()]
-    parts = {k: tmp_path / f"part.{k}.tmp" for k in targets}
-    index = pipeline._csv_chunks(CONVENTION, cache, YEAR, usable[1:], parts)
-    assert str(usable[0]) not in index and str(usable[1]) in index
-    done: Future = Future()
-    done.set_result(index)
-    failed: Future = Future()
-    failed.set_exception(RuntimeError("worker"))
-    own = {k: tmp_path / f"own.{k}.tmp" for k in targets}
-    everything = frozenset(map(str, usable))
-    for chunks in (
-        pipeline.CsvParts(done, everything, parts, own),  # the first one rendered by no one
-        pipeline.CsvParts(failed, everything, parts, own),  # the worker failed
-        pipeline.CsvParts(done, frozenset(map(str, usable[:2])), parts, own),  # this process renders the rest
-    ):
-        again = {k: tmp_path / f"again-{k}.csv" for k in targets}
-        pipeline._join_csv_chunks(CONVENTION, campaign, again, chunks)
-        assert [again[k].read_bytes() for k in targets] == direct
-    assert own["attributions"].stat().st_size > 0
-    assert not list((root / "outputs" / str(YEAR)).glob(".*.tmp"))  # no part left by the real run
+        conn.send(("returns", [cached_return(cache, paths[0])]))
+        os._exit(1)
+
+    monkeypatch.setattr(pipeline, "_load_and_render", dies)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert rendered_here and [(out / name).read_bytes() for name in names] == direct
+    assert _sheets(out / "consolidation-2024.xlsx") == workbook
+
+    # Workers that send every return but fail to render their lines: rendered here.
+    rendered_here.clear()
+    monkeypatch.setattr(pipeline, "_load_and_render", original_worker)
+    monkeypatch.setattr(pipeline, "_render_parts", lambda *a: 1 / 0)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert rendered_here and [(out / name).read_bytes() for name in names] == direct
+    monkeypatch.undo()
+    assert not list(out.glob(".*.tmp"))  # no part file left behind
+
     # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
-    for entry in (root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"):
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
+    from cia_workbook.cache import ReturnCache
+
+    for entry in (out / ".cache").glob("*/*.json"):
         entry.unlink()
     monkeypatch.setattr(ReturnCache, "store", lambda self, rf: False)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert not list((root / "outputs" / str(YEAR) / ".cache").glob("*/*.json"))
+    assert not list((out / ".cache").glob("*/*.json"))
     assert [(out / name).read_bytes() for name in names] == direct
 
 
