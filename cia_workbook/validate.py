@@ -37,8 +37,9 @@ HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
 # Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
 # a row holding nothing but that key was not started by the partner and is not data.
 PREFILLED_KEY = {"contingent": "bailleur"}
-# Sheets whose cells no rule reads (the notice, the dropdown lists): the reader may skip them.
-SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title})
+# Sheets whose cells no rule reads (the notice, the dropdown lists, the partner's own live
+# summary, which the consolidation recomputes): the reader may skip them.
+SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title, schema.SYNTHESE.title})
 
 
 @dataclass
