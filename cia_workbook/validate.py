@@ -917,12 +917,13 @@ def _without_digits(values: list[Any]) -> list[int]:
     joined = "\n".join(texts)
     if joined.count("\n") != max(len(texts) - 1, 0):
         return list(range(len(values)))
-    line_of = {}
-    start = 0
-    for i, text in enumerate(texts):
-        line_of[start] = i
-        start += len(text) + 1
-    return [line_of[m.start()] for m in _NO_DIGIT_LINE.finditer(joined)]
+    # Each line's index counted from the previous one's (one pass, no table of every line).
+    out, line, seen = [], 0, 0
+    for m in _NO_DIGIT_LINE.finditer(joined):
+        line += joined.count("\n", seen, m.start())
+        seen = m.start()
+        out.append(line)
+    return out
 
 
 def _commune(communes: dict, insee: str) -> str:
