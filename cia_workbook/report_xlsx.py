@@ -327,18 +327,22 @@ def _field(text: str) -> str:
     return text
 
 
-# A field needing care: quoting (; " CR anywhere; LF is counted apart) or neutralising (one of
-# FORMULA_TRIGGERS first), searched over the column's texts joined by LF.
-_CAREFUL = re.compile(r'[;"\r]|^[' + re.escape("".join(FORMULA_TRIGGERS)) + "]", re.MULTILINE)
+# A field needing quoting: one holding ; " or CR (LF is counted apart).
+_QUOTE_ANYWHERE = re.compile(r'[;"\r]')
 
 
 def _text_fields(values: list[Any]) -> list[str]:
     """`_field` of a whole text column; when no field needs care (the usual case, checked at
     once over the joined column) the texts are written as they are."""
-    texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
+    if set(map(type, values)) == {str}:
+        texts = values
+    else:
+        texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
     joined = "\n".join(texts)
-    if joined.count("\n") == max(len(texts) - 1, 0) and not _CAREFUL.search(joined):
-        return texts
+    if joined.count("\n") == max(len(texts) - 1, 0) and not _QUOTE_ANYWHERE.search(joined):
+        # No line of the joined column starts with a formula trigger (substring searches).
+        if not joined.startswith(FORMULA_TRIGGERS) and not any("\n" + t in joined for t in FORMULA_TRIGGERS):
+            return list(texts)
     return ["" if v is None else _field(str(v)) for v in values]
 
 
