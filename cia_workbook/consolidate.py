@@ -194,10 +194,6 @@ class _RowData:
         self._masks: dict[str, dict[Any, int]] = {}
         self._parts: dict[str, _RowData] = {}
 
-    def _cut(self, flag: str, r: range) -> int:
-        """Flag `flag` on the rows of `r`, renumbered from 0."""
-        return (self.flags[flag] >> r.start) & _span(0, len(r))
-
     def key_masks(self, key: str, wanted: Iterable[Any]) -> dict[Any, int]:
         cache = self._masks.setdefault(key, {})
         out = {}
@@ -215,8 +211,13 @@ class _RowData:
         """The rows of one bailleur as their own small set (counts then cost nothing)."""
         if pid not in self._parts:
             r = self.ranges.get(pid, range(0))
-            flags = _Lazy({k: (lambda _, k=k: self._cut(k, r)) for k in self.flags.makers})
-            keys = _Lazy({k: (lambda _, k=k: self.keys[k].slice(r.start, r.stop)) for k in self.keys.makers})
+            # Each flag on the rows of `r`, renumbered from 0. (The whole set's flags and keys are
+            # captured, not this object, which holds the part: no cycle for the collector.)
+            every_flag, every_key = self.flags, self.keys
+            flags = _Lazy(
+                {k: (lambda _, k=k: (every_flag[k] >> r.start) & _span(0, len(r))) for k in every_flag.makers}
+            )
+            keys = _Lazy({k: (lambda _, k=k: every_key[k].slice(r.start, r.stop)) for k in every_key.makers})
             self._parts[pid] = _RowData(len(r), keys, flags, {pid: range(len(r))})
         return self._parts[pid]
 

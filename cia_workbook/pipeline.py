@@ -207,6 +207,7 @@ class SplitLoad:
             {key: outdir / f".donnees-{year}.part{i}.{key}.tmp" for key in CSV_DATA_SETS} for i in range(n)
         ]
         self.failed: set[int] = set()
+        self.finished = False  # every worker's CSV lines asked for
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         self.conns: list[Any] = []
@@ -260,7 +261,7 @@ class SplitLoad:
                 i = self.conns.index(conn)
                 try:
                     kind, payload = conn.recv()
-                except (EOFError, OSError):
+                except Exception:  # a worker gone (end of file) or a message that does not load
                     kind, payload = "failed", None
                 if kind == "returns":
                     for rf in payload:
@@ -289,12 +290,13 @@ class SplitLoad:
         """`write_data_csvs`'s source of lines rendered by the workers (None for a return they did
         not render: it is rendered there); the part files opened are closed with `stack`."""
         found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
+        self.finished = True
         for i, conn in enumerate(self.conns):
             if i in self.failed:
                 continue
             try:
                 kind, index = conn.recv()
-            except (EOFError, OSError):
+            except Exception:
                 continue
             if kind == "csv":
                 for name, (sha256, where) in index.items():
@@ -315,11 +317,15 @@ class SplitLoad:
 
     def close(self) -> None:
         for conn in self.conns:
-            conn.close()  # a worker still sending gets a broken pipe and stops
+            conn.close()
         for process in self.processes:
+            # Workers whose lines were taken have finished; others (lines not needed, an error
+            # or an interruption here) are stopped: they hold nothing that is not elsewhere.
+            if not self.finished:
+                process.terminate()
             process.join(timeout=10)
             if process.is_alive():
-                process.terminate()
+                process.kill()
                 process.join()
         for parts in self.parts:
             for part in parts.values():
@@ -335,8 +341,13 @@ def _load_and_render(
 ) -> None:
     """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`, then
     ("read", None), then ("csv", the index `_render_parts` gives)."""
+    import gc
+    import signal
+
     from cia_workbook.intake import cached_return, read_return
 
+    # An interruption (Ctrl-C) is the parent's to handle: it stops this worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     returns: list[ReturnFile] = []
     try:
         batch: list[ReturnFile] = []
@@ -345,6 +356,8 @@ def _load_and_render(
             if rf is None:
                 rf = read_return(convention, year, path)
                 cache.store(rf)
+                # Forked with the cycle collector paused: what reading left in cycles is freed.
+                gc.collect(0)
             returns.append(rf)
             batch.append(rf)
             if len(batch) == SEND_BATCH:

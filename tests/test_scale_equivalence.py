@@ -652,3 +652,22 @@ def test_amounts_with_empty_cells_are_stored_as_numbers_and_come_back():
         assert [None if v is None else ("nan" if math.isnan(v) else repr(v)) for v in back] == [
             None if v is None else ("nan" if math.isnan(v) else repr(v)) for v in values
         ]
+
+
+def test_reading_a_return_leaves_nothing_for_the_cycle_collector(forms):
+    """consolidate's workers read with the cycle collector paused (see pipeline.SplitLoad): a
+    return read must be freed by reference counting alone, or a campaign read cold would pile
+    up every return's row sets."""
+    import gc
+
+    bailleur = next(
+        p for p in expand_sources([forms]) if read_return(CONVENTION, YEAR, p).tables.get("attributions")
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            read_return(CONVENTION, YEAR, bailleur)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
