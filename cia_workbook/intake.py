@@ -173,15 +173,6 @@ class Workers:
         self._setup = _WorkerSetup(convention, year, engine, cache, after_read, tables_back)
         self._executor = None
 
-    def start(self) -> Workers:
-        """Fork the workers now (while this process is small), not at the first task."""
-        if self._executor is None and self.size > 1:
-            self._executor = _start_pool(self._setup, self.size)
-            # ProcessPoolExecutor forks lazily too: a no-op task per worker makes it fork now.
-            for future in [self._executor.submit(int) for _ in range(self.size)]:
-                future.result()
-        return self
-
     def submit(self, fn: Callable, *args: Any):
         """`fn(*args)` on a worker (a module-level function and picklable arguments): a future."""
         if self._executor is None:
