@@ -144,7 +144,16 @@ def _short(f: Finding) -> str:
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
-    return {**f.as_dict(), "titre": f.type.title}
+    """A finding for `--json`, with French keys like the rest of the output."""
+    return {
+        "code": f.code,
+        "gravite": f.severity,
+        "fichier": f.file,
+        "feuille": f.sheet,
+        "cellule": f.cell,
+        "message": f.message,
+        "titre": f.type.title,
+    }
 
 
 def campaign_json(convention: Convention, campaign: Campaign, written: list[Path]) -> str:

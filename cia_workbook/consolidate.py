@@ -344,7 +344,7 @@ def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int)
             # "Family": at least one child under 14, the UC scale's own age limit.
             "family_yes": flag("nb_moins_14", lambda v: v is not None and v >= 1),
             "family_nr": flag("nb_moins_14", lambda v: v is None),
-            "employed_yes": flag("emploi", lambda v: v not in (None, "INCONNU") and v == "EMPLOI"),
+            "employed_yes": flag("emploi", lambda v: v == "EMPLOI"),
             "employed_nr": flag("emploi", lambda v: v in (None, "INCONNU")),
             "mutation_yes": flag("mutation", lambda v: _yes(v) is True),
             "mutation_nr": flag("mutation", lambda v: v is None),

@@ -225,16 +225,6 @@ class Finding:
     def text(self) -> str:
         return f"[{self.code}] {self.severity} — {self.where} : {self.message}"
 
-    def as_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "file": self.file,
-            "sheet": self.sheet,
-            "cell": self.cell,
-            "message": self.message,
-        }
-
     def sort_key(self) -> tuple:
         return (self.file, self.sheet, _cell_order(self.cell), self.code)
 

@@ -166,6 +166,10 @@ def test_validate_json_for_programs(cycle):
     data = json.loads(result.output)
     text = json.dumps(data, ensure_ascii=False)
     assert "VALEUR_HORS_LISTE" in text and "logis.xlsx" in text
+    # French keys throughout, the findings' too.
+    finding = next(c for f in data["fichiers"] for c in f["constats"] if c["code"] == "VALEUR_HORS_LISTE")
+    assert set(finding) == {"code", "gravite", "fichier", "feuille", "cellule", "message", "titre"}
+    assert finding["gravite"] in ("erreur", "avertissement") and finding["feuille"] == "Attributions"
 
 
 def test_received_files_are_never_modified(cycle):
