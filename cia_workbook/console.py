@@ -8,6 +8,7 @@ the same facts for programs. Both are pure functions of the campaign, so two run
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,9 @@ def _unused(campaign: Campaign) -> list[ReturnFile]:
     return [rf for rf in campaign.files if id(rf) not in used and id(rf) not in old]
 
 
-def campaign_text(convention: Convention, campaign: Campaign, written: list[Path]) -> str:
+def campaign_text(
+    convention: Convention, campaign: Campaign, written: list[Path], removed: Sequence[Path] = ()
+) -> str:
     lines = [f"Contrôle des réponses {campaign.year} — {len(campaign.files)} fichier(s) examiné(s)", ""]
     entries = partner_lines(convention, campaign)
     width = max(len(e["nom"]) for e in entries)
@@ -102,6 +105,12 @@ def campaign_text(convention: Convention, campaign: Campaign, written: list[Path
     if written:
         lines += ["", "Fichiers écrits :"]
         lines.extend(f"  {p}" for p in written)
+    if removed:
+        lines += [
+            "",
+            "Copies annotées retirées (fichier corrigé depuis, illisible, renommé ou retiré de forms/) :",
+        ]
+        lines.extend(f"  {p}" for p in removed)
     return "\n".join(lines)
 
 
@@ -156,7 +165,9 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def campaign_json(convention: Convention, campaign: Campaign, written: list[Path]) -> str:
+def campaign_json(
+    convention: Convention, campaign: Campaign, written: list[Path], removed: Sequence[Path] = ()
+) -> str:
     used = {id(rf): pid for pid, rf in campaign.used.items()}
     old = {id(rf): pid for pid, versions in campaign.superseded.items() for rf in versions}
     files = []
@@ -184,5 +195,6 @@ def campaign_json(convention: Convention, campaign: Campaign, written: list[Path
         "fichiers": files,
         "constats_croises": [finding_dict(f) for f in campaign.cross_findings],
         "ecrits": [str(p) for p in written],
+        "retires": [str(p) for p in removed],
     }
     return json.dumps(data, ensure_ascii=False, indent=2)

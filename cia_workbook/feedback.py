@@ -47,6 +47,9 @@ def fixed_time(year: int) -> dt.datetime:
     return dt.datetime(year + 1, 1, 1)
 
 
+COPY_SUFFIX = "-corrections.xlsx"
+
+
 def copy_targets(paths: list[Path], outdir: Path) -> dict[Path, Path]:
     """Where the corrected copy of each received file goes: outdir/retours/<stem>-corrections.xlsx,
     or <stem>-<extension>-corrections.xlsx when an earlier file has the same stem (r.xlsx, r.ods)."""
@@ -54,9 +57,9 @@ def copy_targets(paths: list[Path], outdir: Path) -> dict[Path, Path]:
     stems: set[str] = set()
     for path in paths:
         path = Path(path)
-        name = f"{path.stem}-corrections.xlsx"
+        name = f"{path.stem}{COPY_SUFFIX}"
         if path.stem in stems:
-            name = f"{path.stem}-{path.suffix.lstrip('.')}-corrections.xlsx"
+            name = f"{path.stem}-{path.suffix.lstrip('.')}{COPY_SUFFIX}"
         stems.add(path.stem)
         out[path] = Path(outdir) / "retours" / name
     return out
@@ -118,6 +121,24 @@ def write_feedback(
         future.result()
     written.append(summary)
     return written
+
+
+def remove_stale_copies(outdir: Path, written: list[Path]) -> list[Path]:
+    """Remove the corrected copies in outdir/retours/ that were not just written: those of
+    files corrected since (no finding left), unreadable now, renamed or taken out of forms/.
+    Only after a run over the whole forms folder, whose copies are then all in `written`.
+    Returns the copies removed."""
+    kept = {Path(p).resolve() for p in written}
+    folder = Path(outdir) / "retours"
+    stale = sorted(p for p in folder.glob(f"*{COPY_SUFFIX}") if p.is_file() and p.resolve() not in kept)
+    removed = []
+    for path in stale:
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:  # open in Excel on Windows, read-only folder: left, said nowhere
+            continue
+    return removed
 
 
 def _cross_by_file(campaign: Campaign) -> dict[int, list[Finding]]:

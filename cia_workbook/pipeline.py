@@ -51,14 +51,17 @@ def run_validation(
     outdir: Path,
     cache: ReturnCache | None = None,
     progress: Progress | None = None,
-) -> tuple[Campaign, list[Path]]:
+    whole_folder: bool = False,
+) -> tuple[Campaign, list[Path], list[Path]]:
     """Read and check every file of `sources`, write the corrected copies and the officer's
-    summary into `outdir`: (the campaign, the files written).
+    summary into `outdir`: (the campaign, the files written, the copies removed).
 
     One set of workers reads the files and writes each corrected copy as soon as its file is
     read; the copies the cross-checks between partners may add to are written after them.
+    With `whole_folder` (`sources` is the year's whole forms folder), the copies of earlier
+    runs that are no longer due are removed (see `feedback.remove_stale_copies`).
     """
-    from cia_workbook.feedback import CopyOnRead, copy_targets, write_feedback
+    from cia_workbook.feedback import CopyOnRead, copy_targets, remove_stale_copies, write_feedback
     from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
 
     targets = copy_targets(expand_sources(sources), outdir)
@@ -66,7 +69,9 @@ def run_validation(
         convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
-        return campaign, write_feedback(convention, campaign, outdir, pool=pool)
+        written = write_feedback(convention, campaign, outdir, pool=pool)
+    removed = remove_stale_copies(outdir, written) if whole_folder else []
+    return campaign, written, removed
 
 
 def run_consolidation(
@@ -427,9 +432,11 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)
-    campaign, written = run_validation(convention, year, [layout.forms(year)], layout.outputs(year), cache)
+    campaign, written, removed = run_validation(
+        convention, year, [layout.forms(year)], layout.outputs(year), cache, whole_folder=True
+    )
     yield ""
-    yield console.campaign_text(convention, campaign, written)
+    yield console.campaign_text(convention, campaign, written, removed)
     yield ""
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
     yield result.summary

@@ -400,3 +400,40 @@ def test_control_characters_pasted_by_a_partner_do_not_stop_the_copy(tmp_path, m
     wb = openpyxl.load_workbook(target)
     assert "« Bail sgn »" in wb["Attributions"]["D4"].comment.text
     assert "« Bail sgn »" in wb["Corrections"]["F2"].value
+
+
+def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_path):
+    """A partner sends back a corrected file under the same name: the annotated copy of the old
+    one would mislead (its comments point at mistakes that are gone); it is removed, and said.
+    A run over chosen files only touches no other copy."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cia_workbook.cli import main
+
+    forms = tmp_path / "forms" / "2024"
+    make_return(forms / "logis.xlsx", rows=[attribution(suite="Bail sgné")])
+    make_return(forms / "hdg.xlsx", "habitat-du-gard", rows=[attribution(suite="Bail sgné")])
+    retours = tmp_path / "outputs" / "2024" / "retours"
+    (retours).mkdir(parents=True)
+    (retours / "notes-agglo.xlsx").write_bytes(b"not ours")  # not a copy: never touched
+    args = ["--dir", str(tmp_path), "validate", "--year", "2024"]
+    CliRunner().invoke(main, args)
+    assert sorted(p.name for p in retours.iterdir()) == [
+        "hdg-corrections.xlsx",
+        "logis-corrections.xlsx",
+        "notes-agglo.xlsx",
+    ]
+    make_return(forms / "logis.xlsx", rows=[attribution()])  # corrected
+    # Only the corrected file, named: the other copy stays, and so does this one's (for now).
+    result = CliRunner().invoke(main, [*args, str(forms / "logis.xlsx")])
+    assert "retirées" not in result.output
+    assert (retours / "hdg-corrections.xlsx").exists() and (retours / "logis-corrections.xlsx").exists()
+    result = CliRunner().invoke(main, args)  # the whole folder
+    assert sorted(p.name for p in retours.iterdir()) == ["hdg-corrections.xlsx", "notes-agglo.xlsx"]
+    assert "Copies annotées retirées" in result.output and "logis-corrections.xlsx" in result.output
+    (forms / "hdg.xlsx").unlink()  # taken out of forms/
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert [Path(p).name for p in json.loads(result.output)["retires"]] == ["hdg-corrections.xlsx"]
+    assert sorted(p.name for p in retours.iterdir()) == ["notes-agglo.xlsx"]
