@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,11 @@ MAX_PARTS = 10_000  # a real template has a few dozen parts
 MAX_UNCOMPRESSED = 3 * 1024**3  # 3 GiB: a 500,000-row return is well under 1 GiB of XML
 MAX_RATIO = 300  # per part; sheet XML compresses ~10-50x, zip bombs ~1000x and more
 RATIO_MIN_SIZE = 10 * 1024**2  # small parts may compress extremely well and harm no one
+# Declared sizes are checked against the real ones for the parts that could lie to harm: from
+# this compressed size, and while the others together could grow past UNMEASURED_MAX.
+MEASURE_FROM = 256 * 1024
+UNMEASURED_MAX = 1024**3
+DEFLATE_MAX_GROWTH = 1032  # deflate's largest expansion
 CHUNK = 4 * 1024**2
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
@@ -206,7 +212,7 @@ def _read(
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError):
         return ReadResult(None, [finding("FICHIER_VIDE", name, detail="archive tronquée ou endommagée")])
-    problem = check_zip_limits(zf)
+    problem = check_zip_limits(zf, data)
     if problem:
         return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=problem)])
     names = set(zf.namelist())
@@ -285,8 +291,12 @@ def _not_a_workbook(path: Path, name: str, head: bytes) -> Finding:
     return finding("FICHIER_ILLISIBLE", name, detail=detail)
 
 
-def check_zip_limits(zf: zipfile.ZipFile) -> str:
-    """French description of the first safety limit the archive exceeds, or ''."""
+def check_zip_limits(zf: zipfile.ZipFile, data: bytes | None = None) -> str:
+    """French description of the first safety limit the archive exceeds, or ''.
+
+    The limits are checked on the sizes the archive declares; with the archive's bytes `data`,
+    the parts that could grow past them if those sizes lied are then decompressed once,
+    counting, and an archive whose part grows beyond its declared size is refused."""
     infos = zf.infolist()
     if len(infos) > MAX_PARTS:
         return f"{len(infos)} parties, au plus {MAX_PARTS} admises"
@@ -297,7 +307,45 @@ def check_zip_limits(zf: zipfile.ZipFile) -> str:
             return f"taux de compression anormal de la partie {info.filename}"
     if total > MAX_UNCOMPRESSED:
         return f"{total // 1024**2} Mo une fois décompressé, au plus {MAX_UNCOMPRESSED // 1024**2} Mo admis"
+    if data is None:
+        return ""
+    # A deflated part grows at most about 1,032-fold: the large parts are measured, then the
+    # next largest while those left could still grow past UNMEASURED_MAX together. A usual
+    # return (a few hundred kilobytes) has none to measure.
+    unmeasured = sum(i.compress_size for i in infos)
+    for info in sorted(infos, key=lambda i: i.compress_size, reverse=True):
+        if info.compress_size < MEASURE_FROM and unmeasured * DEFLATE_MAX_GROWTH <= UNMEASURED_MAX:
+            break
+        unmeasured -= info.compress_size
+        if _inflated_beyond(data, info, info.file_size):
+            return f"la partie {info.filename} se décompresse au-delà de la taille que l'archive déclare"
     return ""
+
+
+def _inflated_beyond(data: bytes, info: zipfile.ZipInfo, size: int) -> bool:
+    """Whether the part `info` of the archive `data` decompresses to more than `size` bytes
+    (counted in steps, never held). A part that cannot be decompressed is left to the reader,
+    which says the file is damaged."""
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        return False  # stored: as large as it is; other methods: read as declared, if at all
+    try:
+        start = info.header_offset
+        name_length = int.from_bytes(data[start + 26 : start + 28], "little")
+        extra_length = int.from_bytes(data[start + 28 : start + 30], "little")
+        begin = start + 30 + name_length + extra_length
+        pending = memoryview(data)[begin : begin + info.compress_size]
+        inflate = zlib.decompressobj(-15)
+        produced = 0
+        while True:
+            out = inflate.decompress(pending, 1 << 20)
+            produced += len(out)
+            if produced > size:
+                return True
+            pending = inflate.unconsumed_tail
+            if not pending and not out:
+                return False
+    except (zlib.error, ValueError):
+        return False
 
 
 def _is_password_error(exc: Exception) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -106,3 +107,51 @@ def test_partner_text_stays_text_in_every_output(tmp_path, text):
                     assert cell.hyperlink is None or cell.hyperlink.location, "only internal links"
     copy = openpyxl.load_workbook(tmp_path / "out" / "retours" / "r-corrections.xlsx")
     assert copy["Attributions"]["A4"].value == text
+
+
+def _declared_size(data: bytes, member: str, size: int) -> bytes:
+    """The archive `data` with `member` declared `size` bytes long, in its local header and in
+    the central directory (a crafted archive whose sizes lie)."""
+    out = bytearray(data)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    info = zf.getinfo(member)
+    out[info.header_offset + 22 : info.header_offset + 26] = size.to_bytes(4, "little")
+    pos = zf.start_dir
+    while out[pos : pos + 4] == b"PK\x01\x02":
+        n, e, c = (int.from_bytes(out[pos + k : pos + k + 2], "little") for k in (28, 30, 32))
+        if out[pos + 46 : pos + 46 + n].decode() == member:
+            out[pos + 24 : pos + 28] = size.to_bytes(4, "little")
+        pos += 46 + n + e + c
+    return bytes(out)
+
+
+def test_an_archive_that_lies_about_a_part_size_is_refused(tmp_path, monkeypatch):
+    """Limits read on declared sizes alone would let a bomb through by declaring small parts:
+    the parts that could grow past them are measured."""
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    sheet = next(n for n in zipfile.ZipFile(path).namelist() if n.startswith("xl/worksheets/"))
+    bomb = tmp_path / "bombe.xlsx"
+    rezipped(path, bomb, lambda name, data: data + b" " * (3 * 1024**2) if name == sheet else data)
+    bomb.write_bytes(_declared_size(bomb.read_bytes(), sheet, 4096))
+    assert zipfile.ZipFile(bomb).getinfo(sheet).file_size == 4096
+    monkeypatch.setattr(reader, "MEASURE_FROM", 1024)  # the padding compresses to a few kB
+    result = read_workbook(bomb)
+    assert (
+        codes(result) == ["FICHIER_TROP_GROS"]
+        and "taille que l'archive déclare" in result.findings[0].message
+    )
+    # The same parts unmeasured (they stay below the thresholds): read as before.
+    monkeypatch.setattr(reader, "MEASURE_FROM", 10 * 1024**2)
+    assert "FICHIER_TROP_GROS" not in codes(read_workbook(bomb))
+
+
+def test_measuring_every_part_refuses_no_real_return(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MEASURE_FROM", 0)
+    rows = [attribution(reference=f"LC-{i:05d}") for i in range(300)]
+    assert read_workbook(make_return(tmp_path / "r.xlsx", rows=rows)).findings == []
+    # Files saved by LibreOffice and Excel-like producers, every one but the corpus's own bomb.
+    fixtures = sorted((Path(__file__).parent / "fixtures").rglob("*.xls[xm]")) + sorted(
+        (Path(__file__).parent / "fixtures").rglob("*.ods")
+    )
+    for fixture in (f for f in fixtures if f.name != "bombe.xlsx"):
+        assert "FICHIER_TROP_GROS" not in codes(read_workbook(fixture)), fixture.name
