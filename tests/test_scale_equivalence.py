@@ -204,6 +204,23 @@ def test_validate_shows_a_french_progress_bar_on_stderr(forms, tmp_path, monkeyp
     assert "Lecture des classeurs" not in result.stdout
 
 
+def test_consolidate_shows_the_progress_of_its_workers(forms, tmp_path, monkeypatch):
+    """consolidate's workers send the returns as they load them: the bar moves with them."""
+    from cia_workbook import pipeline
+
+    monkeypatch.setattr(ReadingBar, "SHOW_FILES", 5)
+    calls = []
+    original = pipeline.SplitLoad.returns
+    monkeypatch.setattr(
+        pipeline.SplitLoad, "returns", lambda self, p=None: calls.append(1) or original(self, p)
+    )
+    root = _copy_forms(forms, tmp_path / "travail")
+    args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert calls and "Lecture des classeurs" in result.stderr and "Lecture des classeurs" not in result.stdout
+
+
 def test_a_short_run_shows_no_progress_bar(forms, tmp_path):
     one = sorted(forms.glob("*.xlsx"))[0]
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "validate", "--year", str(YEAR), str(one)])
