@@ -315,6 +315,8 @@ def _corrections_sheet(wb, findings: list[Finding]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
+    from cia_workbook.reader import get_column_letter
+
     sheet = _corrections(findings, wb.sheetnames)
     ws = wb.create_sheet(sheet.title, 0)
     for c, text in enumerate(sheet.headers, start=1):
@@ -330,9 +332,9 @@ def _corrections_sheet(wb, findings: list[Finding]) -> None:
             elif c == sheet.wrap_col:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for c, width in enumerate(sheet.widths, start=1):
-        ws.column_dimensions[chr(64 + c)].width = width
+        ws.column_dimensions[get_column_letter(c)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{chr(64 + len(sheet.headers))}{len(sheet.lines) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{len(sheet.lines) + 1}"
     for ws_ in wb.worksheets:
         ws_.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True

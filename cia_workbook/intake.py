@@ -230,10 +230,16 @@ class _WorkerSetup(NamedTuple):
 def _start_pool(setup: _WorkerSetup, workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
-    # fork (where it exists) starts workers with the libraries already imported.
+    return ProcessPoolExecutor(
+        workers, mp_context=fork_context(), initializer=_worker_setup, initargs=(setup,)
+    )
+
+
+def fork_context():
+    """Worker processes by fork where it exists: they start with the libraries already imported
+    and the convention already loaded."""
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup, initargs=(setup,))
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
 def _read_and_store(

@@ -202,8 +202,7 @@ class SplitLoad:
     def __init__(
         self, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], outdir: Path, n: int
     ):
-        import multiprocessing
-
+        from cia_workbook.intake import fork_context
         from cia_workbook.report_xlsx import CSV_DATA_SETS
 
         self.convention, self.year, self.cache, self.paths = convention, year, cache, paths
@@ -213,8 +212,7 @@ class SplitLoad:
         ]
         self.failed: set[int] = set()
         self.finished = False  # every worker's CSV lines asked for
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        context = fork_context()
         self.conns: list[Any] = []
         self.processes: list[Any] = []
         outdir.mkdir(parents=True, exist_ok=True)
