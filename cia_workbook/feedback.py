@@ -31,7 +31,6 @@ CORRECTIONS_TITLE = "Corrections"
 ERROR_FILL = "FFC7CE"  # Excel's own "bad" red
 WARNING_FILL = "FFEB9C"  # Excel's own "neutral" yellow
 MAX_RANGE_CELLS = 500  # a finding on a range highlights at most this many cells
-ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 AUTHOR = "cia-workbook"  # author of the comments, last to modify the copies
 # Characters XML 1.0 cannot hold (a workbook is XML): partner text pasted with a control
 # character is written without it, in every text of a copy.
@@ -347,17 +346,20 @@ _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 def normalize_zip(path: Path, when: dt.datetime | None = None) -> None:
     """Rewrite a zip with fixed entry times and, if `when` is given, a fixed modification time:
     openpyxl stamps each part, and the document's « modified » property, with the current time."""
+    from cia_workbook.xlsx_copy import zipped
+
     with zipfile.ZipFile(path) as src:
-        entries = [(info, src.read(info)) for info in src.infolist()]
+        entries = [(info.filename, src.read(info)) for info in src.infolist()]
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode() if when else None
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info, data in entries:
-            if stamp and info.filename == "docProps/core.xml":
-                data = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", data)
-            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, data)
+    if stamp:
+        entries = [
+            (
+                name,
+                _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", data) if name == "docProps/core.xml" else data,
+            )
+            for name, data in entries
+        ]
+    path.write_bytes(zipped(entries))
 
 
 # -- The officer's summary -----------------------------------------------------------------

@@ -263,16 +263,7 @@ class _Package:
         self.parts[self.workbook_part] = _serialize(self.workbook)
         self.parts[_rels_path(self.workbook_part)] = _serialize(self.workbook_rels)
         self.parts["[Content_Types].xml"] = _serialize(self.types)
-        out = BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name in [*self.order, *self.added]:
-                if name not in self.parts:
-                    continue
-                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o600 << 16
-                zf.writestr(info, self.parts[name])
-        return out.getvalue()
+        return zipped((name, self.parts[name]) for name in [*self.order, *self.added] if name in self.parts)
 
     def _last_vml_block(self) -> int:
         """Each legacy drawing numbers its shapes in its own blocks of 1024 (o:idmap): the new
@@ -407,6 +398,19 @@ class _Package:
             by = etree.SubElement(core, _q(CP, "lastModifiedBy"))
         by.text = author
         self.parts[core_part] = _serialize(core)
+
+
+def zipped(parts: Iterable[tuple[str, bytes]]) -> bytes:
+    """A package of `parts` (name, bytes) with fixed entry times and modes: the same parts give
+    the same bytes from one run to the next."""
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            zf.writestr(info, data)
+    return out.getvalue()
 
 
 def _add_rel(rels, rel_type: str, target: str) -> str:
