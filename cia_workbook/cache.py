@@ -262,7 +262,7 @@ def _numbers(data: dict[str, Any], n: int) -> tuple[str, array] | None:
 
 def _expand(kind: str, numbers: array) -> list[Any]:
     if kind == "o":
-        return list(map(_DAYS_OR_EMPTY.__getitem__, numbers))
+        return list(map(_DAYS.__getitem__, numbers))
     if kind == "f":
         return numbers.tolist()
     return [None if v != v else v for v in numbers.tolist()]  # NaN: an empty cell
@@ -354,8 +354,8 @@ class _Days(dict):
         return day
 
 
-_DAYS = _Days({None: None})
-_DAYS_OR_EMPTY = _Days({0: None})  # the days of an "o" column, where 0 is an empty cell
+# Day 0 is no date: in an "o" column it is an empty cell (a keyed ["d", 0] is refused).
+_DAYS = _Days({0: None})
 _INDEXES = bytes(range(256))
 
 

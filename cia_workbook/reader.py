@@ -291,12 +291,13 @@ def _not_a_workbook(path: Path, name: str, head: bytes) -> Finding:
     return finding("FICHIER_ILLISIBLE", name, detail=detail)
 
 
-def check_zip_limits(zf: zipfile.ZipFile, data: bytes | None = None) -> str:
-    """French description of the first safety limit the archive exceeds, or ''.
+def check_zip_limits(zf: zipfile.ZipFile, data: bytes) -> str:
+    """French description of the first safety limit the archive `zf` (of the bytes `data`)
+    exceeds, or ''.
 
-    The limits are checked on the sizes the archive declares; with the archive's bytes `data`,
-    the parts that could grow past them if those sizes lied are then decompressed once,
-    counting, and an archive whose part grows beyond its declared size is refused."""
+    The limits are checked on the sizes the archive declares; the parts that could grow past
+    them if those sizes lied are then decompressed once, counting, and an archive whose part
+    grows beyond its declared size is refused."""
     infos = zf.infolist()
     if len(infos) > MAX_PARTS:
         return f"{len(infos)} parties, au plus {MAX_PARTS} admises"
@@ -307,8 +308,6 @@ def check_zip_limits(zf: zipfile.ZipFile, data: bytes | None = None) -> str:
             return f"taux de compression anormal de la partie {info.filename}"
     if total > MAX_UNCOMPRESSED:
         return f"{total // 1024**2} Mo une fois décompressé, au plus {MAX_UNCOMPRESSED // 1024**2} Mo admis"
-    if data is None:
-        return ""
     # A deflated part grows at most about 1,032-fold: the large parts are measured, then the
     # next largest while those left could still grow past UNMEASURED_MAX together. A usual
     # return (a few hundred kilobytes) has none to measure.
