@@ -250,15 +250,15 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
     bar = ReadingBar()
     try:
         cache = ReturnCache(wd.cache(year), convention, year)
-        campaign, written, removed = run_validation(
+        campaign, written, stale = run_validation(
             convention, year, sources, wd.outputs(year), cache, progress=bar, whole_folder=not paths
         )
     finally:
         bar.close()
     if as_json:
-        click.echo(console.campaign_json(convention, campaign, written, removed))
+        click.echo(console.campaign_json(convention, campaign, written, stale))
     else:
-        click.echo(console.campaign_text(convention, campaign, written, removed))
+        click.echo(console.campaign_text(convention, campaign, written, stale))
     if any(rf.has_errors for rf in campaign.files if not rf.ignored):
         sys.exit(1)
 

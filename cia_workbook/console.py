@@ -8,13 +8,15 @@ the same facts for programs. Both are pure functions of the campaign, so two run
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding
 from cia_workbook.model import Campaign, ReturnFile
+
+if TYPE_CHECKING:
+    from cia_workbook.feedback import StaleCopies
 
 # Beyond this many identical findings in one column, the console shows a few and counts the rest.
 MAX_SAME_PER_COLUMN = 5
@@ -61,7 +63,7 @@ def _unused(campaign: Campaign) -> list[ReturnFile]:
 
 
 def campaign_text(
-    convention: Convention, campaign: Campaign, written: list[Path], removed: Sequence[Path] = ()
+    convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
 ) -> str:
     lines = [f"Contrôle des réponses {campaign.year} — {len(campaign.files)} fichier(s) examiné(s)", ""]
     entries = partner_lines(convention, campaign)
@@ -105,12 +107,19 @@ def campaign_text(
     if written:
         lines += ["", "Fichiers écrits :"]
         lines.extend(f"  {p}" for p in written)
-    if removed:
+    if stale is not None and stale.removed:
         lines += [
             "",
             "Copies annotées retirées (fichier corrigé depuis, illisible, renommé ou retiré de forms/) :",
         ]
-        lines.extend(f"  {p}" for p in removed)
+        lines.extend(f"  {p}" for p in stale.removed)
+    if stale is not None and stale.left:
+        lines += [
+            "",
+            "Copies annotées périmées qui n'ont pas pu être retirées (sans doute ouvertes dans un tableur) : "
+            "ne les renvoyez pas ; fermez-les puis relancez « cia-workbook validate », ou supprimez-les.",
+        ]
+        lines.extend(f"  {p}" for p in stale.left)
     return "\n".join(lines)
 
 
@@ -166,7 +175,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def campaign_json(
-    convention: Convention, campaign: Campaign, written: list[Path], removed: Sequence[Path] = ()
+    convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
 ) -> str:
     used = {id(rf): pid for pid, rf in campaign.used.items()}
     old = {id(rf): pid for pid, versions in campaign.superseded.items() for rf in versions}
@@ -195,6 +204,7 @@ def campaign_json(
         "fichiers": files,
         "constats_croises": [finding_dict(f) for f in campaign.cross_findings],
         "ecrits": [str(p) for p in written],
-        "retires": [str(p) for p in removed],
+        "retires": [str(p) for p in stale.removed] if stale else [],
+        "non_retires": [str(p) for p in stale.left] if stale else [],
     }
     return json.dumps(data, ensure_ascii=False, indent=2)

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cia_workbook.console import partner_lines, verdict
 from cia_workbook.convention import Convention
@@ -122,22 +122,29 @@ def write_feedback(
     return written
 
 
-def remove_stale_copies(outdir: Path, written: list[Path]) -> list[Path]:
+class StaleCopies(NamedTuple):
+    """Annotated copies of earlier runs no longer due: removed, and those that could not be
+    (open in a spreadsheet on Windows, a read-only folder)."""
+
+    removed: list[Path]
+    left: list[Path]
+
+
+def remove_stale_copies(outdir: Path, written: list[Path]) -> StaleCopies:
     """Remove the corrected copies in outdir/retours/ that were not just written: those of
     files corrected since (no finding left), unreadable now, renamed or taken out of forms/.
-    Only after a run over the whole forms folder, whose copies are then all in `written`.
-    Returns the copies removed."""
+    Only after a run over the whole forms folder, whose copies are then all in `written`."""
     kept = {Path(p).resolve() for p in written}
     folder = Path(outdir) / "retours"
     stale = sorted(p for p in folder.glob(f"*{COPY_SUFFIX}") if p.is_file() and p.resolve() not in kept)
-    removed = []
+    result = StaleCopies([], [])
     for path in stale:
         try:
             path.unlink()
-            removed.append(path)
-        except OSError:  # open in Excel on Windows, read-only folder: left, said nowhere
-            continue
-    return removed
+            result.removed.append(path)
+        except OSError:
+            result.left.append(path)
+    return result
 
 
 def _cross_by_file(campaign: Campaign) -> dict[int, list[Finding]]:

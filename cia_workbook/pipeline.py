@@ -16,6 +16,7 @@ from cia_workbook.convention import Convention
 
 if TYPE_CHECKING:
     from cia_workbook.cache import ReturnCache
+    from cia_workbook.feedback import StaleCopies
     from cia_workbook.intake import Progress
     from cia_workbook.model import Campaign, ReturnFile
 
@@ -52,16 +53,22 @@ def run_validation(
     cache: ReturnCache | None = None,
     progress: Progress | None = None,
     whole_folder: bool = False,
-) -> tuple[Campaign, list[Path], list[Path]]:
+) -> tuple[Campaign, list[Path], StaleCopies]:
     """Read and check every file of `sources`, write the corrected copies and the officer's
-    summary into `outdir`: (the campaign, the files written, the copies removed).
+    summary into `outdir`: (the campaign, the files written, the stale copies).
 
     One set of workers reads the files and writes each corrected copy as soon as its file is
     read; the copies the cross-checks between partners may add to are written after them.
     With `whole_folder` (`sources` is the year's whole forms folder), the copies of earlier
     runs that are no longer due are removed (see `feedback.remove_stale_copies`).
     """
-    from cia_workbook.feedback import CopyOnRead, copy_targets, remove_stale_copies, write_feedback
+    from cia_workbook.feedback import (
+        CopyOnRead,
+        StaleCopies,
+        copy_targets,
+        remove_stale_copies,
+        write_feedback,
+    )
     from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
 
     targets = copy_targets(expand_sources(sources), outdir)
@@ -70,8 +77,8 @@ def run_validation(
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
         written = write_feedback(convention, campaign, outdir, pool=pool)
-    removed = remove_stale_copies(outdir, written) if whole_folder else []
-    return campaign, written, removed
+    stale = remove_stale_copies(outdir, written) if whole_folder else StaleCopies([], [])
+    return campaign, written, stale
 
 
 def run_consolidation(
@@ -437,11 +444,11 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)
-    campaign, written, removed = run_validation(
+    campaign, written, stale = run_validation(
         convention, year, [layout.forms(year)], layout.outputs(year), cache, whole_folder=True
     )
     yield ""
-    yield console.campaign_text(convention, campaign, written, removed)
+    yield console.campaign_text(convention, campaign, written, stale)
     yield ""
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
     yield result.summary

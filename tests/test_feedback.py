@@ -402,7 +402,7 @@ def test_control_characters_pasted_by_a_partner_do_not_stop_the_copy(tmp_path, m
     assert "« Bail sgn »" in wb["Corrections"]["F2"].value
 
 
-def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_path):
+def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_path, monkeypatch):
     """A partner sends back a corrected file under the same name: the annotated copy of the old
     one would mislead (its comments point at mistakes that are gone); it is removed, and said.
     A run over chosen files only touches no other copy."""
@@ -434,6 +434,20 @@ def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_p
     assert sorted(p.name for p in retours.iterdir()) == ["hdg-corrections.xlsx", "notes-agglo.xlsx"]
     assert "Copies annotées retirées" in result.output and "logis-corrections.xlsx" in result.output
     (forms / "hdg.xlsx").unlink()  # taken out of forms/
+    # Its copy open in a spreadsheet (Windows refuses to delete it): said, with what to do.
+    original_unlink = Path.unlink
+
+    def locked(self, *a, **k):
+        if self.name == "hdg-corrections.xlsx":
+            raise PermissionError(13, "fichier ouvert")
+        return original_unlink(self, *a, **k)
+
+    monkeypatch.setattr(Path, "unlink", locked)
+    result = CliRunner().invoke(main, args)
+    assert "n'ont pas pu être retirées" in result.output and "hdg-corrections.xlsx" in result.output
+    assert "relancez « cia-workbook validate »" in result.output
+    monkeypatch.setattr(Path, "unlink", original_unlink)
     result = CliRunner().invoke(main, [*args, "--json"])
-    assert [Path(p).name for p in json.loads(result.output)["retires"]] == ["hdg-corrections.xlsx"]
+    data = json.loads(result.output)
+    assert [Path(p).name for p in data["retires"]] == ["hdg-corrections.xlsx"] and data["non_retires"] == []
     assert sorted(p.name for p in retours.iterdir()) == ["notes-agglo.xlsx"]
