@@ -191,9 +191,15 @@ class Workers:
         self.close()
 
 
-def cached_return(cache: ReturnCache | None, path: Path) -> ReturnFile | None:
-    """The cached result of this file, or None."""
-    return _look_up(cache, path)[0]
+def load_or_read(
+    convention: Convention, year: int, path: Path, cache: ReturnCache | None, engine: str = "auto"
+) -> tuple[ReturnFile, bool]:
+    """(the cached result of this file, or the file read, validated and cached; whether it was
+    read). The digest the look-up computed is not computed again."""
+    hit, digest = _look_up(cache, path)
+    if hit is not None:
+        return hit, False
+    return _read_and_store(convention, year, path, engine, digest, cache), True
 
 
 def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, str | None]:

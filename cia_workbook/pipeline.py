@@ -355,7 +355,7 @@ def _load_and_render(
     import os
     import signal
 
-    from cia_workbook.intake import cached_return, read_return
+    from cia_workbook.intake import load_or_read
 
     # An interruption (Ctrl-C) is the parent's to handle: it stops this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -363,11 +363,8 @@ def _load_and_render(
     try:
         batch: list[ReturnFile] = []
         for path in paths:
-            rf = cached_return(cache, path)
-            if rf is None:
-                rf = read_return(convention, year, path)
-                cache.store(rf)
-                # Forked with the cycle collector paused: what reading left in cycles is freed.
+            rf, read = load_or_read(convention, year, path, cache)
+            if read:  # forked with the cycle collector paused: what reading left in cycles is freed
                 gc.collect(0)
             returns.append(rf)
             batch.append(rf)

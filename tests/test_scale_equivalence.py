@@ -453,9 +453,9 @@ def test_the_csv_written_by_the_workers_equals_the_direct_one(forms, tmp_path, m
     original_worker = pipeline._load_and_render
 
     def dies(conn, convention, year, cache, paths, parts):
-        from cia_workbook.intake import cached_return
+        from cia_workbook.intake import load_or_read
 
-        conn.send(("returns", [cached_return(cache, paths[0])]))
+        conn.send(("returns", [load_or_read(convention, year, paths[0], cache)[0]]))
         os._exit(1)
 
     monkeypatch.setattr(pipeline, "_load_and_render", dies)
