@@ -304,16 +304,9 @@ class _Columns(MutableMapping):
 
     def keyed(self, key: str) -> tuple[list[Any], array] | None:
         """(distinct values, the index of its value for each row) of a column of repeated values
-        not expanded yet, else None: the CSV renders each distinct value once."""
+        not expanded yet, else None: the CSV renders each distinct value once, the consolidation
+        codes its rows from the indexes directly."""
         return self._keyed.get(key)
-
-    def compact(self, key: str) -> tuple[list[Any], bytes] | None:
-        """(distinct values, one byte per row: the index of its value) of a column of repeated
-        values not expanded yet, else None: the consolidation codes rows from it directly."""
-        keyed = self._keyed.get(key)
-        if keyed is None or keyed[1].typecode != "B":
-            return None
-        return keyed[0], keyed[1].tobytes()
 
     def __setitem__(self, key: str, values: list[Any]) -> None:
         if key not in self._order:

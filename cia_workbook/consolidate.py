@@ -150,16 +150,16 @@ def _joined(tables: list[Table], key: str) -> _Column:
     ranks: dict[Any, int] = {}
     pieces: list[bytes] = []
     for table in tables:
-        compact = getattr(table.columns, "compact", None)
-        found = compact(key) if compact is not None else None
-        if found is None:
+        keyed = getattr(table.columns, "keyed", None)  # (see cache._Columns.keyed)
+        found = keyed(key) if keyed is not None else None
+        if found is not None and found[1].typecode == "B":
+            values, codes = found[0], found[1].tobytes()
+        else:
             column = table.columns.get(key)
             part = _Column.of(column if column is not None else [None] * len(table.rows))
             if part.codes is None:
                 return plain()
             values, codes = part.values, part.codes
-        else:
-            values, codes = found
         local = [ranks.setdefault(v, len(ranks)) for v in values]
         if len(ranks) > 256:
             return plain()
