@@ -83,10 +83,18 @@ def _household(rng: random.Random, convention: Convention, year: int, quartile: 
     }
 
 
+# Share of the DALO households of the bailleurs carrying the urban-renewal rehousing that are
+# also rehoused by the NPNRU (their category stays DALO, the higher one).
+SHARE_DALO_NPNRU = 0.35
+
+
 def _bailleur_rows(
-    rng: random.Random, convention: Convention, partner: Partner, year: int, scale: float
+    rng: random.Random, convention: Convention, partner: Partner, year: int, scale: float, seed: int = 2020
 ) -> list[dict[str, Any]]:
     """Rows as codes (the truth), before they are turned into what the partner types."""
+    # The NPNRU flag is drawn apart, so that every other figure stays what it was without it.
+    npnru_rng = random.Random(f"{seed}-{year}-{partner.id}-npnru")
+    carries_renewal = partner.id in _renewal_bailleurs(convention)
     geo = convention.geography(year)
     communes = convention.epci.communes
     weights = [c.population or 1 for c in communes]
@@ -119,7 +127,7 @@ def _bailleur_rows(
         cat_draw = rng.random()
         if cat_draw < 0.03 and categories:
             category = categories[0].code  # the highest category (DALO in Alès)
-        elif cat_draw < 0.06 and renewal and partner.id in _renewal_bailleurs(convention):
+        elif cat_draw < 0.06 and renewal and carries_renewal:
             category = rng.choice(renewal)
         elif cat_draw < 0.27 and priority:
             category = rng.choice(priority[1:] or priority)
@@ -161,6 +169,16 @@ def _bailleur_rows(
             "emploi": employment,
             "mutation": "OUI" if rng.random() < 0.18 else "NON",
             "logement_recent": "OUI" if (not in_qpv and rng.random() < 0.15) else "NON",
+            "reloge_npnru": "OUI"
+            if category in renewal
+            or (
+                renewal
+                and carries_renewal
+                and categories
+                and category == categories[0].code
+                and npnru_rng.random() < SHARE_DALO_NPNRU
+            )
+            else "NON",
         }
         row.update(_household(rng, convention, year, quartile))
         rows.append(row)
@@ -223,7 +241,7 @@ def _contingent_rows(convention: Convention, reservataire: Partner, year: int, t
                 for r in leases
                 if r["qpv"] == HORS_QPV
                 and r["zone_locale"] == NO_ZONE
-                and (r["quartile"] == "1" or r["categorie"] in renewal)
+                and (r["quartile"] == "1" or r["categorie"] in renewal or r.get("reloge_npnru") == "OUI")
             ),
             "q234_qpv": sum(
                 1
@@ -244,7 +262,7 @@ def generate_campaign(
 ) -> list[FilledReturn]:
     """Every partner's filled return for `year` (as typed), deterministic for a seed."""
     rng = random.Random(f"{seed}-{year}")
-    truth = {p.id: _bailleur_rows(rng, convention, p, year, scale) for p in convention.bailleurs}
+    truth = {p.id: _bailleur_rows(rng, convention, p, year, scale, seed) for p in convention.bailleurs}
     returns: list[FilledReturn] = []
     rehousing = _rehousing_rows(convention, year, seed) if convention.rehousing is not None else {}
     for partner in convention.partners:

@@ -445,7 +445,8 @@ class _AnnexesDocument(_BilanDocument):
             )
         self.para(
             "NPNRU et objectifs de la convention : un ménage relogé dans le parc social avec un bail signé dans l'année "
-            "est déclaré dans la feuille « Attributions » du bailleur avec la catégorie « relogé NPNRU » ; hors QPV et "
+            "est déclaré dans la feuille « Attributions » du bailleur avec « Oui » dans la colonne « Relogé NPNRU », quelle "
+            "que soit sa catégorie prioritaire (un ménage DALO relogé NPNRU reste « DALO ») ; hors QPV et "
             "hors zone locale, il compte au numérateur de l'objectif hors QPV du bilan annuel de la convention.",
             NOTE_STYLE,
         )

@@ -467,7 +467,7 @@ class _BilanDocument:
             )
         self.para(
             "Les ménages relogés dans le cadre du NPNRU comptent avec le 1er quartile au numérateur de l'objectif hors "
-            "QPV (catégorie « relogé NPNRU » de la feuille Attributions). Le suivi de chaque ménage, le bilan annuel des "
+            "QPV (colonne « Relogé NPNRU » de la feuille Attributions, quelle que soit la catégorie). Le suivi de chaque ménage, le bilan annuel des "
             "relogements à valider par la commission de coordination et les dossiers bloqués figurent dans les annexes "
             f"de la charte de relogement ({annexes_docx_name(r.year, self.diffusion)})."
         )

@@ -685,7 +685,8 @@ class _Builder:
             "Définitions (texte de la convention) :",
             f"1. Univers : baux signés en {year} (date de signature du bail dans l'année) pour des logements "
             "hors QPV et hors zone locale (« Aucune »). Numérateur : ménages du 1er quartile ou relogés "
-            "dans le cadre du renouvellement urbain (comptés une seule fois).",
+            "dans le cadre du NPNRU (colonne « Relogé NPNRU », quelle que soit la catégorie, ou catégorie "
+            "relogement NPNRU), comptés une seule fois.",
             f"2. Univers : attributions prononcées en {year} (date de décision CAL dans l'année) pour des "
             "logements en QPV ou dans une zone locale. Numérateur : ménages des quartiles 2, 3 et 4.",
             f"3. Univers : baux signés en {year} sur le contingent propre du bailleur. Numérateur : ménages "
