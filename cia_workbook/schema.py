@@ -106,11 +106,14 @@ class Column:
 
 
 def version_key(version: str) -> tuple[int, ...] | None:
-    """« 1.1 » → (1, 1); None for a version that is not numbers and dots."""
+    """« 1.1 » → (1, 1), « 1.0 » and « 1 » → (1,); None for a version that is not numbers and dots."""
     try:
-        return tuple(int(part) for part in str(version).strip().split("."))
+        parts = [int(part) for part in str(version).strip().split(".")]
     except ValueError:
         return None
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
 
 
 def older_than(version: str, other: str) -> bool:
