@@ -593,6 +593,9 @@ class TrendYear:
     rates: dict[str, Rate]
     returns_used: int
     returns_expected: int
+    # Names of the partners whose return of that year is not in its rates.
+    excluded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -912,7 +915,24 @@ def _trend_year(
         rates=_objectives(convention, rows, year),
         returns_used=len(campaign.usable()),
         returns_expected=expected,
+        excluded=[_name(convention, pid) for pid in sorted(campaign.excluded(), key=convention.partner_rank)],
+        missing=[_name(convention, pid) for pid in campaign.missing],
     )
+
+
+def _name(convention: Convention, pid: str) -> str:
+    partner = convention.partners_by_id.get(pid)
+    return partner.name if partner else pid
+
+
+def _gaps_text(t: TrendYear) -> str:
+    """« écarté : A, B ; manquant : C », or « aucun »: what a year's rates lack."""
+    parts = [
+        f"{label} : {', '.join(names)}"
+        for label, names in (("écarté", t.excluded), ("manquant", t.missing))
+        if names
+    ]
+    return " ; ".join(parts) or "aucun"
 
 
 def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTable:
@@ -924,6 +944,10 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
             Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
             Col(f"{short}_cible", f"{label} : cible", "target"),
         ]
+    cols += [
+        Col("retours", "Retours utilisés", "text"),
+        Col("non_utilises", "Retours écartés ou manquants", "text"),
+    ]
     rows = []
     for t in trend:
         row: dict[str, Any] = {"annee": str(t.year)}
@@ -935,6 +959,8 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
                 f"{short}_taux": rate.value,
                 f"{short}_cible": _fraction(rate.target),
             }
+        row["retours"] = f"{frformat.integer(t.returns_used)} sur {frformat.integer(t.returns_expected)}"
+        row["non_utilises"] = _gaps_text(t)
         rows.append(row)
     return IndicatorTable(
         "evolution",
@@ -942,7 +968,9 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
         f"Évolution depuis {convention.info.first_year} (territoire)",
         cols,
         rows,
-        note="Chaque année est jugée sur sa propre cible et sur la géographie prioritaire en vigueur cette année-là.",
+        note="Chaque année est jugée sur sa propre cible et sur la géographie prioritaire en vigueur cette année-là, "
+        "avec les seuls retours utilisés de cette année : un retour écarté ou manquant cette année-là n'est pas dans "
+        "ses taux (dernières colonnes).",
     )
 
 

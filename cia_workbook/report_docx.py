@@ -459,6 +459,13 @@ class _BilanDocument:
             f"{self.count(t.blocked)} dossiers bloqués.",
             KEY_FIGURE_STYLE,
         )
+        if r.stale:
+            self.para(
+                f"Situation non actualisée en {r.year} : {self.count(len(r.stale))} ménages dont aucun retour {r.year} "
+                f"utilisé ne donne la situation ({r.stale_details(self.count)}) ; ils ne sont comptés ni en cours ni bloqués (voir la "
+                "première page des annexes de la charte).",
+                KEY_FIGURE_STYLE,
+            )
         for code, rate in r.year_criteria.items():
             self.para(
                 f"{CRITERIA[code]} en {r.year} : {self.rate_text(rate.numerator, rate.denominator)} "
