@@ -16,7 +16,7 @@ from typing import Any, Literal
 from cia_workbook import frformat
 from cia_workbook.convention import Convention
 from cia_workbook.model import Campaign, ReturnFile, Table
-from cia_workbook.schema import CONTINGENT_OWN, HORS_QPV, NO_ZONE
+from cia_workbook.schema import CONTINGENT_OWN, HORS_QPV, NO_ZONE, older_than, schema_for
 
 TERRITORY = "territoire"
 TERRITORY_LABEL = "Territoire"
@@ -295,7 +295,7 @@ def _yes(value: Any) -> bool | None:
 
 
 _FLAG_KEYS = ("date_cal", "date_bail", "suite", "commune", "qpv", "zone_locale", "contingent", "quartile",
-              "categorie", "age_titulaire", "nb_moins_14", "emploi", "mutation")  # fmt: skip
+              "categorie", "age_titulaire", "nb_moins_14", "emploi", "mutation", "reloge_npnru")  # fmt: skip
 
 
 def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int) -> _Rows:
@@ -334,7 +334,12 @@ def _rows_of(convention: Convention, tables: list[tuple[str, Table]], year: int)
             "q1u": lambda f: f["q1"] | f["urban"],
             "q234": flag("quartile", lambda v: v in ("2", "3", "4")),
             "priority": flag("categorie", lambda v: v in priority),
-            "urban": flag("categorie", lambda v: v in urban),
+            # Rehoused by the NPNRU: the yes/no column, whatever the category (a DALO household
+            # rehoused by the NPNRU keeps DALO as its category), or the urban-renewal category
+            # (returns of the template 1.0, which had no such column, or the column left blank).
+            "urban": lambda f: f["urban_flag"] | f["urban_category"],
+            "urban_flag": flag("reloge_npnru", lambda v: v == "OUI"),
+            "urban_category": flag("categorie", lambda v: v in urban),
             "dalo": flag("categorie", lambda v: v == "DALO"),
             "out_qpv": flag("qpv", lambda v: v in (None, HORS_QPV)),
             "out_zone": flag("zone_locale", lambda v: v in (None, NO_ZONE)),
@@ -412,6 +417,11 @@ def contingent_rates(
     return {c: _objectives(convention, groups[c], year, c) for c in contingents}
 
 
+# Contingent column → the count its former definition gives, for a réservataire's return made
+# on a template older than the column's `since` (schema 1.0: the 1st quartile alone).
+FORMER_COUNTS = {"q1_hors_qpv": "q1_seul_hors_qpv"}
+
+
 def contingent_counts(
     convention: Convention, year: int, tables: list[tuple[str, Table]], reservataires: list[str]
 ) -> dict[str, dict[str, dict[str, int]]]:
@@ -420,8 +430,9 @@ def contingent_counts(
 
     Same definitions as the bilan (DOMAIN.md): baux signés in the year on that contingent,
     priority categories among them, 1st quartile outside QPV and local zones, quartiles 2-4 of
-    CAL decisions in the year in QPV or local zone. The objective counts NPNRU rehousing with the
-    1st quartile; the Contingent sheet asks for the 1st quartile alone, so that one is counted.
+    CAL decisions in the year in QPV or local zone. « Dont 1er quartile ou relogés NPNRU hors
+    QPV » follows the objective (1st quartile or rehoused by the NPNRU, counted once); returns
+    of the template 1.0 declared the 1st quartile alone, counted as `FORMER_COUNTS` says.
     """
     rows = _rows_of(convention, tables, year)
     priority = [c.code for c in convention.priority_categories if c.priority]
@@ -433,7 +444,8 @@ def contingent_counts(
             counts = mine[res] = {
                 "baux_signes": len(leased),
                 "q234_qpv": sel.count("cal", "inq", "q234"),
-                "q1_hors_qpv": leased.count("q1", "out_qpv", "out_zone"),
+                "q1_hors_qpv": leased.count("q1u", "out_qpv", "out_zone"),
+                "q1_seul_hors_qpv": leased.count("q1", "out_qpv", "out_zone"),
             }
             tally = leased.tally("category", priority)
             for code in priority:
@@ -581,6 +593,9 @@ class TrendYear:
     rates: dict[str, Rate]
     returns_used: int
     returns_expected: int
+    # Names of the partners whose return of that year is not in its rates.
+    excluded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -900,7 +915,24 @@ def _trend_year(
         rates=_objectives(convention, rows, year),
         returns_used=len(campaign.usable()),
         returns_expected=expected,
+        excluded=[_name(convention, pid) for pid in sorted(campaign.excluded(), key=convention.partner_rank)],
+        missing=[_name(convention, pid) for pid in campaign.missing],
     )
+
+
+def _name(convention: Convention, pid: str) -> str:
+    partner = convention.partners_by_id.get(pid)
+    return partner.name if partner else pid
+
+
+def _gaps_text(t: TrendYear) -> str:
+    """« écarté : A, B ; manquant : C », or « aucun »: what a year's rates lack."""
+    parts = [
+        f"{label} : {', '.join(names)}"
+        for label, names in (("écarté", t.excluded), ("manquant", t.missing))
+        if names
+    ]
+    return " ; ".join(parts) or "aucun"
 
 
 def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTable:
@@ -912,6 +944,10 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
             Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
             Col(f"{short}_cible", f"{label} : cible", "target"),
         ]
+    cols += [
+        Col("retours", "Retours utilisés", "text"),
+        Col("non_utilises", "Retours écartés ou manquants", "text"),
+    ]
     rows = []
     for t in trend:
         row: dict[str, Any] = {"annee": str(t.year)}
@@ -923,6 +959,8 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
                 f"{short}_taux": rate.value,
                 f"{short}_cible": _fraction(rate.target),
             }
+        row["retours"] = f"{frformat.integer(t.returns_used)} sur {frformat.integer(t.returns_expected)}"
+        row["non_utilises"] = _gaps_text(t)
         rows.append(row)
     return IndicatorTable(
         "evolution",
@@ -930,7 +968,9 @@ def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTab
         f"Évolution depuis {convention.info.first_year} (territoire)",
         cols,
         rows,
-        note="Chaque année est jugée sur sa propre cible et sur la géographie prioritaire en vigueur cette année-là.",
+        note="Chaque année est jugée sur sa propre cible et sur la géographie prioritaire en vigueur cette année-là, "
+        "avec les seuls retours utilisés de cette année : un retour écarté ou manquant cette année-là n'est pas dans "
+        "ses taux (dernières colonnes).",
     )
 
 
@@ -1376,7 +1416,7 @@ class _Builder:
         measures = (
             ("baux", "Baux signés"),
             ("prioritaires", "Publics prioritaires"),
-            ("q1", "1er quartile hors QPV"),
+            ("q1", "1er quartile ou relogés NPNRU hors QPV"),
             ("q234", "Quartiles 2-4 en QPV"),
             ("refus", "Refus"),
         )
@@ -1390,22 +1430,32 @@ class _Builder:
         rows = []
         prio_keys = [f"prioritaires_{c.code.lower()}" for c in self.c.priority_categories if c.priority]
         by_contingent = self.rows.group("contingent", [p.id for p in self.c.reservataires])
+        q1_since = (
+            schema_for(self.c, "reservataire", self.year).sheet("contingent").column("q1_hors_qpv").since
+        )
         for p in self.c.reservataires:
             on = by_contingent[p.id]
+            rf = usable.get(p.id)
+            # A return of an earlier template declared the 1st quartile alone: compared so.
+            former = (
+                rf is not None
+                and rf.identity is not None
+                and older_than(rf.identity.schema_version, q1_since)
+            )
             counted = {
                 "baux": on.count("bail"),
                 "prioritaires": on.count("bail", "priority"),
-                "q1": on.count("bail", "hors", "q1"),
+                "q1": on.count("bail", "hors", "q1" if former else "q1u"),
                 "q234": on.count("cal", "inq", "q234"),
                 "refus": on.count("cal", "refus"),
             }
             row = {"reservataire": p.name}
-            table = usable[p.id].tables.get("contingent") if p.id in usable else None
+            table = rf.tables.get("contingent") if rf is not None else None
             if table is None:
                 row["retour"] = "sans retour valide"
                 declared = None
             else:
-                row["retour"] = "reçu"
+                row["retour"] = f"reçu (modèle {rf.identity.schema_version})" if former else "reçu"
                 cols_ = table.columns
                 # Only the lines about bailleurs whose own return is used can be compared.
                 keep = [i for i, b in enumerate(cols_.get("bailleur", [])) if b in self.bailleurs]
@@ -1435,7 +1485,9 @@ class _Builder:
             note=(
                 "Déclaré : somme des lignes de la feuille Contingent du réservataire portant sur les bailleurs dont le "
                 "retour est utilisé. Compté : lignes des bailleurs sur ce contingent. Écart = déclaré − compté. "
-                "Le 1er quartile est compté ici sans les relogements NPNRU, comme dans la feuille Contingent."
+                "Le 1er quartile compte avec les relogés NPNRU (colonne « Relogé NPNRU » des bailleurs), comme "
+                "l'objectif et la feuille Contingent ; pour un retour fait sur le modèle 1.0, dont la colonne comptait "
+                "le 1er quartile seul, il est compté sans eux."
             ),
             restricted=True,
         )
@@ -1474,7 +1526,8 @@ class _Builder:
 _OBJECTIVE_NOTES = {
     "hors_qpv_q1": (
         "Univers : attributions suivies d'un bail signé dans l'année, logement hors QPV et hors zone locale. "
-        "Ménages visés : 1er quartile ou relogés dans le cadre du renouvellement urbain (comptés une fois). "
+        "Ménages visés : 1er quartile ou relogés dans le cadre du NPNRU, quelle que soit leur catégorie "
+        "prioritaire (comptés une fois). "
         "Les ménages au quartile inconnu restent au dénominateur et ne sont jamais comptés au 1er quartile."
     ),
     "qpv_q234": (

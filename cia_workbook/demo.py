@@ -83,10 +83,18 @@ def _household(rng: random.Random, convention: Convention, year: int, quartile: 
     }
 
 
+# Share of the DALO households of the bailleurs carrying the urban-renewal rehousing that are
+# also rehoused by the NPNRU (their category stays DALO, the higher one).
+SHARE_DALO_NPNRU = 0.35
+
+
 def _bailleur_rows(
-    rng: random.Random, convention: Convention, partner: Partner, year: int, scale: float
+    rng: random.Random, convention: Convention, partner: Partner, year: int, scale: float, seed: int = 2020
 ) -> list[dict[str, Any]]:
     """Rows as codes (the truth), before they are turned into what the partner types."""
+    # The NPNRU flag is drawn apart, so that every other figure stays what it was without it.
+    npnru_rng = random.Random(f"{seed}-{year}-{partner.id}-npnru")
+    carries_renewal = partner.id in _renewal_bailleurs(convention)
     geo = convention.geography(year)
     communes = convention.epci.communes
     weights = [c.population or 1 for c in communes]
@@ -119,7 +127,7 @@ def _bailleur_rows(
         cat_draw = rng.random()
         if cat_draw < 0.03 and categories:
             category = categories[0].code  # the highest category (DALO in Alès)
-        elif cat_draw < 0.06 and renewal and partner.id in _renewal_bailleurs(convention):
+        elif cat_draw < 0.06 and renewal and carries_renewal:
             category = rng.choice(renewal)
         elif cat_draw < 0.27 and priority:
             category = rng.choice(priority[1:] or priority)
@@ -161,6 +169,16 @@ def _bailleur_rows(
             "emploi": employment,
             "mutation": "OUI" if rng.random() < 0.18 else "NON",
             "logement_recent": "OUI" if (not in_qpv and rng.random() < 0.15) else "NON",
+            "reloge_npnru": "OUI"
+            if category in renewal
+            or (
+                renewal
+                and carries_renewal
+                and categories
+                and category == categories[0].code
+                and npnru_rng.random() < SHARE_DALO_NPNRU
+            )
+            else "NON",
         }
         row.update(_household(rng, convention, year, quartile))
         rows.append(row)
@@ -223,7 +241,7 @@ def _contingent_rows(convention: Convention, reservataire: Partner, year: int, t
                 for r in leases
                 if r["qpv"] == HORS_QPV
                 and r["zone_locale"] == NO_ZONE
-                and (r["quartile"] == "1" or r["categorie"] in renewal)
+                and (r["quartile"] == "1" or r["categorie"] in renewal or r.get("reloge_npnru") == "OUI")
             ),
             "q234_qpv": sum(
                 1
@@ -244,7 +262,7 @@ def generate_campaign(
 ) -> list[FilledReturn]:
     """Every partner's filled return for `year` (as typed), deterministic for a seed."""
     rng = random.Random(f"{seed}-{year}")
-    truth = {p.id: _bailleur_rows(rng, convention, p, year, scale) for p in convention.bailleurs}
+    truth = {p.id: _bailleur_rows(rng, convention, p, year, scale, seed) for p in convention.bailleurs}
     returns: list[FilledReturn] = []
     rehousing = _rehousing_rows(convention, year, seed) if convention.rehousing is not None else {}
     for partner in convention.partners:
@@ -516,6 +534,93 @@ def _inject_mistakes(
 
 def is_missing(filled: FilledReturn) -> bool:
     return any("ne renvoie pas" in m for m in filled.mistakes)
+
+
+def has_errors(filled: FilledReturn) -> bool:
+    """The return into which `_inject_mistakes` put errors (the one that is excluded)."""
+    return any("(erreurs)" in m for m in filled.mistakes)
+
+
+# Days between an excluded return and the corrected version its partner sends back.
+CORRECTION_DELAY = 12
+CORRECTED_SUFFIX = "-corrige"
+
+
+@dataclass
+class Submission:
+    """One file a partner sends: its answers and the end of its file name (a corrected version
+    is named as a partner names it, « …-corrige.xlsx »)."""
+
+    filled: FilledReturn
+    suffix: str = ""
+
+
+def demo_submissions(
+    convention: Convention, year: int, seed: int = 2020, story: bool = False
+) -> list[Submission]:
+    """The files the partners send for `year` in the demo, in the order they arrive.
+
+    Every year has the typical mistakes of `generate_campaign` (warnings, a missing partner, a
+    cross-check difference). With `story` (the demo's last year), the real life of a campaign:
+    the partner whose return has errors sends a corrected version later (a later answer date,
+    a new file name), which replaces the first; and a rehousing partner's return keeps an error
+    and stays excluded, so that the annexes say which households have no state of the year. In
+    the other years the partner with errors sends its return right the first time.
+    """
+    sent = generate_campaign(convention, year, seed=seed)
+    clean = {f.partner.id: f for f in generate_campaign(convention, year, seed=seed, mistakes=False)}
+    flawed = next((f.partner.id for f in sent if has_errors(f)), None)
+    out: list[Submission] = []
+    for filled in sent:
+        if is_missing(filled):
+            continue
+        if filled.partner.id == flawed:
+            if not story:
+                out.append(Submission(clean[flawed]))
+                continue
+            out.append(Submission(filled))
+            corrected = clean[flawed]
+            form = corrected.forms["identification"]
+            form["date_reponse"] = filled.forms["identification"]["date_reponse"] + dt.timedelta(
+                days=CORRECTION_DELAY
+            )
+            form["commentaires"] = (
+                "Version corrigée après le contrôle de l'agglomération (données de démonstration)."
+            )
+            corrected.mistakes = [
+                f"renvoie le {form['date_reponse'].strftime('%d/%m/%Y')} une version corrigée, nommée "
+                f"« …{CORRECTED_SUFFIX}.xlsx », qui remplace la première"
+            ]
+            out.append(Submission(corrected, CORRECTED_SUFFIX))
+            continue
+        if story and filled.partner.id == _stays_excluded(convention, flawed):
+            _rehousing_error(filled, year)
+        out.append(Submission(filled))
+    return out
+
+
+def _stays_excluded(convention: Convention, flawed: str | None) -> str | None:
+    """The rehousing partner whose return stays excluded in the demo's last year: the operator
+    of the private stock, else the last charter partner that is not `flawed`."""
+    charter = convention.rehousing
+    if charter is None:
+        return None
+    partners = [p for p in charter.partners if p != flawed]
+    operators = [p for p in partners if convention.partners_by_id[p].kind == "operateur"]
+    return (operators or partners or [None])[-1]
+
+
+def _rehousing_error(filled: FilledReturn, year: int) -> None:
+    """A rehousing date typed in the next year (an error: the sheet describes 31 December)."""
+    rows = filled.tables.get("relogements") or []
+    row = next((r for r in rows if r.get("date_relogement") is not None), rows[0] if rows else None)
+    if row is None:
+        return
+    row["date_relogement"] = dt.date(year + 1, 1, 15)
+    filled.mistakes.append(
+        f"saisit une date de relogement de {year + 1} pour le ménage {row['identifiant']} (erreur) et ne renvoie pas "
+        f"de version corrigée : son retour est écarté, ses ménages sont « en situation non actualisée » dans les annexes"
+    )
 
 
 def write_filled_return(convention: Convention, filled: FilledReturn, target: Path) -> Path:

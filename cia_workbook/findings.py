@@ -56,6 +56,10 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("MODELE_VERSION", ERROR, "Modèle périmé",
                 "Le classeur a été fait avec la version {found} du modèle ; la version attendue est {expected}. "
                 "Recopiez vos données dans le modèle de cette année."),
+    FindingType("MODELE_ANCIEN", WARNING, "Modèle d'une version antérieure",
+                "Le classeur suit la version {found} du modèle, antérieure à la version {expected} qui a introduit la "
+                "colonne « {column} » : {meaning} Le fichier est lu quand même ; pour votre prochain envoi, utilisez "
+                "le modèle de l'année."),
     FindingType("MODELE_CONVENTION", ERROR, "Modèle d'une autre convention",
                 "Le classeur appartient à la convention « {found} », pas à « {expected} ». "
                 "Utilisez le modèle envoyé par l'agglomération."),
@@ -122,6 +126,20 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "Vérifiez les ressources, la composition ou le quartile."),
     FindingType("COMPOSITION_INCOHERENTE", WARNING, "Composition incohérente",
                 "La composition du ménage est incohérente ({detail}). Vérifiez les nombres de personnes."),
+    FindingType("RELOGE_NPNRU_CONTRADICTOIRE", ERROR, "Relogement NPNRU contradictoire",
+                "La catégorie est « {category} » mais « {column} » vaut « Non ». Si le ménage est relogé dans le cadre "
+                "du NPNRU, répondez « Oui » ; sinon choisissez sa vraie catégorie."),
+    FindingType("RELOGE_NPNRU_DEDUIT", WARNING, "Relogement NPNRU non renseigné",
+                "La catégorie est « {category} » et « {column} » est vide : le ménage est compté comme relogé NPNRU. "
+                "Répondez « Oui » dans cette colonne."),
+    FindingType("RELOGE_NPNRU_SANS_CATEGORIE", ERROR, "Relogé NPNRU sans catégorie prioritaire",
+                "« {column} » vaut « Oui » mais la catégorie est « {category} » : un ménage relogé NPNRU est un public "
+                "prioritaire, et il manquerait à l'objectif des publics prioritaires. Choisissez « {expected} » (ou "
+                "une catégorie plus haute, comme DALO), ou répondez « Non »."),
+    FindingType("RELOGE_NPNRU_CATEGORIE_BASSE", WARNING, "Catégorie plus basse que le relogement NPNRU",
+                "« {column} » vaut « Oui » mais la catégorie est « {category} », plus basse que « {expected} » dans "
+                "l'ordre de priorité : le ménage compte bien comme relogé NPNRU et comme public prioritaire, mais dans "
+                "la catégorie « {category} ». Choisissez « {expected} » (ou une catégorie plus haute)."),
     FindingType("QPV_HORS_COMMUNE", ERROR, "QPV hors de la commune",
                 "Le QPV {qpv} ne se trouve pas sur la commune {commune}. Corrigez la commune ou le QPV."),
     FindingType("QPV_PERIME", ERROR, "QPV d'une autre géographie",

@@ -123,6 +123,7 @@ def render_format_doc(convention: Convention, year: int) -> str:
         f"{schema.SCHEMA_VERSION}. Listes de l'année {year} (géographie prioritaire : {geo.label}) ; "
         "les listes qui dépendent de l'année (QPV, cibles) sont celles en vigueur l'année évaluée.",
         "",
+        *_earlier_versions(convention, year),
         "Chaque partenaire reçoit un classeur Excel (.xlsx) à son nom. Il peut le remplir dans Excel "
         "ou LibreOffice et le renvoyer au format .xlsx ou .ods. Les valeurs des colonnes « Liste » "
         "se choisissent dans un menu déroulant ; une valeur collée doit s'écrire exactement comme "
@@ -195,6 +196,26 @@ def main(argv: list[str] | None = None) -> int:
     year = args.year if args.year is not None else convention.info.last_year
     sys.stdout.write(render_format_doc(convention, year))
     return 0
+
+
+def _earlier_versions(convention: Convention, year: int) -> list[str]:
+    """What becomes of a return made on an earlier template that is still read."""
+    if not schema.READABLE_VERSIONS:
+        return []
+    sheets = [schema.ATTRIBUTIONS, schema.schema_for(convention, "reservataire", year).sheet("contingent")]
+    changed = [
+        f"« {c.header} » (feuille « {sheet.title} », version {c.since})"
+        for sheet in sheets
+        for c in sheet.columns
+        if schema.older_than(schema.READABLE_VERSIONS[0], c.since)
+    ]
+    versions = ", ".join(schema.READABLE_VERSIONS)
+    return [
+        f"Les classeurs faits sur un modèle antérieur (version {versions}) restent lus : les colonnes ajoutées ou "
+        "redéfinies depuis y sont lues selon leur ancienne définition, et le fichier reçoit un avertissement "
+        f"MODELE_ANCIEN qui dit ce que cela change. Colonnes concernées : {', '.join(changed)}.",
+        "",
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from cia_workbook.fileio import sha256_of
 from cia_workbook.findings import Finding, finding
 from cia_workbook.model import Campaign, ReturnFile, Table
 from cia_workbook.reader import read_workbook
-from cia_workbook.schema import schema_for
+from cia_workbook.schema import older_than, schema_for
 from cia_workbook.validate import SHEETS_NOT_JUDGED, validate_workbook
 
 if TYPE_CHECKING:
@@ -439,6 +439,8 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     Only returns that enter the consolidation are compared, and only for bailleurs whose return
     does: a missing bailleur would make every declaration look wrong.
     """
+    from cia_workbook.consolidate import FORMER_COUNTS
+
     usable = campaign.usable()
     bailleurs = {pid: rf for pid, rf in usable.items() if convention.partners_by_id[pid].is_bailleur}
     found: list[Finding] = []
@@ -477,7 +479,11 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
             row, record = declared_rows.get(bid, (0, {}))
             for col in measures:
                 declared = record.get(col.key) or 0
-                if col.key not in counted or declared == counted[col.key]:
+                # A return of an earlier template declared the column under its former definition.
+                key = col.key
+                if rf.identity is not None and older_than(rf.identity.schema_version, col.since):
+                    key = FORMER_COUNTS.get(key, key)
+                if key not in counted or declared == counted[key]:
                     continue
                 cell = f"{table.letters[col.key]}{row}" if row else ""
                 found.append(
@@ -490,7 +496,7 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
                         declared=declared,
                         measure=col.header,
                         bailleur=convention.partners_by_id[bid].name,
-                        counted=counted[col.key],
+                        counted=counted[key],
                     )  # fmt: skip
                 )
     from cia_workbook.relogement_validate import duplicates_between_partners

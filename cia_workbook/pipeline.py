@@ -417,7 +417,7 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
     """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`."""
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
-    from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
+    from cia_workbook.demo import demo_submissions, fill_workbook, generate_campaign, is_missing
     from cia_workbook.schema import schema_for
     from cia_workbook.templates import template_filename, write_templates
 
@@ -428,16 +428,19 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         by_partner = {p.id: layout.templates(y) / template_filename(p, y) for p in convention.partners}
         forms = layout.forms(y)
         written = 0
-        for filled in generate_campaign(convention, y, seed=seed):
-            if is_missing(filled):
-                continue
+        for sent in demo_submissions(convention, y, seed=seed, story=y == year):
+            filled = sent.filled
             template = by_partner[filled.partner.id]
             schema = schema_for(convention, filled.partner.kind, y, filled.partner.id)
-            fill_workbook(template, forms / template.name, filled, schema)
+            fill_workbook(template, forms / f"{template.stem}{sent.suffix}{template.suffix}", filled, schema)
             written += 1
             if y == year:
                 for mistake in filled.mistakes:
                     yield f"  {filled.partner.name} : {mistake}"
+        if y == year:
+            for filled in generate_campaign(convention, y, seed=seed):
+                if is_missing(filled):
+                    yield f"  {filled.partner.name} : {filled.mistakes[0]}"
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)

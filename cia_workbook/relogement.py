@@ -11,7 +11,7 @@ bilan only lay these figures out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,10 @@ class Household:
     row: int
     record: dict[str, Any]
     history: list[tuple[int, str, str | None]] = field(default_factory=list)  # (year, partner, status)
+    answered: dt.date | None = None  # answer date of the return the record comes from
+    # Set by `rehousing_bilan` for a household whose state of the bilan's year is unknown (no
+    # usable return of that year mentions it): why, as a `ReturnState` of that year.
+    stale: ReturnState | None = None
 
     def get(self, key: str) -> Any:
         return self.record.get(key)
@@ -80,6 +84,65 @@ class Household:
         """Monthly reste à charge in the dwelling of origin ("origine") or of rehousing ("destination")."""
         r = self.record
         return rest_to_pay(r.get(f"{side}_loyer"), r.get(f"{side}_charges"), r.get(f"{side}_apl"))
+
+
+# What became of a charter partner's return of a year: used, excluded for errors, missing, used
+# but without the rehousing sheet; a household last reported by a partner whose return is not
+# used has no state of that year.
+RETURN_STATES = ("utilise", "ecarte", "manquant", "sans_feuille")
+
+
+@dataclass(frozen=True)
+class ReturnState:
+    """A charter partner's return of one year, as the rehousing figures rest on it."""
+
+    year: int
+    partner: str  # partner id
+    state: str  # one of RETURN_STATES, or "absent": used, but the household is not in it
+    file: str | None = None
+    answered: dt.date | None = None
+    errors: int = 0
+
+    def what(self) -> str:
+        """« retour 2024 écarté », « absent du retour 2024 »…, without the partner's name."""
+        return {
+            "utilise": f"retour {self.year} utilisé",
+            "ecarte": f"retour {self.year} écarté",
+            "manquant": f"retour {self.year} manquant",
+            "sans_feuille": f"retour {self.year} sans feuille « Relogements NPNRU »",
+            "absent": f"absent du retour {self.year}",
+        }[self.state]
+
+    def reason(self, names: Mapping[str, str]) -> str:
+        """Why a household has no state of the year, in French (« retour 2024 écarté (…) »)."""
+        name = names.get(self.partner, self.partner)
+        return {
+            "ecarte": f"retour {self.year} écarté ({name})",
+            "manquant": f"retour {self.year} manquant ({name})",
+            "sans_feuille": f"retour {self.year} de {name} sans feuille « Relogements NPNRU »",
+            "absent": f"absent du retour {self.year} de {name}",
+        }[self.state]
+
+
+def return_states(convention: Convention, campaigns: Mapping[int, Campaign], year: int) -> list[ReturnState]:
+    """The return of `year` of each partner of the charter, in the charter's order."""
+    charter = convention.rehousing
+    campaign = campaigns.get(year)
+    out = []
+    for pid in charter.partners if charter is not None else ():
+        rf = campaign.used.get(pid) if campaign is not None else None
+        if rf is None:
+            out.append(ReturnState(year, pid, "manquant"))
+            continue
+        errors = sum(f.is_error for f in rf.findings)
+        state = "ecarte" if errors else "utilise" if "relogements" in rf.tables else "sans_feuille"
+        out.append(ReturnState(year, pid, state, rf.name, _answered(rf), errors))
+    return out
+
+
+def _answered(rf: Any) -> dt.date | None:
+    value = (rf.forms.get("identification") or {}).get("date_reponse")
+    return value if isinstance(value, dt.date) else None
 
 
 @dataclass(frozen=True)
@@ -123,8 +186,28 @@ def collect_households(
                 seen[key] = pid
                 history = households[key].history if key in households else []
                 history.append((y, pid, record.get("statut")))
-                households[key] = Household(str(ident), y, pid, rf.name, row, record, history)
+                households[key] = Household(
+                    str(ident), y, pid, rf.name, row, record, history, answered=_answered(rf)
+                )
     return list(households.values()), duplicates
+
+
+def excluded_households(convention: Convention, campaign: Campaign | None) -> dict[str, str]:
+    """Household key → partner id, for the households of the year's excluded rehousing rows.
+
+    Nothing of those rows is counted; their ids only say which households a partner reported in
+    a return that could not be used, so that their earlier state is not taken for the year's.
+    """
+    out: dict[str, str] = {}
+    if campaign is None or convention.rehousing is None:
+        return out
+    excluded = campaign.excluded()
+    for pid in convention.rehousing.partners:
+        table = excluded[pid].tables.get("relogements") if pid in excluded else None
+        for ident in table.columns.get("identifiant", []) if table is not None else ():
+            if ident:
+                out.setdefault(household_key(ident), pid)
+    return out
 
 
 # -- Criteria -------------------------------------------------------------------------------
@@ -196,6 +279,9 @@ class Progress:
     by_status: dict[str, int] = field(default_factory=dict)
     rehoused_in_year: int = 0
     blocked: int = 0
+    # Households with no state of the year (their partner's return is excluded, missing…):
+    # counted apart, never in a status, in progress or blocked.
+    stale: int = 0
 
     @property
     def rehoused(self) -> int:
@@ -218,6 +304,9 @@ def _progress(label: str, planned: int, households: list[Household], year: int) 
     p = Progress(label, planned, followed=len(households))
     p.by_status = {c.code: 0 for c in REHOUSING_STATUSES.codes}
     for h in households:
+        if h.stale is not None:
+            p.stale += 1
+            continue
         if h.status in p.by_status:
             p.by_status[h.status] += 1
         p.rehoused_in_year += h.rehoused and h.rehoused_on is not None and h.rehoused_on.year == year
@@ -254,14 +343,48 @@ class RehousingBilan:
     cumulative_rest_to_pay: RestToPay
     blocked: list[Household]
     duplicates: list[Duplicate]
-    # Households last reported before `year` (no return of `year` mentions them): status as of then.
-    not_reported: list[Household]
+    # Households still in progress when last reported, before `year` (no usable return of `year`
+    # mentions them): their state is not the year's; each says why (`Household.stale`).
+    stale: list[Household]
     unknown_operation: list[Household]
     partner_names: dict[str, str]
     operation_names: dict[str, str]
     returns_expected: list[str]  # partner ids of the charter
     returns_used: list[str]  # of those, partner ids whose return of `year` entered the figures
     commune_names: dict[str, str] = field(default_factory=dict)  # INSEE code → name
+    year_returns: list[ReturnState] = field(default_factory=list)  # each charter partner's of `year`
+    # Earlier years' returns of charter partners that were excluded or missing.
+    earlier_gaps: list[ReturnState] = field(default_factory=list)
+    # Partner id → rows of its excluded return of `year` about households no used return knows:
+    # counted nowhere at all.
+    unknown_in_excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def not_reported(self) -> list[Household]:
+        """Former name of `stale`."""
+        return self.stale
+
+    def stale_details(self, count: Callable[[int], str] = frformat.integer) -> str:
+        """« Un Toit pour Tous : retour 2024 écarté, 9 ménage(s) ; … », `count` writing the numbers."""
+        return " ; ".join(
+            f"{self.partner_names.get(rs.partner, rs.partner)} : {rs.what()}, {count(n)} ménage(s)"
+            for rs, n in self.stale_by_return()
+        )
+
+    def stale_by_return(self) -> list[tuple[ReturnState, int]]:
+        """(the return of the year that is not there, households left without a state), in the
+        charter's order of partners."""
+        counts: dict[tuple[str, str], int] = {}
+        for h in self.stale:
+            assert h.stale is not None
+            counts[(h.stale.partner, h.stale.state)] = counts.get((h.stale.partner, h.stale.state), 0) + 1
+        states = {(rs.partner, rs.state): rs for rs in self.year_returns}
+        out = []
+        for (pid, state), n in counts.items():
+            rs = states.get((pid, state)) or ReturnState(self.year, pid, state)
+            out.append((rs, n))
+        order = {pid: i for i, pid in enumerate(self.returns_expected)}
+        return sorted(out, key=lambda item: (order.get(item[0].partner, len(order)), item[0].state))
 
     @property
     def rehoused_in_year(self) -> list[Household]:
@@ -276,12 +399,15 @@ class RehousingBilan:
     def headline(self) -> str:
         """One French sentence for the terminal and the bilan."""
         t = self.total
-        return (
+        text = (
             f"Relogements NPNRU {self.year} : {frformat.integer(t.rehoused_in_year)} ménage(s) relogé(s) "
             f"définitivement dans l'année, {frformat.integer(t.rehoused)} depuis {self.first_year} sur "
             f"{frformat.integer(t.planned)} à reloger ; {frformat.integer(t.in_progress)} en cours, "
-            f"{frformat.integer(t.blocked)} dossier(s) bloqué(s)."
+            f"{frformat.integer(t.blocked)} dossier(s) bloqué(s)"
         )
+        if self.stale:
+            text += f" ; {frformat.integer(len(self.stale))} ménage(s) en situation non actualisée ({self.stale_details()})"
+        return text + "."
 
 
 def _mean_rest_to_pay(households: list[Household]) -> RestToPay:
@@ -300,6 +426,33 @@ def rehousing_bilan(convention: Convention, campaigns: Mapping[int, Campaign], y
     first_year = charter.first_year or convention.info.first_year
     households, duplicates = collect_households(convention, campaigns, year)
     households.sort(key=lambda h: (h.operation or "", h.id.casefold()))
+    # A household still in progress when last reported before `year` has no state of `year`:
+    # it is shown apart with why, never as blocked or in progress of the year.
+    year_returns = return_states(convention, campaigns, year)
+    by_partner = {rs.partner: rs for rs in year_returns}
+    in_excluded = excluded_households(convention, campaigns.get(year))
+    for h in households:
+        if h.year >= year or h.status in CLOSED:
+            continue
+        key = household_key(h.id)
+        if key in in_excluded:
+            h.stale = by_partner.get(in_excluded[key]) or ReturnState(year, in_excluded[key], "ecarte")
+        else:
+            rs = by_partner.get(h.partner)
+            h.stale = (
+                rs if rs is not None and rs.state != "utilise" else ReturnState(year, h.partner, "absent")
+            )
+    known_keys = {household_key(h.id) for h in households}
+    unknown_in_excluded: dict[str, int] = {}
+    for key, pid in in_excluded.items():
+        if key not in known_keys:
+            unknown_in_excluded[pid] = unknown_in_excluded.get(pid, 0) + 1
+    earlier_gaps = [
+        rs
+        for y in sorted(k for k in campaigns if first_year <= k < year)
+        for rs in return_states(convention, campaigns, y)
+        if rs.state in ("ecarte", "manquant")
+    ]
     ops = {o.code: o for o in charter.operations}
     by_op = {code: [h for h in households if h.operation == code] for code in ops}
     operations = [_progress(o.name, o.households, by_op[o.code], year) for o in charter.operations]
@@ -318,7 +471,9 @@ def rehousing_bilan(convention: Convention, campaigns: Mapping[int, Campaign], y
     since = [
         h for h in known if h.rehoused and (h.rehoused_on is None or first_year <= h.rehoused_on.year <= year)
     ]
-    blocked = sorted((h for h in known if h.blocked), key=lambda h: (h.entered_on or dt.date.max, h.id))
+    blocked = sorted(
+        (h for h in known if h.blocked and h.stale is None), key=lambda h: (h.entered_on or dt.date.max, h.id)
+    )
     campaign = campaigns.get(year)
     used = campaign.usable() if campaign is not None else {}
     return RehousingBilan(
@@ -337,13 +492,16 @@ def rehousing_bilan(convention: Convention, campaigns: Mapping[int, Campaign], y
         cumulative_rest_to_pay=_mean_rest_to_pay(since),
         blocked=blocked,
         duplicates=duplicates,
-        not_reported=[h for h in households if h.year < year and h.status not in CLOSED],
+        stale=[h for h in households if h.stale is not None],
         unknown_operation=[h for h in households if h.operation not in ops],
         partner_names={p.id: p.name for p in convention.partners},
         operation_names={o.code: o.name for o in charter.operations},
         returns_expected=list(charter.partners),
         returns_used=[pid for pid in charter.partners if pid in used and "relogements" in used[pid].tables],
         commune_names={c.insee: c.name for c in convention.epci.communes},
+        year_returns=year_returns,
+        earlier_gaps=earlier_gaps,
+        unknown_in_excluded=unknown_in_excluded,
     )
 
 
@@ -388,6 +546,7 @@ def progress_table(r: RehousingBilan) -> IndicatorTable:
         Col("reloges_annee", f"Dont en {r.year}"),
         Col("en_cours", "En cours"),
         Col("bloques", "Dossiers bloqués"),
+        Col("non_actualises", "Situation non actualisée"),
         Col("sortis", "Partis hors partenariat ou autre"),
         Col("taux", "Avancement", "rate", of=("reloges",)),
     ]
@@ -401,6 +560,7 @@ def progress_table(r: RehousingBilan) -> IndicatorTable:
             "reloges_annee": p.rehoused_in_year,
             "en_cours": p.in_progress,
             "bloques": p.blocked,
+            "non_actualises": p.stale,
             "sortis": p.by_status.get("PARTI", 0) + p.by_status.get("AUTRE", 0),
             "taux": p.rate,
         }
@@ -412,7 +572,9 @@ def progress_table(r: RehousingBilan) -> IndicatorTable:
         cols,
         [row(p) for p in r.operations] + [row(r.total)],
         note="Avancement : ménages relogés définitivement rapportés aux ménages à reloger sur la durée du programme "
-        "(fichier de convention). En cours : à reloger, proposition faite ou relogé temporairement.",
+        "(fichier de convention). En cours : à reloger, proposition faite ou relogé temporairement. Situation non "
+        f"actualisée : ménages en cours à leur dernier retour, qu'aucun retour {r.year} utilisé ne mentionne (retour "
+        "écarté ou manquant) ; ils ne sont comptés ni en cours ni bloqués.",
         total_row=True,
         chart=("taux", None),
         chart_title="Part des ménages à reloger déjà relogés définitivement",

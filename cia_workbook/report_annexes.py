@@ -53,9 +53,10 @@ YES_NO = {"OUI": "Oui", "NON": "Non", None: "–"}
 # Column widths in cm of the landscape tables (25.7 cm between the template's margins): the
 # places and the commission's notes need room, yes/no columns do not.
 HOUSEHOLD_WIDTHS = (1.9, 2.0, 1.7, 1.9, 1.7, 1.7, 3.0, 3.4, 1.3, 1.3, 1.4, 1.4, 1.4, 1.1)
+STALE_WIDTHS = (2.4, 1.9, 2.8, 2.4, 7.2, 6.2, 1.8)
 BLOCKED_WIDTHS = (2.0, 1.8, 2.2, 2.0, 2.0, 1.5, 1.6, 3.6, 4.5, 4.5)
 # Portrait tables (17 cm): the first column names an operation or a criterion.
-PROGRESS_WIDTHS = (4.4,) + (1.575,) * 8
+PROGRESS_WIDTHS = (3.8,) + (1.466,) * 9
 CRITERIA_WIDTHS = (5.0,) + (2.0,) * 6
 BLANK_LINE = "_" * 60
 
@@ -103,7 +104,7 @@ def household_table(r: RehousingBilan, households: list[Household]) -> Indicator
         rows.append(
             {
                 "id": h.id,
-                "suivi": names.get(h.partner, h.partner),
+                "suivi": f"{names.get(h.partner, h.partner)} – retour {h.year}",
                 "menage": _household_text(h),
                 "statut": STATUS_LABELS.get(h.status, "–"),
                 "entree": _short_date(h.entered_on),
@@ -125,15 +126,52 @@ def household_table(r: RehousingBilan, households: list[Household]) -> Indicator
     return IndicatorTable("relogement_suivi", "relogement", "", cols, rows, restricted=True)
 
 
+def stale_table(r: RehousingBilan) -> IndicatorTable:
+    """Annexe 1, restricted: the households with no state of the year, each with its last known
+    state, the date and the return it comes from, and why there is nothing newer."""
+    names = r.partner_names
+    cols = [
+        Col("id", "Identifiant", "text"),
+        Col("operation", "Opération", "text"),
+        Col("statut", "Dernier état connu", "text"),
+        Col("au", "Situation au", "text"),
+        Col("retour", "Retour", "text"),
+        Col("motif", "Motif", "text"),
+        Col("bloque", "Bloqué à cette date", "text"),
+    ]
+    rows = [
+        {
+            "id": h.id,
+            "operation": h.operation or "–",
+            "statut": STATUS_LABELS.get(h.status, "–"),
+            "au": _short_date(dt.date(h.year, 12, 31)),
+            "retour": f"{names.get(h.partner, h.partner)} – retour {h.year} ({h.file})",
+            "motif": h.stale.reason(names) if h.stale else "–",
+            "bloque": YES_NO.get(h.get("bloque"), "–"),
+        }
+        for h in r.stale
+    ]
+    return IndicatorTable(
+        "relogement_non_actualises",
+        "relogement",
+        f"Ménages en situation non actualisée en {r.year} ({frformat.integer(len(rows))})",
+        cols,
+        rows,
+        restricted=True,
+    )
+
+
 def status_table(r: RehousingBilan) -> IndicatorTable:
     """Annexe 1, public: households per operation and status (small counts masked)."""
     cols = [Col("operation", "Opération", "text")]
     cols += [Col(c.code, c.label, part_of="total") for c in REHOUSING_STATUSES.codes]
+    cols.append(Col("non_actualises", "Situation non actualisée", part_of="total"))
     cols.append(Col("total", "Ménages suivis"))
     rows = []
     for p in [*r.operations, r.total]:
         row: dict[str, Any] = {"operation": p.label}
         row |= {code: p.by_status.get(code, 0) for code in STATUS_LABELS}
+        row["non_actualises"] = p.stale
         row["total"] = p.followed
         rows.append(row)
     return IndicatorTable(
@@ -143,7 +181,9 @@ def status_table(r: RehousingBilan) -> IndicatorTable:
         cols,
         rows,
         total_row=True,
-        note="Version publique : le détail par ménage figure dans la version de travail de la commission de coordination.",
+        note="Version publique : le détail par ménage figure dans la version de travail de la commission de coordination. "
+        f"Situation non actualisée : ménages en cours à leur dernier retour, qu'aucun retour {r.year} utilisé ne "
+        "mentionne ; ils ne sont comptés dans aucun statut de l'année.",
     )
 
 
@@ -302,7 +342,47 @@ class _AnnexesDocument(_BilanDocument):
         self.para(
             f"Situation au 31 décembre {r.year}. Document établi le {frformat.date(dt.date.today())} avec cia-workbook."
         )
+        self.year_sources()
         self.para(MARKING[self.diffusion].format(threshold=self.threshold), MARKING_STYLE)
+
+    def year_sources(self) -> None:
+        """First page: on which return of the year each partner's households rest, and the
+        households whose state of the year is unknown (excluded or missing return…)."""
+        r = self.r
+        names = r.partner_names
+        stale = {(rs.partner, rs.state): n for rs, n in r.stale_by_return()}
+        self.para(f"Retours {r.year} des partenaires de la charte (feuille « Relogements NPNRU ») :")
+        for rs in r.year_returns:
+            name = names.get(rs.partner, rs.partner)
+            answered = f", réponse du {frformat.date(rs.answered)}" if rs.answered else ""
+            if rs.state == "utilise":
+                text = f"{name} : retour {r.year} utilisé ({rs.file}{answered})"
+                absent = stale.get((rs.partner, "absent"), 0)
+                if absent:
+                    text += (
+                        f" ; {self.count(absent)} ménage(s) en cours à son retour précédent n'y figurent pas "
+                        "(situation non actualisée)"
+                    )
+            else:
+                text = f"{name} : {rs.what()}"
+                if rs.state == "ecarte":
+                    text += f" ({rs.file}, {frformat.integer(rs.errors)} erreur(s) : aucun de ses chiffres n'est compté)"
+                n = stale.get((rs.partner, rs.state), 0)
+                text += f" ; {self.count(n)} ménage(s) en situation non actualisée" if n else ""
+                unknown = r.unknown_in_excluded.get(rs.partner, 0)
+                if unknown:
+                    text += (
+                        f" ; {self.count(unknown)} autre(s) ménage(s) de ce fichier, absent(s) de tout retour utilisé, "
+                        "ne sont comptés nulle part"
+                    )
+            self.para(text + ".", "List Bullet")
+        if r.stale:
+            self.para(
+                f"Situation non actualisée : {self.count(len(r.stale))} ménages dont aucun retour {r.year} utilisé ne "
+                f"donne la situation ({r.stale_details(self.count)}). Ils sont présentés à part en annexe 1, dans l'état et à la date de "
+                f"leur dernier retour utilisé, et ne sont comptés ni en cours ni bloqués en {r.year}.",
+                KEY_FIGURE_STYLE,
+            )
 
     # Annexe 1 ------------------------------------------------------------------------------
 
@@ -311,13 +391,26 @@ class _AnnexesDocument(_BilanDocument):
         self.heading(ANNEX_TITLES[1], landscape=True)
         if self.public:
             self.table(self.shown(status_table(r)), chart=False)
+            if r.stale:
+                self.para(
+                    f"Situation non actualisée en {r.year} : {self.count(len(r.stale))} ménages (voir la première page).",
+                    NOTE_STYLE,
+                )
             return
         self.para(
             "Un ménage par ligne, sous son identifiant pseudonyme (jamais de nom ni d'adresse), dans l'état du dernier "
-            f"retour où il figure (au plus tard {r.year}). Reste à charge : loyer + charges − aide au logement, par mois."
+            f"retour utilisé où il figure (au plus tard {r.year}), au 31 décembre de l'année de ce retour (colonne "
+            "« Suivi par »). Reste à charge : loyer + charges − aide au logement, par mois."
+            + (
+                f" Les ménages en situation non actualisée en {r.year} sont présentés à part, à la fin de l'annexe."
+                if r.stale
+                else ""
+            )
         )
         by_op: dict[str | None, list[Household]] = {}
         for h in r.households:
+            if h.stale is not None:
+                continue
             by_op.setdefault(h.operation if h.operation in r.operation_names else None, []).append(h)
         for code, name in r.operation_names.items():
             self.heading(f"{code} – {name}", 2, landscape=True)
@@ -335,6 +428,15 @@ class _AnnexesDocument(_BilanDocument):
             table.title = "Ménages dont l'opération n'est pas dans la charte"
             self.table(table, chart=False)
             self.widths(HOUSEHOLD_WIDTHS)
+        if r.stale:
+            self.heading(f"Situation non actualisée en {r.year}", 2, landscape=True)
+            self.para(
+                f"Ménages en cours à leur dernier retour utilisé, qu'aucun retour {r.year} utilisé ne mentionne : leur "
+                f"situation {r.year} n'est pas connue. Ils sont montrés dans leur dernier état, à sa date et avec le "
+                f"retour dont il vient ; ils ne sont comptés ni en cours ni bloqués en {r.year}."
+            )
+            self.table(stale_table(r), chart=False)
+            self.widths(STALE_WIDTHS)
 
     # Annexe 2 ------------------------------------------------------------------------------
 
@@ -347,10 +449,21 @@ class _AnnexesDocument(_BilanDocument):
             f"(parc social : {frformat.integer(r.sectors['social'].planned)}, parc privé : "
             f"{frformat.integer(r.sectors['prive'].planned)}).",
             f"Relogés définitivement en {r.year} : {self.count(t.rehoused_in_year)} ; depuis {r.first_year} : "
-            f"{self.count(t.rehoused)} ({self.rate_text(t.rehoused, t.planned)} du programme).",
+            f"{self.count(t.rehoused)} ({self.rate_text(t.rehoused, t.planned)} du programme)."
+            + (
+                " Ces nombres ne reposent que sur les retours utilisés : un relogement déclaré seulement dans un retour "
+                "écarté ou manquant n'y figure pas."
+                if r.stale or r.earlier_gaps or any(rs.state != "utilise" for rs in r.year_returns)
+                else ""
+            ),
             f"En cours au 31 décembre {r.year} : {self.count(t.in_progress)} ménages, dont "
-            f"{self.count(t.blocked)} dossiers bloqués ; ménages pas encore identifiés : "
-            f"{frformat.integer(t.not_yet_followed)}.",
+            f"{self.count(t.blocked)} dossiers bloqués"
+            + (
+                f" ; situation non actualisée en {r.year} : {self.count(t.stale)} ménages (voir la première page)"
+                if t.stale
+                else ""
+            )
+            + f" ; ménages pas encore identifiés : {frformat.integer(t.not_yet_followed)}.",
         ]
         for line in lines:
             self.para(line, KEY_FIGURE_STYLE)
@@ -423,11 +536,24 @@ class _AnnexesDocument(_BilanDocument):
             "sont lus, et la situation d'un ménage est celle du dernier retour où il figure. Un relogement compte dans "
             "l'année de sa date de relogement."
         )
-        if r.not_reported:
+        if r.stale:
             self.para(
-                f"{self.count(len(r.not_reported))} ménage(s) en cours n'apparaissent dans aucun retour {r.year} : leur "
-                "situation est celle de leur dernier retour."
-                + ("" if self.public else " Identifiants : " + ", ".join(h.id for h in r.not_reported) + "."),
+                f"{self.count(len(r.stale))} ménage(s) en cours à leur dernier retour n'apparaissent dans aucun retour "
+                f"{r.year} utilisé : ils forment un groupe à part (situation non actualisée), compté ni en cours ni "
+                "bloqué."
+                + ("" if self.public else " Identifiants : " + ", ".join(h.id for h in r.stale) + "."),
+                NOTE_STYLE,
+            )
+        if r.earlier_gaps:
+            self.para(
+                f"Retours des années précédentes écartés ou manquants (les cumuls depuis {r.first_year} ne comptent que "
+                "les retours utilisés) : "
+                + ", ".join(
+                    f"{rs.year} : {r.partner_names.get(rs.partner, rs.partner)} "
+                    + ("(écarté)" if rs.state == "ecarte" else "(manquant)")
+                    for rs in r.earlier_gaps
+                )
+                + ".",
                 NOTE_STYLE,
             )
         if r.duplicates and not self.public:
@@ -445,7 +571,8 @@ class _AnnexesDocument(_BilanDocument):
             )
         self.para(
             "NPNRU et objectifs de la convention : un ménage relogé dans le parc social avec un bail signé dans l'année "
-            "est déclaré dans la feuille « Attributions » du bailleur avec la catégorie « relogé NPNRU » ; hors QPV et "
+            "est déclaré dans la feuille « Attributions » du bailleur avec « Oui » dans la colonne « Relogé NPNRU », quelle "
+            "que soit sa catégorie prioritaire (un ménage DALO relogé NPNRU reste « DALO ») ; hors QPV et "
             "hors zone locale, il compte au numérateur de l'objectif hors QPV du bilan annuel de la convention.",
             NOTE_STYLE,
         )
@@ -477,3 +604,17 @@ class _AnnexesDocument(_BilanDocument):
         self.table(table, chart=False)
         if table.rows:
             self.widths(BLOCKED_WIDTHS)
+        earlier = [h for h in r.stale if h.get("bloque") == "OUI"]
+        if earlier:
+            names = r.partner_names
+            self.para(
+                f"Dossiers marqués bloqués dans un retour antérieur, sans situation {r.year} connue (ils ne sont pas "
+                "comptés ci-dessus ; à vérifier auprès du partenaire) : "
+                + ", ".join(
+                    f"{h.id} (bloqué au {_short_date(dt.date(h.year, 12, 31))}, retour {h.year} de "
+                    f"{names.get(h.partner, h.partner)} ; {h.stale.reason(names) if h.stale else ''})"
+                    for h in earlier
+                )
+                + ".",
+                NOTE_STYLE,
+            )

@@ -459,6 +459,13 @@ class _BilanDocument:
             f"{self.count(t.blocked)} dossiers bloqués.",
             KEY_FIGURE_STYLE,
         )
+        if r.stale:
+            self.para(
+                f"Situation non actualisée en {r.year} : {self.count(len(r.stale))} ménages dont aucun retour {r.year} "
+                f"utilisé ne donne la situation ({r.stale_details(self.count)}) ; ils ne sont comptés ni en cours ni bloqués (voir la "
+                "première page des annexes de la charte).",
+                KEY_FIGURE_STYLE,
+            )
         for code, rate in r.year_criteria.items():
             self.para(
                 f"{CRITERIA[code]} en {r.year} : {self.rate_text(rate.numerator, rate.denominator)} "
@@ -467,7 +474,7 @@ class _BilanDocument:
             )
         self.para(
             "Les ménages relogés dans le cadre du NPNRU comptent avec le 1er quartile au numérateur de l'objectif hors "
-            "QPV (catégorie « relogé NPNRU » de la feuille Attributions). Le suivi de chaque ménage, le bilan annuel des "
+            "QPV (colonne « Relogé NPNRU » de la feuille Attributions, quelle que soit la catégorie). Le suivi de chaque ménage, le bilan annuel des "
             "relogements à valider par la commission de coordination et les dossiers bloqués figurent dans les annexes "
             f"de la charte de relogement ({annexes_docx_name(r.year, self.diffusion)})."
         )

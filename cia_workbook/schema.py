@@ -15,7 +15,10 @@ from typing import Literal
 
 from cia_workbook.convention import Convention
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+# Earlier versions whose returns are still read: a column added since (`Column.since`) is then
+# not expected, and what its absence means is said once per file (finding MODELE_ANCIEN).
+READABLE_VERSIONS = ("1.0",)
 TEMPLATE_MARKER = "cia-workbook"
 ID_SHEET = "_cia"  # very hidden sheet holding the identification of the template
 LISTS_SHEET = "_listes"  # very hidden sheet holding the dropdown lists
@@ -94,6 +97,29 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     width: int = 16
+    # The schema version that added the column, or changed what it holds: returns of an earlier
+    # version are read without it (or with its former header and meaning), and told so with
+    # `before`, French: what the column is missing or meant in those returns.
+    since: str = "1.0"
+    before: str = ""
+    former_headers: tuple[str, ...] = ()
+
+
+def version_key(version: str) -> tuple[int, ...] | None:
+    """« 1.1 » → (1, 1), « 1.0 » and « 1 » → (1,); None for a version that is not numbers and dots."""
+    try:
+        parts = [int(part) for part in str(version).strip().split(".")]
+    except ValueError:
+        return None
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def older_than(version: str, other: str) -> bool:
+    """Whether schema `version` precedes `other` (unreadable versions precede nothing)."""
+    a, b = version_key(version), version_key(other)
+    return a is not None and b is not None and a < b
 
 
 @dataclass(frozen=True)
@@ -286,6 +312,8 @@ IDENTIFICATION = Sheet(
     ),
 )  # fmt: skip
 
+RELOGE_NPNRU_HEADER = "Relogé NPNRU"
+
 _ATTRIBUTION_COLUMNS = (
     Column("reference", "Référence du dossier", "text",
            "Référence interne du dossier ou du bail chez le bailleur. Jamais de nom, d'adresse ni de numéro de sécurité sociale.",
@@ -331,6 +359,15 @@ _ATTRIBUTION_COLUMNS = (
     Column("mutation", "Mutation interne", "yesno", "Oui si le ménage était déjà locataire du bailleur (mutation).", "Non", codelist="oui_non", width=10),
     Column("logement_recent", "Logement neuf ou < 5 ans", "yesno",
            "Oui si le logement est neuf ou conventionné depuis moins de 5 ans.", "Non", codelist="oui_non", width=10),
+    # Last, so that the columns of earlier returns and the Synthèse formulas keep their letters.
+    Column("reloge_npnru", RELOGE_NPNRU_HEADER, "yesno",
+           "Oui si le ménage est relogé dans le cadre du NPNRU (renouvellement urbain), quelle que soit sa "
+           "catégorie prioritaire : un ménage DALO relogé NPNRU a « DALO » en catégorie et « Oui » ici. "
+           "Vide : « Non », sauf pour la catégorie relogement NPNRU.",
+           "Non", codelist="oui_non", width=10, since="1.1",
+           before="la colonne n'existe pas dans votre fichier : le relogement NPNRU n'y est connu que par la "
+           "catégorie prioritaire, et un ménage relogé NPNRU déclaré dans une catégorie plus haute (DALO) ne compte "
+           "pas comme relogé NPNRU dans l'objectif hors QPV."),
 )  # fmt: skip
 
 ATTRIBUTIONS = Sheet(
@@ -411,7 +448,13 @@ def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
         Column("candidats_proposes", "Candidats proposés", "integer", "Candidats que vous avez proposés au bailleur dans l'année.", "85", required=True, minimum=0, maximum=100000, width=12),
         Column("baux_signes", "Attributions suivies d'un bail signé", "integer", "Attributions sur votre contingent suivies d'un bail signé dans l'année.", "35", required=True, minimum=0, maximum=100000, width=14),
         *cats,
-        Column("q1_hors_qpv", "Dont 1er quartile hors QPV", "integer", "Baux signés hors QPV et hors zone locale au profit de ménages du 1er quartile.", "8", required=True, minimum=0, maximum=100000, width=14),
+        Column("q1_hors_qpv", "Dont 1er quartile ou relogés NPNRU hors QPV", "integer",
+               "Baux signés hors QPV et hors zone locale au profit de ménages du 1er quartile ou relogés dans le cadre "
+               "du NPNRU, quelle que soit leur catégorie (un ménage des deux compte une fois).",
+               "8", required=True, minimum=0, maximum=100000, width=14, since="1.1",
+               former_headers=("Dont 1er quartile hors QPV",),
+               before="dans votre fichier, elle compte le 1er quartile seul, sans les relogés NPNRU : elle est "
+               "comparée aux lignes des bailleurs selon cette définition."),
         Column("q234_qpv", "Dont quartiles 2 à 4 en QPV ou zone locale", "integer", "Attributions en QPV ou en zone locale au profit de ménages des quartiles 2, 3 et 4.", "6", required=True, minimum=0, maximum=100000, width=14),
         Column("refus", "Refus des ménages", "integer", "Propositions refusées par les ménages dans l'année.", "12", required=True, minimum=0, maximum=100000, width=12),
     )  # fmt: skip

@@ -111,12 +111,23 @@ def write_templates(
     """Write one template per partner (all, or those of `partner_ids`) into `outdir`."""
     wanted = set(partner_ids) if partner_ids else None
     previous_returns = previous.usable() if previous is not None else {}
+    previous_excluded = previous.excluded() if previous is not None else {}
     paths = []
     for partner in convention.partners:
         if wanted is not None and partner.id not in wanted:
             continue
         path = Path(outdir) / template_filename(partner, year)
-        paths.append(write_template(convention, partner, year, path, previous_returns.get(partner.id)))
+        paths.append(
+            write_template(
+                convention,
+                partner,
+                year,
+                path,
+                previous_returns.get(partner.id),
+                previous_excluded=previous_excluded.get(partner.id),
+                previous_missing=previous is not None and partner.id in previous.missing,
+            )
+        )
     return paths
 
 
@@ -127,8 +138,14 @@ def write_template(
     path: Path,
     previous_return: ReturnFile | None = None,
     filled: FilledReturn | None = None,
+    previous_excluded: ReturnFile | None = None,
+    previous_missing: bool = False,
 ) -> Path:
     """Write the workbook of one partner for `year` atomically at `path`.
+
+    The Synthèse compares with the partner's validated return of the year before
+    (`previous_return`); without one, it says why: that return was excluded for errors
+    (`previous_excluded`) or never received (`previous_missing`).
 
     `filled` (demo and benchmarks only) writes a partner's answers into the data rows and forms
     as the template is built: thousands of filled returns in seconds, where opening each
@@ -136,7 +153,9 @@ def write_template(
     """
     wb_schema = schema.schema_for(convention, partner.kind, year, partner.id)
     with atomic_path(Path(path)) as tmp:
-        _Builder(convention, partner, year, wb_schema, previous_return, filled).write(tmp)
+        builder = _Builder(convention, partner, year, wb_schema, previous_return, filled)
+        builder.previous_excluded, builder.previous_missing = previous_excluded, previous_missing
+        builder.write(tmp)
     return Path(path)
 
 
@@ -171,6 +190,8 @@ class _Builder:
         self.year = year
         self.schema = wb_schema
         self.previous_return = previous_return
+        self.previous_excluded: ReturnFile | None = None
+        self.previous_missing = False
         self.list_ranges: dict[str, str] = {}
 
     # -- Workbook ------------------------------------------------------------------------
@@ -685,7 +706,8 @@ class _Builder:
             "Définitions (texte de la convention) :",
             f"1. Univers : baux signés en {year} (date de signature du bail dans l'année) pour des logements "
             "hors QPV et hors zone locale (« Aucune »). Numérateur : ménages du 1er quartile ou relogés "
-            "dans le cadre du renouvellement urbain (comptés une seule fois).",
+            "dans le cadre du NPNRU (colonne « Relogé NPNRU », quelle que soit la catégorie, ou catégorie "
+            "relogement NPNRU), comptés une seule fois.",
             f"2. Univers : attributions prononcées en {year} (date de décision CAL dans l'année) pour des "
             "logements en QPV ou dans une zone locale. Numérateur : ménages des quartiles 2, 3 et 4.",
             f"3. Univers : baux signés en {year} sur le contingent propre du bailleur. Numérateur : ménages "
@@ -693,12 +715,7 @@ class _Builder:
             "Les ménages de quartile inconnu restent dans l'univers et ne comptent jamais comme 1er "
             "quartile : renseignez le quartile de chaque ménage.",
         ]
-        if before is None:
-            notes.append(f"Aucun retour validé pour {year - 1} : pas de comparaison avec l'année précédente.")
-        else:
-            notes.append(
-                f"Colonnes {year - 1} : calculées par l'agglomération à partir de votre retour validé de {year - 1}."
-            )
+        notes.append(self._previous_note(before is not None))
         for note in notes:
             ws.merge_range(row, 0, row, len(widths) - 1, note, self.f_wrap)
             ws.set_row(row, 15 * _lines(note, sum(widths)) + 4)
@@ -707,6 +724,30 @@ class _Builder:
         ws.set_landscape()
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
+
+    def _previous_note(self, compared: bool) -> str:
+        """What the previous-year columns rest on: which return, or why there is none."""
+        last = self.year - 1
+        if compared and self.previous_return is not None:
+            rf = self.previous_return
+            answered = (rf.forms.get("identification") or {}).get("date_reponse")
+            when = (
+                f", réponse du {format_date(answered, format='dd/MM/yyyy', locale=LOCALE)}"
+                if answered
+                else ""
+            )
+            return (
+                f"Colonnes {last} : calculées par l'agglomération à partir de votre retour validé de {last} "
+                f"({rf.name}{when})."
+            )
+        if self.previous_excluded is not None:
+            return (
+                f"Votre retour {last} ({self.previous_excluded.name}) a été écarté pour erreurs : pas de comparaison "
+                f"avec {last}. Il n'est compté dans aucun chiffre de {last} tant qu'une version corrigée n'est pas reçue."
+            )
+        if self.previous_missing:
+            return f"Aucun retour reçu de votre part pour {last} : pas de comparaison avec {last}."
+        return f"Aucun retour validé pour {last} : pas de comparaison avec l'année précédente."
 
     def _previous_cells(self, ws, r: int, code: str, before: dict[str, Rate] | None) -> None:
         target = self.convention.target(code, self.year - 1)

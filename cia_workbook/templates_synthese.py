@@ -3,7 +3,8 @@ Attributions sheet, giving the same counts as `consolidate.objective_rates` (a t
 on a file recalculated by LibreOffice).
 
 They follow DOMAIN.md: (a) hors_qpv_q1 — signed leases of the year outside QPV and
-outside any local zone, numerator first quartile or urban-renewal rehousing (counted once);
+outside any local zone, numerator first quartile or rehoused by the NPNRU (the « Relogé NPNRU »
+column whatever the category, or the urban-renewal category), counted once;
 (b) qpv_q234 — CAL decisions of the year in a QPV or a local zone, numerator quartiles 2-4;
 (c) publics_prioritaires — signed leases of the year on the bailleur's own contingent,
 numerator priority categories. Unknown quartiles stay in the universe and never count as Q1.
@@ -114,6 +115,7 @@ FORMULA_COLUMNS = (
     "contingent",
     "quartile",
     "categorie",
+    "reloge_npnru",
 )
 
 
@@ -179,6 +181,7 @@ def objective_formulas(
     renewal = _one_of(rng("categorie"), [label("categorie", c.code) for c in categories if c.urban_renewal])
     priority = _one_of(rng("categorie"), [label("categorie", c.code) for c in categories if c.priority])
     own = _one_of(rng("contingent"), [label("contingent", schema.CONTINGENT_OWN)])
+    rehoused = _or(renewal, _one_of(rng("reloge_npnru"), [label("oui_non", "OUI")]))
 
     def unknown(universe: list[Term]) -> str:
         known = [t for q in KNOWN_QUARTILES for t in _and(universe, quartiles[q])]
@@ -187,7 +190,7 @@ def objective_formulas(
     # (a) outside QPV and outside every local zone: "Hors QPV" minus the rows in a zone.
     outside = _and(lease_year, hors_qpv)
     outside = _minus(outside, _and(outside, zones))
-    a_num = _and(outside, _or(quartiles["1"], renewal))
+    a_num = _and(outside, _or(quartiles["1"], rehoused))
     # (b) in a QPV or in a local zone (a row in both counts once).
     inside = _and(cal_year, _or(qpvs, zones))
     b_num = _and(inside, quartiles["2"] + quartiles["3"] + quartiles["4"])

@@ -57,7 +57,7 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
     if not usable or identity is None:
         return result
     wschema = _schema_for(convention, identity.kind, year, identity.partner_id)
-    ctx = _Context(convention, year, raw.name, wschema)
+    ctx = _Context(convention, year, raw.name, wschema, identity.schema_version)
     sheets = _match_sheets(raw, wschema, ctx)
     for sheet in wschema.sheets:
         rsheet = sheets.get(sheet.key)
@@ -104,12 +104,22 @@ def _schema_for(convention: Convention, kind: str, year: int, partner: str) -> W
 
 
 class _Context:
-    def __init__(self, convention: Convention, year: int, file: str, wschema: WorkbookSchema):
+    def __init__(
+        self,
+        convention: Convention,
+        year: int,
+        file: str,
+        wschema: WorkbookSchema,
+        version: str = schema.SCHEMA_VERSION,
+    ):
         self.convention = convention
         self.year = year
         self.file = file
         self.schema = wschema
+        self.version = version  # the schema version of the template the file was made from
         self.findings: list[Finding] = []
+        # (sheet key, column key) of the columns absent from the file (read as empty).
+        self.absent: set[tuple[str, str]] = set()
 
     def add(self, code: str, sheet: str, cell: str, **params: Any) -> None:
         self.findings.append(finding(code, self.file, sheet, cell, **params))
@@ -188,10 +198,14 @@ def identify(
 
 
 def _same_version(found: str, expected: str) -> bool:
-    try:
-        return float(found) == float(expected)
-    except ValueError:
-        return normalize(found) == normalize(expected)
+    """Whether a file of schema version `found` is read as this schema (`expected`): the same
+    version, or an earlier one still readable (`schema.READABLE_VERSIONS`), whose missing
+    columns are then said once (MODELE_ANCIEN) instead of being errors."""
+    readable = [expected, *schema.READABLE_VERSIONS] if expected == schema.SCHEMA_VERSION else [expected]
+    key = schema.version_key(found)
+    if key is not None:
+        return any(key == schema.version_key(v) for v in readable)
+    return any(normalize(found) == normalize(v) for v in readable)
 
 
 def _identity_from_visible_sheet(convention: Convention, raw: RawWorkbook):
@@ -283,12 +297,18 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
     free = {i for i, text in enumerate(cells) if text}
     where: dict[str, int] = {}
     # Exact headers first, wherever they are, then edited headers close enough to the schema's.
+    # A former header of a column (`Column.former_headers`) counts as exact.
     for exact in (True, False):
         for col in sheet.columns:
             if col.key in where:
                 continue
             target = _normalize(col.header)
-            found = [j for j in sorted(free) if (cells[j] == target if exact else _close(cells[j], target))]
+            former = {_normalize(h) for h in col.former_headers}
+            found = [
+                j
+                for j in sorted(free)
+                if (cells[j] == target or cells[j] in former if exact else _close(cells[j], target))
+            ]
             if found:
                 where[col.key] = found[0]
                 free.discard(found[0])
@@ -297,9 +317,17 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
     keys = [c.key for c in sheet.columns if c.key in where]
     in_order = _longest_increasing([where[k] for k in keys])
     for i, col in enumerate(sheet.columns):
+        older = schema.older_than(ctx.version, col.since)
+        former = col.key in where and cells[where[col.key]] in {_normalize(h) for h in col.former_headers}
+        if older and (col.key not in where or former):
+            # A column added or redefined since the file's template: said once, never an error.
+            j = where.get(col.key, i)
+            ctx.add("MODELE_ANCIEN", rsheet.title, f"{get_column_letter(j + 1)}{header_row}",
+                    found=ctx.version, expected=col.since, column=col.header, meaning=col.before)  # fmt: skip
         if col.key not in where:
-            ctx.add("COLONNE_ABSENTE", rsheet.title, f"{get_column_letter(i + 1)}{header_row}",
-                    expected=col.header, letter=get_column_letter(i + 1))  # fmt: skip
+            if not older:
+                ctx.add("COLONNE_ABSENTE", rsheet.title, f"{get_column_letter(i + 1)}{header_row}",
+                        expected=col.header, letter=get_column_letter(i + 1))  # fmt: skip
         elif keys.index(col.key) not in in_order:
             j = where[col.key]
             ctx.add("COLONNE_DEPLACEE", rsheet.title, f"{get_column_letter(j + 1)}{header_row}",
@@ -395,6 +423,7 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
     for col in sheet.columns:
         index = where.get(col.key)
         if index is None:
+            ctx.absent.add((sheet.key, col.key))
             table.columns[col.key] = [None] * len(rows)
             continue
         values = list(by_column[index])
@@ -895,12 +924,49 @@ def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
                 ctx.add("QUARTILE_INCOHERENT", title, f"{letter['quartile']}{row}",
                         declared=declared, resources=fr_number(res), uc=fr_number(round(uc, 2)),
                         per_uc=fr_number(round(per_uc)), computed=computed, year=year)  # fmt: skip
+    _npnru_rules(table, sheet, ctx)
     _duplicates(table, sheet, "reference", "REFERENCE_DOUBLON", ctx)
     references = column("reference")
     for i in _without_digits(references):
         ref = references[i]
         if ref and looks_like_a_name(ref):
             ctx.add("REFERENCE_NOMINATIVE", title, f"{letter['reference']}{table.rows[i]}", value=ref)
+
+
+def _npnru_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
+    """The NPNRU rehousing flag against the category (highest first): the flag is the fact the
+    outside-QPV objective counts, the category the one priority publics count."""
+    if ("attributions", "reloge_npnru") in ctx.absent:  # an earlier template: said by MODELE_ANCIEN
+        return
+    categories = ctx.convention.priority_categories
+    renewal = next((i for i, c in enumerate(categories) if c.urban_renewal), None)
+    if renewal is None:
+        return
+    rank = {c.code: i for i, c in enumerate(categories)}
+    labels = {c.code: c.label for c in categories}
+    priority = {c.code for c in categories if c.priority}
+    expected = categories[renewal].label
+    title, letter = table.sheet_title, table.letters["reloge_npnru"]
+    header = sheet.column("reloge_npnru").header
+    flags = table.columns.get("reloge_npnru") or []
+    cats = table.columns.get("categorie") or []
+    code = categories[renewal].code
+    if "OUI" not in flags and code not in cats:  # the usual return: nothing to look at row by row
+        return
+    for row, flag, cat in zip(table.rows, flags, cats, strict=True):
+        if cat is None:
+            continue
+        cell, params = f"{letter}{row}", {"column": header, "category": labels.get(cat, cat)}
+        if cat == code:
+            if flag == "NON":
+                ctx.add("RELOGE_NPNRU_CONTRADICTOIRE", title, cell, **params)
+            elif flag is None:
+                ctx.add("RELOGE_NPNRU_DEDUIT", title, cell, **params)
+        elif flag == "OUI":
+            if cat not in priority:
+                ctx.add("RELOGE_NPNRU_SANS_CATEGORIE", title, cell, expected=expected, **params)
+            elif rank.get(cat, -1) > renewal:
+                ctx.add("RELOGE_NPNRU_CATEGORIE_BASSE", title, cell, expected=expected, **params)
 
 
 _NO_DIGIT_LINE = re.compile(r"^[^\d\n]*$", re.MULTILINE)

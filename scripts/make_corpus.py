@@ -149,6 +149,9 @@ def _trailing_format(wb) -> None:
         ws.cell(r, 1).fill = PatternFill("solid", start_color="FFFF00")
 
 
+NPNRU = "Ménage relogé dans le cadre du NPNRU"
+
+
 def cases() -> dict[str, Callable[[Path], None]]:
     """File name → builder. Sub-folders hold cases made of several files (cross-checks)."""
     r, h = attribution, relogement
@@ -177,6 +180,9 @@ def cases() -> dict[str, Callable[[Path], None]]:
         # -- Identification -------------------------------------------------------------------
         "modele-inconnu.xlsx": _workbook(rows=[r()], identity={"modele": "autre-outil"}),
         "modele-version.xlsx": _workbook(rows=[r()], identity={"version_schema": "0.9"}),
+        "modele-ancien.xlsx": _workbook(
+            rows=[r()], identity={"version_schema": "1.0"}, headers={"reloge_npnru": None}
+        ),
         "modele-convention.xlsx": _workbook(rows=[r()], identity={"convention": "autre-cia"}),
         "modele-partenaire.xlsx": _workbook(rows=[r()], identity={"partenaire": "bailleur-inconnu"}),
         "modele-annee.xlsx": _workbook(rows=[r()], identity={"annee": 2023}),
@@ -210,6 +216,12 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "bail-sans-suite.xlsx": _workbook(rows=[r(suite="Refus du ménage")]),
         "quartile-incoherent.xlsx": _workbook(rows=[r(quartile="3", ressources=6000)]),
         "composition-incoherente.xlsx": _workbook(rows=[r(taille_menage=5)]),
+        "reloge-npnru-contradictoire.xlsx": _workbook(rows=[r(categorie=NPNRU, reloge_npnru="Non")]),
+        "reloge-npnru-deduit.xlsx": _workbook(rows=[r(categorie=NPNRU)]),
+        "reloge-npnru-sans-categorie.xlsx": _workbook(rows=[r(reloge_npnru="Oui")]),
+        "reloge-npnru-categorie-basse.xlsx": _workbook(
+            rows=[r(categorie="Public prioritaire du PDALHPD", reloge_npnru="Oui")]
+        ),
         "qpv-hors-commune.xlsx": _workbook(rows=[r(qpv="QN03002M")]),
         "qpv-perime.xlsx": _workbook(rows=[r(qpv="QP030001 – Près Saint Jean")]),
         "zone-hors-commune.xlsx": _workbook(

@@ -173,6 +173,24 @@ ATTRIBUTIONS = [
         "AUCUNE",
     ),
 ]
+# A DALO household rehoused by the NPNRU (its category stays DALO, the « Relogé NPNRU » column
+# says the rest): it counts in the outside-QPV objective.
+ATTRIBUTIONS.append(
+    (
+        "LC-2024-014",
+        D(2024, 4, 8),
+        D(2024, 5, 2),
+        "BAIL_SIGNE",
+        "30007",
+        "HORS_QPV",
+        "NON",
+        "PROPRE",
+        3,
+        "DALO",
+    )
+)
+# « Relogé NPNRU » answered on these rows, left blank on the others (blank is « Non »).
+NPNRU_FLAGS = {"LC-2024-003": "OUI", "LC-2024-004": "OUI", "LC-2024-014": "OUI", "LC-2024-005": "NON"}
 ATTRIBUTION_KEYS = (
     "reference",
     "date_cal",
@@ -212,6 +230,8 @@ def fill_bailleur(template: Path, out: Path, convention: Convention) -> None:
     for offset, values in enumerate(ATTRIBUTIONS):
         row = sheet.first_data_row + offset
         record = dict(zip(ATTRIBUTION_KEYS, values, strict=True))
+        if record["reference"] in NPNRU_FLAGS:
+            record["reloge_npnru"] = NPNRU_FLAGS[record["reference"]]
         if offset in (1, 2):  # quartile 2 and unknown: consistent with these resources
             record.update(DETAILS)
         for key, value in record.items():

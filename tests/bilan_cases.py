@@ -77,9 +77,18 @@ def attribution_rows(year: int) -> list[dict]:
                 "emploi": EMPLOI[i % len(EMPLOI)],
                 "mutation": [None, "OUI", "NON", "NON"][i % 4],
                 "logement_recent": "NON",
+                # Rehoused by the NPNRU: some DALO households too (their category stays DALO).
+                "reloge_npnru": "OUI"
+                if cat == "NPNRU" or (cat == "DALO" and i % 3 == 0)
+                else [None, "NON"][i % 2],
             }
         )
     return rows
+
+
+def npnru(r: dict) -> bool:
+    """Rehoused by the NPNRU, whatever the category (DOMAIN.md: the objective counts the fact)."""
+    return r["categorie"] == "NPNRU" or r.get("reloge_npnru") == "OUI"
 
 
 PATRIMOINE = {
@@ -170,7 +179,7 @@ def objective_counts(rows, year, contingent=None):
     pp = [r for r in on if lease(r, year) and r["contingent"] == own]
     return {
         "hors_qpv_q1": (
-            len([r for r in hq if r["quartile"] == "1" or r["categorie"] == "NPNRU"]),
+            len([r for r in hq if r["quartile"] == "1" or npnru(r)]),
             len(hq),
             len([r for r in hq if r["quartile"] == "INCONNU"]),
         ),
@@ -289,7 +298,7 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
         inside = [r for r in rows if decided(r, year) and qpv_or_zone(r)]
         outside = [r for r in rows if lease(r, year) and not qpv_or_zone(r)]
         q234 = len([r for r in inside if r["quartile"] in ("2", "3", "4")])
-        q1 = len([r for r in outside if r["quartile"] == "1" or r["categorie"] == "NPNRU"])
+        q1 = len([r for r in outside if r["quartile"] == "1" or npnru(r)])
         return {
             "prononcees": len([r for r in rows if decided(r, year)]),
             "baux": len([r for r in rows if lease(r, year)]),
@@ -417,7 +426,9 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
     counted = {
         "baux": len([r for r in on if lease(r, year)]),
         "prioritaires": len([r for r in on if lease(r, year) and r["categorie"] in PRIORITY]),
-        "q1": len([r for r in on if lease(r, year) and not qpv_or_zone(r) and r["quartile"] == "1"]),
+        "q1": len(
+            [r for r in on if lease(r, year) and not qpv_or_zone(r) and (r["quartile"] == "1" or npnru(r))]
+        ),
         "q234": len(
             [r for r in on if decided(r, year) and qpv_or_zone(r) and r["quartile"] in ("2", "3", "4")]
         ),

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from cia_workbook import schema
 from cia_workbook.findings import finding
 from cia_workbook.model import Campaign, Identity, ReturnFile, Table
 
@@ -41,7 +42,7 @@ def return_file(
         sha256=hashlib.sha256(name.encode()).hexdigest(),
         size=1000,
         modified=dt.datetime(year + 1, 2, 15, 10, 30),
-        identity=Identity("cia-workbook", "1.0", "test", partner_id, kind, year),
+        identity=Identity("cia-workbook", schema.SCHEMA_VERSION, "test", partner_id, kind, year),
         tables={k: table(k, rows) for k, rows in tables.items()},
         findings=findings,
         reader="test",

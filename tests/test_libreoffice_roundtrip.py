@@ -43,7 +43,8 @@ EXPECTED_ID = {
     ],
 }
 # Counted by hand from the rows of scripts/make_lo_fixtures.py: (numerator, universe).
-EXPECTED_COUNTS = {"hors_qpv_q1": (4, 6), "qpv_q234": (3, 5), "publics_prioritaires": (4, 8)}
+# LC-2024-014, DALO and rehoused by the NPNRU (« Relogé NPNRU »), counts in the outside-QPV objective.
+EXPECTED_COUNTS = {"hors_qpv_q1": (5, 7), "qpv_q234": (3, 5), "publics_prioritaires": (5, 9)}
 
 
 def _fixture(kind: str, fmt: str) -> Path:
@@ -62,7 +63,8 @@ def test_identification_survives_libreoffice(kind, fmt):
     rows = _id_rows(_fixture(kind, fmt))
     assert rows == [list(pair) for pair in zip(schema.ID_KEYS, EXPECTED_ID[kind], strict=True)]
     wb = CalamineWorkbook.from_path(str(_fixture(kind, fmt)))
-    titles = schema.schema_for(CONVENTION, kind, YEAR).sheet_titles
+    # The partner's own template: Logis Cévenols' holds the rehousing sheet of the charter.
+    titles = schema.schema_for(CONVENTION, kind, YEAR, EXPECTED_ID[kind][3]).sheet_titles
     assert wb.sheet_names == titles + [schema.LISTS_SHEET, schema.ID_SHEET]
 
 
@@ -115,7 +117,7 @@ def _synthese_counts(path: Path) -> dict[str, tuple]:
 
 def _assert_synthese_matches_consolidation(path: Path) -> None:
     table = _read_attributions(path)
-    assert len(table) == 13
+    assert len(table) == 14
     official = objective_rates(CONVENTION, table, YEAR)
     cached = _synthese_counts(path)
     for code in OBJECTIVE_CODES:

@@ -175,7 +175,7 @@ def test_required_cells_are_highlighted_until_filled(templates_2024):
     wb = _bailleur(templates_2024)
     ws = wb["Attributions"]
     rules = {str(cf.sqref): [r.formula[0] for r in cf.rules] for cf in ws.conditional_formatting}
-    assert rules["A4:A1503"] == ["AND(COUNTA($A4:$T4)>0,LEN(A4)=0)"]
+    assert rules["A4:A1503"] == ["AND(COUNTA($A4:$U4)>0,LEN(A4)=0)"]
     assert rules["C4:C1503"] == ['AND($D4="Bail signé",LEN(C4)=0)']  # date_bail, if lease signed
     assert "K4:K1503" not in rules  # typologie is optional
     # The rehousing destination is required for both housed statuses, as the validator says.
