@@ -56,7 +56,9 @@ def count(n: int, singular: str, plural_form: str | None = None, number: str | N
 
 
 _INVARIABLE = frozenset({"non", "hors", "très", "plus", "moins"})
-_LINKS = frozenset({"de", "du", "des", "d'", "à", "au", "aux", "en", "sur", "par", "pour", "dans", "avec", "sans"})
+_LINKS = frozenset(
+    {"de", "du", "des", "d'", "à", "au", "aux", "en", "sur", "par", "pour", "dans", "avec", "sans"}
+)
 
 
 def _plural(words: str) -> str:
