@@ -1523,7 +1523,7 @@ class _Builder:
         cols = [Col("secteur", "Secteur", "text"), Col("prononcees", "Attributions prononcées")]
         for key, label, short in (
             ("jeunes", f"Jeunes (titulaire de moins de {YOUNG_AGE} ans)", "Jeunes"),
-            ("familles", "Familles avec enfant(s) de moins de 14 ans", "Familles"),
+            ("familles", "Familles (au moins un enfant de moins de 14 ans)", "Familles"),
             ("emploi", "Ménages en emploi", "En emploi"),
         ):
             cols += [

@@ -1225,7 +1225,7 @@ class _BilanDocument:
             "groupe d'un seul partenaire est complété par le plus petit des autres, et un groupe compte au moins "
             f"{self.threshold} ménages : ni le groupe ni la ligne du territoire moins les partenaires publiés ne "
             f"permettent de retrouver un partenaire. Leurs cases disent « {SECRET} ». Dans les autres tableaux, tout "
-            f"effectif de 1 à {self.threshold - 1} ménages est remplacé par « {small} », et l'effectif non nul le plus "
+            f"effectif de moins de {self.threshold} ménages (zéro excepté) est remplacé par « {small} », et l'effectif non nul le plus "
             f"petit de la même ligne (parts d'un total) ou de la même colonne (lignes dont la somme figure en total) par "
             f"« {SECRET} », pour qu'un effectif masqué ne puisse pas être retrouvé par différence. Les petits nombres "
             "de logements vacants sont traités de la même façon. Le contrôle croisé des réservataires et le détail des "
@@ -1285,9 +1285,11 @@ def squeeze_columns(cols: list[Col], texts: list[list[str]], available: float, s
 def _column_needs(cols: list[Col], texts: list[list[str]], size: float) -> tuple[list[float], list[float]]:
     need, want = [], []
     for j, col in enumerate(cols):
-        header_word = longest_word_width(col.label, size, bold=True)
-        header_full = text_width(col.label, size, bold=True)
-        body = [row[j] for row in texts]
+        # Measured as printed: French spacing glues « : » and « % » to the word before them.
+        label = fr(col.label)
+        header_word = longest_word_width(label, size, bold=True)
+        header_full = text_width(label, size, bold=True)
+        body = [fr(row[j]) for row in texts]
         body_word = max((longest_word_width(t, size) for t in body), default=0.0)
         body_full = max((text_width(t, size) for t in body), default=0.0)
         n = max(header_word, body_word) + CELL_PADDING_PT
