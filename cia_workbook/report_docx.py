@@ -160,7 +160,18 @@ def commentary_sections(convention: Convention, bilan: Bilan) -> list[Section]:
             )
         )
     if b.rehousing is not None:
-        out.append(Section("relogement", "Relogements NPNRU", (b.rehousing.headline().replace("(s)", ""),)))
+        t = b.rehousing.total
+        out.append(
+            Section(
+                "relogement",
+                "Relogements NPNRU",
+                (
+                    f"Repères : {count(t.rehoused_in_year, 'ménage relogé', 'ménages relogés')} définitivement en "
+                    f"{b.year}, {t.rehoused} depuis {b.rehousing.first_year} sur {t.planned} ; "
+                    f"{count(t.blocked, 'dossier bloqué')}.",
+                ),
+            )
+        )
     out.append(
         Section(
             "mixite", "Mixité et attractivité des QPV", ("Profil des ménages, refus, vacance, mutations.",)
@@ -288,9 +299,13 @@ class _BilanDocument:
         return str(value)
 
     def fits(self, table: IndicatorTable, landscape: bool) -> bool:
+        """Whether the table holds on the page without breaking a word and, in portrait, without
+        squeezing its headers onto many lines (a wide table reads better in landscape)."""
         cols = [c for c in table.columns if c.visible]
         texts = self._texts(table, cols)
-        return fit_columns(cols, texts, Emu(self.available_width(landscape)).pt, TABLE_FONT_PT) is not None
+        available = Emu(self.available_width(landscape)).pt
+        need, want = _column_needs(cols, texts, TABLE_FONT_PT)
+        return sum(need) <= available and (landscape or sum(want) <= 1.25 * available)
 
     def _texts(self, table: IndicatorTable, cols: list[Col]) -> list[list[str]]:
         return [[self.cell_text(c.kind, row.get(c.key)) for c in cols] for row in table.rows]
@@ -403,7 +418,7 @@ class _BilanDocument:
         paragraph = self.para()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         paragraph.paragraph_format.keep_together = True
-        self.placeholders.append((paragraph, key, Cm(20) if self.landscape else Cm(15.5)))
+        self.placeholders.append((paragraph, key, Cm(19) if self.landscape else Cm(14)))
 
     def chart_specs(self) -> dict[str, Any]:
         """Every chart of the document, known before the layout so that drawing starts at once."""
@@ -558,6 +573,11 @@ class _BilanDocument:
         self.trend()
         self.quality()
         self.annexes()
+
+    def has_commentary(self, key: str) -> bool:
+        """Whether the section shows something: the officer's text, or the box saying where to
+        write it (working document only). A sub-heading over nothing is left out."""
+        return bool(self.commentary_text.get(key)) or not self.public
 
     def commentary(self, key: str, title: str) -> None:
         """The officer's words for a section; in the working document, a visible box saying
@@ -826,7 +846,8 @@ class _BilanDocument:
         )
         for line in lines:
             self.para(line)
-        self.heading("Lecture d'ensemble", 2)
+        if self.has_commentary("synthese"):
+            self.heading("Lecture d'ensemble", 2)
         self.commentary("synthese", "Lecture d'ensemble")
 
     # Objectives ---------------------------------------------------------------------------
@@ -904,7 +925,8 @@ class _BilanDocument:
         self.table(self.table_data("zoom_qpv"))
         self.table(self.table_data("zooms"), chart=False)
         for zoom in self.c.zooms:
-            self.heading(f"Zoom : {zoom.name}", 2)
+            if self.has_commentary(f"zoom:{zoom.name}"):
+                self.heading(f"Zoom : {zoom.name}", 2)
             self.commentary(f"zoom:{zoom.name}", f"Zoom : {zoom.name}")
 
     def rehousing(self) -> None:
