@@ -16,6 +16,7 @@ import click
 from cia_workbook import __version__, cli_fr  # noqa: F401  (French wording for click)
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+BILAN_TEMPLATE = "modele-bilan.docx"
 
 
 def default_year() -> int:
@@ -45,6 +46,17 @@ class Workdir:
     def cache(self, year: int) -> Path:
         """Validated returns kept by `validate` for `consolidate` (see cache.py)."""
         return self.outputs(year) / ".cache"
+
+    def bilan_template(self) -> Path:
+        """The EPCI's Word template of the bilan (styles, logo, cover text); used when present."""
+        return self.root / BILAN_TEMPLATE
+
+    def commentary(self, year: int) -> Path:
+        """The officer's commentary of the year's bilan, beside the bilan it goes into (written
+        once by `consolidate`, then only by the officer)."""
+        from cia_workbook.commentary import commentary_docx_name
+
+        return self.outputs(year) / commentary_docx_name(year)
 
     def form_years(self) -> list[int]:
         base = self.root / "forms"
@@ -175,6 +187,19 @@ def init(wd: Workdir, directory: Path | None, force: bool) -> None:
     else:
         write_text_atomic(target, embedded_convention_text())
         click.echo(f"Convention écrite : {target}")
+    model = Workdir(root).bilan_template()
+    if model.exists():
+        click.echo(f"{model} existe déjà : il est conservé.")
+    else:
+        from cia_workbook.fileio import write_atomic
+        from cia_workbook.report_docx import template_path
+
+        data = template_path().read_bytes()
+        write_atomic(model, lambda tmp: tmp.write_bytes(data))
+        click.echo(
+            f"Modèle Word du bilan écrit : {model} (styles, logo dans l'en-tête, texte de couverture : "
+            "modifiez-le dans Word, les bilans suivants le suivront)."
+        )
     click.echo(f"Dossier de travail prêt : {root.resolve()}")
     click.echo(
         "Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates »."
@@ -275,9 +300,16 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
 @click.option(
     "--sans-word", "no_word", is_flag=True, help="Ne pas écrire les rapports Word (mesures de performance)."
 )
+@click.option(
+    "--pdf", "pdf", is_flag=True, help="Écrire aussi les documents en PDF (LibreOffice nécessaire)."
+)
 @click.pass_obj
-def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) -> None:
-    """Consolide les réponses valides : bilan Word et classeur consolidé dans outputs/<année>/."""
+def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pdf: bool) -> None:
+    """Consolide les réponses valides : bilan Word et classeur consolidé dans outputs/<année>/.
+
+    Le bilan suit le modèle Word du dossier de travail (modele-bilan.docx) quand il existe, et
+    reprend les commentaires de outputs/<année>/commentaires-<année>.docx.
+    """
     from cia_workbook.pipeline import PipelineError, run_consolidation
 
     convention, _ = wd.convention()
@@ -293,6 +325,17 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool) ->
     finally:
         bar.close()
     click.echo(result.summary)
+    if pdf and not no_word:
+        from cia_workbook.pdfexport import PdfError, convert_to_pdf
+
+        documents = [p for p in result.outputs if p.suffix == ".docx"]
+        try:
+            pdfs = convert_to_pdf(documents, wd.outputs(year))
+        except PdfError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo("PDF écrits :")
+        for path in pdfs:
+            click.echo(f"  {path}")
 
 
 @main.command()

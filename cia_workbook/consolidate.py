@@ -28,7 +28,7 @@ MET, CLOSE, NOT_MET, NO_UNIVERSE = "atteint", "proche", "non atteint", "sans obj
 # What a masked cell shows in the public bilan: a primary small count, then a cell hidden
 # so that a small count cannot be recomputed (rate, complement, last part of a total).
 SMALL = "< {threshold}"
-SECRET = "secret"
+SECRET = "secret statistique"
 
 
 # -- Rates ---------------------------------------------------------------------------------
@@ -487,6 +487,11 @@ class IndicatorTable:
     chart: tuple[str, str | None] | None = None  # (rate column, target column)
     chart_title: str = ""
     restricted: bool = False  # detail left out of the public bilan
+    # Partners' rates and their universes: in public, a partner whose universe is too small is
+    # grouped with others (see `group_small_universes`) instead of masking its row.
+    blocks: tuple[Block, ...] = ()
+    family: str | None = None  # row key (not a column) naming the group a row may join; default bailleurs
+    drop_grouped: bool = False  # in public, leave out the rows wholly grouped (a long list of places)
 
     @property
     def wide(self) -> bool:
@@ -496,8 +501,142 @@ class IndicatorTable:
         return next(c for c in self.columns if c.key == key)
 
     def masked(self, threshold: int) -> IndicatorTable:
-        """The public version: counts 1..threshold-1 shown « < threshold », rates revealing them hidden."""
+        """Counts 1..threshold-1 shown « < threshold », rates revealing them hidden."""
         return replace(self, rows=mask_rows(self.columns, self.rows, threshold, self.total_row))
+
+    def public(self, threshold: int) -> IndicatorTable:
+        """The public version: small universes grouped (tables with `blocks`), then masked."""
+        if not self.blocks:
+            return self.masked(threshold)
+        return group_small_universes(self, threshold)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A universe column and what is computed on it in each row: the public bilan publishes a
+    rate when its universe has at least `threshold` households, and groups smaller universes."""
+
+    universe: str
+    numerators: tuple[str, ...] = ()  # counts a published rate gives back: not shown in public
+    counts: tuple[str, ...] = ()  # other counts of the same rows (summed in a group, masked if small)
+
+    def columns(self, table: IndicatorTable) -> list[str]:
+        own = {self.universe, *self.numerators, *self.counts}
+        derived = [c.key for c in table.columns if c.of and set(c.of) & own]
+        return [self.universe, *self.numerators, *self.counts, *derived]
+
+
+FAMILY_BAILLEUR, FAMILY_RESERVATAIRE, FAMILY_COMMUNE = "bailleur", "reservataire", "commune"
+GROUP_LABELS = {
+    FAMILY_BAILLEUR: "Autres bailleurs, regroupés",
+    FAMILY_RESERVATAIRE: "Autres réservataires, regroupés",
+    FAMILY_COMMUNE: "Autres communes, regroupées",
+}
+GROUP = "groupe"  # the family of a group row
+MEMBERS = "_membres"  # group row: universe column → names of the partners grouped
+
+
+def group_members(universes: dict[int, int], threshold: int) -> set[int]:
+    """The rows to group so that no universe from 1 to threshold - 1 is shown, none can be
+    recomputed, and the group itself is no smaller than `threshold`: every small universe,
+    then, while the group has a single member or stays small, the smallest other one."""
+    group = {i for i, u in universes.items() if 1 <= u < threshold}
+    if not group:
+        return group
+    others = sorted((u, i) for i, u in universes.items() if i not in group and u > 0)
+    while others and (len(group) < 2 or sum(universes[i] for i in group) < threshold):
+        group.add(others.pop(0)[1])
+    return group
+
+
+def group_small_universes(table: IndicatorTable, threshold: int) -> IndicatorTable:
+    """Statistical secrecy by grouping (the public bilan's rule for the rates of partners).
+
+    For each block (a universe and what is computed on it) and each family of rows (bailleurs,
+    réservataires), the partners chosen by `group_members` leave their figures to one
+    « Autres …, regroupés » line after the family's last row, and their own cells say
+    « secret statistique ». The counts a published rate gives back (`Block.numerators`) are
+    not shown. Then `mask_rows` as everywhere: a count from 1 to threshold - 1 left in the
+    table is shown « < threshold », with the secondary masking it implies.
+    """
+    rows = [dict(r) for r in table.rows]
+    n_body = len(rows) - 1 if table.total_row else len(rows)
+    label = table.columns[0].key
+    fam = (lambda r: r.get(table.family)) if table.family else (lambda r: FAMILY_BAILLEUR)
+    numerators = {k for b in table.blocks for k in b.numerators}
+    groups: dict[str, dict[str, Any]] = {}  # family → the group row's sums
+    hidden: dict[int, set[str]] = {}
+    for block in table.blocks:
+        cols = block.columns(table)
+        for family in GROUP_LABELS:
+            universes = {
+                i: rows[i][block.universe]
+                for i in range(n_body)
+                if fam(rows[i]) == family and isinstance(rows[i].get(block.universe), int)
+            }
+            members = group_members(universes, threshold)
+            if not members:
+                continue
+            group = groups.setdefault(family, {MEMBERS: {}})
+            group[MEMBERS][block.universe] = [str(rows[i][label]) for i in sorted(members)]
+            for key in (block.universe, *block.numerators, *block.counts):
+                group[key] = sum(rows[i].get(key) or 0 for i in members)
+            for i in members:
+                hidden.setdefault(i, set()).update(cols)
+    if table.total_row:
+        # A group holding, in every block, every row of a table whose total is their sum would
+        # only repeat the total: the total stays, the group row goes.
+        for family in list(groups):
+            family_rows = [i for i in range(n_body) if fam(rows[i]) == family]
+            if len(family_rows) == n_body and all(
+                not rows[i].get(b.universe) or set(b.columns(table)) <= hidden.get(i, set())
+                for i in family_rows
+                for b in table.blocks
+            ):
+                del groups[family]
+    last_of = {f: max(i for i in range(n_body) if fam(rows[i]) == f) for f in groups}
+    out: list[dict[str, Any]] = []
+    secret: list[set[str]] = []  # per row of `out`: the cells to show « secret statistique »
+    for i, row in enumerate(rows):
+        keys = hidden.get(i, set())
+        # A grouped cell is emptied (None) so that `mask_rows` leaves it out of its sums.
+        out.append({k: (None if k in keys else v) for k, v in row.items()})
+        secret.append(keys)
+        for family, group in groups.items():
+            if last_of[family] == i:
+                out.append(_group_row(table, family, group))
+                secret.append(set())
+    # A published rate stands on its universe alone: its numerator is not shown beside it.
+    columns = [replace(c, of=tuple(k for k in c.of if k not in numerators)) for c in table.columns]
+    masked = mask_rows(columns, out, threshold, table.total_row)
+    every = {k for b in table.blocks for k in b.columns(table)}
+    kept = []
+    for row, keys in zip(masked, secret, strict=True):
+        if table.drop_grouped and keys and keys >= every:
+            continue
+        for key in keys:
+            row[key] = SECRET
+        kept.append(row)
+    shown = [replace(c, visible=False) if c.key in numerators else c for c in table.columns]
+    return replace(table, columns=shown, rows=kept)
+
+
+def _group_row(table: IndicatorTable, family: str, group: dict[str, Any]) -> dict[str, Any]:
+    first = table.columns[0].key
+    row: dict[str, Any] = {first: GROUP_LABELS[family], MEMBERS: group[MEMBERS]}
+    row[table.family or "famille"] = GROUP
+    for c in table.columns:
+        if c.key in group:
+            row[c.key] = group[c.key]
+        elif c.kind == "rate" and len(c.of) == 2 and c.of[1] in group:
+            num, den = group.get(c.of[0]), group[c.of[1]]
+            row[c.key] = num / den if den and num is not None else None
+        elif c.kind == "target":
+            # One target for every row of the table (the year's): the group shows it too.
+            row[c.key] = next((r.get(c.key) for r in table.rows if r.get(c.key) is not None), None)
+        elif c.kind == "status":
+            row[c.key] = "" if any(k in group for k in c.of) else None
+    return row
 
 
 def mask_rows(
@@ -583,6 +722,9 @@ class ExcludedEntry:
     errors: int
     sha256: str
     rows: int = 0  # table rows of the return, counted nowhere
+    # The kinds of error, in words, with their number (« Valeur hors liste (2) »).
+    problems: list[str] = field(default_factory=list)
+    date: dt.date | None = None
 
 
 @dataclass
@@ -617,13 +759,18 @@ class Bilan:
     register: list[RegisterEntry]
     excluded: list[ExcludedEntry]
     missing: list[str]  # partner names without any return
-    cross_findings: list[str]  # CONTINGENT_ECART texts
+    cross_findings: list[str]  # CONTINGENT_ECART findings, as sentences (no code, no file)
     trend: list[TrendYear]
     rows_used: int
     rows_outside_year: int
     partner_names: dict[str, str] = field(default_factory=dict)
     # The NPNRU rehousing figures (relogement.RehousingBilan) when the convention has a charter.
     rehousing: Any = None
+    # Page 1 of the bilan: every bailleur (then the territory), every réservataire, per objective.
+    dashboard: list[IndicatorTable] = field(default_factory=list)
+    objective_names: dict[str, str] = field(default_factory=dict)
+    midterm_year: int | None = None
+    test_years: list[int] = field(default_factory=list)
 
     def table(self, key: str) -> IndicatorTable:
         return next(t for t in self.tables if t.key == key)
@@ -683,6 +830,39 @@ OBJECTIVE_SHORT = {
     "qpv_q234": "Quartiles 2 à 4, attributions prononcées en QPV ou en zone locale",
     "publics_prioritaires": "Publics prioritaires, baux signés sur le contingent",
 }
+
+
+@dataclass(frozen=True)
+class ZoneWords:
+    """The QPV and the convention's local zones, as sentences and headers name them."""
+
+    outside: str  # « hors QPV et hors Quartier des Promelles »
+    inside: str  # « en QPV ou dans le quartier des Promelles »
+    inside_short: str  # « en QPV ou Quartier des Promelles » (column headers)
+    names: str  # « Quartier des Promelles »
+
+
+def zone_words(convention: Convention) -> ZoneWords:
+    zones = convention.local_zones
+    names = " et ".join(z.name for z in zones)
+    if not zones:
+        return ZoneWords("hors QPV", "en QPV", "en QPV", "")
+    return ZoneWords(
+        "hors QPV" + "".join(f" et hors {z.name}" for z in zones),
+        "en QPV ou " + " ou ".join(z.inside for z in zones),
+        "en QPV ou " + " ou ".join(z.name for z in zones),
+        names,
+    )
+
+
+def objective_names(convention: Convention) -> dict[str, str]:
+    """Objective code → its short name, with the local zones named (titles, headers, charts)."""
+    z = zone_words(convention)
+    return {
+        "hors_qpv_q1": f"1er quartile ou relogés NPNRU, baux signés {z.outside}",
+        "qpv_q234": f"Quartiles 2 à 4, attributions prononcées {z.inside_short}",
+        "publics_prioritaires": "Publics prioritaires, baux signés sur le contingent",
+    }
 
 
 def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: int) -> Bilan:
@@ -751,10 +931,13 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
             sum(f.is_error for f in rf.findings),
             rf.sha256,
             _table_rows(rf),
+            _problems(rf),
+            _return_date(rf),
         )
         for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: convention.partner_rank(kv[0]))
     ]
     tables += _register_tables(register, excluded)
+    dashboard = _dashboard(convention, campaign, objectives, reservataires)
     geo = convention.geography(year)
     return Bilan(
         year=year,
@@ -770,13 +953,121 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         register=register,
         excluded=excluded,
         missing=[names.get(pid, pid) for pid in campaign.missing],
-        cross_findings=[f.text for f in campaign.cross_findings],
+        cross_findings=[f.message for f in campaign.cross_findings],
         trend=trend,
         rows_used=len(rows),
         rows_outside_year=len(rows) - rows.count("in_year"),
         partner_names=names,
         rehousing=_rehousing(convention, campaigns, year),
+        dashboard=dashboard,
+        objective_names=objective_names(convention),
+        midterm_year=convention.info.midterm_year,
+        test_years=list(convention.info.test_years),
     )
+
+
+# A partner's place in the year's consolidation (row key « etat » of the dashboard).
+USED, EXCLUDED, MISSING = "utilise", "exclu", "manquant"
+
+
+def _dashboard(
+    convention: Convention,
+    campaign: Campaign,
+    objectives: dict[str, dict[str, Rate]],
+    reservataires: dict[str, dict[str, Rate]],
+) -> list[IndicatorTable]:
+    """Page 1: each bailleur and the territory, then each réservataire, × the three objectives.
+
+    A bailleur whose return is excluded or missing keeps its row, without figures (its
+    attributions are counted nowhere); a réservataire's rates come from the bailleurs' rows on
+    its contingent, so they exist even when its own return (the Contingent sheet) does not.
+    Row keys besides the columns: « famille » (bailleur, reservataire, territoire), « etat ».
+    """
+    usable, excluded = campaign.usable(), campaign.excluded()
+
+    def state(pid: str) -> str:
+        return USED if pid in usable else EXCLUDED if pid in excluded else MISSING
+
+    def columns(first: str) -> list[Col]:
+        cols = [Col("perimetre", first, "text")]
+        for _code, short, label in _OBJECTIVE_COLUMNS:
+            cols += [
+                Col(f"{short}_num", f"{label} : ménages", visible=False),
+                Col(f"{short}_den", f"{label} : univers", visible=False),
+                Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
+                Col(f"{short}_cible", f"{label} : cible", "target"),
+                Col(f"{short}_statut", f"{label} : objectif", "status", of=(f"{short}_num", f"{short}_den")),
+            ]
+        return cols
+
+    def row(label: str, family: str, etat: str, rates: dict[str, Rate] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"perimetre": label, "famille": family, "etat": etat}
+        for code, short, _label in _OBJECTIVE_COLUMNS:
+            rate = rates[code] if rates is not None else None
+            out[f"{short}_cible"] = _fraction(convention.target(code, campaign.year))
+            if rate is None:
+                out |= dict.fromkeys((f"{short}_num", f"{short}_den", f"{short}_taux", f"{short}_statut"))
+            else:
+                out |= {
+                    f"{short}_num": rate.numerator,
+                    f"{short}_den": rate.denominator,
+                    f"{short}_taux": rate.value,
+                    f"{short}_statut": rate.status,
+                }
+        return out
+
+    blocks = tuple(Block(f"{short}_den", (f"{short}_num",)) for _c, short, _l in _OBJECTIVE_COLUMNS)
+    bailleurs = [
+        row(
+            p.name,
+            FAMILY_BAILLEUR,
+            state(p.id),
+            {code: objectives[code][p.id] for code in objectives}
+            if p.id in objectives["hors_qpv_q1"]
+            else None,
+        )
+        for p in convention.bailleurs
+    ]
+    bailleurs.append(
+        row(TERRITORY_LABEL, TERRITORY, USED, {code: objectives[code][TERRITORY] for code in objectives})
+    )
+    res = [
+        row(p.name, FAMILY_RESERVATAIRE, state(p.id), reservataires[p.id]) for p in convention.reservataires
+    ]
+    title = "Les objectifs de la convention par partenaire"
+    return [
+        IndicatorTable(
+            "tableau_de_bord",
+            "synthese",
+            title,
+            columns("Bailleur"),
+            bailleurs,
+            total_row=True,
+            blocks=blocks,
+        ),
+        IndicatorTable(
+            "tableau_de_bord_reservataires",
+            "synthese",
+            title,
+            columns("Réservataire"),
+            res,
+            blocks=blocks,
+            family="famille",
+        ),
+    ]
+
+
+def verdicts(table: IndicatorTable) -> dict[str, int]:
+    """How many partners' verdicts of each kind a table shows (group and total rows aside)."""
+    out = dict.fromkeys((MET, CLOSE, NOT_MET, NO_UNIVERSE), 0)
+    body = table.rows[:-1] if table.total_row else table.rows
+    for row in body:
+        if row.get("famille") in (GROUP, TERRITORY):
+            continue
+        for c in table.columns:
+            if c.kind == "status" and row.get(c.key) in out:
+                out[row[c.key]] += 1
+    return out
 
 
 def _rehousing(convention: Convention, campaigns: dict[int, Campaign], year: int):
@@ -811,7 +1102,13 @@ def _synthesis_table(objectives: dict[str, dict[str, Rate]], names: dict[str, st
             }
         rows.append(row)
     return IndicatorTable(
-        "synthese", "synthese", "Objectifs par bailleur : taux et appréciation", cols, rows, total_row=True
+        "synthese",
+        "synthese",
+        "Objectifs par bailleur : taux et appréciation",
+        cols,
+        rows,
+        total_row=True,
+        blocks=tuple(Block(f"{short}_den", (f"{short}_num",)) for _c, short, _l in _OBJECTIVE_COLUMNS),
     )
 
 
@@ -870,6 +1167,15 @@ def _register_tables(register: list[RegisterEntry], excluded: list[ExcludedEntry
         note="Un retour exclu n'entre dans aucun chiffre : le partenaire doit corriger les erreurs signalées et renvoyer son fichier.",
     )
     return [used, out]
+
+
+def _problems(rf: ReturnFile) -> list[str]:
+    """The kinds of error of a return, in words, most frequent first: « Cellule obligatoire (2) »."""
+    titles: dict[str, int] = {}
+    for f in rf.findings:
+        if f.is_error:
+            titles[f.type.title] = titles.get(f.type.title, 0) + 1
+    return [f"{t} ({n})" if n > 1 else t for t, n in sorted(titles.items(), key=lambda kv: -kv[1])]
 
 
 def _table_rows(rf: ReturnFile) -> int:
@@ -993,6 +1299,8 @@ class _Builder:
         self.bailleurs = bailleurs
         self.campaign = campaign
         self.by_bailleur = rows.group("bailleur", bailleurs)
+        self.z = zone_words(convention)
+        self.objective_names = objective_names(convention)
 
     def _scopes(self) -> list[tuple[str, str, _Rows]]:
         """(scope key, label, rows) for each bailleur, then the territory."""
@@ -1039,8 +1347,9 @@ class _Builder:
                     rows,
                     total_row=True,
                     chart=("taux", "cible"),
-                    chart_title=f"{OBJECTIVE_SHORT[code]} : taux par bailleur et cible {self.year}",
-                    note=_OBJECTIVE_NOTES[code],
+                    chart_title=f"{self.objective_names[code]} : taux par bailleur et cible {self.year}",
+                    note=_objective_notes(self.z)[code],
+                    blocks=(Block("univers", ("menages",), ("inconnu",) if quartile else ()),),
                 )
             )
         return tables
@@ -1062,13 +1371,21 @@ class _Builder:
         gap = self.c.campaign.close_gap_points
         scopes = [(f"{self.names[b]} (contingent propre)", b, CONTINGENT_OWN) for b in self.bailleurs]
         scopes += [(p.name, None, p.id) for p in self.c.reservataires]
+        family = {
+            label: FAMILY_BAILLEUR if bailleur else FAMILY_RESERVATAIRE for label, bailleur, _ in scopes
+        }
         rows = []
         leased = self.rows.where("bail")
         by_contingent = leased.group("contingent", [p.id for p in self.c.reservataires])
         for label, bailleur, contingent in scopes:
             sel = self.by_bailleur[bailleur].where("bail", "own") if bailleur else by_contingent[contingent]
             rate = Rate(sel.count("priority"), len(sel), target=target, close_gap=gap)
-            row = {"contingent": label, "baux": len(sel), "prioritaires": rate.numerator}
+            row = {
+                "contingent": label,
+                "famille": family[label],
+                "baux": len(sel),
+                "prioritaires": rate.numerator,
+            }
             tally = sel.tally("category", [c.code for c in cats])
             row |= {f"cat_{c.code}": tally[c.code] for c in cats}
             row |= {"taux": rate.value, "cible": _fraction(target), "statut": rate.status}
@@ -1092,6 +1409,8 @@ class _Builder:
             rows,
             total_row=True,
             note=f"Catégories dans l'ordre de priorité — {legend}. Un ménage est compté une fois, dans sa catégorie la plus haute.",
+            blocks=(Block("baux", ("prioritaires", *(f"cat_{c.code}" for c in cats))),),
+            family="famille",
         )
 
     def dalo(self) -> IndicatorTable:
@@ -1113,13 +1432,15 @@ class _Builder:
             cols,
             rows,
             total_row=True,
-            note="Hors QPV : logement situé hors de tout quartier prioritaire de la géographie en vigueur (une zone locale n'est pas un QPV).",
+            note="Hors QPV : logement situé hors de tout quartier prioritaire de la géographie en vigueur"
+            + (f" ({self.z.names} n'est pas un QPV)." if self.z.names else "."),
+            blocks=(Block("dalo", ("hors_qpv",)),),
         )
 
     def zoom_qpv(self) -> IndicatorTable:
         geo = self.c.geography(self.year)
         sectors = [(q.code, f"{q.name} ({q.code})", "qpv") for q in geo.qpvs]
-        sectors += [(z.code, f"Zone locale : {z.name}", "zone") for z in self.c.local_zones]
+        sectors += [(z.code, z.name, "zone") for z in self.c.local_zones]
         cols = [
             Col("secteur", "Quartier", "text"),
             Col("prononcees", "Attributions prononcées"),
@@ -1138,11 +1459,14 @@ class _Builder:
         )
         for code, label, kind in sectors:
             rows.append(self._sector_row(label, (by_qpv if kind == "qpv" else by_zone)[code], target))
-        rows.append(self._sector_row("Ensemble QPV et zones locales", self.rows.where("inq"), target))
+        everywhere = "Ensemble des QPV" + (f" et {self.z.names}" if self.z.names else "")
+        rows.append(self._sector_row(everywhere, self.rows.where("inq"), target))
         return IndicatorTable(
             "zoom_qpv",
             "zooms",
-            f"Zoom par quartier prioritaire et zone locale ({geo.label})",
+            "Attributions prononcées par QPV"
+            + (f" et {self.z.names}" if self.z.names else "")
+            + f" ({geo.label})",
             cols,
             rows,
             total_row=True,
@@ -1170,10 +1494,10 @@ class _Builder:
             Col("secteur", "Secteur", "text"),
             Col("prononcees", "Attributions prononcées"),
             Col("baux", "Baux signés"),
-            Col("qpv_prononcees", "Prononcées en QPV ou zone locale"),
+            Col("qpv_prononcees", f"Prononcées {self.z.inside_short}"),
             Col("q234", "Dont quartiles 2 à 4"),
             Col("taux_q234", "Taux quartiles 2 à 4", "rate", of=("q234", "qpv_prononcees")),
-            Col("hors_baux", "Baux signés hors QPV et zone locale"),
+            Col("hors_baux", f"Baux signés {self.z.outside}"),
             Col("q1", "Dont 1er quartile ou NPNRU"),
             Col("taux_q1", "Taux 1er quartile hors QPV", "rate", of=("q1", "hors_baux")),
         ]
@@ -1217,6 +1541,11 @@ class _Builder:
                     self._area_row(f"{commune.name} ({commune.insee})", by_commune[commune.insee], "commune")
                 )
         rows.append(self._area_row("Ensemble des communes", self.rows, "commune"))
+        for row in rows[:-1]:
+            # In public, a commune is grouped when either of its counts is small.
+            row["famille"] = FAMILY_COMMUNE
+            row["_volume"] = min((v for v in (row["prononcees"], row["baux"]) if v), default=0)
+        counts = ("prononcees", "baux", "qpv_prononcees", "q234", "hors_baux", "q1")
         return IndicatorTable(
             "communes",
             "annexes",
@@ -1225,13 +1554,16 @@ class _Builder:
             rows,
             total_row=True,
             note="Seules les communes ayant au moins une attribution ou un bail dans les retours figurent ici.",
+            blocks=(Block("_volume", counts=counts),),
+            family="famille",
+            drop_grouped=True,
         )
 
     def qpv_publics(self) -> IndicatorTable:
         cols = [Col("secteur", "Secteur", "text"), Col("prononcees", "Attributions prononcées")]
         for key, label, short in (
             ("jeunes", f"Jeunes (titulaire de moins de {YOUNG_AGE} ans)", "Jeunes"),
-            ("familles", "Familles avec enfant(s) de moins de 14 ans", "Familles"),
+            ("familles", "Familles (au moins un enfant de moins de 14 ans)", "Familles"),
             ("emploi", "Ménages en emploi", "En emploi"),
         ):
             cols += [
@@ -1241,8 +1573,8 @@ class _Builder:
             ]
         rows = []
         for label, flags in (
-            ("En QPV ou zone locale", ("cal", "inq")),
-            ("Hors QPV et hors zone locale", ("cal", "hors")),
+            (_capital(self.z.inside), ("cal", "inq")),
+            (_capital(self.z.outside), ("cal", "hors")),
             ("Ensemble", ("cal",)),
         ):
             n = self.rows.count(*flags)
@@ -1272,7 +1604,7 @@ class _Builder:
     def refusals(self) -> IndicatorTable:
         cols = [
             Col("perimetre", "Bailleur", "text"),
-            Col("qpv_dec", "Décisions CAL en QPV ou zone locale"),
+            Col("qpv_dec", f"Décisions CAL {self.z.inside_short}"),
             Col("qpv_refus", "Refus en QPV"),
             Col("qpv_taux", "Taux de refus en QPV", "rate", of=("qpv_refus", "qpv_dec")),
             Col("hors_dec", "Décisions CAL hors QPV"),
@@ -1294,6 +1626,7 @@ class _Builder:
             cols,
             rows,
             total_row=True,
+            blocks=(Block("qpv_dec", ("qpv_refus",)), Block("hors_dec", ("hors_refus",))),
         )
 
     def vacancy(self) -> IndicatorTable:
@@ -1306,8 +1639,8 @@ class _Builder:
             Col(
                 "taux_3_mois", "Taux de vacance de plus de 3 mois", "rate", of=("vacants_3_mois", "logements")
             ),
-            Col("qpv_logements", "Logements en QPV ou zone locale", "count"),
-            Col("qpv_vacants", "Vacants en QPV ou zone locale", "count"),
+            Col("qpv_logements", f"Logements {self.z.inside_short}", "count"),
+            Col("qpv_vacants", f"Vacants {self.z.inside_short}", "count"),
             Col("qpv_taux", "Taux de vacance en QPV", "rate", of=("qpv_vacants", "qpv_logements")),
         ]
         # Dwellings are not households, but a small count of vacant dwellings in a public table
@@ -1341,6 +1674,10 @@ class _Builder:
             cols,
             rows,
             total_row=True,
+            blocks=(
+                Block("logements", ("vacants", "vacants_3_mois")),
+                Block("qpv_logements", ("qpv_vacants",)),
+            ),
         )
 
     @staticmethod
@@ -1375,7 +1712,13 @@ class _Builder:
                 }
             )
         return IndicatorTable(
-            "mutations", "actions", "Mutations internes parmi les baux signés", cols, rows, total_row=True
+            "mutations",
+            "actions",
+            "Mutations internes parmi les baux signés",
+            cols,
+            rows,
+            total_row=True,
+            blocks=(Block("baux", ("mutations",), ("nr",)),),
         )
 
     # Réservataires ------------------------------------------------------------------------
@@ -1392,7 +1735,7 @@ class _Builder:
         rows = []
         for p in self.c.reservataires:
             rates = reservataires[p.id]
-            row: dict[str, Any] = {"reservataire": p.name}
+            row: dict[str, Any] = {"reservataire": p.name, "famille": FAMILY_RESERVATAIRE}
             for code, short, _label in _OBJECTIVE_COLUMNS:
                 r = rates[code]
                 row |= {
@@ -1409,6 +1752,8 @@ class _Builder:
             cols,
             rows,
             note="Calcul à partir des retours valides des bailleurs ; un bailleur sans retour valide manque à ces chiffres.",
+            blocks=tuple(Block(f"{short}_den", (f"{short}_num",)) for _c, short, _l in _OBJECTIVE_COLUMNS),
+            family="famille",
         )
 
         # Declared (Contingent sheets) against counted (bailleurs' rows), per réservataire.
@@ -1519,23 +1864,34 @@ class _Builder:
                 }
             )
         return IndicatorTable(
-            "qualite", "qualite", "Qualité des données des bailleurs", cols, rows, total_row=True
+            "qualite",
+            "qualite",
+            "Qualité des données des bailleurs",
+            cols,
+            rows,
+            total_row=True,
+            blocks=(Block("dans_annee", ("inconnu",), ("lignes", "hors_annee")),),
         )
 
 
-_OBJECTIVE_NOTES = {
-    "hors_qpv_q1": (
-        "Univers : attributions suivies d'un bail signé dans l'année, logement hors QPV et hors zone locale. "
-        "Ménages visés : 1er quartile ou relogés dans le cadre du NPNRU, quelle que soit leur catégorie "
-        "prioritaire (comptés une fois). "
-        "Les ménages au quartile inconnu restent au dénominateur et ne sont jamais comptés au 1er quartile."
-    ),
-    "qpv_q234": (
-        "Univers : attributions prononcées (décision de CAL dans l'année, quelle qu'en soit la suite), logement en "
-        "QPV ou en zone locale. Ménages visés : quartiles 2, 3 et 4. Les quartiles inconnus restent au dénominateur."
-    ),
-    "publics_prioritaires": (
-        "Univers : attributions suivies d'un bail signé dans l'année sur le contingent propre du bailleur "
-        "(non réservé). Ménages visés : publics prioritaires de l'article L. 441-1 du CCH."
-    ),
-}
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _objective_notes(z: ZoneWords) -> dict[str, str]:
+    return {
+        "hors_qpv_q1": (
+            f"Univers : attributions suivies d'un bail signé dans l'année, logement {z.outside}. "
+            "Ménages visés : 1er quartile ou relogés dans le cadre du NPNRU, quelle que soit leur catégorie "
+            "prioritaire (comptés une fois). "
+            "Les ménages au quartile inconnu restent au dénominateur et ne sont jamais comptés au 1er quartile."
+        ),
+        "qpv_q234": (
+            "Univers : attributions prononcées (décision de CAL dans l'année, quelle qu'en soit la suite), logement "
+            f"{z.inside}. Ménages visés : quartiles 2, 3 et 4. Les quartiles inconnus restent au dénominateur."
+        ),
+        "publics_prioritaires": (
+            "Univers : attributions suivies d'un bail signé dans l'année sur le contingent propre du bailleur "
+            "(non réservé). Ménages visés : publics prioritaires de l'article L. 441-1 du CCH."
+        ),
+    }

@@ -68,6 +68,13 @@ class Campaign(_Model):
         return dt.date(year + 1, month, day)
 
 
+class Report(_Model):
+    """How the bilan is written (French key `bilan`)."""
+
+    # A verdict on fewer households than this is marked « à interpréter avec prudence ».
+    caution_universe: int = Field(default=20, alias="seuil_prudence", ge=0)
+
+
 class Qpv(_Model):
     code: str = Field(pattern=r"^Q[PN]\d{3}[0-9A-Z]{3}$")
     name: str = Field(alias="nom", min_length=1)
@@ -89,6 +96,13 @@ class LocalZone(_Model):
     code: str = Field(pattern=r"^[A-Z0-9_]+$")
     name: str = Field(alias="nom", min_length=1)
     commune: InseeCode
+    # How a sentence says "in the zone" (« dans le quartier des Promelles »); by default built
+    # from the name.
+    in_words: str | None = Field(default=None, alias="dans", min_length=1)
+
+    @property
+    def inside(self) -> str:
+        return self.in_words or f"dans la zone « {self.name} »"
 
 
 class Zoom(_Model):
@@ -195,6 +209,7 @@ class Convention(_Model):
     info: ConventionInfo = Field(alias="convention")
     epci: Epci
     campaign: Campaign = Field(default_factory=Campaign, alias="campagne")
+    report: Report = Field(default_factory=Report, alias="bilan")
     qpv_geographies: list[QpvGeography] = Field(alias="geographies_qpv", min_length=1)
     local_zones: list[LocalZone] = Field(default_factory=list, alias="zones_locales")
     zooms: list[Zoom] = Field(default_factory=list)

@@ -70,9 +70,11 @@ def points(value: float | None, empty: str = "–") -> str:
 
 
 def date(value: dt.date | dt.datetime | None, empty: str = "–") -> str:
-    """2020-06-24 → « 24 juin 2020 »."""
+    """2020-06-24 → « 24 juin 2020 »; the first of the month is « 1er » (« 1er décembre 2024 »)."""
     if value is None:
         return empty
     if isinstance(value, dt.datetime):
         value = value.date()
-    return format_date(value, format="long", locale=LOCALE)
+    text = format_date(value, format="long", locale=LOCALE)
+    # Babel writes « 1 décembre » where French writes « 1er décembre ».
+    return "1er" + text[1:] if value.day == 1 and text.startswith("1 ") else text

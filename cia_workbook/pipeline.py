@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from importlib.resources import as_file as resources_file
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,8 @@ class Layout(Protocol):
     def outputs(self, year: int) -> Path: ...
     def cache(self, year: int) -> Path: ...
     def form_years(self) -> list[int]: ...
+    def bilan_template(self) -> Path: ...
+    def commentary(self, year: int) -> Path: ...
 
 
 class PipelineError(Exception):
@@ -38,6 +41,7 @@ class ConsolidationResult:
     year: int
     outputs: list[Path] = field(default_factory=list)
     summary: str = ""
+    notes: list[str] = field(default_factory=list)  # said to the officer after the files written
 
 
 def bilan_docx_name(year: int, diffusion: str) -> str:
@@ -150,12 +154,18 @@ def run_consolidation(
         else:
             for path in csvs.values():
                 path.unlink(missing_ok=True)
+    commentary, template = _commentary_and_template(convention, layout, bilan, result) if word else ({}, None)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
         result.outputs.append(
             write_bilan_docx(
-                convention, bilan, outdir / bilan_docx_name(year, diffusion), diffusion=diffusion
+                convention,
+                bilan,
+                outdir / bilan_docx_name(year, diffusion),
+                diffusion=diffusion,
+                commentary=commentary,
+                template=template,
             )
         )
         if bilan.rehousing is not None:
@@ -171,8 +181,31 @@ def run_consolidation(
             )
     lines = [bilan.summary_text(), "", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]
+    lines += result.notes
     result.summary = "\n".join(lines)
     return result
+
+
+def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):
+    """The officer's commentary (its file written the first time, never again) and the EPCI's
+    Word template when the working folder has one."""
+    from cia_workbook.commentary import read_commentary, write_commentary_docx
+    from cia_workbook.report_docx import commentary_sections, template_path
+
+    template = layout.bilan_template()
+    template = template if template.is_file() else None
+    path = layout.commentary(bilan.year)
+    sections = commentary_sections(convention, bilan)
+    if not path.is_file():
+        with resources_file(template_path()) as packaged:
+            write_commentary_docx(packaged, path, bilan.epci, bilan.year, sections)
+        result.notes.append(
+            f"Commentaires à rédiger : {path} (un titre par section du bilan). Complétez-le dans Word puis "
+            "relancez la consolidation : le texte entre dans le bilan. Ce fichier n'est jamais réécrit."
+        )
+    else:
+        result.notes.append(f"Commentaires repris de {path}.")
+    return read_commentary(path, sections), template
 
 
 @contextmanager

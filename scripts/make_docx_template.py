@@ -1,9 +1,14 @@
-"""Build cia_workbook/data/bilan-template.docx, the Word template that carries the bilan's styles.
+"""Build cia_workbook/data/bilan-template.docx, the Word template that carries the bilan's look.
 
-The bilan is written with `Document(template)`: every look (fonts, colours, heading numbering,
-table style, captions, the restricted-diffusion marking) lives in this template, so that the
-agglomeration can restyle the bilan in Word (Styles pane) and save over the template without
-touching code. Run: `.venv/bin/python scripts/make_docx_template.py`.
+The bilan is written with `Document(template)`: every look (fonts, colours, table style,
+captions, the colours of the verdicts, the restricted-diffusion marking), the title block, the
+header and the footer live in this template, so that the agglomeration can restyle the bilan in
+Word (Styles pane; a logo in the header; its own cover text) and save it as `modele-bilan.docx`
+in its working folder (`cia-workbook init` puts a copy there) without touching code.
+
+Text between braces is filled by the tool: {epci}, {titre}, {sous_titre}, {marquage} (title
+block), {entete} (header: the diffusion), {pied} (footer), {annee}; a paragraph left empty by
+its fields is removed. Run: `.venv/bin/python scripts/make_docx_template.py`.
 """
 
 from __future__ import annotations
@@ -23,13 +28,31 @@ TARGET = Path(__file__).resolve().parent.parent / "cia_workbook" / "data" / "bil
 BLUE = RGBColor(0x1F, 0x3A, 0x5F)
 ACCENT = RGBColor(0x2F, 0x66, 0x90)
 RED = RGBColor(0xA4, 0x1E, 0x34)
-FONT = "Calibri"
+FONT = "Calibri"  # on Linux, LibreOffice draws it with Carlito (same metrics): fonts-crosextra-carlito
+GREY = RGBColor(0x59, 0x59, 0x59)
 
 # Style names the bilan uses; report_docx.py refers to the same names.
 TABLE_STYLE = "Tableau CIA"
 MARKING_STYLE = "Marquage diffusion"
 NOTE_STYLE = "Note de tableau"
 KEY_FIGURE_STYLE = "Chiffre clé"
+COMMENT_STYLE = "Commentaire"
+COMMENT_TODO_STYLE = "Commentaire à rédiger"
+PROMPT_STYLE = "Repère"
+CELL_DETAIL_STYLE = "Détail de cellule"
+# Table text as paragraph styles: Word and LibreOffice both honour them (LibreOffice ignores the
+# font of a table style), and the bilan sizes its columns for this font size.
+CELL_STYLE = "Texte de tableau"
+CELL_HEADER_STYLE = "En-tête de tableau"
+TABLE_FONT_PT = 8
+# The dashboard's verdicts: the paragraph style's shading is also the cell's background.
+VERDICT_STYLES = {
+    "Appréciation atteint": "C9E7C3",
+    "Appréciation proche": "FCE4B0",
+    "Appréciation non atteint": "F4C2BE",
+    "Appréciation sans objet": "E4E4E4",
+    "Appréciation secret": "FFFFFF",
+}
 
 
 def _font(style, size: float | None = None, bold: bool | None = None, color=None, italic=None) -> None:
@@ -55,6 +78,50 @@ def _french(doc) -> None:
     lang.set(qn("w:eastAsia"), "fr-FR")
 
 
+def _shading(style, fill: str) -> None:
+    ppr = style.element.get_or_add_pPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    ppr.append(shd)
+
+
+def _left_border(style, color: str, dashed: bool = False) -> None:
+    ppr = style.element.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    left = OxmlElement("w:left")
+    left.set(qn("w:val"), "dashed" if dashed else "single")
+    left.set(qn("w:sz"), "18")
+    left.set(qn("w:space"), "8")
+    left.set(qn("w:color"), color)
+    borders.append(left)
+    ppr.append(borders)
+
+
+def _field(paragraph, instruction: str, result: str) -> None:
+    """A PAGE / NUMPAGES field, computed by Word or LibreOffice when the page is drawn."""
+    for kind, text in (
+        ("begin", None),
+        ("instr", instruction),
+        ("separate", None),
+        ("result", result),
+        ("end", None),
+    ):
+        run = paragraph.add_run()
+        if kind == "instr":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = f" {text} "
+            run._r.append(el)
+        elif kind == "result":
+            run.text = text
+        else:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+            run._r.append(el)
+
+
 def build(target: Path = TARGET) -> Path:
     doc = Document()
     # Remove the default template's body content, keep its section (page setup).
@@ -66,14 +133,18 @@ def build(target: Path = TARGET) -> Path:
     section.page_width, section.page_height = Cm(21), Cm(29.7)  # A4
     for side in ("left_margin", "right_margin"):
         setattr(section, side, Cm(2))
-    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    section.top_margin, section.bottom_margin = Cm(1.8), Cm(1.6)
+    section.header_distance, section.footer_distance = Cm(0.8), Cm(0.8)
     _french(doc)
 
     styles = doc.styles
     _font(styles["Normal"], 10)
     styles["Normal"].paragraph_format.space_after = Pt(4)
-    _font(styles["Title"], 26, True, BLUE)
-    _font(styles["Subtitle"], 14, False, ACCENT)
+    # A light title block: page 1 holds the answer (the dashboard) right under it.
+    _font(styles["Title"], 18, True, BLUE)
+    styles["Title"].paragraph_format.space_after = Pt(2)
+    _font(styles["Subtitle"], 10, False, ACCENT)
+    styles["Subtitle"].paragraph_format.space_after = Pt(2)
     for level, size in ((1, 16), (2, 13), (3, 11)):
         style = styles[f"Heading {level}"]
         _font(style, size, True, BLUE if level == 1 else ACCENT)
@@ -91,9 +162,50 @@ def build(target: Path = TARGET) -> Path:
 
     marking = styles.add_style(MARKING_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     marking.base_style = styles["Normal"]
-    _font(marking, 12, True, RED)
-    marking.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    marking.paragraph_format.space_before = Pt(24)
+    _font(marking, 9, True, RED)
+    marking.paragraph_format.space_before = Pt(2)
+    marking.paragraph_format.space_after = Pt(8)
+
+    comment = styles.add_style(COMMENT_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    comment.base_style = styles["Normal"]
+    _font(comment, 10)
+    _left_border(comment, "2F6690")
+    comment.paragraph_format.left_indent = Cm(0.3)
+    comment.paragraph_format.space_before = Pt(4)
+
+    todo = styles.add_style(COMMENT_TODO_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    todo.base_style = styles["Normal"]
+    _font(todo, 9, italic=True, color=RED)
+    _left_border(todo, "A41E34", dashed=True)
+    todo.paragraph_format.left_indent = Cm(0.3)
+    todo.paragraph_format.space_before = Pt(4)
+    todo.paragraph_format.space_after = Pt(10)
+
+    prompt = styles.add_style(PROMPT_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    prompt.base_style = styles["Normal"]
+    _font(prompt, 9, italic=True, color=GREY)
+
+    for name, bold in ((CELL_STYLE, False), (CELL_HEADER_STYLE, True)):
+        cell = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        cell.base_style = styles["Normal"]
+        _font(cell, TABLE_FONT_PT, bold)
+        cell.paragraph_format.space_after = Pt(0)
+        cell.paragraph_format.line_spacing = 1.0
+    styles[CELL_HEADER_STYLE].paragraph_format.keep_with_next = True
+
+    detail = styles.add_style(CELL_DETAIL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
+    detail.base_style = styles["Normal"]
+    _font(detail, 7.5, color=GREY)
+    detail.paragraph_format.space_after = Pt(0)
+    detail.paragraph_format.line_spacing = 1.0
+
+    for name, fill in VERDICT_STYLES.items():
+        verdict = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        verdict.base_style = styles["Normal"]
+        _font(verdict, 9, True, RGBColor(0x1A, 0x1A, 0x1A))
+        verdict.paragraph_format.space_after = Pt(0)
+        verdict.paragraph_format.line_spacing = 1.0
+        _shading(verdict, fill)
 
     key = styles.add_style(KEY_FIGURE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     key.base_style = styles["List Bullet"]
@@ -111,6 +223,21 @@ def build(target: Path = TARGET) -> Path:
     for style in list(styles):
         if style.type == WD_STYLE_TYPE.TABLE and style.name not in keep:
             style.element.getparent().remove(style.element)
+
+    # The title block, the header (the diffusion; the EPCI's logo goes here) and the footer.
+    doc.add_paragraph("{epci}", "Subtitle")
+    doc.add_paragraph("{titre}", "Title")
+    doc.add_paragraph("{sous_titre}", "Subtitle")
+    doc.add_paragraph("{marquage}", MARKING_STYLE)
+    header = section.header.paragraphs[0]
+    header.text = "{entete}"
+    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.add_run("{pied} – page ")
+    _field(footer, "PAGE", "1")
+    footer.add_run(" sur ")
+    _field(footer, "NUMPAGES", "1")
 
     core = doc.core_properties
     core.author = "cia-workbook"

@@ -275,11 +275,11 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
     areas = [(f"{q.name} ({q.code})", lambda r, q=q: r["qpv"] == q.code) for q in geo.qpvs]
     areas += [
         (
-            "Zone locale : Quartier des Promelles",
+            "Quartier des Promelles",
             lambda r: r["qpv"] == "HORS_QPV" and r["zone_locale"] == "PROMELLES",
         )
     ]
-    areas += [("Ensemble QPV et zones locales", qpv_or_zone)]
+    areas += [("Ensemble des QPV et Quartier des Promelles", qpv_or_zone)]
     for label, pred in areas:
         rows = [r for r in everything if pred(r)]
         dec = [r for r in rows if decided(r, year)]
@@ -323,8 +323,8 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
 
     profile = {}
     for label, pred in (
-        ("En QPV ou zone locale", qpv_or_zone),
-        ("Hors QPV et hors zone locale", lambda r: not qpv_or_zone(r)),
+        ("En QPV ou dans le quartier des Promelles", qpv_or_zone),
+        ("Hors QPV et hors Quartier des Promelles", lambda r: not qpv_or_zone(r)),
         ("Ensemble", lambda r: True),
     ):
         dec = [r for r in everything if decided(r, year) and pred(r)]

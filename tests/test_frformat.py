@@ -25,4 +25,5 @@ def test_thousands_use_narrow_no_break_space():
 
 def test_dates_are_written_in_words():
     assert frformat.date(dt.date(2020, 6, 24)) == "24 juin 2020"
-    assert frformat.date(dt.datetime(2025, 2, 1, 10, 0)) == "1 février 2025"
+    assert frformat.date(dt.datetime(2025, 2, 1, 10, 0)) == "1er février 2025"  # « 1er », never « 1 février »
+    assert frformat.date(dt.date(2024, 12, 11)) == "11 décembre 2024"

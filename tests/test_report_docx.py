@@ -4,13 +4,22 @@ import re
 import zipfile
 
 import pytest
-from bilan_cases import CONVENTION, bilan_case
+from bilan_cases import CONVENTION, NAMES, bilan_case
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
+from docx.shared import Emu
 from libreoffice import convert, needs_libreoffice
 
-from cia_workbook.report_docx import write_bilan_docx
+from cia_workbook.commentary import read_commentary, write_commentary_docx
+from cia_workbook.consolidate import SECRET
+from cia_workbook.report_docx import (
+    CELL_PADDING_PT,
+    commentary_sections,
+    template_path,
+    write_bilan_docx,
+)
+from cia_workbook.typography import fr, longest_word_width
 
 YEAR = 2024
 NNBSP, NBSP = "\u202f", "\u00a0"
@@ -36,103 +45,276 @@ def _tables_by_caption(doc):
             if re.match(r"Tableau \d+ – ", text):
                 caption = text.split(" – ", 1)[1]
         elif block.tag == qn("w:tbl") and caption:
-            out[caption] = next(t for t in doc.tables if t._tbl is block)
+            out.setdefault(caption, next(t for t in doc.tables if t._tbl is block))
             caption = None
     return out
 
 
+def _plain(text):
+    """The document's no-break spaces read as spaces (the typography has its own test)."""
+    return text.replace(NNBSP, " ").replace(NBSP, " ")
+
+
 def _french(kind, value):
-    """French typography written independently of Babel: 1 234 ; 25,0 % ; 25 %."""
+    """French figures written independently of Babel: 1 234 ; 25,0 % ; 25 %."""
     if value is None:
         return "–"
     if kind in ("count", "number"):
-        return f"{value:,}".replace(",", NNBSP)
+        return f"{value:,}".replace(",", " ")
     if kind == "rate":
-        return f"{value * 100:.1f}".replace(".", ",") + NBSP + "%"
+        return f"{value * 100:.1f}".replace(".", ",") + " %"
     if kind == "target":
-        return f"{value * 100:.0f}" + NBSP + "%"
+        return f"{value * 100:.0f}" + " %"
     return str(value)
+
+
+def _texts(path):
+    """Every w:t of the document: body, tables, headers and footers."""
+    doc = Document(path)
+    parts = (
+        [doc.element.body]
+        + [s.header._element for s in doc.sections]
+        + [s.footer._element for s in doc.sections]
+    )
+    return [t.text for part in parts for t in part.iter(qn("w:t")) if t.text]
+
+
+def _full_text(path):
+    doc = Document(path)
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
 
 
 def test_every_indicator_of_the_word_tables(made):
     bilan, expected, paths = made
     tables = _tables_by_caption(Document(paths["restreinte"]))
+    # The synthesis is the dashboard of page 1 (its own test).
     for key, rows in expected.items():
+        if key == "synthese":
+            continue
         indicator = bilan.table(key)
-        grid = tables[indicator.title]
-        header = [c.text for c in grid.rows[0].cells]
+        grid = tables[fr(indicator.title)]
+        header = [_plain(c.text) for c in grid.rows[0].cells]
         cols = {c.key: c for c in indicator.columns if c.visible}
-        assert header == [c.label for c in cols.values()]
-        body = {r.cells[0].text: [c.text for c in r.cells] for r in grid.rows[1:]}
+        assert header == [_plain(c.label) for c in cols.values()], key
+        body = {_plain(r.cells[0].text): [_plain(c.text) for c in r.cells] for r in grid.rows[1:]}
         position = {k: i for i, k in enumerate(cols)}
         for label, values in rows.items():
             for key_, value in values.items():
                 if key_ in cols:
-                    text = body[label][position[key_]]
+                    text = body[_plain(fr(label))][position[key_]]
                     assert text == _french(cols[key_].kind, value), (key, label, key_)
 
 
-def test_the_document_has_a_toc_sections_charts_and_page_numbers(made):
+def test_page_one_is_the_dashboard_of_every_partner_under_a_light_title(made):
+    bilan, _, paths = made
+    doc = Document(paths["restreinte"])
+    body = list(doc.element.body.iterchildren())
+    first_table = next(i for i, b in enumerate(body) if b.tag == qn("w:tbl"))
+    before = ["".join(t.text or "" for t in b.iter(qn("w:t"))) for b in body[:first_table]]
+    # Title block, the question, the one-sentence answer: no cover page, no contents before it.
+    assert not any(b.find(".//" + qn("w:br")) is not None for b in body[:first_table])
+    assert "Bilan 2024 de la convention intercommunale d'attribution" in before
+    assert any(t.startswith("Les objectifs sont-ils atteints en 2024") for t in before)
+    assert "TOC" not in doc.element.xml
+    dashboard = doc.tables[0]
+    rows = {_plain(r.cells[0].paragraphs[0].text): [_plain(c.text) for c in r.cells] for r in dashboard.rows}
+    for pid in ("logis-cevenols", "habitat-du-gard", "un-toit-pour-tous"):
+        assert NAMES[pid] in rows
+    for p in CONVENTION.reservataires:  # every réservataire, even with no return
+        assert p.name in rows, p.name
+    assert "Territoire" in rows
+    logis = bilan.objectives["hors_qpv_q1"]["logis-cevenols"]
+    cell = rows["Logis Cévenols"][1]
+    assert _french("rate", logis.value) in cell and logis.status in cell
+    assert f"{logis.numerator} sur {logis.denominator}" in cell
+    # Colour and symbol: the verdict's cell has a background, its text a symbol.
+    symbols = {"atteint": "✓", "proche": "≈", "non atteint": "✗", "sans objet": "–"}
+    for row in dashboard.rows[1:]:
+        for c in row.cells[1:]:
+            first = c.paragraphs[0].text
+            for status, symbol in symbols.items():
+                if first.endswith(" " + status) and first.startswith(symbol):
+                    assert c._tc.tcPr.find(qn("w:shd")) is not None, first
+
+
+def test_verdict_counts_add_up(made):
+    bilan, _, paths = made
+    note = _plain(
+        next(
+            p.text
+            for p in Document(paths["restreinte"]).paragraphs
+            if "Appréciations des bailleurs" in p.text
+        )
+    )
+    statuses = [
+        bilan.objectives[code][scope].status
+        for code in bilan.objectives
+        for scope in bilan.objectives[code]
+        if scope != "territoire"
+    ]
+    m = re.search(r"Appréciations des bailleurs : (\d+), dont ([^.;]+)", note)
+    total = int(m.group(1))
+    listed = {
+        label: int(n)
+        for n, label in re.findall(r"(\d+) (non atteintes?|atteintes?|proches?|sans objet)", m.group(2))
+    }
+    assert total == len(statuses) == sum(listed.values())
+
+
+def test_an_excluded_or_missing_partner_keeps_its_row(made):
+    # In this campaign SEMIGA's return is excluded for errors and FDI Habitat sent none.
+    _, _, paths = made
+    for path in paths.values():
+        rows = {
+            _plain(r.cells[0].paragraphs[0].text): _plain(r.cells[1].text)
+            for r in Document(path).tables[0].rows
+        }
+        assert (
+            rows["SEMIGA"] == "Retour exclu pour erreurs : ses attributions ne sont comptées dans aucun taux."
+        )
+        assert rows["FDI Habitat"] == "Sans retour : ses attributions ne sont comptées dans aucun taux."
+
+
+def test_the_document_has_sections_charts_page_numbers_and_tables_that_hold(made):
     _, _, paths = made
     doc = Document(paths["restreinte"])
-    xml = doc.element.xml
-    assert "TOC \\o" in xml
-    assert doc.settings.element.find(qn("w:updateFields")).get(qn("w:val")) == "true"
-    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    for expected in ("Synthèse", "Les objectifs de la convention", "Objectif 1", "Objectif 2", "Objectif 3",
-                     "Zooms", "Contribution des réservataires", "Qualité des données", "Méthode", "Annexe 1"):  # fmt: skip
+    headings = [_plain(p.text) for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    for expected in ("Les objectifs sont-ils atteints", "Le cadre de l'évaluation", "Objectif 1", "Objectif 2",
+                     "Objectif 3", "Zooms", "Contribution des réservataires", "Qualité des données",
+                     "Annexe 1 : méthode", "Annexe 5 : retours reçus"):  # fmt: skip
         assert any(h.startswith(expected) for h in headings), expected
     footer = doc.sections[0].footer._element.xml
     assert "PAGE" in footer and "NUMPAGES" in footer
+    assert "{" not in doc.sections[0].footer._element.xml.split("instrText")[0]  # fields filled
     assert any(s.orientation == WD_ORIENT.LANDSCAPE and s.page_width > s.page_height for s in doc.sections)
+    assert doc.sections[-1].orientation == WD_ORIENT.PORTRAIT or len(doc.element.body[-2]) > 0
     shapes = doc.inline_shapes
     assert len(shapes) >= 4
     for shape in shapes:
         assert shape._inline.docPr.get("descr").startswith("Graphique")
-    # Header rows are repeated on each page.
-    assert all(t.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None for t in doc.tables)
-    # Cover marking of the working document.
+    for table in doc.tables:
+        # Header rows repeated on each page, no row split across two pages.
+        assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+        assert all(
+            r._tr.trPr is not None and r._tr.trPr.find(qn("w:cantSplit")) is not None for r in table.rows
+        )
     assert any("diffusion restreinte à la commission de coordination" in p.text for p in doc.paragraphs)
+
+
+def test_no_header_cell_is_narrower_than_its_longest_word(made):
+    _, _, paths = made
+    for path in paths.values():
+        for table in Document(path).tables[1:]:  # the dashboard's widths are fixed
+            for cell in table.rows[0].cells:
+                width = cell._tc.tcPr.find(qn("w:tcW"))
+                if width is None or not cell.text.strip():
+                    continue
+                points = int(width.get(qn("w:w"))) / 20  # twentieths of a point
+                size = (
+                    7.0 if any(r.font.size and r.font.size.pt < 8 for r in cell.paragraphs[0].runs) else 8.0
+                )
+                need = max(longest_word_width(p.text, size, bold=True) for p in cell.paragraphs)
+                assert points + 0.5 >= need + CELL_PADDING_PT, (cell.text, points, need)
 
 
 def test_method_names_geography_thresholds_and_secrecy_rule(made):
     _, _, paths = made
-    text = "\n".join(p.text for p in Document(paths["restreinte"]).paragraphs)
+    text = _plain(_full_text(paths["restreinte"]))
     assert "Géographie prioritaire 2024" in text
-    assert f"7{NNBSP}772{NBSP}€" in text  # 2024 first-quartile threshold, French typography
+    assert "7 772 €" in text  # 2024 first-quartile threshold
     assert "2023 : Géographie prioritaire 2015" in text and "seuils inconnus" in text
-    assert "« < 11 »" in text
+    assert "« Autres bailleurs, regroupés »" in text and "« < 11 »" in text
+    # The convention's calendar and its local zone, by their names.
+    assert "2020 et 2021 sont les années test" in text
+    assert "2022 est l'année de la réévaluation à mi-parcours" in text
+    assert "hors QPV et hors Quartier des Promelles" in text
+    assert "zone locale" not in text
 
 
-def test_public_bilan_shows_no_count_from_1_to_10_in_any_table(made):
+def test_public_bilan_shows_no_count_from_1_to_10_and_groups_small_universes(made):
     _, _, paths = made
     doc = Document(paths["publique"])
-    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    cells = [_plain(c.text).strip() for t in doc.tables for row in t.rows for c in row.cells]
     small = [
-        c
-        for c in cells
-        if re.fullmatch(r"\d+", c.replace(NNBSP, "").strip()) and 1 <= int(c.replace(NNBSP, "")) <= 10
+        c for c in cells if re.fullmatch(r"\d+", c.replace(" ", "")) and 1 <= int(c.replace(" ", "")) <= 10
     ]
     assert small == []
-    assert "< 11" in cells  # masking did happen on this campaign
+    text = _plain(_full_text(paths["publique"]))
+    assert not re.search(r"(?<![\d,])([1-9]|10) (ménages?|baux|attributions?|dossiers?)\b", text)
+    assert "non calculé" not in text and "Document public" in text
     titles = _tables_by_caption(doc)
-    assert not any(t.startswith("Contrôle croisé") for t in titles)
-    assert "Document public" in "\n".join(p.text for p in doc.paragraphs)
+    assert not any(t.startswith("Contrôle croisé") or t.startswith("Retours reçus") for t in titles)
+    assert "Commentaire à rédiger" not in text
 
 
 def test_restricted_bilan_shows_the_small_counts(made):
     _, _, paths = made
     cells = [c.text for t in Document(paths["restreinte"]).tables for row in t.rows for c in row.cells]
-    assert "< 11" not in cells
+    assert "< 11" not in cells and SECRET not in cells
     assert any(re.fullmatch(r"[1-9]|10", c) for c in cells)
 
 
-def test_charts_are_png_pictures_at_about_150_dpi(made):
+def test_no_machine_text_in_either_bilan(made):
+    _, _, paths = made
+    for path in paths.values():
+        text = _full_text(path)
+        assert not re.search(r"\b[0-9a-f]{64}\b", text)  # no SHA-256 fingerprint
+        assert not re.search(r"\[[A-Z_]+\]", text)  # no finding code
+        assert "(s)" not in text
+        assert not re.search(r"\b(reservataire|operateur|calamine|openpyxl)\b", text)
+        assert "sha" not in text.lower().replace("shap", "")
+
+
+def test_french_typography_in_every_run_of_both_bilans(made):
+    _, _, paths = made
+    for path in paths.values():
+        bad = [t for t in _texts(path) if re.search(r" [:;%!?»]|« ", t)]
+        assert bad == [], bad[:5]
+        assert not re.search(
+            r"\b1 (janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)",
+            "\n".join(_texts(path)),
+        )
+
+
+def test_charts_are_png_pictures_and_show_no_masked_bar(made):
     _, _, paths = made
     with zipfile.ZipFile(paths["restreinte"]) as z:
         pngs = [n for n in z.namelist() if n.startswith("word/media/") and n.endswith(".png")]
         assert len(pngs) >= 4
         assert all(z.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+    for shape in Document(paths["publique"]).inline_shapes:
+        assert "non calculé" not in shape._inline.docPr.get("descr")
+
+
+def test_commentary_file_written_once_then_read_into_both_versions(made, tmp_path):
+    bilan, _, _ = made
+    sections = commentary_sections(CONVENTION, bilan)
+    path = tmp_path / "commentaires-2024.docx"
+    with_template = template_path()
+    write_commentary_docx(with_template, path, bilan.epci, bilan.year, sections)
+    doc = Document(path)
+    titles = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert [_plain(t) for t in titles] == [_plain(s.title) for s in sections]
+    assert any(p.style.name == "Repère" and "Repères" in p.text for p in doc.paragraphs)  # the key figures
+    # The officer writes under « Objectif 2 » (in Word: a paragraph after its heading).
+    heading = next(
+        p for p in doc.paragraphs if p.style.name == "Heading 1" and p.text.startswith("Objectif 2")
+    )
+    written = heading.insert_paragraph_before("placeholder")
+    heading._p.addnext(written._p)  # move it after the heading
+    written.text = "La hausse tient aux relogements : elle se confirme au premier semestre !"
+    doc.save(path)
+    commentary = read_commentary(path, sections)
+    assert list(commentary) == ["objectif_qpv_q234"]
+    for diffusion in ("restreinte", "publique"):
+        out = write_bilan_docx(
+            CONVENTION, bilan, tmp_path / f"b-{diffusion}.docx", diffusion, commentary=commentary
+        )
+        text = _plain(_full_text(out))
+        assert "La hausse tient aux relogements : elle se confirme au premier semestre !" in text
+        placeholders = text.count("Commentaire à rédiger")
+        assert (placeholders > 0) == (diffusion == "restreinte")
 
 
 @pytest.mark.libreoffice
@@ -142,3 +324,4 @@ def test_bilan_converts_to_pdf_with_libreoffice(made, tmp_path):
     pdf = convert(paths["restreinte"], tmp_path)
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert pdf.stat().st_size > 50_000  # charts and tables made it into the PDF
+    assert Emu(1).pt > 0
