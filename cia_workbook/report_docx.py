@@ -1016,13 +1016,16 @@ class _BilanDocument:
                 row[short] = (
                     f"{self.cell_text('rate', r[f'{short}_taux'])} (cible {self.cell_text('target', r[f'{short}_cible'])})"
                 )
+            # What each year's rates rest on: an excluded or missing return is in none of them.
+            row["retours"], row["non_utilises"] = r["retours"], r["non_utilises"]
             rows.append(row)
         compact = IndicatorTable(
             "evolution",
             "evolution",
             f"Taux du territoire par année depuis {self.c.info.first_year}",
             [Col("annee", "Année", "text")]
-            + [Col(short, f"Objectif {_n(short)}", "text") for short in SHORTS.values()],
+            + [Col(short, f"Objectif {_n(short)}", "text") for short in SHORTS.values()]
+            + [data.column("retours"), data.column("non_utilises")],
             rows,
             note=data.note,
         )

@@ -73,7 +73,7 @@ def test_demo_shows_a_corrected_version_retained_and_an_excluded_return_told(dem
     assert "Opérateur de relogement du parc privé (MOUS)" in excluded and "Un Toit pour Tous" not in excluded
     # The annexes of the year: the excluded return and the households it leaves apart.
     doc = Document(str(tmp_path / "outputs" / "2021" / "annexes-charte-relogement-2021.docx"))
-    text = "\n".join(p.text for p in doc.paragraphs)
+    text = "\n".join(p.text for p in doc.paragraphs).replace("\xa0", " ").replace("\u202f", " ")
     assert "Opérateur de relogement du parc privé (MOUS) : retour 2021 écarté" in text
     assert "Un Toit pour Tous : retour 2021 utilisé (cia-2021-un-toit-pour-tous-corrige.xlsx" in text
     apart = next(

@@ -88,11 +88,16 @@ def _truth(workdir: Path, excluded: str) -> dict:
     }
 
 
+def _plain(text: str) -> str:
+    """The text as read, with the typography's no-break spaces as ordinary ones."""
+    return text.replace("\xa0", " ").replace("\u202f", " ")
+
+
 def _document(path: Path):
     doc = Document(str(path))
-    paragraphs = [p.text for p in doc.paragraphs]
+    paragraphs = [_plain(p.text) for p in doc.paragraphs]
     first = next(i for i, p in enumerate(doc.paragraphs) if p.style.name.startswith("Heading"))
-    tables = [[[c.text for c in row.cells] for row in t.rows] for t in doc.tables]
+    tables = [[[_plain(c.text) for c in row.cells] for row in t.rows] for t in doc.tables]
     return paragraphs[:first], "\n".join(paragraphs), tables
 
 
@@ -210,7 +215,7 @@ def test_the_bilan_trend_says_which_returns_each_year_rests_on(excluded_case):
     workdir, _out, _truth = excluded_case
     doc = Document(str(workdir / "outputs" / "2024" / "bilan-cia-2024.docx"))
     trend = next(
-        [[c.text for c in row.cells] for row in t.rows]
+        [[_plain(c.text) for c in row.cells] for row in t.rows]
         for t in doc.tables
         if t.rows[0].cells[0].text == "Année"
     )
