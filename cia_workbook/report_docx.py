@@ -228,7 +228,10 @@ class _BilanDocument:
             labels = [str(r[label_key]) for r in data.rows]
             rates = [_number(r.get(rate_key)) for r in data.rows]
             targets = [_number(r.get(target_key)) if target_key else None for r in data.rows]
-            specs[table.key] = Spec("rate_bars", (table.chart_title or table.title, labels, rates, targets))
+            masked = [_masked(r.get(rate_key)) for r in data.rows]
+            specs[table.key] = Spec(
+                "rate_bars", (table.chart_title or table.title, labels, rates, targets, masked)
+            )
         trend = self.table_data("evolution")
         series, targets = {}, {}
         for short, code in (("hq", "hors_qpv_q1"), ("qpv", "qpv_q234"), ("pp", "publics_prioritaires")):
@@ -616,6 +619,11 @@ def _small_font(run) -> None:
 def _number(value: Any) -> float | None:
     """A figure for a chart; masked cells (text) are not drawn."""
     return value if isinstance(value, int | float) else None
+
+
+def _masked(value: Any) -> str | None:
+    """What a chart shows instead of the bar of a cell hidden by statistical secrecy (text)."""
+    return "secret statistique" if isinstance(value, str) else None
 
 
 def _repeat_header(row) -> None:
