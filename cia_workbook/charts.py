@@ -93,9 +93,10 @@ def start_rendering(specs: list[Spec]) -> Callable[[], list[Chart]]:
 def _font_family() -> list[str]:
     from matplotlib import font_manager
 
-    # Asking matplotlib for a missing family logs a warning; pick among the installed ones.
+    # Asking matplotlib for a missing family logs a warning; pick among the installed ones. One
+    # family, not a fallback list: each text would look its font up in every family of the list.
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    return [name for name in FONTS if name in installed] + ["DejaVu Sans"]
+    return [next((name for name in FONTS if name in installed), "DejaVu Sans")]
 
 
 class Layout:
