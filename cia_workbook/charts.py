@@ -191,7 +191,7 @@ class Layout:
         pixels = memoryview(self.fig.canvas.buffer_rgba())[: self.height]
         image = Image.frombuffer(
             "RGBA", (pixels.shape[1], self.height), pixels.tobytes(), "raw", "RGBA", 0, 1
-        )
+        ).convert("RGB")  # an opaque white background: the alpha channel would only cost
         buf = io.BytesIO()
         # Fast zlib level: the charts are flat colours, a higher level barely shrinks them.
         image.save(buf, format="png", dpi=(DPI, DPI), compress_level=1)

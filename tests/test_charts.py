@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import pytest
 from matplotlib.collections import LineCollection
@@ -18,6 +19,9 @@ from PIL import Image
 
 from cia_workbook import charts
 from cia_workbook.convention import load_convention
+from cia_workbook.relogement import rehousing_bilan
+from cia_workbook.report_annexes import write_annexes_docx
+from cia_workbook.report_docx import write_bilan_docx
 
 BAND = 4  # pixels of background all round
 NBSP = "\u00a0"
@@ -193,3 +197,39 @@ def test_trend_lines_stay_inside_the_image(case):
     years_shown = [_box(layout, t) for t in ax.get_xticklabels() if t.get_text()]
     assert _box(layout, legend).y1 < min(b.y0 for b in years_shown)  # under the years, not on them
     assert all(f"{NBSP}%" in t.get_text() for t in ax.get_yticklabels() if t.get_text())
+
+
+def _band_is_background(png: bytes) -> bool:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    width, height = image.size
+    inner = image.crop((BAND, BAND, width - BAND, height - BAND))
+    outer = Image.new("RGB", image.size, (255, 255, 255))
+    outer.paste(inner, (BAND, BAND))
+    return image.tobytes() == outer.tobytes()
+
+
+def test_every_chart_of_the_bilans_and_annexes_has_a_background_band(tmp_path):
+    from bilan_cases import bilan_case
+    from test_relogement import _campaigns
+    from workbooks import CONVENTION as TEST_CONVENTION
+
+    bilan = bilan_case(2024)[0]
+    rehousing = rehousing_bilan(TEST_CONVENTION, _campaigns(tmp_path / "forms"), 2024)
+    documents = {}
+    for d in ("restreinte", "publique"):
+        documents[f"bilan-{d}"] = write_bilan_docx(
+            TEST_CONVENTION, bilan, tmp_path / f"b-{d}.docx", diffusion=d
+        )
+        documents[f"annexes-{d}"] = write_annexes_docx(
+            TEST_CONVENTION, rehousing, tmp_path / f"a-{d}.docx", diffusion=d
+        )
+    for name, path in documents.items():
+        with zipfile.ZipFile(path) as z:
+            pngs = [z.read(n) for n in z.namelist() if n.startswith("word/media/") and n.endswith(".png")]
+            xml = z.read("word/document.xml").decode("utf-8")
+        assert pngs, name
+        assert all(_band_is_background(png) for png in pngs), name
+        # A value computed then masked says so (in the picture and in its alt text).
+        alts = " ".join(re.findall(r'descr="([^"]*)"', xml))
+        # (of the test data, the public annexes have such a rate; the restricted documents none)
+        assert (" : secret statistique" in alts) == (name == "annexes-publique"), name
