@@ -2,20 +2,39 @@
 
 matplotlib is imported inside the functions (Agg canvas, no pyplot) so that the CLI starts
 fast and the bilan pays only for what it draws.
+
+Every chart is laid out from measured text before it is drawn: the title and the long category
+names are wrapped to the room they have, the margins are the measured sizes of what sits in
+them, and each value label is placed where it clears its target mark. One draw per chart (a
+constrained or tight layout would draw twice), and nothing ever reaches the image's edge.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import multiprocessing
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cia_workbook import frformat
 
 DPI = 150
-BAR = "#2f6690"
-TARGET = "#d1495b"
+WIDTH = 6.3  # inches: the width the bilan gives a chart (16 cm), so that 8 pt here is 8 pt on paper
+CANVAS = 6.0  # inches: the height drawn on, the image being its top part
+PAD = 0.1  # inches of background left around everything drawn
+FONT_SIZE = 8
+TITLE_SIZE = 9.5
+# Fonts of the Word template (Calibri, or Carlito, metric-compatible, on Linux); else matplotlib's.
+FONTS = ("Calibri", "Carlito")
+# A light bar and a dark target mark that stands out of it: the two stay apart in black and white.
+BAR = "#7ea6c9"
+TARGET = "#a41e34"
+INK = "#222222"
+MUTED = "#595959"
+NOT_COMPUTED = "non calculé"
+SERIES = (("#2f6690", "o"), ("#3a7d44", "s"), ("#c97b1a", "^"), ("#7b2d8b", "D"))
 
 
 @dataclass(frozen=True)
@@ -68,21 +87,115 @@ def start_rendering(specs: list[Spec]) -> Callable[[], list[Chart]]:
     return result
 
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    # Fixed margins rather than a constrained layout: one draw per chart instead of two.
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
+# -- Measured layout -------------------------------------------------------------------------
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    # Fast zlib level: the charts are flat colours, a higher level barely shrinks them.
-    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
+def _font_family() -> list[str]:
+    from matplotlib import font_manager
+
+    # Asking matplotlib for a missing family logs a warning; pick among the installed ones. One
+    # family, not a fallback list: each text would look its font up in every family of the list.
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return [next((name for name in FONTS if name in installed), "DejaVu Sans")]
+
+
+class Layout:
+    """A canvas `WIDTH` wide on which a chart is laid out from the top, sizes in pixels.
+
+    The canvas keeps one height (`CANVAS`, unless a chart needs more) and the image is its top
+    part, cut at the chart's measured height: the renderer that measured the texts is the one
+    that draws them, so each text is shaped once (matplotlib caches metrics per renderer).
+    """
+
+    def __init__(self) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(WIDTH, CANVAS), dpi=DPI, facecolor="white")
+        FigureCanvasAgg(self.fig)
+        self.renderer = self.fig.canvas.get_renderer()
+        self.family = _font_family()
+        self.width = WIDTH * DPI
+        self.pad = PAD * DPI
+        self.height = 0.0  # the chart's, set by finish()
+
+    def props(self, size: float = FONT_SIZE, **kw) -> dict:
+        return {"fontsize": size, "family": self.family, "color": INK, **kw}
+
+    def measure(self, text: str, **props) -> tuple[float, float]:
+        from matplotlib.text import Text
+
+        artist = Text(0, 0, text, **props)
+        artist.set_figure(self.fig)
+        box = artist.get_window_extent(self.renderer)
+        return box.width, box.height
+
+    def wrap(self, text: str, room: float, **props) -> tuple[str, float, float]:
+        """`text` broken at spaces into lines no wider than `room` pixels, and its size."""
+        # A no-break space keeps a dash at the end of its line (« Tamaris - » rather than « - Cauvel »).
+        text = text.replace(" - ", "\u00a0- ").replace(" – ", "\u00a0– ")
+        width, height = self.measure(text, **props)
+        chars = max(4, int(len(text) * room / max(width, 1)))
+        while width > room and chars >= 4:
+            text = "\n".join(textwrap.wrap(text.replace("\n", " "), chars, break_on_hyphens=False))
+            width, height = self.measure(text, **props)
+            chars -= 2
+        return text, width, height
+
+    def points(self, pt: float) -> float:
+        return pt * DPI / 72
+
+    def title(self, text: str) -> tuple[object, float]:
+        """The title, wrapped to the width, top left; returns it and the height it takes."""
+        props = self.props(TITLE_SIZE, weight="bold")
+        wrapped, _, height = self.wrap(text, self.width - 2 * self.pad, **props)
+        return self.fig.text(0, 0, wrapped, ha="left", va="top", **props), height
+
+    def legend(self, handles: list, labels: list[str]) -> tuple[object, float]:
+        """A frameless legend bottom left, in as many columns as fit the width; returns its height."""
+        props = self.props()
+        room = self.width - 2 * self.pad
+        labels = [self.wrap(label, room * 0.8, **props)[0] for label in labels]
+        for ncol in range(len(handles), 0, -1):
+            legend = self.fig.legend(
+                handles, labels, ncol=ncol, loc="lower left", frameon=False, borderpad=0,
+                borderaxespad=0, handlelength=1.6, columnspacing=1.6, prop={"size": FONT_SIZE, "family": self.family},
+            )  # fmt: skip
+            box = legend.get_window_extent(self.renderer)
+            if box.width <= room or ncol == 1:
+                return legend, box.height
+            legend.remove()
+        raise AssertionError("unreachable")
+
+    def finish(self, height: float, title, legend, axes_box: tuple[float, ...]):
+        """Place the title, legend and axes of a chart `height` pixels high; returns the axes."""
+        self.height = math.ceil(height)
+        if self.height > CANVAS * DPI:  # a very long chart: a taller canvas (texts shaped again)
+            self.fig.set_size_inches(WIDTH, self.height / DPI)
+        full = self.fig.bbox.height
+        base = full - self.height  # the chart is the top of the canvas
+
+        def y(px: float) -> float:
+            return (base + px) / full
+
+        title.set_position((self.pad / self.width, y(self.height - self.pad)))
+        if legend is not None:
+            legend.set_bbox_to_anchor((self.pad / self.width, y(self.pad)), transform=self.fig.transFigure)
+        left, bottom, width, axes_height = axes_box
+        return self.fig.add_axes((left / self.width, y(bottom), width / self.width, axes_height / full))
+
+    def png(self) -> bytes:
+        from PIL import Image
+
+        self.fig.canvas.draw()
+        pixels = memoryview(self.fig.canvas.buffer_rgba())[: self.height]
+        image = Image.frombuffer(
+            "RGBA", (pixels.shape[1], self.height), pixels.tobytes(), "raw", "RGBA", 0, 1
+        ).convert("RGB")  # an opaque white background: the alpha channel would only cost
+        buf = io.BytesIO()
+        # Fast zlib level: the charts are flat colours, a higher level barely shrinks them.
+        image.save(buf, format="png", dpi=(DPI, DPI), compress_level=1)
+        return buf.getvalue()
 
 
 def _percent_axis(axis) -> None:
@@ -91,51 +204,181 @@ def _percent_axis(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: frformat.percent(v, 0)))
 
 
-def rate_bars(
-    title: str, labels: Sequence[str], rates: Sequence[float | None], targets: Sequence[float | None]
-) -> Chart:
-    """Horizontal bars, one per scope, with the target of each marked; hidden rates are left out."""
-    height = 1.1 + 0.3 * len(labels)
-    fig = _figure(6.3, height)
-    ax = fig.add_subplot()
-    longest = max((len(label) for label in labels), default=10)
-    fig.subplots_adjust(
-        left=min(0.5, 0.04 + 0.0125 * longest), right=0.97, top=1 - 0.35 / height, bottom=0.3 / height
-    )
-    pos = list(range(len(labels)))[::-1]
-    ax.barh(pos, [r or 0 for r in rates], color=BAR, height=0.6)
-    for y, rate in zip(pos, rates, strict=True):
-        text = frformat.percent(rate) if rate is not None else "non calculé"
-        ax.text((rate or 0) + 0.01, y, text, va="center", fontsize=7)
-    marks = [(y, t) for y, t in zip(pos, targets, strict=True) if t is not None]
-    if marks:
-        # One artist for every target mark: drawing cost grows with the number of artists.
-        ax.vlines(
-            [t for _, t in marks],
-            [y - 0.4 for y, _ in marks],
-            [y + 0.4 for y, _ in marks],
-            color=TARGET,
-            linewidth=2,
-        )
-        ax.set_xlabel("Trait rouge : cible de l'année", fontsize=7)
-    ax.set_yticks(pos, [_shorten(label) for label in labels], fontsize=7)
-    top = max([r or 0 for r in rates] + [t or 0 for t in targets] + [0.5])
-    ax.set_xlim(0, min(1.0, top + 0.15) if top < 0.9 else 1.1)
-    _percent_axis(ax.xaxis)
-    ax.tick_params(axis="x", labelsize=7)
-    ax.set_title(title, fontsize=9)
+def _plain(ax, family: list[str]) -> None:
+    # Tick labels take the font of matplotlib's settings, not of the other texts: set it here.
+    for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        label.set_family(family)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(MUTED)
+    ax.tick_params(colors=MUTED, labelcolor=INK, labelsize=FONT_SIZE)
+
+
+def _ticks(top: float, data_top: float) -> list[float]:
+    """Round percent ticks up to `top`, none above 100 % unless a value is."""
+    step = 0.1 if top <= 0.6 else 0.2 if top <= 1.5 else 0.5
+    ceiling = top if data_top > 1 else min(top, 1.0)
+    return [i * step for i in range(int(ceiling / step + 1e-9) + 1)]
+
+
+# -- Bars -------------------------------------------------------------------------------------
+
+
+def rate_bars(
+    title: str,
+    labels: Sequence[str],
+    rates: Sequence[float | None],
+    targets: Sequence[float | None],
+    masked: Sequence[str | None] | None = None,
+) -> Chart:
+    """Horizontal bars, one per scope, with the target of each marked.
+
+    `masked[i]`, when given, is the text shown instead of the bar of a value that was computed
+    then hidden (« secret statistique »); a rate that is None without it reads « non calculé ».
+    """
+    texts = _value_texts(rates, masked)
+    page = rate_bars_layout(title, labels, rates, targets, masked)
     parts = [
-        f"{label} : {frformat.percent(rate) if rate is not None else 'non calculé'}"
-        + (f" (cible {frformat.percent(tgt, 0)})" if tgt is not None else "")
-        for label, rate, tgt in zip(labels, rates, targets, strict=True)
+        f"{label} : {text}" + (f" (cible {frformat.percent(tgt, 0)})" if tgt is not None else "")
+        for label, text, tgt in zip(labels, texts, targets, strict=True)
     ]
-    return Chart(_png(fig), f"Graphique en barres. {title}. " + " ; ".join(parts) + ".")
+    return Chart(page.png(), f"Graphique en barres. {title}. " + " ; ".join(parts) + ".")
 
 
-def _shorten(label: str, width: int = 38) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"
+def _value_texts(rates: Sequence[float | None], masked: Sequence[str | None] | None) -> list[str]:
+    masked = masked if masked is not None else [None] * len(rates)
+    return [
+        mask if mask is not None else frformat.percent(rate) if rate is not None else NOT_COMPUTED
+        for rate, mask in zip(rates, masked, strict=True)
+    ]
+
+
+def rate_bars_layout(
+    title: str,
+    labels: Sequence[str],
+    rates: Sequence[float | None],
+    targets: Sequence[float | None],
+    masked: Sequence[str | None] | None = None,
+):
+    """The laid-out figure of `rate_bars`, not yet drawn (the tests measure its texts and marks)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    page = Layout()
+    n = len(labels)
+    texts = _value_texts(rates, masked)
+    bars = [
+        rate if rate is not None and (masked is None or masked[i] is None) else None
+        for i, rate in enumerate(rates)
+    ]
+    props = page.props()
+    title_artist, title_h = page.title(title)
+    wrapped = [page.wrap(label, 0.4 * page.width, **props) for label in labels] or [("", 0.0, 0.0)]
+    names = [name for name, _, _ in wrapped][:n]
+    value_props = page.props(color=INK)
+    note_props = page.props(color=MUTED, style="italic")
+    value_widths = [
+        page.measure(text, **(value_props if bar is not None else note_props))[0]
+        for text, bar in zip(texts, bars, strict=True)
+    ]
+    tick_w, tick_h = page.measure(frformat.percent(1, 0), **props)
+    gap = page.points(4)
+
+    # Rows: a fixed pitch, tall enough for the longest name (wrapped over a few lines).
+    bar_h = 0.17 * DPI
+    mark_h = bar_h + 0.1 * DPI  # the target mark stands out above and below its bar
+    pitch = max(mark_h + 0.07 * DPI, max(h for _, _, h in wrapped) + 0.1 * DPI)
+    mark_w = page.points(2.5)
+
+    legend, legend_h = None, -0.08 * DPI  # without targets, the bars need no key
+    if any(t is not None for t in targets):
+        target_key = Line2D(
+            [],
+            [],
+            color=TARGET,
+            marker="|",
+            markersize=11,
+            markeredgewidth=mark_w * 72 / DPI,
+            linestyle="none",
+        )
+        legend, legend_h = page.legend([Patch(color=BAR), target_key], ["Taux", "Cible"])
+
+    left = page.pad + max(w for _, w, _ in wrapped) + gap
+    right = page.pad + tick_w / 2
+    bottom = page.pad + legend_h + 0.08 * DPI + page.points(3.5) + page.points(3.5) + tick_h
+    top = page.pad + title_h + 0.1 * DPI
+    axes_w = page.width - left - right
+    axes_h = pitch * max(n, 1)
+    height = top + axes_h + bottom
+
+    data_top = max([b or 0 for b in bars] + [t or 0 for t in targets] + [0.0])
+    xmax, starts = _place_values(bars, targets, value_widths, axes_w, gap, mark_w / 2 + page.points(2))
+    ax = page.finish(height, title_artist, legend, (left, bottom, axes_w, axes_h))
+
+    ys = list(range(n))[::-1]
+    span = bar_h / pitch  # one row is one data unit
+    ax.barh(ys, [b or 0 for b in bars], color=BAR, height=span)
+    for y, text, x, bar in zip(ys, texts, starts, bars, strict=True):
+        ax.text(
+            x,
+            y,
+            text,
+            va="center",
+            ha="left",
+            gid="valeur",
+            **(value_props if bar is not None else note_props),
+        )
+    marks = [(y, t) for y, t in zip(ys, targets, strict=True) if t is not None]
+    if marks:
+        # One artist for every target mark: drawing cost grows with the number of artists.
+        half = mark_h / pitch / 2
+        ax.vlines(
+            [t for _, t in marks], [y - half for y, _ in marks], [y + half for y, _ in marks],
+            color=TARGET, linewidth=mark_w * 72 / DPI, gid="cible", capstyle="butt",
+        )  # fmt: skip
+    ax.set_ylim(-0.5, max(n, 1) - 0.5)
+    ax.set_yticks(ys, names, **props)
+    ax.tick_params(axis="y", length=0, pad=4)
+    ax.set_xlim(0, xmax)
+    ax.set_xticks(_ticks(xmax, data_top))
+    _percent_axis(ax.xaxis)
+    _plain(ax, page.family)
+    return page
+
+
+def _place_values(
+    bars: Sequence[float | None],
+    targets: Sequence[float | None],
+    widths: Sequence[float],
+    axes_w: float,
+    gap: float,
+    clearance: float,
+) -> tuple[float, list[float]]:
+    """The axis end and each value label's start (data units) so that labels clear their mark.
+
+    A label sits just after its bar; when that would cross the target mark, it moves past the
+    mark. The axis is lengthened (by 5 points) until every label ends inside it.
+    """
+    data_top = max([b or 0 for b in bars] + [t or 0 for t in targets] + [0.0])
+    xmax = max(0.5, round(data_top + 0.05, 2))
+    while True:
+        scale = axes_w / xmax
+        starts, fits = [], True
+        for bar, target, width in zip(bars, targets, widths, strict=True):
+            start = (bar or 0) * scale + gap
+            if target is not None:
+                lo, hi = target * scale - clearance, target * scale + clearance
+                if start < hi and start + width > lo:
+                    start = hi + gap / 2
+            fits &= start + width <= axes_w
+            starts.append(start / scale)
+        if fits or xmax > 100:
+            return xmax, starts
+        xmax = round(xmax + 0.05, 2)
+
+
+# -- Lines ------------------------------------------------------------------------------------
 
 
 def trend_lines(
@@ -143,33 +386,72 @@ def trend_lines(
     targets: dict[str, Sequence[float | None]],
 ) -> Chart:  # fmt: skip
     """One line per objective across the years, its yearly target dashed in the same colour."""
-    fig = _figure(6.3, 3.2)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.09, right=0.62, top=0.9, bottom=0.1)
-    colours = ["#2f6690", "#3a7d44", "#c97b1a", "#7b2d8b"]
-    parts = []
-    for i, (label, values) in enumerate(series.items()):
-        colour = colours[i % len(colours)]
-        xs = [y for y, v in zip(years, values, strict=True) if v is not None]
-        ys = [v for v in values if v is not None]
-        ax.plot(xs, ys, marker="o", color=colour, label=label)
+    page = trend_lines_layout(title, years, series, targets)
+    parts = [
+        f"{label} : "
+        + ", ".join(
+            f"{y} {frformat.percent(v) if v is not None else NOT_COMPUTED}"
+            for y, v in zip(years, values, strict=True)
+        )
+        for label, values in series.items()
+    ]
+    alt = f"Graphique en courbes. {title} (cibles en pointillés). " + " ; ".join(parts) + "."
+    return Chart(page.png(), alt)
+
+
+def trend_lines_layout(
+    title: str, years: Sequence[int], series: dict[str, Sequence[float | None]],
+    targets: dict[str, Sequence[float | None]],
+):  # fmt: skip
+    """The laid-out figure of `trend_lines`, not yet drawn."""
+    from matplotlib.lines import Line2D
+
+    page = Layout()
+    props = page.props()
+    title_artist, title_h = page.title(title)
+    styles = [SERIES[i % len(SERIES)] for i in range(len(series))]
+    handles = [Line2D([], [], color=c, marker=m, markersize=5) for c, m in styles]
+    handles.append(Line2D([], [], color=MUTED, linestyle="--", linewidth=1))
+    legend, legend_h = page.legend(handles, [*series, "Cible de l'année (pointillés)"])
+    tick_w, tick_h = page.measure(frformat.percent(1, 0), **props)
+    gap = page.points(4)
+
+    left = page.pad + tick_w + gap + page.points(3.5)
+    right = page.pad + page.measure("2000", **props)[0] / 2
+    bottom = page.pad + legend_h + 0.1 * DPI + page.points(3.5) * 2 + tick_h
+    top = page.pad + title_h + 0.12 * DPI
+    axes_h = 2.1 * DPI
+    ax = page.finish(
+        top + axes_h + bottom, title_artist, legend, (left, bottom, page.width - left - right, axes_h)
+    )
+
+    values = [v for vs in [*series.values(), *targets.values()] for v in vs if v is not None]
+    for (label, points), (colour, marker) in zip(series.items(), styles, strict=True):
+        xs = [y for y, v in zip(years, points, strict=True) if v is not None]
+        ax.plot(
+            xs, [v for v in points if v is not None], marker=marker, markersize=5, color=colour, clip_on=False
+        )
         tx = [y for y, t in zip(years, targets[label], strict=True) if t is not None]
         ty = [t for t in targets[label] if t is not None]
-        ax.plot(tx, ty, linestyle="--", color=colour, linewidth=1)
-        parts.append(
-            f"{label} : "
-            + ", ".join(
-                f"{y} {frformat.percent(v) if v is not None else 'non calculé'}"
-                for y, v in zip(years, values, strict=True)
-            )
+        # A single year has no dashes to draw: its target is a short bar.
+        ax.plot(
+            tx,
+            ty,
+            linestyle="--",
+            marker="_" if len(tx) == 1 else "",
+            markersize=14,
+            color=colour,
+            linewidth=1,
+            clip_on=False,
         )
-    ax.set_xticks(list(years), [str(y) for y in years], fontsize=7)
-    ax.set_ylim(0, 1)
+    ax.set_xticks(list(years), [str(y) for y in years])
+    if len(years) == 1:
+        ax.set_xlim(years[0] - 0.5, years[0] + 0.5)
+    top_value = max([1.0, *values])
+    ax.set_ylim(0, top_value)
+    ax.set_yticks(_ticks(top_value, top_value))
     _percent_axis(ax.yaxis)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    alt = f"Graphique en courbes. {title} (cibles en pointillés). " + " ; ".join(parts) + "."
-    return Chart(_png(fig), alt)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    _plain(ax, page.family)
+    return page

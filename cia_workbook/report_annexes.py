@@ -40,6 +40,7 @@ from cia_workbook.report_docx import (
     MARKING_STYLE,
     NOTE_STYLE,
     _BilanDocument,
+    _masked,
     _number,
 )
 from cia_workbook.schema import BLOCKING_REASONS, REHOUSING_STATUSES
@@ -304,7 +305,8 @@ class _AnnexesDocument(_BilanDocument):
             labels = [str(row[table.columns[0].key]) for row in data.rows]
             rates = [_number(row.get(rate_key)) for row in data.rows]
             targets = [_number(row.get(target_key)) if target_key else None for row in data.rows]
-            specs[key] = Spec("rate_bars", (table.chart_title, labels, rates, targets))
+            masked = [_masked(row.get(rate_key)) for row in data.rows]
+            specs[key] = Spec("rate_bars", (table.chart_title, labels, rates, targets, masked))
         return specs
 
     def body(self) -> None:

@@ -431,13 +431,19 @@ class _BilanDocument:
             data = self.table_data(table.key)
             rate_key, target_key = table.chart
             label_key = table.columns[0].key
-            # Published rates only: a partner grouped or masked has no bar (the table says why).
-            rows = [r for r in data.rows if _number(r.get(rate_key)) is not None]
+            # Published rates and masked ones (which say « secret statistique »); a row without
+            # universe has no bar (the table says « sans objet »).
+            rows = [
+                r
+                for r in data.rows
+                if _number(r.get(rate_key)) is not None or _masked(r.get(rate_key)) is not None
+            ]
             labels = [fr(str(r[label_key])) for r in rows]
             rates = [_number(r.get(rate_key)) for r in rows]
             targets = [_number(r.get(target_key)) if target_key else None for r in rows]
+            masked = [_masked(r.get(rate_key)) for r in rows]
             specs[table.key] = Spec(
-                "rate_bars", (fr(table.chart_title or table.title), labels, rates, targets)
+                "rate_bars", (fr(table.chart_title or table.title), labels, rates, targets, masked)
             )
         trend = self.table_data("evolution")
         series, targets = {}, {}
@@ -1440,6 +1446,11 @@ def _small_font(run, size: float = SMALL_TABLE_FONT_PT) -> None:
 def _number(value: Any) -> float | None:
     """A figure for a chart; masked cells (text) are not drawn."""
     return value if isinstance(value, int | float) else None
+
+
+def _masked(value: Any) -> str | None:
+    """What a chart shows instead of the bar of a cell hidden by statistical secrecy (text)."""
+    return "secret statistique" if isinstance(value, str) else None
 
 
 def _repeat_header(row) -> None:
