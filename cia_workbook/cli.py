@@ -221,7 +221,7 @@ def _previous_campaign(wd: Workdir, convention, year: int):
         return None
     from cia_workbook.intake import collect_campaign
 
-    return collect_campaign(convention, year - 1, [folder])
+    return collect_campaign(convention, year - 1, [folder], isolate=True)
 
 
 @main.command()

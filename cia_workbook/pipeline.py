@@ -72,8 +72,14 @@ def run_validation(
     from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
 
     targets = copy_targets(expand_sources(sources), outdir)
+    # Isolated: a file whose reading kills its process costs only that file, never the run.
     with Workers(
-        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
+        convention,
+        year,
+        cache=cache,
+        after_read=CopyOnRead(targets, year),
+        tables_back=CROSS_CHECKED_TABLES,
+        isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
         written = write_feedback(convention, campaign, outdir, pool=pool)
@@ -125,7 +131,9 @@ def run_consolidation(
         campaigns = {
             y: campaign_of(convention, y, split.returns(progress))
             if y == year and split is not None
-            else collect_campaign(convention, y, [layout.forms(y)], progress=progress, cache=caches[y])
+            else collect_campaign(
+                convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True
+            )
             for y in years
         }
         # Several territories at once: the validated rows go to CSV files beside the workbook
@@ -169,7 +177,14 @@ def run_consolidation(
                     diffusion=diffusion,
                 )
             )
-    lines = [bilan.summary_text(), "", "Fichiers écrits :"]
+    lines = [bilan.summary_text()]
+    unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
+    if unread:  # no figure comes from them: the officer is told which and why
+        lines += ["", f"Fichiers de {year} illisibles, dont aucun chiffre n'est tiré :"]
+        for rf in unread:
+            first = rf.findings[0] if rf.findings else None
+            lines.append(f"  {rf.name}" + (f" : [{first.code}] {first.message}" if first else ""))
+    lines += ["", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]
     result.summary = "\n".join(lines)
     return result
@@ -286,8 +301,14 @@ class SplitLoad:
                         self.failed.add(i)
         missing = [k for k, rf in enumerate(files) if rf is None]
         if missing:
+            # On a worker of their own: one of them may be what killed a worker.
             here = read_returns(
-                self.convention, self.year, [self.paths[k] for k in missing], cache=self.cache, workers=1
+                self.convention,
+                self.year,
+                [self.paths[k] for k in missing],
+                cache=self.cache,
+                workers=1,
+                isolate=True,
             )
             for k, rf in zip(missing, here, strict=True):
                 files[k] = rf
