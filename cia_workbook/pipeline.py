@@ -38,6 +38,7 @@ class ConsolidationResult:
     year: int
     outputs: list[Path] = field(default_factory=list)
     summary: str = ""
+    lines: list[str] = field(default_factory=list)  # the summary, one console line each
 
 
 def bilan_docx_name(year: int, diffusion: str) -> str:
@@ -177,7 +178,7 @@ def run_consolidation(
                     diffusion=diffusion,
                 )
             )
-    lines = [bilan.summary_text()]
+    lines = bilan.summary_lines()
     unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
     if unread:  # no figure comes from them: the officer is told which and why
         lines += ["", f"Fichiers de {year} illisibles, dont aucun chiffre n'est tiré :"]
@@ -186,6 +187,7 @@ def run_consolidation(
             lines.append(f"  {rf.name}" + (f" : [{first.code}] {first.message}" if first else ""))
     lines += ["", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]
+    result.lines = lines
     result.summary = "\n".join(lines)
     return result
 
@@ -435,7 +437,8 @@ def _render_parts(
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
-    """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`."""
+    """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`:
+    the console lines, one at a time."""
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
     from cia_workbook.demo import fill_workbook, generate_campaign, is_missing
@@ -466,10 +469,10 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         convention, year, [layout.forms(year)], layout.outputs(year), cache, whole_folder=True
     )
     yield ""
-    yield console.campaign_text(convention, campaign, written, stale)
+    yield from console.campaign_lines(convention, campaign, written, stale)
     yield ""
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
-    yield result.summary
+    yield from result.lines
     yield ""
     docx = [p for p in result.outputs if p.suffix == ".docx"]
     yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)
