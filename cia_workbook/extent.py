@@ -151,13 +151,16 @@ def _budget(cells: int) -> int:
 # -- .xlsx ---------------------------------------------------------------------------------
 
 
-def xlsx_bounds(zf: zipfile.ZipFile, parts: dict[str, str]) -> dict[str, SheetBounds]:
+def xlsx_bounds(
+    zf: zipfile.ZipFile, parts: dict[str, str], proved: frozenset[str] | set[str] = frozenset()
+) -> dict[str, SheetBounds]:
     """Sheet title → its bounds, for each sheet of `parts` (title → XML part) that cannot be read
-    as it is; the sheets absent from the answer are read whole."""
+    as it is; the sheets absent from the answer are read whole. `proved`: titles a `QuickProbe`
+    fed by another pass over their part (the reader's formula scan) has already proved."""
     out: dict[str, SheetBounds] = {}
     strings: _SharedStrings | None = None
     for title, member in parts.items():
-        if member not in zf.NameToInfo:
+        if member not in zf.NameToInfo or title in proved:
             continue
         size = zf.getinfo(member).file_size
         if size > EXACT_MAX and _quick(zf, member):
@@ -199,7 +202,6 @@ def _chunks(zf: zipfile.ZipFile, member: str, cut: re.Pattern[bytes]):
 _CUT_QUICK = re.compile(rb"<c[\s>/]")
 _CUT_EXACT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(?:c|row)[\s/>]")
 _PREFIX = re.compile(rb"<([A-Za-z0-9_]+:)?worksheet[\s>]")
-_ROW_R = re.compile(rb'<row r="([0-9]+)"')
 _TWO_LETTERS = re.compile(rb'<c r="([A-Z]{2})[0-9]')
 
 
@@ -209,36 +211,62 @@ def _unusual(letters: int, digits: int) -> re.Pattern[bytes]:
     return re.compile(rb'<c(?! r="[A-Z]{1,%d}[0-9]{1,%d}")[\s>/]' % (letters, digits))
 
 
-def _quick(zf: zipfile.ZipFile, member: str) -> bool:
-    """True when a search of the part proves that its grid stays within the budget.
+class QuickProbe:
+    """Fed the pieces of a sheet part in order (no tag split between two), `proved()` tells
+    whether they prove that the sheet's grid stays within the budget.
 
     It relies on what every usual writer does (Excel, LibreOffice, openpyxl, xlsxwriter): each
     cell starts `<c r="A1"`, each row `<row r="1"`, rows in order. A part that does not show it
-    (a cell without `r`, or `r` not first, a column beyond ZZ, a cell below every row seen) is
-    not proved here and is walked cell by cell."""
-    with zf.open(member) as fh:
-        head = fh.read(4096)
-    m = _PREFIX.search(head)
-    if m is None or m.group(1):
-        return False  # prefixed (x:c) or unknown root: the exact walk handles every form
-    last_row = cells = 0
-    letters = 1
-    widest = 26
-    for piece in _chunks(zf, member, _CUT_QUICK):
-        rows = _ROW_R.findall(piece)
-        if rows:
-            last_row = max(last_row, int(max(rows, key=lambda r: (len(r), r))))
-        cells += piece.count(b'<c r="')
-        digits = len(str(last_row))  # a cell below every row tag seen so far is unusual
-        if _unusual(letters, digits).search(piece):
-            if letters == 1:
-                letters = 2
-            if _unusual(letters, digits).search(piece):
-                return False
-        if letters == 2:
+    (a cell without `r`, or `r` not first, a column beyond ZZ, a cell below every row seen, a
+    namespace prefix) is not proved here and is walked cell by cell. Three searches of each
+    piece: the last row tag, the cells counted, the first unusual cell."""
+
+    def __init__(self) -> None:
+        self.last_row = self.cells = 0
+        self.letters = 1
+        self.widest = 26
+        self.failed = False
+        self.started = False
+
+    def feed(self, piece: bytes) -> None:
+        if self.failed:
+            return
+        if not self.started:
+            self.started = True
+            m = _PREFIX.search(piece, 0, 4096)
+            if m is None or m.group(1):
+                self.failed = True  # prefixed (x:c) or unknown root: the exact walk handles every form
+                return
+        at = piece.rfind(b'<row r="')
+        if at >= 0:
+            end = piece.find(b'"', at + 8)
+            digits = piece[at + 8 : end]
+            if not digits.isdigit():
+                self.failed = True
+                return
+            self.last_row = max(self.last_row, int(digits))
+        self.cells += piece.count(b'<c r="')
+        digits = len(str(self.last_row))  # a cell below every row tag seen so far is unusual
+        if _unusual(self.letters, digits).search(piece):
+            self.letters = 2
+            if _unusual(self.letters, digits).search(piece):
+                self.failed = True
+                return
+        if self.letters == 2:
             for two in set(_TWO_LETTERS.findall(piece)):
-                widest = max(widest, _column(two))
-    return last_row * widest <= _budget(cells)
+                self.widest = max(self.widest, _column(two))
+
+    def proved(self) -> bool:
+        return self.started and not self.failed and self.last_row * self.widest <= _budget(self.cells)
+
+
+def _quick(zf: zipfile.ZipFile, member: str) -> bool:
+    probe = QuickProbe()
+    for piece in _chunks(zf, member, _CUT_QUICK):
+        probe.feed(piece)
+        if probe.failed:
+            return False
+    return probe.proved()
 
 
 def _number(digits: bytes) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cia_workbook import schema
-from cia_workbook.extent import SheetBounds, ods_bounds, xlsx_bounds
+from cia_workbook.extent import EXACT_MAX, QuickProbe, SheetBounds, ods_bounds, xlsx_bounds
 from cia_workbook.findings import Finding, finding
 
 # A1 notation. Not through openpyxl's helpers: importing openpyxl costs a quarter of a second
@@ -245,7 +245,22 @@ def _read(
         parts = part_of_sheet or {
             m: m for m in names if m.startswith("xl/worksheets/") and m.endswith(".xml")
         }
-        bounds = xlsx_bounds(zf, {t: m for t, m in parts.items() if t not in skip})
+        checked = {t: m for t, m in parts.items() if t not in skip}
+        # A large part is searched for formulas and merged cells now rather than when it is
+        # judged, and its extent checked in the same pass (one inflation instead of two).
+        structures: dict[str, tuple[dict[str, str], list[str]]] = {}
+        proved: set[str] = set()
+        for title, member in checked.items() if part_of_sheet else ():
+            info = zf.NameToInfo.get(member)
+            if info is not None and info.file_size > EXACT_MAX:
+                probe = QuickProbe()
+                try:
+                    structures[title] = _scan_xlsx_part(zf, member, probe)
+                except Exception:  # a damaged part: left to the readers, which report it
+                    continue
+                if probe.proved():
+                    proved.add(title)
+        bounds = xlsx_bounds(zf, checked, proved)
         if bounds and not part_of_sheet:  # sheets that cannot be told apart: none is read
             for b in bounds.values():
                 b.title, b.refused = "", True
@@ -281,7 +296,7 @@ def _read(
     raw.name = name
     raw.id_sources = [*_id_sheet_source(raw), *_resolve_references(raw, id_sources)]
     if fmt == "xlsx":
-        raw._scanner = lambda title: _scan_xlsx_part(zf, part_of_sheet.get(title))
+        raw._scanner = lambda title: structures.get(title) or _scan_xlsx_part(zf, part_of_sheet.get(title))
     else:
         raw._scanner = lambda title: _scan_ods_table(path, title)
     return ReadResult(raw, findings)
@@ -680,12 +695,15 @@ _MERGE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?mergeCell\s[^>]*?ref="([A-Z0-9:]+)"')
 _PREFIX = re.compile(rb"<([A-Za-z0-9_]+:)?worksheet[\s>]")
 
 
-def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, str], list[str]]:
+def _scan_xlsx_part(
+    zf: zipfile.ZipFile, member: str | None, probe: QuickProbe | None = None
+) -> tuple[dict[str, str], list[str]]:
     """Formula cells and merged ranges of one sheet part, in one streaming pass.
 
     The part is inflated chunk by chunk and searched with `bytes.find` (memchr speed) for the
     few tags that matter, so the cost stays a fraction of calamine's own parse and memory stays
-    flat on a 500,000-row sheet.
+    flat on a 500,000-row sheet. A `probe` (see extent.py) is fed the same bytes, each once,
+    cut between tags: the sheet's extent is checked without inflating the part again.
     """
     formulas: dict[str, str] = {}
     merged: list[str] = []
@@ -698,6 +716,7 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
     with zf.open(member) as fh:
         tail = b""
         prefix: bytes | None = None
+        base = fed = 0  # offsets in the part of buf[0] and of the end of what the probe has
         while True:
             chunk = fh.read() if whole else fh.read(CHUNK)
             buf = tail + chunk
@@ -727,11 +746,20 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
             if b"mergeCell" in buf:
                 for m in _MERGE.finditer(buf, 0, limit):
                     merged.append(m.group(1).decode())
+            keep = 0 if final else max(limit - 65536, 0)
+            if probe is not None:
+                cut = len(buf) if final else buf.rfind(b"<", keep, limit)
+                if cut < keep or cut < fed - base:
+                    probe.failed = True  # no tag boundary where the piece ends: not proved
+                else:
+                    probe.feed(buf[fed - base : cut])
+                    fed = base + cut
             if final:
                 break
             # Keep enough of the end to find the opening <c> of a formula cut by the chunk;
             # tags found twice in the overlap land on the same key.
-            tail = buf[max(limit - 65536, 0) :]
+            tail = buf[keep:]
+            base += keep
     return formulas, sorted(set(merged))
 
 
