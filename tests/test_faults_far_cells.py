@@ -299,3 +299,26 @@ def test_validate_of_a_single_file_survives_a_reader_that_kills_its_process(make
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.returncode == 1
     assert f"{semiga.name} (illisible" in result.stdout and "[LECTURE_INTERROMPUE] erreur" in result.stdout
+
+
+def test_a_far_cell_written_without_its_reference_is_found_where_calamine_would_put_it(make_campaign):
+    """`r` is optional in a sheet's XML (some writers leave it out): a cell without it is placed
+    after the previous one, or at column A of its row."""
+    workdir = make_campaign()
+    semiga = return_path(workdir, "semiga")
+    data = semiga.read_bytes()
+    with zipfile.ZipFile(semiga) as zin:
+        parts = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(semiga, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, part in parts:
+            if info.filename == "xl/worksheets/sheet3.xml":  # Attributions
+                far = b'<row r="1048576"><c t="inlineStr"><is><t> </t></is></c></row></sheetData>'
+                part = part.replace(b"</sheetData>", far)
+            zout.writestr(info, part)
+    assert semiga.read_bytes() != data
+
+    result = run_limited(workdir, "validate", "--year", str(YEAR), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert codes(files_by_name(result.stdout)[semiga.name]) == [
+        ("Attributions", "A1048576", "CELLULE_ELOIGNEE")
+    ]
