@@ -8,11 +8,13 @@ bounded: the cells typed far from the data (beyond a wide gap of empty rows or c
 out and named in a finding, the rest is read within those bounds; a sheet that cannot be bounded
 so is not read at all, with a finding.
 
-The check costs little on an ordinary return: a large sheet part is first searched with a few
-byte counts and regular expressions (`_quick`), which prove on the usual writers' XML (Excel,
-LibreOffice, openpyxl, xlsxwriter: every cell with its `r` reference first) that no cell lies
-beyond the bounds; only a sheet that does not prove it this way, or a small part, is walked
-cell by cell (`_exact`).
+The check costs little on an ordinary return: a large sheet part is searched with a byte count
+and two regular expressions (`QuickProbe`, fed by the reader's formula scan so the part is
+inflated once), which prove on the usual writers' XML (Excel, LibreOffice, openpyxl,
+xlsxwriter: every cell with its `r` reference first) that its grid stays within the budget;
+only a part that does not prove it this way, or a small one, is walked cell by cell
+(`_bounds`). A hostile large part that fooled the search would still only kill the worker
+process reading it, which intake.read_returns survives.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ COL_GAP = 100
 EXACT_MAX = 1024**2
 CHUNK = 4 * 1024**2
 MAX_SHOWN = 3  # far cells named in a finding
-EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384
 _HUGE = 10**12  # a reference beyond any sheet (its letters or digits overflow): far away
 
 
