@@ -9,14 +9,44 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from cia_workbook import __version__, cli_fr  # noqa: F401  (French wording for click)
+from cia_workbook.terminal import visible, visible_json
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 BILAN_TEMPLATE = "modele-bilan.docx"
+
+
+def say(lines: Iterable[str], err: bool = False) -> None:
+    """The one way a command prints: each item one console line, every character a terminal
+    would act on (in a partner's cell, sheet or file name) shown as an escape."""
+    click.echo("\n".join(visible(line) for line in lines), err=err)
+
+
+@contextmanager
+def _visible_errors():
+    """Error messages (ours, and click's, which quote the paths and values typed) shown like
+    every other line."""
+    try:
+        yield
+    except click.ClickException as exc:
+        exc.message = visible(exc.message, keep_newlines=True)
+        raise
+
+
+class CommandGroup(click.Group):
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _visible_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx):
+        with _visible_errors():
+            return super().invoke(ctx)
 
 
 def default_year() -> int:
@@ -111,7 +141,11 @@ class ReadingBar:
             if total < self.SHOW_FILES and time.monotonic() - self._start < self.SHOW_AFTER:
                 return
             self._bar = click.progressbar(
-                length=total, label=self.LABEL, file=sys.stderr, show_pos=True, item_show_func=self._rows_text
+                length=total,
+                label=visible(self.LABEL),
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=self._rows_text,
             )
             self._bar.__enter__()
         self._bar.update(done - self._bar.pos, self.rows)
@@ -122,7 +156,7 @@ class ReadingBar:
             return None
         from cia_workbook.frformat import integer
 
-        return f"{integer(rows)} ligne{'s' if rows > 1 else ''} contrôlée{'s' if rows > 1 else ''}"
+        return visible(f"{integer(rows)} ligne{'s' if rows > 1 else ''} contrôlée{'s' if rows > 1 else ''}")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -139,7 +173,7 @@ def _check_year(convention, year: int) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
+@click.group(cls=CommandGroup, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
 @click.version_option(__version__, "--version", message="cia-workbook %(version)s")
 @click.option(
     "--dir",
@@ -183,26 +217,30 @@ def init(wd: Workdir, directory: Path | None, force: bool) -> None:
         (root / name).mkdir(exist_ok=True)
     target = Workdir(root).convention_path
     if target.exists() and not force:
-        click.echo(f"{target} existe déjà : il est conservé (--force pour le remplacer).")
+        say([f"{target} existe déjà : il est conservé (--force pour le remplacer)."])
     else:
         write_text_atomic(target, embedded_convention_text())
-        click.echo(f"Convention écrite : {target}")
+        say([f"Convention écrite : {target}"])
     model = Workdir(root).bilan_template()
     if model.exists():
-        click.echo(f"{model} existe déjà : il est conservé.")
+        say([f"{model} existe déjà : il est conservé."])
     else:
         from cia_workbook.fileio import write_atomic
         from cia_workbook.report_docx import template_path
 
         data = template_path().read_bytes()
         write_atomic(model, lambda tmp: tmp.write_bytes(data))
-        click.echo(
-            f"Modèle Word du bilan écrit : {model} (styles, logo dans l'en-tête, texte de couverture : "
-            "modifiez-le dans Word, les bilans suivants le suivront)."
+        say(
+            [
+                f"Modèle Word du bilan écrit : {model} (styles, logo dans l'en-tête, texte de couverture : "
+                "modifiez-le dans Word, les bilans suivants le suivront)."
+            ]
         )
-    click.echo(f"Dossier de travail prêt : {root.resolve()}")
-    click.echo(
-        "Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates »."
+    say(
+        [
+            f"Dossier de travail prêt : {root.resolve()}",
+            "Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates ».",
+        ]
     )
 
 
@@ -234,9 +272,7 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
     paths = write_templates(
         convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
     )
-    for path in paths:
-        click.echo(f"  {path}")
-    click.echo(f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}.")
+    say([*(f"  {path}" for path in paths), f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}."])
 
 
 def _previous_campaign(wd: Workdir, convention, year: int):
@@ -246,7 +282,7 @@ def _previous_campaign(wd: Workdir, convention, year: int):
         return None
     from cia_workbook.intake import collect_campaign
 
-    return collect_campaign(convention, year - 1, [folder])
+    return collect_campaign(convention, year - 1, [folder], isolate=True)
 
 
 @main.command()
@@ -280,10 +316,10 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
         )
     finally:
         bar.close()
-    if as_json:
-        click.echo(console.campaign_json(convention, campaign, written, stale))
+    if as_json:  # JSON escapes C0 controls, not C1 ones nor bidirectional characters
+        click.echo(visible_json(console.campaign_json(convention, campaign, written, stale)))
     else:
-        click.echo(console.campaign_text(convention, campaign, written, stale))
+        say(console.campaign_lines(convention, campaign, written, stale))
     if any(rf.has_errors for rf in campaign.files if not rf.ignored):
         sys.exit(1)
 
@@ -324,7 +360,7 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
         raise click.ClickException(str(exc)) from None
     finally:
         bar.close()
-    click.echo(result.summary)
+    say(result.lines)
     if pdf and not no_word:
         from cia_workbook.pdfexport import PdfError, convert_to_pdf
 
@@ -333,9 +369,7 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
             pdfs = convert_to_pdf(documents, wd.outputs(year))
         except PdfError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo("PDF écrits :")
-        for path in pdfs:
-            click.echo(f"  {path}")
+        say(["PDF écrits :", *(f"  {path}" for path in pdfs)])
 
 
 @main.command()
@@ -365,7 +399,7 @@ def demo(wd: Workdir, year: int | None, seed: int) -> None:
     convention, _ = wd.convention()
     _check_year(convention, year)
     for line in run_demo(convention, wd, year, seed=seed):
-        click.echo(line)
+        say([line])
 
 
 if __name__ == "__main__":  # pragma: no cover

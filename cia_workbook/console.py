@@ -65,6 +65,14 @@ def _unused(campaign: Campaign) -> list[ReturnFile]:
 def campaign_text(
     convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
 ) -> str:
+    return "\n".join(campaign_lines(convention, campaign, written, stale))
+
+
+def campaign_lines(
+    convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
+) -> list[str]:
+    """The campaign for the officer, one console line each (the CLI shows every character a
+    terminal would act on as an escape: see terminal.py)."""
     lines = [f"Contrôle des réponses {campaign.year} — {len(campaign.files)} fichier(s) examiné(s)", ""]
     entries = partner_lines(convention, campaign)
     width = max(len(e["nom"]) for e in entries)
@@ -120,7 +128,7 @@ def campaign_text(
             "ne les renvoyez pas ; fermez-les puis relancez « cia-workbook validate », ou supprimez-les.",
         ]
         lines.extend(f"  {p}" for p in stale.left)
-    return "\n".join(lines)
+    return lines
 
 
 def _column(cell: str) -> str:

@@ -49,6 +49,11 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "Vérifiez son origine et renvoyez le classeur d'origine."),
     FindingType("FICHIER_AUTRE_FORMAT", WARNING, "Fichier ignoré",
                 "Ce fichier n'est pas un classeur (.xlsx, .xlsm, .ods) : il est ignoré."),
+    FindingType("LECTURE_INTERROMPUE", ERROR, "Lecture interrompue",
+                "La lecture de ce fichier a arrêté brutalement le processus qui le lisait ({detail}) : "
+                "le fichier n'a pas été lu ; les autres fichiers l'ont été. Ouvrez-le, appuyez sur Ctrl+Fin dans "
+                "chaque feuille pour voir sa dernière cellule et effacez ce qui est saisi loin des données, "
+                "enregistrez-le au format .xlsx et renvoyez-le."),
     # -- Identification -------------------------------------------------------------------
     FindingType("MODELE_INCONNU", ERROR, "Modèle non reconnu",
                 "Ce classeur n'est pas un modèle cia-workbook (identification absente). "
@@ -90,6 +95,20 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "Ne déplacez pas les colonnes du modèle."),
     FindingType("COLONNE_EN_TROP", WARNING, "Colonne en trop",
                 "La colonne « {found} » n'appartient pas au modèle : elle est ignorée."),
+    FindingType("CELLULE_ELOIGNEE", WARNING, "Cellule isolée loin des données",
+                "{count} cellule(s) ne contenant que des espaces, très loin {around} : {cells}. "
+                "Elles ont été ignorées. Appuyez sur Ctrl+Fin pour aller à la dernière cellule de la feuille, "
+                "effacez-la (touche Suppr), supprimez les lignes et colonnes vides après vos données, puis "
+                "enregistrez."),
+    FindingType("VALEUR_ELOIGNEE", ERROR, "Valeur saisie loin des données",
+                "{count} cellule(s) remplie(s) très loin {around} n'ont pas été lues : {cells}. "
+                "Si c'est une saisie par erreur, effacez-la ; si ce sont des données, déplacez-les dans le "
+                "tableau, à la suite des autres lignes. Ctrl+Fin mène à la dernière cellule de la feuille."),
+    FindingType("FEUILLE_DEMESUREE", ERROR, "Feuille démesurée",
+                "La feuille s'étend sur {rows} lignes et {cols} colonnes (jusqu'à la cellule {last}) pour "
+                "{cells} cellule(s) remplie(s) : elle n'a pas été lue{scope}. Appuyez sur Ctrl+Fin pour aller à "
+                "la dernière cellule, effacez ce qui est saisi loin des données, supprimez les lignes et "
+                "colonnes vides après vos données, enregistrez et renvoyez le fichier."),
     # -- Cells ----------------------------------------------------------------------------
     FindingType("CELLULE_OBLIGATOIRE", ERROR, "Cellule obligatoire vide",
                 "La colonne « {column} » est obligatoire{when} et la cellule est vide. "

@@ -13,6 +13,7 @@ import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -37,6 +38,7 @@ def collect_campaign(
     progress: Progress | None = None,
     cache: ReturnCache | None = None,
     pool: Workers | None = None,
+    isolate: bool = False,
 ) -> Campaign:
     """Read and validate every file of `sources` (files and/or folders) for the campaign `year`.
 
@@ -44,9 +46,12 @@ def collect_campaign(
     enough of them; the result is the same as one file at a time (`workers=1`). With a `cache`,
     a file whose bytes were already read and validated in the same context is taken from it.
     A `pool` given by the caller is used (and left open for its next tasks) instead of one
-    started and stopped here.
+    started and stopped here. With `isolate`, every file is read on a worker process, however
+    few they are (see `read_returns`).
     """
-    files = read_returns(convention, year, expand_sources(sources), engine, workers, progress, cache, pool)
+    files = read_returns(
+        convention, year, expand_sources(sources), engine, workers, progress, cache, pool, isolate
+    )
     return campaign_of(convention, year, files)
 
 
@@ -91,6 +96,7 @@ def read_returns(
     progress: Progress | None = None,
     cache: ReturnCache | None = None,
     pool: Workers | None = None,
+    isolate: bool = False,
 ) -> list[ReturnFile]:
     """`read_return` of every path, in the order given, on a pool of processes when it pays.
 
@@ -99,6 +105,11 @@ def read_returns(
     order in which workers finish. With a `cache`, the parent hashes each file and loads the
     cached result when there is one (while the workers read the others); the workers store
     what they read.
+
+    A file whose reading kills its worker (the process aborted, crashed or was killed for lack
+    of memory) costs only that file: the pool is started again, the other files are read again,
+    and that one is listed with LECTURE_INTERROMPUE. With `isolate` (or a pool given with
+    `isolate`) the files are always read on workers, so that no file can end this process.
     """
     total = len(paths)
     files: list[ReturnFile | None] = [None] * total
@@ -113,8 +124,8 @@ def read_returns(
 
     own = None
     if pool is None:
-        pool = own = Workers(convention, year, engine, cache, workers)
-    pooled = pool.size > 1 and total >= POOL_MIN_FILES
+        pool = own = Workers(convention, year, engine, cache, workers, isolate=isolate)
+    pooled = (pool.size > 1 and total >= POOL_MIN_FILES) or pool.isolate
     pending: list[tuple[list, Any]] = []
     batch: list[tuple[int, Path, str | None]] = []
 
@@ -136,13 +147,91 @@ def read_returns(
                     send()
         if batch:
             send()
+        broken: list[tuple[int, Path, str | None]] = []
         for items, future in pending:
-            for (i, _path, _digest), rf in zip(items, future.result(), strict=True):
+            try:
+                results = future.result()
+            except BrokenProcessPool:  # a worker died: every task not yet done fails with it
+                broken.extend(items)
+                continue
+            for (i, _path, _digest), rf in zip(items, results, strict=True):
+                report(i, rf)
+        if broken:
+            for i, rf in _read_one_by_one(pool, broken):
                 report(i, rf)
     finally:
         if own is not None:
             own.close()
     return files  # type: ignore[return-value]
+
+
+def _read_one_by_one(pool: Workers, items: list[tuple[int, Path, str | None]]):
+    """(index, ReturnFile) of each item read again after a worker died, on a fresh pool.
+
+    One file per task and never more tasks than workers: when a worker dies again, the files
+    then being read are the only suspects; each is then read alone, and the one whose worker
+    dies alone gets LECTURE_INTERROMPUE (with how its worker ended)."""
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pool.restart()
+    queue = deque(items)
+    suspects: deque[tuple[int, Path, str | None]] = deque()
+    while queue or suspects:
+        if suspects:
+            item = suspects.popleft()
+            future = pool.submit(_worker_read_batch, [item[1:]])
+            try:
+                yield item[0], future.result()[0]
+            except BrokenProcessPool:
+                yield item[0], _killed_reading(item[1], item[2], pool.restart())
+            continue
+        running: dict[Any, tuple[int, Path, str | None]] = {}
+        while queue and len(running) < pool.size:
+            item = queue.popleft()
+            running[pool.submit(_worker_read_batch, [item[1:]])] = item
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = running.pop(future)
+                try:
+                    yield item[0], future.result()[0]
+                except BrokenProcessPool:
+                    suspects.append(item)
+                    continue
+                if queue and not suspects:
+                    next_item = queue.popleft()
+                    running[pool.submit(_worker_read_batch, [next_item[1:]])] = next_item
+        if suspects:
+            pool.restart()
+
+
+def _killed_reading(path: Path, digest: str | None, exitcodes: list[int]) -> ReturnFile:
+    """The file whose reading killed its worker, listed with what is known of it."""
+    import signal
+
+    path = Path(path)
+    stamp = _stamp(path)
+    if stamp is not None:
+        rf = ReturnFile(path, digest or stamp[0], stamp[1], stamp[2])
+    else:
+        rf = ReturnFile(path, digest or "", 0, dt.datetime(1970, 1, 1))
+    # The pool stops its other workers itself (SIGTERM): the telling code is another one.
+    code = next((c for c in exitcodes if c not in (0, -signal.SIGTERM)), None)
+    if code == -signal.SIGKILL:
+        detail = "processus tué, sans doute faute de mémoire"
+    elif code == -signal.SIGABRT:
+        detail = "arrêt d'urgence du lecteur de classeurs, sans doute faute de mémoire"
+    elif code == -signal.SIGSEGV:
+        detail = "erreur de mémoire du lecteur de classeurs"
+    elif code is not None and code < 0:
+        detail = f"signal {-code}"
+    elif code is not None:
+        detail = f"code de sortie {code}"
+    else:
+        detail = "arrêt inattendu"
+    rf.findings = [finding("LECTURE_INTERROMPUE", path.name, detail=detail)]
+    return rf
 
 
 class Workers:
@@ -166,10 +255,12 @@ class Workers:
         workers: int | None = None,
         after_read: Callable[[ReturnFile], None] | None = None,
         tables_back: frozenset[str] | None = None,
+        isolate: bool = False,
     ):
         self.size = available_cores() if workers is None else max(1, workers)
         self.after_read = after_read
         self.tables_back = tables_back
+        self.isolate = isolate  # files always read on workers (see `read_returns`)
         self._setup = _WorkerSetup(convention, year, engine, cache, after_read, tables_back)
         self._executor = None
 
@@ -183,6 +274,19 @@ class Workers:
         if self._executor is not None:
             self._executor.shutdown(cancel_futures=True)
             self._executor = None
+
+    def restart(self) -> list[int]:
+        """After a worker died: the broken pool is shut down (the next task starts a new one).
+        Returns the exit codes of its processes that had ended (-6 for an abort…)."""
+        codes: list[int] = []
+        if self._executor is not None:
+            # The executor keeps its processes in a private mapping; only read, best effort.
+            for process in list(getattr(self._executor, "_processes", {}).values() or []):
+                process.join(timeout=1)
+                if process.exitcode is not None:
+                    codes.append(process.exitcode)
+            self.close()
+        return codes
 
     def __enter__(self) -> Workers:
         return self

@@ -42,6 +42,7 @@ class ConsolidationResult:
     outputs: list[Path] = field(default_factory=list)
     summary: str = ""
     notes: list[str] = field(default_factory=list)  # said to the officer after the files written
+    lines: list[str] = field(default_factory=list)  # the summary, one console line each
 
 
 def bilan_docx_name(year: int, diffusion: str) -> str:
@@ -76,8 +77,14 @@ def run_validation(
     from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
 
     targets = copy_targets(expand_sources(sources), outdir)
+    # Isolated: a file whose reading kills its process costs only that file, never the run.
     with Workers(
-        convention, year, cache=cache, after_read=CopyOnRead(targets, year), tables_back=CROSS_CHECKED_TABLES
+        convention,
+        year,
+        cache=cache,
+        after_read=CopyOnRead(targets, year),
+        tables_back=CROSS_CHECKED_TABLES,
+        isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
         written = write_feedback(convention, campaign, outdir, pool=pool)
@@ -129,7 +136,9 @@ def run_consolidation(
         campaigns = {
             y: campaign_of(convention, y, split.returns(progress))
             if y == year and split is not None
-            else collect_campaign(convention, y, [layout.forms(y)], progress=progress, cache=caches[y])
+            else collect_campaign(
+                convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True
+            )
             for y in years
         }
         # Several territories at once: the validated rows go to CSV files beside the workbook
@@ -179,9 +188,17 @@ def run_consolidation(
                     diffusion=diffusion,
                 )
             )
-    lines = [bilan.summary_text(), "", "Fichiers écrits :"]
+    lines = bilan.summary_lines()
+    unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
+    if unread:  # no figure comes from them: the officer is told which and why
+        lines += ["", f"Fichiers de {year} illisibles, dont aucun chiffre n'est tiré :"]
+        for rf in unread:
+            first = rf.findings[0] if rf.findings else None
+            lines.append(f"  {rf.name}" + (f" : [{first.code}] {first.message}" if first else ""))
+    lines += ["", "Fichiers écrits :"]
     lines += [f"  {p}" for p in result.outputs]
     lines += result.notes
+    result.lines = lines
     result.summary = "\n".join(lines)
     return result
 
@@ -319,8 +336,14 @@ class SplitLoad:
                         self.failed.add(i)
         missing = [k for k, rf in enumerate(files) if rf is None]
         if missing:
+            # On a worker of their own: one of them may be what killed a worker.
             here = read_returns(
-                self.convention, self.year, [self.paths[k] for k in missing], cache=self.cache, workers=1
+                self.convention,
+                self.year,
+                [self.paths[k] for k in missing],
+                cache=self.cache,
+                workers=1,
+                isolate=True,
             )
             for k, rf in zip(missing, here, strict=True):
                 files[k] = rf
@@ -447,7 +470,8 @@ def _render_parts(
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
-    """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`."""
+    """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`:
+    the console lines, one at a time."""
     from cia_workbook import console
     from cia_workbook.cache import ReturnCache
     from cia_workbook.demo import demo_submissions, fill_workbook, generate_campaign, is_missing
@@ -481,10 +505,10 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         convention, year, [layout.forms(year)], layout.outputs(year), cache, whole_folder=True
     )
     yield ""
-    yield console.campaign_text(convention, campaign, written, stale)
+    yield from console.campaign_lines(convention, campaign, written, stale)
     yield ""
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
-    yield result.summary
+    yield from result.lines
     yield ""
     docx = [p for p in result.outputs if p.suffix == ".docx"]
     yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)

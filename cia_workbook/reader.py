@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cia_workbook import schema
+from cia_workbook.extent import EXACT_MAX, QuickProbe, SheetBounds, ods_bounds, xlsx_bounds
 from cia_workbook.findings import Finding, finding
 
 # A1 notation. Not through openpyxl's helpers: importing openpyxl costs a quarter of a second
@@ -106,6 +107,8 @@ class RawSheet:
     visible: bool
     rows: list[list[Cell]]
     merged: list[str] = field(default_factory=list)  # A1 ranges, filled by `scan_structure`
+    # Not read: its extent could not be bounded (a finding says so); nothing is judged in it.
+    unread: bool = False
 
     def value(self, row: int, col: int) -> Cell:
         """Value at 1-based (row, col), '' outside the data."""
@@ -174,8 +177,16 @@ def read_workbook(
         return _read(path, engine, skip, data)
     except MemoryError:
         return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail="mémoire insuffisante")])
-    except Exception as exc:  # last line of defence: a damaged file must never stop the run
+    except BaseException as exc:  # last line of defence: a damaged file must never stop the run
+        if not _is_reader_failure(exc):
+            raise
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=_describe(exc))])
+
+
+def _is_reader_failure(exc: BaseException) -> bool:
+    """An error of a reader on a file: any exception, and the panics of calamine's Rust code
+    (pyo3's PanicException derives from BaseException, beside KeyboardInterrupt)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _read(
@@ -229,7 +240,36 @@ def _read(
     id_sources = _zip_id_sources(zf, fmt, parsed)
     part_of_sheet = _xlsx_sheet_parts(zf, parsed) if fmt == "xlsx" else {}
 
-    findings: list[Finding] = []
+    # The extent of every sheet the readers will build, bounded before they allocate anything.
+    if fmt == "xlsx":
+        parts = part_of_sheet or {
+            m: m for m in names if m.startswith("xl/worksheets/") and m.endswith(".xml")
+        }
+        checked = {t: m for t, m in parts.items() if t not in skip}
+        # A large part is searched for formulas and merged cells now rather than when it is
+        # judged, and its extent checked in the same pass (one inflation instead of two).
+        structures: dict[str, tuple[dict[str, str], list[str]]] = {}
+        proved: set[str] = set()
+        for title, member in checked.items() if part_of_sheet else ():
+            info = zf.NameToInfo.get(member)
+            if info is not None and info.file_size > EXACT_MAX:
+                probe = QuickProbe()
+                try:
+                    structures[title] = _scan_xlsx_part(zf, member, probe)
+                except Exception:  # a damaged part: left to the readers, which report it
+                    continue
+                if probe.proved():
+                    proved.add(title)
+        bounds = xlsx_bounds(zf, checked, proved)
+        if bounds and not part_of_sheet:  # sheets that cannot be told apart: none is read
+            for b in bounds.values():
+                b.title, b.refused = "", True
+            return ReadResult(None, [f for b in bounds.values() for f in b.findings(name)])
+    else:
+        bounds = ods_bounds(zf)  # calamine reads every table of an OpenDocument file at once
+        if bounds:
+            return ReadResult(None, [f for b in bounds.values() for f in b.findings(name, whole_file=True)])
+
     raw: RawWorkbook | None = None
     errors: list[str] = []
     engines = ["calamine", "openpyxl"] if engine == "auto" else [engine]
@@ -237,9 +277,14 @@ def _read(
         engines = ["calamine"]  # openpyxl cannot read OpenDocument
     for eng in engines:
         try:
-            raw = _read_calamine(data, fmt, skip) if eng == "calamine" else _read_openpyxl(path, skip)
+            if eng == "calamine":
+                raw = _read_calamine(data, fmt, skip, bounds)
+            else:
+                raw = _read_openpyxl(io.BytesIO(data), skip, bounds)
             break
-        except Exception as exc:
+        except BaseException as exc:
+            if not _is_reader_failure(exc):
+                raise
             if _is_password_error(exc):
                 return ReadResult(None, [finding("FICHIER_CHIFFRE", name)])
             errors.append(_describe(exc))
@@ -247,10 +292,11 @@ def _read(
         return ReadResult(
             None, [finding("FICHIER_ILLISIBLE", name, detail=errors[0] if errors else "format inconnu")]
         )
+    findings = [f for b in bounds.values() for f in b.findings(name)]
     raw.name = name
     raw.id_sources = [*_id_sheet_source(raw), *_resolve_references(raw, id_sources)]
     if fmt == "xlsx":
-        raw._scanner = lambda title: _scan_xlsx_part(zf, part_of_sheet.get(title))
+        raw._scanner = lambda title: structures.get(title) or _scan_xlsx_part(zf, part_of_sheet.get(title))
     else:
         raw._scanner = lambda title: _scan_ods_table(path, title)
     return ReadResult(raw, findings)
@@ -358,6 +404,8 @@ def _is_password_error(exc: Exception) -> bool:
 def _describe(exc: BaseException) -> str:
     """A short French reason; the library's own words stay out of the partner's message."""
     cls = type(exc).__name__.lower()
+    if cls == "panicexception":
+        return "erreur interne du lecteur de classeurs"
     if "zip" in cls:
         return "archive endommagée"
     if "xml" in cls or "parse" in cls:
@@ -370,9 +418,15 @@ def _describe(exc: BaseException) -> str:
 # -- Reading cells -------------------------------------------------------------------------
 
 
-def _read_calamine(data: bytes, fmt: str, skip: frozenset[str] = frozenset()) -> RawWorkbook:
+def _read_calamine(
+    data: bytes, fmt: str, skip: frozenset[str] = frozenset(), bounds: dict[str, SheetBounds] | None = None
+) -> RawWorkbook:
+    """Every sheet by calamine, except those of `bounds`: a sheet whose grid calamine would build
+    far larger than its data is read by openpyxl within the rectangle of its data (or not at
+    all when it is refused, or when openpyxl cannot read it: it is then refused)."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+    bounds = bounds or {}
     sheets: list[RawSheet] = []
     # From a file object: calamine then sniffs the content instead of trusting the extension
     # (a .xlsx saved as .ods or .xls by a mail client stays readable).
@@ -384,6 +438,9 @@ def _read_calamine(data: bytes, fmt: str, skip: frozenset[str] = frozenset()) ->
             if meta.name in skip:
                 sheets.append(RawSheet(meta.name, index, visible, []))
                 continue
+            if meta.name in bounds:
+                sheets.append(_bounded_sheet(data, meta.name, index, visible, bounds[meta.name]))
+                continue
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = []
@@ -393,11 +450,36 @@ def _read_calamine(data: bytes, fmt: str, skip: frozenset[str] = frozenset()) ->
     return RawWorkbook("", fmt, "calamine", sheets)
 
 
-def _read_openpyxl(path: Path, skip: frozenset[str] = frozenset()) -> RawWorkbook:
-    """Plain openpyxl path: values only (cached results of formulas), links never followed."""
+def _bounded_sheet(data: bytes, title: str, index: int, visible: bool, bounds: SheetBounds) -> RawSheet:
+    if not bounds.refused:
+        if not bounds.rows or not bounds.cols:
+            return RawSheet(title, index, visible, [])  # nothing but far cells
+        try:
+            raw = _read_openpyxl(io.BytesIO(data), frozenset(), {title: bounds}, only=title)
+            if raw.sheets:
+                return RawSheet(title, index, visible, raw.sheets[0].rows)
+        except Exception:
+            pass
+        bounds.refused = True  # openpyxl cannot read it either: refused, its far cells named
+    return RawSheet(title, index, visible, [], unread=True)
+
+
+def _read_openpyxl(
+    path: Path | io.BytesIO,
+    skip: frozenset[str] = frozenset(),
+    bounds: dict[str, SheetBounds] | None = None,
+    only: str | None = None,
+) -> RawWorkbook:
+    """Plain openpyxl path: values only (cached results of formulas), links never followed.
+
+    The size a sheet declares is not trusted (openpyxl would pad every row to it): each row is
+    read as long as its cells, and a sheet of `bounds` only within its rectangle. `only`: that
+    sheet alone."""
     import openpyxl
 
-    fh = open(path, "rb")  # a file object: openpyxl would refuse a misleading extension
+    bounds = bounds or {}
+    # A file object: openpyxl would refuse a misleading extension.
+    fh = path if isinstance(path, io.BytesIO) else open(path, "rb")
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True, keep_links=False, keep_vba=False)
     except Exception:
@@ -406,11 +488,27 @@ def _read_openpyxl(path: Path, skip: frozenset[str] = frozenset()) -> RawWorkboo
     try:
         sheets: list[RawSheet] = []
         for index, ws in enumerate(wb.worksheets):
-            if ws.title in skip:
-                sheets.append(RawSheet(ws.title, index, ws.sheet_state == "visible", []))
+            if only is not None and ws.title != only:
                 continue
-            rows = [[_from_openpyxl(v) for v in row] for row in ws.iter_rows(values_only=True)]
-            sheets.append(RawSheet(ws.title, index, ws.sheet_state == "visible", _trim(rows)))
+            visible = ws.sheet_state == "visible"
+            if ws.title in skip:
+                sheets.append(RawSheet(ws.title, index, visible, []))
+                continue
+            box = bounds.get(ws.title)
+            if box is not None and box.refused:
+                sheets.append(RawSheet(ws.title, index, visible, [], unread=True))
+                continue
+            if box is not None and not (box.rows and box.cols):
+                sheets.append(RawSheet(ws.title, index, visible, []))  # nothing but far cells
+                continue
+            ws.reset_dimensions()
+            cells = (
+                ws.iter_rows(values_only=True, max_row=box.rows, max_col=box.cols)
+                if box
+                else ws.iter_rows(values_only=True)
+            )
+            rows = [[_from_openpyxl(v) for v in row] for row in cells]
+            sheets.append(RawSheet(ws.title, index, visible, _trim(rows)))
     finally:
         wb.close()
         fh.close()
@@ -597,12 +695,15 @@ _MERGE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?mergeCell\s[^>]*?ref="([A-Z0-9:]+)"')
 _PREFIX = re.compile(rb"<([A-Za-z0-9_]+:)?worksheet[\s>]")
 
 
-def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, str], list[str]]:
+def _scan_xlsx_part(
+    zf: zipfile.ZipFile, member: str | None, probe: QuickProbe | None = None
+) -> tuple[dict[str, str], list[str]]:
     """Formula cells and merged ranges of one sheet part, in one streaming pass.
 
     The part is inflated chunk by chunk and searched with `bytes.find` (memchr speed) for the
     few tags that matter, so the cost stays a fraction of calamine's own parse and memory stays
-    flat on a 500,000-row sheet.
+    flat on a 500,000-row sheet. A `probe` (see extent.py) is fed the same bytes, each once,
+    cut between tags: the sheet's extent is checked without inflating the part again.
     """
     formulas: dict[str, str] = {}
     merged: list[str] = []
@@ -615,6 +716,7 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
     with zf.open(member) as fh:
         tail = b""
         prefix: bytes | None = None
+        base = fed = 0  # offsets in the part of buf[0] and of the end of what the probe has
         while True:
             chunk = fh.read() if whole else fh.read(CHUNK)
             buf = tail + chunk
@@ -644,11 +746,20 @@ def _scan_xlsx_part(zf: zipfile.ZipFile, member: str | None) -> tuple[dict[str, 
             if b"mergeCell" in buf:
                 for m in _MERGE.finditer(buf, 0, limit):
                     merged.append(m.group(1).decode())
+            keep = 0 if final else max(limit - 65536, 0)
+            if probe is not None:
+                cut = len(buf) if final else buf.rfind(b"<", keep, limit)
+                if cut < keep or cut < fed - base:
+                    probe.failed = True  # no tag boundary where the piece ends: not proved
+                else:
+                    probe.feed(buf[fed - base : cut])
+                    fed = base + cut
             if final:
                 break
             # Keep enough of the end to find the opening <c> of a formula cut by the chunk;
             # tags found twice in the overlap land on the same key.
-            tail = buf[max(limit - 65536, 0) :]
+            tail = buf[keep:]
+            base += keep
     return formulas, sorted(set(merged))
 
 

@@ -61,7 +61,7 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
     sheets = _match_sheets(raw, wschema, ctx)
     for sheet in wschema.sheets:
         rsheet = sheets.get(sheet.key)
-        if rsheet is None:
+        if rsheet is None or rsheet.unread:  # not read: the reader's finding says why
             continue
         if sheet.layout == "table":
             table = _read_table(rsheet, sheet, ctx)

@@ -152,6 +152,20 @@ def _trailing_format(wb) -> None:
 NPNRU = "Ménage relogé dans le cadre du NPNRU"
 
 
+def _typed(ref: str, value: str, sheet: str = "Attributions") -> Callable:
+    def edit(wb) -> None:
+        wb[sheet][ref] = value
+
+    return edit
+
+
+def _scattered(wb) -> None:
+    """A value every thousand rows down to the sheet's end: no gap sets the data apart."""
+    ws = wb["Attributions"]
+    for r in range(1000, 1_048_577, 1000):
+        ws.cell(r, 1, "x")
+
+
 def cases() -> dict[str, Callable[[Path], None]]:
     """File name → builder. Sub-folders hold cases made of several files (cross-checks)."""
     r, h = attribution, relogement
@@ -198,6 +212,9 @@ def cases() -> dict[str, Callable[[Path], None]]:
             rows=[r()], column_order=[*KEYS[:10], "taille_menage", "typologie", *KEYS[12:]]
         ),
         "colonne-en-trop.xlsx": _workbook(rows=[r()], extra_headers=["Observations"]),
+        "cellule-eloignee.xlsx": _workbook(rows=[r()], edit=_typed("XFD1048576", " ")),
+        "valeur-eloignee.xlsx": _workbook(rows=[r()], edit=_typed("XFD5000", "à voir")),
+        "feuille-demesuree.xlsx": _workbook(rows=[r()], edit=_scattered),
         # -- Cells ----------------------------------------------------------------------------
         "cellule-obligatoire.xlsx": _workbook(rows=[r(quartile=None), r(reference="R2", date_bail=None)]),
         "valeur-hors-liste.xlsx": _workbook(rows=[r(suite="Bail sgné")]),

@@ -51,6 +51,9 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "colonne-absente.xlsx": [(A, "T3", "COLONNE_ABSENTE")],
     "colonne-deplacee.xlsx": [(A, "K3", "COLONNE_DEPLACEE")],
     "colonne-en-trop.xlsx": [(A, "V3", "COLONNE_EN_TROP")],
+    "cellule-eloignee.xlsx": [(A, "XFD1048576", "CELLULE_ELOIGNEE")],
+    "valeur-eloignee.xlsx": [(A, "XFD5000", "VALEUR_ELOIGNEE")],
+    "feuille-demesuree.xlsx": [(A, "U1048000", "FEUILLE_DEMESUREE")],
     "cellule-obligatoire.xlsx": [(A, "C5", "CELLULE_OBLIGATOIRE"), (A, "I4", "CELLULE_OBLIGATOIRE")],
     "valeur-hors-liste.xlsx": [(A, "D4", "VALEUR_HORS_LISTE")],
     "nombre-invalide.xlsx": [(A, "M4", "NOMBRE_INVALIDE")],
@@ -90,6 +93,8 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "relogement-bloque-reloge.xlsx": [(R, "AD4", "RELOGEMENT_BLOQUE_RELOGE")],
 }
 CROSS = [("Contingent", "D4", "CONTINGENT_ECART")]
+# Codes that no file's content gives: what happened while it was read (tests/test_faults_*.py).
+NOT_FROM_A_FILE = {"LECTURE_INTERROMPUE"}
 CROSS_REHOUSING = [(R, "A4", "RELOGEMENT_DOUBLON_PARTENAIRES")]
 
 
@@ -126,7 +131,7 @@ def test_every_finding_code_has_a_corpus_file():
     covered = {code for found in EXPECTED.values() for _, _, code in found} | {
         c for _, _, c in CROSS + CROSS_REHOUSING
     }
-    assert covered == set(CATALOGUE)
+    assert covered | NOT_FROM_A_FILE == set(CATALOGUE) and not covered & NOT_FROM_A_FILE
 
 
 def test_corpus_lists_every_file_and_is_up_to_date(tmp_path):
