@@ -22,6 +22,9 @@ from pathlib import Path
 import openpyxl
 from campaign import CONVENTION, YEAR, edit_return, return_path
 
+from cia_workbook.reader import get_column_letter
+from cia_workbook.schema import ATTRIBUTIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_LIMIT = 1024**3  # address space of each process (every worker has its own)
 TIMEOUT = 240
@@ -81,7 +84,8 @@ def test_a_space_in_xfd1048576_of_attributions_is_ignored_with_a_warning_and_the
     assert "reçu, avec avertissements (1 avertissement(s))" in line
     message = next(x for x in result.stdout.splitlines() if "[CELLULE_ELOIGNEE]" in x)
     assert message.strip().startswith("Attributions XFD1048576 [CELLULE_ELOIGNEE] avertissement :")
-    assert "ne contenant que des espaces" in message and "qui s'arrêtent en T" in message
+    last = get_column_letter(len(ATTRIBUTIONS.columns))  # the data end at the template's last column
+    assert "ne contenant que des espaces" in message and f"qui s'arrêtent en {last}" in message
     assert "Ctrl+Fin" in message and "ont été ignorées" in message
 
     # The rows are counted in the bilan: SEMIGA's return is used, with all its rows.
