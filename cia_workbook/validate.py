@@ -228,10 +228,10 @@ def identify(
 
 # Where each hidden identification is kept (`reader.RawWorkbook.id_sources`), as a partner
 # reads it in a message.
-_HIDDEN_WHERE = {
-    "feuille": "l'identification de la feuille cachée « _cia »",
-    "noms": "l'identification enregistrée dans les noms définis du classeur",
-    "proprietes": "l'identification enregistrée dans les propriétés du document",
+_HIDDEN_PLACE = {
+    "feuille": ("feuille cachée « _cia »", "de la"),
+    "noms": ("noms définis du classeur", "des"),
+    "proprietes": ("propriétés du document", "des"),
 }
 
 
@@ -248,10 +248,11 @@ def _identity_conflicts(
         for source, pairs in raw.id_sources:
             other = pairs.get("partenaire", partner.id)
             if other != partner.id and other in convention.partners_by_id:
+                place, of = _HIDDEN_PLACE.get(source, (source, "de"))
                 out.append(identity_conflict(
-                    convention, raw.name, partner.id, other, _HIDDEN_WHERE.get(source, source),
+                    convention, raw.name, partner.id, other, f"l'identification {of} {place}",
                     f"recopiez-les dans le modèle envoyé à {partner.name}",
-                    partner_where=_HIDDEN_WHERE.get(chosen, where).removeprefix("l'identification "),
+                    partner_where=_HIDDEN_PLACE.get(chosen, (where,))[0],
                 ))  # fmt: skip
         sheet = _identification_sheet(raw)
         cell = schema.IDENTIFICATION.form_cell("partenaire")
@@ -581,11 +582,12 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[Table, i
     end = len(data)
     while end and all(_is_blank(v) for v in data[end - 1]):
         end -= 1
-    _unread_columns(rsheet, header_row, data[:end], set(where.values()), ctx)
+    longest = max(map(len, data[:end]), default=0)
+    width = max(where.values(), default=-1) + 1
+    _unread_columns(rsheet, header_row, data[:end], longest, set(where.values()), ctx)
     # A row is data when a column of the table holds a value (what other columns hold is
     # reported above, not taken for a row).
-    width = max(where.values(), default=-1) + 1
-    if max(map(len, data[:end]), default=0) > width:
+    if longest > width:
         data = [cells[:width] for cells in data[:end]]
     prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
     if prefilled >= 0:
@@ -631,13 +633,14 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[Table, i
 
 
 def _unread_columns(
-    rsheet: RawSheet, header_row: int, data: list[list[Any]], used: set[int], ctx: _Context
+    rsheet: RawSheet, header_row: int, data: list[list[Any]], longest: int, used: set[int], ctx: _Context
 ) -> None:
-    """The columns of a table sheet that are not the schema's: an unknown header over an empty
-    column is only a warning (COLONNE_EN_TROP); values under an unknown header or no header at
-    all are not read, and the partner is told how many (COLONNE_NON_LUE)."""
+    """The columns of a table sheet that are not the schema's (`data`: the rows under the header,
+    the longest of `longest` cells): an unknown header over an empty column is only a warning
+    (COLONNE_EN_TROP); values under an unknown header or no header at all are not read, and the
+    partner is told how many (COLONNE_NON_LUE)."""
     header = _row_values(rsheet, header_row)
-    width = max(len(header), max(map(len, data), default=0))
+    width = max(len(header), longest)
     others = [j for j in range(width) if j not in used]
     if not others:
         return
