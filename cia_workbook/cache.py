@@ -26,13 +26,13 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from cia_workbook import __version__, schema
+from cia_workbook import __version__, excel, schema
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.findings import CATALOGUE, Finding
-from cia_workbook.model import Identity, ReturnFile, Table
+from cia_workbook.model import Identity, Part, ReturnFile, Table
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5  # 5: tables hold the rows of copies of their sheet (Table.more)
 _CONTEXT_DIR = re.compile(r"^[0-9a-f]{16}$")
 _ENTRY = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{12}\.json$")
 # A column is stored as its distinct values and an index per row (one or two bytes, base64)
@@ -371,7 +371,7 @@ def _keyed_parts(data: dict[str, Any], n: int) -> tuple[list[Any], array]:
     return keys, positions
 
 
-MAX_ROWS = 1_048_576  # a sheet's rows, in Excel as in LibreOffice
+MAX_ROWS = excel.MAX_ROWS  # a sheet's rows, in Excel as in LibreOffice
 
 
 def _encode_rows(rows: list[int]) -> list[int] | dict[str, int]:
@@ -405,6 +405,7 @@ def _encode(rf: ReturnFile, context: str) -> dict[str, Any]:
                 "sheet_title": t.sheet_title,
                 "rows": _encode_rows(t.rows),
                 "letters": t.letters,
+                "more": [[p.sheet_title, p.count, p.letters] for p in t.more],
                 "columns": {k: _encode_column(v) for k, v in t.columns.items()},
             }
             for key, t in rf.tables.items()
@@ -439,7 +440,13 @@ def _decode(
         rows = _decode_rows(t["rows"])
         columns = _Columns({str(k): c for k, c in t["columns"].items()}, len(rows))
         letters = {str(k): str(v) for k, v in t["letters"].items()}
-        rf.tables[str(key)] = Table(str(t["sheet_key"]), str(t["sheet_title"]), rows, columns, letters)
+        more = [
+            Part(str(title), _count(n), {str(k): str(v) for k, v in cols.items()})
+            for title, n, cols in t["more"]
+        ]
+        if sum(p.count for p in more) > len(rows) or any(set(p.letters) != set(letters) for p in more):
+            raise ValueError("parts")
+        rf.tables[str(key)] = Table(str(t["sheet_key"]), str(t["sheet_title"]), rows, columns, letters, more)
     rf.forms = {str(s): {str(k): _unscalar(v) for k, v in pairs} for s, pairs in data["forms"].items()}
     for code, file, sheet, cell, params in data["findings"]:
         if code not in CATALOGUE:

@@ -38,6 +38,7 @@ def verdict(rf: ReturnFile) -> str:
 def partner_lines(convention: Convention, campaign: Campaign) -> list[dict[str, Any]]:
     """One entry per partner of the convention, in the convention's order."""
     out = []
+    aside = campaign.set_aside()
     for p in convention.partners:
         rf = campaign.used.get(p.id)
         entry: dict[str, Any] = {
@@ -51,6 +52,7 @@ def partner_lines(convention: Convention, campaign: Campaign) -> list[dict[str, 
             "erreurs": sum(f.is_error for f in rf.findings) if rf else 0,
             "avertissements": sum(not f.is_error for f in rf.findings) if rf else 0,
             "consolide": bool(rf) and not rf.has_errors,
+            "a_examiner": aside.get(p.id, []),
         }
         out.append(entry)
     return out
@@ -78,8 +80,14 @@ def campaign_lines(
     width = max(len(e["nom"]) for e in entries)
     lines.append("Partenaires :")
     for e in entries:
+        aside = ", ".join(e["a_examiner"])
         if not e["recu"]:
-            lines.append(f"  {e['nom']:<{width}}  manquant")
+            line = f"  {e['nom']:<{width}}  manquant"
+            if aside:
+                one = len(e["a_examiner"]) == 1
+                line += (f" — le{'' if one else 's'} fichier{'' if one else 's'} {aside} pourrai{'t' if one else 'ent'} "
+                         f"être le sien (identification contradictoire)")  # fmt: skip
+            lines.append(line)
             continue
         counts = []
         if e["erreurs"]:
@@ -90,6 +98,8 @@ def campaign_lines(
         line = f"  {e['nom']:<{width}}  reçu, {e['statut']}{detail} — fichier utilisé : {e['fichier']}"
         if e["remplace"]:
             line += f" ; remplace {', '.join(e['remplace'])}"
+        if aside:
+            line += f" ; à examiner : {aside} (identification contradictoire, non retenu)"
         lines.append(line)
     unused = _unused(campaign)
     if unused:

@@ -771,6 +771,8 @@ class Bilan:
     objective_names: dict[str, str] = field(default_factory=dict)
     midterm_year: int | None = None
     test_years: list[int] = field(default_factory=list)
+    # Files used for no one: their places name two partners (IDENTITE_CONTRADICTOIRE).
+    set_aside: list[str] = field(default_factory=list)
 
     def table(self, key: str) -> IndicatorTable:
         return next(t for t in self.tables if t.key == key)
@@ -810,6 +812,11 @@ class Bilan:
             f"Retours utilisés : {len(self.register)} ; exclus pour erreurs : {len(self.excluded)} ; "
             f"partenaires sans retour : {len(self.missing)}."
         )
+        if self.set_aside:
+            out.append(
+                "Fichiers écartés, à examiner avant de publier (identification contradictoire : "
+                f"voir « cia-workbook validate ») : {', '.join(self.set_aside)}."
+            )
         return out
 
     def summary_text(self) -> str:
@@ -938,6 +945,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
     ]
     tables += _register_tables(register, excluded)
     dashboard = _dashboard(convention, campaign, objectives, reservataires)
+    aside = campaign.set_aside()
     geo = convention.geography(year)
     return Bilan(
         year=year,
@@ -952,7 +960,8 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         tables=tables,
         register=register,
         excluded=excluded,
-        missing=[names.get(pid, pid) for pid in campaign.missing],
+        missing=[names.get(pid, pid) + _set_aside_note(aside.get(pid, [])) for pid in campaign.missing],
+        set_aside=sorted({name for files in aside.values() for name in files}),
         cross_findings=[f.message for f in campaign.cross_findings],
         trend=trend,
         rows_used=len(rows),
@@ -1068,6 +1077,13 @@ def verdicts(table: IndicatorTable) -> dict[str, int]:
             if c.kind == "status" and row.get(c.key) in out:
                 out[row[c.key]] += 1
     return out
+
+
+def _set_aside_note(files: list[str]) -> str:
+    """What a partner counted as without a return may have sent: files of two partners' names."""
+    if not files:
+        return ""
+    return f" (fichier{'s' if len(files) > 1 else ''} {', '.join(files)} écarté{'s' if len(files) > 1 else ''} : identification contradictoire)"
 
 
 def _rehousing(convention: Convention, campaigns: dict[int, Campaign], year: int):

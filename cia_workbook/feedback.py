@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cia_workbook import excel
 from cia_workbook.console import partner_lines, verdict
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import atomic_path
@@ -264,7 +265,8 @@ def _cells(ref: str) -> list[str]:
 
 def _marks(findings: list[Finding], sheetnames: list[str]) -> list[Mark]:
     """The cells to mark, in sheet and cell order: fill of the worst finding, one comment line
-    per finding."""
+    per finding; a cell whose text is beyond Excel's limit (TEXTE_TROP_LONG) is shortened in
+    the copy."""
     from cia_workbook.xlsx_copy import Mark
 
     notes: dict[tuple[str, str], list[Finding]] = {}
@@ -278,9 +280,26 @@ def _marks(findings: list[Finding], sheetnames: list[str]) -> list[Mark]:
                 notes.setdefault((f.sheet, ref), []).append(f)
     return [
         Mark(sheet, ref, ERROR_FILL if any(f.is_error for f in items) else WARNING_FILL,
-             _plain("\n".join(f"[{f.code}] {f.message}" for f in items)), len(items))
+             _comment(items), len(items),
+             max((int(dict(f.params).get("chars", 0)) for f in items if f.code == "TEXTE_TROP_LONG"), default=0))
         for (sheet, ref), items in sorted(notes.items())
     ]  # fmt: skip
+
+
+def _comment(items: list[Finding]) -> str:
+    """The comment of a cell: one line per finding, as many whole lines as a comment holds
+    (Excel's limit of a cell), then how many more the Corrections sheet lists."""
+    lines = [_plain(f"[{f.code}] {f.message}") for f in items]
+    kept, size = [], 0
+    for i, line in enumerate(lines):
+        rest = len(lines) - i
+        more = f"… et {excel.count(rest)} autre(s) constat(s) sur cette cellule : voir la feuille {CORRECTIONS_TITLE}."
+        if size + len(line) + 1 + (len(more) if rest > 1 else 0) > excel.MAX_CELL_TEXT:
+            kept.append(more)
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def _mark_cells(wb, findings: list[Finding]) -> None:
@@ -291,6 +310,9 @@ def _mark_cells(wb, findings: list[Finding]) -> None:
         cell = wb[mark.sheet][mark.ref]
         if type(cell).__name__ == "MergedCell":
             continue
+        if mark.fit and isinstance(cell.value, str):
+            # (openpyxl cut the text at Excel's limit when it loaded it: it is shortened visibly)
+            cell.value = excel.shortened(cell.value, excel.MAX_CELL_TEXT, mark.fit)
         cell.fill = PatternFill("solid", start_color=mark.color, end_color=mark.color)
         comment = Comment(mark.text, AUTHOR)
         comment.width = 320
@@ -302,17 +324,30 @@ def _corrections(findings: list[Finding], sheetnames: list[str]) -> CorrectionsS
     """The Corrections sheet: one line per finding, each linked to its cell when it has one."""
     from cia_workbook.xlsx_copy import CorrectionsSheet, Line
 
-    title = CORRECTIONS_TITLE
-    while title in sheetnames:
-        title += " (cia)"
+    title, n = CORRECTIONS_TITLE, 1
+    while title in sheetnames:  # (a sheet name has at most 31 characters)
+        n += 1
+        title = f"{CORRECTIONS_TITLE} {n}"[: excel.MAX_SHEET_NAME]
     lines = []
-    for n, f in enumerate(sorted(findings, key=Finding.sort_key), start=1):
+    ordered = sorted(findings, key=Finding.sort_key)
+    # One line a finding, below the header, as many as a sheet has rows; the last says how many more.
+    room = excel.MAX_ROWS - 1
+    shown = ordered if len(ordered) <= room else ordered[: room - 1]
+    for n, f in enumerate(shown, start=1):
         link = None
         if f.sheet in sheetnames and f.cell:
             quoted = f.sheet.replace("'", "''")
             link = f"'{quoted}'!{f.cell.split(':')[0]}"
-        values = (n, f.severity, f.code, f.sheet, f.cell, _plain(f.message))
+            if len(link) > excel.MAX_LINK_LOCATION:  # a sheet named beyond Excel's limit: no link
+                link = None
+        values = (n, f.severity, f.code, _plain(f.sheet), f.cell, _plain(f.message))
         lines.append(Line(values, ERROR_FILL if f.is_error else WARNING_FILL, link))
+    if len(shown) < len(ordered):
+        more = len(ordered) - len(shown)
+        text = (f"… et {excel.count(more)} autres constats, que cette feuille ne peut pas tenir (une feuille "
+                f"Excel a au plus {excel.count(excel.MAX_ROWS)} lignes) : corrigez ceux-ci, puis renvoyez le "
+                "fichier ; les suivants seront signalés au prochain contrôle.")  # fmt: skip
+        lines.append(Line((len(shown) + 1, "", "", "", "", text), WARNING_FILL, None))
     return CorrectionsSheet(title, CORRECTIONS_HEADERS, CORRECTIONS_WIDTHS, tuple(lines),
                             severity_col=1, link_col=4, wrap_col=5)  # fmt: skip
 
@@ -393,11 +428,19 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
             "manquant": wb.add_format({"bg_color": "#D9D9D9"}),
         }
 
-        def table(name: str, headers: list[str], rows: list[list[Any]], widths: list[int]):
+        def table(name: str, headers: list[str], rows: list[list[Any]], widths: list[int], more: str = ""):
+            """A sheet of `rows`; beyond a sheet's rows, the last row says how many more (`more`,
+            with the number of rows left out)."""
             ws = wb.add_worksheet(name)
             for c, h in enumerate(headers):
                 ws.write_string(0, c, h, bold)
                 ws.set_column(c, c, widths[c])
+            if len(rows) > excel.MAX_ROWS - 1:
+                left = len(rows) - (excel.MAX_ROWS - 2)
+                rows = [
+                    *rows[: excel.MAX_ROWS - 2],
+                    [""] * (len(headers) - 1) + [more.format(excel.count(left))],
+                ]
             for r, row in enumerate(rows, start=1):
                 for c, value in enumerate(row):
                     if value is None or value == "":
@@ -409,7 +452,7 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
                     elif isinstance(value, dt.datetime):
                         ws.write_datetime(r, c, value, when)
                     else:
-                        ws.write_string(r, c, str(value), fills.get(str(value)))
+                        ws.write_string(r, c, excel.fit_cell(str(value)), fills.get(str(value)))
             ws.freeze_panes(1, 0)
             ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
             return ws
@@ -421,11 +464,13 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
             rf = campaign.used.get(p.id)
             rows.append([p.name, p.kind, e["statut"], e["fichier"], rf.sha256 if rf else None,
                          rf.size if rf else None, rf.modified if rf else None, e["erreurs"],
-                         e["avertissements"], ", ".join(e["remplace"]), e["consolide"] if rf else None])  # fmt: skip
+                         e["avertissements"], ", ".join(e["remplace"]), e["consolide"] if rf else None,
+                         ", ".join(e["a_examiner"])])  # fmt: skip
         table("Partenaires",
               ["Partenaire", "Type", "Statut", "Fichier utilisé", "SHA-256", "Taille (octets)", "Modifié le",
-               "Erreurs", "Avertissements", "Versions remplacées", "Retenu pour la consolidation"],
-              rows, [30, 12, 20, 36, 66, 12, 16, 9, 14, 36, 14])  # fmt: skip
+               "Erreurs", "Avertissements", "Versions remplacées", "Retenu pour la consolidation",
+               "Fichiers non retenus qui le désignent"],
+              rows, [30, 12, 20, 36, 66, 12, 16, 9, 14, 36, 14, 36])  # fmt: skip
 
         used = {id(rf) for rf in campaign.used.values()}
         names = {p.id: p.name for p in convention.partners}
@@ -448,6 +493,9 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
             rows.append([f.file, "", f.sheet, f.cell, f.code, f.severity, f.type.title, f.message])
         table("Constats",
               ["Fichier", "Partenaire", "Feuille", "Cellule", "Code", "Gravité", "Constat", "Message"],
-              rows, [36, 26, 16, 10, 24, 14, 26, 120])  # fmt: skip
+              rows, [36, 26, 16, 10, 24, 14, 26, 120],
+              more=f"… et {{}} autres constats, que cette feuille ne peut pas tenir (une feuille Excel a au plus "
+                   f"{excel.count(excel.MAX_ROWS)} lignes) : la liste complète est donnée par "
+                   "« cia-workbook validate --json ».")  # fmt: skip
         wb.close()
     return target

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from cia_workbook.excel import shortened
+
 Severity = Literal["erreur", "avertissement"]
 ERROR: Severity = "erreur"
 WARNING: Severity = "avertissement"
@@ -77,6 +79,11 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("MODELE_TYPE", ERROR, "Mauvais type de modèle",
                 "Le classeur est un modèle « {found} » alors que ce partenaire est un « {expected} ». "
                 "Utilisez le modèle qui vous a été envoyé."),
+    FindingType("IDENTITE_CONTRADICTOIRE", ERROR, "Identification contradictoire",
+                "Ce classeur est identifié comme celui de {partner} ({partner_where}), mais {other_where} "
+                "désigne {other} : il n'est retenu pour aucun des deux, pour ne pas publier les chiffres de l'un "
+                "sous le nom de l'autre. Si ce sont les données de {other}, recopiez-les dans le modèle envoyé "
+                "à {other} ; si ce sont celles de {partner}, {fix}."),
     FindingType("IDENTIFICATION_RECONSTITUEE", WARNING, "Identification reconstituée",
                 "L'identification cachée du modèle a été perdue (classeur réenregistré par un autre logiciel) ; "
                 "le partenaire ({partner}) et l'année ({year}) ont été lus dans la feuille Identification. "
@@ -84,6 +91,15 @@ CATALOGUE: dict[str, FindingType] = _types(
     # -- Structure ------------------------------------------------------------------------
     FindingType("FEUILLE_ABSENTE", ERROR, "Feuille absente",
                 "La feuille « {expected} » est absente.{hint} Rétablissez son nom d'origine."),
+    FindingType("FEUILLE_NON_LUE", ERROR, "Feuille non lue",
+                "La feuille{hidden} « {title} » ne fait pas partie du modèle et contient {rows} ligne(s) "
+                "remplie(s), qui ne sont pas lues.{hint} Si ce sont des données du bilan, recopiez-les dans la "
+                "feuille du modèle qui convient ; sinon (notes, tableau croisé dynamique, ancienne version), "
+                "supprimez la feuille."),
+    FindingType("FEUILLE_COPIE_LUE", WARNING, "Copie d'une feuille lue",
+                "La feuille « {title} » a les en-têtes de la feuille « {table} » : ses {rows} ligne(s) ont été "
+                "lues avec celles de la feuille « {table} ». Vérifiez qu'elles n'y figurent pas déjà ; la "
+                "prochaine fois, saisissez toutes les lignes dans la feuille « {table} »."),
     FindingType("FEUILLE_RENOMMEE", WARNING, "Feuille renommée",
                 "La feuille « {expected} » a été renommée « {found} » ; elle a été lue quand même. "
                 "Rétablissez son nom d'origine la prochaine fois."),
@@ -109,7 +125,16 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "{cells} cellule(s) remplie(s) : elle n'a pas été lue{scope}. Appuyez sur Ctrl+Fin pour aller à "
                 "la dernière cellule, effacez ce qui est saisi loin des données, supprimez les lignes et "
                 "colonnes vides après vos données, enregistrez et renvoyez le fichier."),
+    FindingType("COLONNE_NON_LUE", ERROR, "Colonne non lue",
+                "La colonne {letter} {header} ne fait pas partie du modèle : ses {count} valeur(s) ne sont pas "
+                "lues. S'il s'agit de données du modèle, recopiez-les dans la bonne colonne (ou rétablissez "
+                "son en-tête d'origine) ; sinon effacez-les (une remarque trouve sa place dans les "
+                "commentaires de l'onglet Identification)."),
     # -- Cells ----------------------------------------------------------------------------
+    FindingType("TEXTE_TROP_LONG", WARNING, "Texte trop long",
+                "La cellule contient un texte de {length} caractères ; Excel n'en accepte que {limit} par "
+                "cellule et le couperait. Le texte a été lu, mais il est raccourci (« … ») dans les documents "
+                "produits. Raccourcissez-le."),
     FindingType("CELLULE_OBLIGATOIRE", ERROR, "Cellule obligatoire vide",
                 "La colonne « {column} » est obligatoire{when} et la cellule est vide. "
                 "Renseignez-la."),
@@ -267,8 +292,12 @@ class Finding:
 
 
 def finding(code: str, file: str, sheet: str = "", cell: str = "", **params: object) -> Finding:
-    """Make a finding; unknown codes and missing template parameters fail loudly in tests."""
+    """Make a finding; unknown codes and missing template parameters fail loudly in tests.
+
+    A text parameter (a partner's value, mostly) is shortened visibly beyond MAX_QUOTED
+    characters: a message always keeps its end, how to fix, wherever it is written."""
     ftype = CATALOGUE[code]
+    params = {k: shortened(v) if isinstance(v, str) else v for k, v in params.items()}
     ftype.template.format(**params)  # a missing parameter is a programming error
     return Finding(code, file, sheet, cell, tuple(params.items()))
 

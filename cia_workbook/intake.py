@@ -52,12 +52,17 @@ def collect_campaign(
     files = read_returns(
         convention, year, expand_sources(sources), engine, workers, progress, cache, pool, isolate
     )
-    return campaign_of(convention, year, files)
+    return campaign_of(convention, year, files, roots=[Path(s) for s in sources if Path(s).is_dir()])
 
 
-def campaign_of(convention: Convention, year: int, files: list[ReturnFile]) -> Campaign:
+def campaign_of(
+    convention: Convention, year: int, files: list[ReturnFile], roots: list[Path] = ()
+) -> Campaign:
     """The campaign of the returns `files` (read and validated): the version used for each
-    partner, the missing partners, the cross-checks between partners."""
+    partner, the missing partners, the cross-checks between partners. `roots`: the folders the
+    files were found in, whose sub-folders named after a partner say whose files they hold."""
+    for rf in files:
+        place_conflicts(convention, rf, roots)
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
@@ -477,13 +482,53 @@ def read_return(
     return rf
 
 
+def place_conflicts(convention: Convention, rf: ReturnFile, roots: list[Path]) -> None:
+    """IDENTITE_CONTRADICTOIRE added to `rf` for each sub-folder of `roots` holding it that is
+    named after another partner (forms/2024/sfhe/ holding SEMIGA's template). The file name, the
+    visible and hidden identifications are checked where the file is read (`validate.identify`)."""
+    from cia_workbook.validate import identity_conflict, partners_named
+
+    pid = rf.partner_id
+    if pid not in convention.partners_by_id:
+        return
+    folders: tuple[str, ...] = ()
+    for root in roots:
+        try:
+            folders = Path(rf.path).relative_to(root).parts[:-1]
+            break
+        except ValueError:
+            continue
+    partner = convention.partners_by_id[pid].name
+    for folder in folders:
+        named = partners_named(convention, folder)
+        if not named or pid in named:
+            continue
+        where = f"le dossier « {folder} » où il a été déposé"
+        if any(dict(f.params).get("other_where") == where for f in rf.findings):
+            continue  # already told (a campaign made again of the same returns)
+        rf.findings.append(
+            identity_conflict(
+                convention,
+                rf.name,
+                pid,
+                min(named, key=convention.partner_rank),
+                where,
+                f"déplacez le fichier hors de ce dossier, dans celui de {partner}",
+            )  # fmt: skip
+        )
+        rf.findings.sort(key=Finding.sort_key)
+
+
 def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:
     """A file counts for its partner only if it is this year's template of a partner of this convention."""
     ident = rf.identity
     if rf.ignored or ident is None:
         return False
     partner = convention.partners_by_id.get(ident.partner_id)
-    blocking = {"MODELE_INCONNU", "MODELE_CONVENTION", "MODELE_PARTENAIRE", "MODELE_ANNEE", "MODELE_TYPE"}
+    # Files that are not this year's template of a partner, and files whose places name two
+    # partners: the latter replace no one's return.
+    blocking = {"MODELE_INCONNU", "MODELE_CONVENTION", "MODELE_PARTENAIRE", "MODELE_ANNEE", "MODELE_TYPE",
+                "IDENTITE_CONTRADICTOIRE"}  # fmt: skip
     return (
         partner is not None
         and ident.year == year
@@ -573,14 +618,14 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
         measures = [c for c in sheet.columns if c.key not in ("bailleur", "logements_mis_a_disposition",
                                                               "candidats_proposes", "refus")]  # fmt: skip
         declared_rows: dict[str, tuple[int, dict[str, Any]]] = {}
-        for row, record in zip(table.rows, table.records(), strict=True):
+        for i, record in enumerate(table.records()):
             if record.get("bailleur"):
-                declared_rows.setdefault(record["bailleur"], (row, record))
+                declared_rows.setdefault(record["bailleur"], (i, record))
         for bid in bailleurs:
             if bid not in counted_by_bailleur:
                 continue
             counted = counted_by_bailleur[bid][res.id]
-            row, record = declared_rows.get(bid, (0, {}))
+            index, record = declared_rows.get(bid, (-1, {}))
             for col in measures:
                 declared = record.get(col.key) or 0
                 # A return of an earlier template declared the column under its former definition.
@@ -589,12 +634,13 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
                     key = FORMER_COUNTS.get(key, key)
                 if key not in counted or declared == counted[key]:
                     continue
-                cell = f"{table.letters[col.key]}{row}" if row else ""
+                # On the sheet (or the copy) of the bailleur's row; on the sheet when it has none.
+                sheet, cell = table.position(index, col.key) if index >= 0 else (table.sheet_title, "")
                 found.append(
                     finding(
                         "CONTINGENT_ECART",
                         rf.name,
-                        table.sheet_title,
+                        sheet,
                         cell,
                         reservataire=res.name,
                         declared=declared,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cia_workbook.findings import Finding
 
@@ -28,9 +28,21 @@ class Identity:
     year: int
 
 
+class Part(NamedTuple):
+    """Rows of a table read from a copy of its sheet (« Attributions (2) », « Attributions
+    suite »): the copy's title, how many rows it gave, its column letters."""
+
+    sheet_title: str
+    count: int
+    letters: dict[str, str]
+
+
 @dataclass
 class Table:
-    """A table sheet read column-wise; values are typed (date, int, float, code str, None)."""
+    """A table sheet read column-wise; values are typed (date, int, float, code str, None).
+
+    The rows of copies of the sheet follow the sheet's own rows, one `Part` per copy in `more`:
+    each row keeps its position as the partner sees it (`position`, `sheet_titles`)."""
 
     sheet_key: str
     sheet_title: str
@@ -38,9 +50,32 @@ class Table:
     columns: dict[str, list[Any]]
     # Column key → A1 column letter where it was found (columns may have moved).
     letters: dict[str, str] = field(default_factory=dict)
+    more: list[Part] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def parts(self) -> list[tuple[str, dict[str, str], range]]:
+        """(sheet title, column letters, indexes of its rows) of the sheet, then of each copy."""
+        start = len(self.rows) - sum(p.count for p in self.more)
+        out = [(self.sheet_title, self.letters, range(0, start))]
+        for p in self.more:
+            out.append((p.sheet_title, p.letters, range(start, start + p.count)))
+            start += p.count
+        return out
+
+    def sheet_titles(self) -> list[str]:
+        """The sheet of each row."""
+        if not self.more:
+            return [self.sheet_title] * len(self.rows)
+        return [title for title, _, indexes in self.parts() for _ in indexes]
+
+    def position(self, index: int, key: str) -> tuple[str, str]:
+        """(sheet title, A1 cell) of column `key` in the row at `index`."""
+        for title, letters, indexes in self.parts():
+            if index in indexes:
+                return title, f"{letters[key]}{self.rows[index]}"
+        raise IndexError(index)
 
     def records(self) -> list[dict[str, Any]]:
         keys = list(self.columns)
@@ -112,3 +147,21 @@ class Campaign:
     def excluded(self) -> dict[str, ReturnFile]:
         """Returns received but kept out of the consolidation because of errors."""
         return {pid: rf for pid, rf in self.used.items() if rf.has_errors}
+
+    def set_aside(self) -> dict[str, list[str]]:
+        """Partner id → names of the files used for no one because their places name two
+        partners (IDENTITE_CONTRADICTOIRE), this one among them: files to look at before taking
+        the partner for missing, or its return for complete."""
+        used = {id(rf) for rf in self.used.values()}
+        out: dict[str, list[str]] = {}
+        for rf in self.files:
+            if id(rf) in used:
+                continue
+            for f in rf.findings:
+                if f.code == "IDENTITE_CONTRADICTOIRE":
+                    params = dict(f.params)
+                    for pid in (params.get("partner_id"), params.get("other_id")):
+                        names = out.setdefault(str(pid), [])
+                        if rf.name not in names:
+                            names.append(rf.name)
+        return out

@@ -134,7 +134,7 @@ def run_consolidation(
         SplitLoad.start(convention, year, caches[year], layout.forms(year), outdir) as split,
     ):
         campaigns = {
-            y: campaign_of(convention, y, split.returns(progress))
+            y: campaign_of(convention, y, split.returns(progress), roots=[layout.forms(y)])
             if y == year and split is not None
             else collect_campaign(
                 convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True

@@ -151,7 +151,7 @@ def duplicates_between_partners(
         table = rf.tables.get("relogements")
         if table is None:
             continue
-        for row, ident in zip(table.rows, table.columns.get("identifiant") or [], strict=False):
+        for i, ident in enumerate(table.columns.get("identifiant") or []):
             if not ident:
                 continue
             key = household_key(ident)
@@ -161,8 +161,7 @@ def duplicates_between_partners(
                     finding(
                         "RELOGEMENT_DOUBLON_PARTENAIRES",
                         rf.name,
-                        table.sheet_title,
-                        f"{table.letters['identifiant']}{row}",
+                        *table.position(i, "identifiant"),
                         value=str(ident),
                         other=names[seen[key]].name,
                         year=year,

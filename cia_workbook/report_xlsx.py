@@ -17,6 +17,7 @@ from typing import Any
 
 from cia_workbook.consolidate import Bilan, IndicatorTable
 from cia_workbook.convention import Convention
+from cia_workbook.excel import MAX_CELL_TEXT, fit_cell
 from cia_workbook.fileio import write_atomic
 from cia_workbook.model import Campaign, ReturnFile
 from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, RELOGEMENTS, Column, Sheet, schema_for
@@ -295,7 +296,7 @@ class CsvRenderer:
         out_columns = [
             [_field(rf.name)] * n,
             [_field(self.names.get(pid, pid))] * n,
-            [_field(table.sheet_title)] * n,
+            [_field(table.sheet_title)] * n if not table.more else list(map(_field, table.sheet_titles())),
             list(map(str, table.rows)),
         ]
         for col in self.columns[key]:
@@ -320,8 +321,9 @@ _QUOTED = re.compile(r'[;"\r\n]')
 
 
 def _field(text: str) -> str:
-    """One CSV field: neutralised against formulas, quoted when it holds ; " CR or LF."""
-    text = _neutral(text)
+    """One CSV field: as a cell of the spreadsheet opening it can hold it, neutralised against
+    formulas, quoted when it holds ; " CR or LF."""
+    text = _neutral(fit_cell(text))
     if _QUOTED.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -339,7 +341,11 @@ def _text_fields(values: list[Any]) -> list[str]:
     else:
         texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
     joined = "\n".join(texts)
-    if joined.count("\n") == max(len(texts) - 1, 0) and not _QUOTE_ANYWHERE.search(joined):
+    if (
+        joined.count("\n") == max(len(texts) - 1, 0)
+        and not _QUOTE_ANYWHERE.search(joined)
+        and max(map(len, texts), default=0) <= MAX_CELL_TEXT
+    ):
         # No line of the joined column starts with a formula trigger (substring searches).
         if not joined.startswith(FORMULA_TRIGGERS) and not any("\n" + t in joined for t in FORMULA_TRIGGERS):
             return list(texts)
@@ -387,7 +393,7 @@ def _write_cell(ws, fmt: dict, i: int, j: int, kind: str, value: Any) -> None:
     elif kind == "date" and isinstance(value, dt.date):
         ws.write_datetime(i, j, value, fmt["date"])
     else:
-        ws.write_string(i, j, str(value))
+        ws.write_string(i, j, fit_cell(str(value)))
 
 
 def _chart(wb, ws, table: IndicatorTable, name: str, header_row: int) -> None:
@@ -453,10 +459,10 @@ def _data_sheet(
         values = [table.columns.get(c.key) or empty for c in columns]
         writers = [_column_writer(ws, fmt, c, labels.get(c.codelist or "", {})) for c in columns]
         partner = names.get(pid, pid)
-        for k, row_number in enumerate(table.rows):
+        for k, (row_number, sheet) in enumerate(zip(table.rows, table.sheet_titles(), strict=True)):
             ws.write_string(i, 0, rf.name)
             ws.write_string(i, 1, partner)
-            ws.write_string(i, 2, table.sheet_title)
+            ws.write_string(i, 2, sheet)
             ws.write_number(i, 3, row_number)
             for j, (write, column) in enumerate(zip(writers, values, strict=True), start=offset):
                 value = column[k]
@@ -476,7 +482,7 @@ def _column_writer(ws, fmt: dict, column: Column, labels: dict[str, str]):
             if isinstance(value, dt.date):
                 ws.write_datetime(i, j, value, date_fmt)
             else:
-                ws.write_string(i, j, str(value))
+                ws.write_string(i, j, fit_cell(str(value)))
 
         return write_date
     if column.kind in ("integer", "decimal"):
@@ -486,9 +492,10 @@ def _column_writer(ws, fmt: dict, column: Column, labels: dict[str, str]):
             if isinstance(value, int | float):
                 ws.write_number(i, j, value, num_fmt)
             else:
-                ws.write_string(i, j, str(value))
+                ws.write_string(i, j, fit_cell(str(value)))
 
         return write_num
+    # Partner text beyond a cell's limit is shortened visibly (xlsxwriter would cut it in silence).
     if labels:
-        return lambda i, j, value: ws.write_string(i, j, labels.get(value, str(value)))
-    return lambda i, j, value: ws.write_string(i, j, str(value))
+        return lambda i, j, value: ws.write_string(i, j, labels.get(value) or fit_cell(str(value)))
+    return lambda i, j, value: ws.write_string(i, j, fit_cell(str(value)))

@@ -26,6 +26,15 @@ FORM_FIRST_ROW = 3
 # Identification of a template: key → value rows in columns A:B of the very hidden ID_SHEET,
 # in this order; also written as defined names (CIA_<KEY>) and custom document properties.
 ID_KEYS = ("modele", "version_schema", "convention", "partenaire", "type", "annee")
+# The file name of a partner's template, kept by most partners when they send it back: what a
+# received file's name says about its partner is read from it (`validate.partner_of_file_name`).
+TEMPLATE_FILE_PREFIX = "cia"
+
+
+def template_file_name(partner_id: str, year: int) -> str:
+    """Stable file name without spaces or accents, e.g. cia-2024-logis-cevenols.xlsx."""
+    return f"{TEMPLATE_FILE_PREFIX}-{year}-{partner_id}.xlsx"
+
 
 Kind = Literal["text", "integer", "decimal", "date", "code", "yesno"]
 PartnerKind = Literal["bailleur", "reservataire", "operateur"]

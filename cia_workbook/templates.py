@@ -98,7 +98,7 @@ class _Workbook(xlsxwriter.Workbook):
 
 def template_filename(partner: Partner, year: int) -> str:
     """Stable file name without spaces or accents, e.g. cia-2024-logis-cevenols.xlsx."""
-    return f"cia-{year}-{partner.id}.xlsx"
+    return schema.template_file_name(partner.id, year)
 
 
 def write_templates(

@@ -22,8 +22,10 @@ from babel.numbers import format_decimal, format_scientific
 
 from cia_workbook import schema
 from cia_workbook.convention import Convention
+from cia_workbook.excel import MAX_CELL_TEXT, shortened
+from cia_workbook.excel import count as _count
 from cia_workbook.findings import Finding, finding
-from cia_workbook.model import Identity, Table
+from cia_workbook.model import Identity, Part, Table
 from cia_workbook.reader import RawSheet, RawWorkbook, get_column_letter, range_boundaries
 from cia_workbook.schema import Column, Sheet, WorkbookSchema, normalize
 
@@ -58,33 +60,68 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
         return result
     wschema = _schema_for(convention, identity.kind, year, identity.partner_id)
     ctx = _Context(convention, year, raw.name, wschema, identity.schema_version)
-    sheets = _match_sheets(raw, wschema, ctx)
+    sheets, copies = _match_sheets(raw, wschema, ctx)
     for sheet in wschema.sheets:
         rsheet = sheets.get(sheet.key)
         if rsheet is None or rsheet.unread:  # not read: the reader's finding says why
             continue
         if sheet.layout == "table":
-            table = _read_table(rsheet, sheet, ctx)
-            if table is not None:
-                result.tables[sheet.key] = table
-                _structure(raw, rsheet, sheet, table, ctx)
-                _conditional_required(table, sheet, ctx)
+            # The sheet, then its copies: each judged on its own (its header, its cells, its
+            # rows), then joined, so that the rules across rows see them all.
+            parts, first_row = [], sheet.first_data_row
+            for i, source in enumerate([rsheet, *copies.get(sheet.key, [])]):
+                part, first = _read_table(source, sheet, ctx)
+                if not i:
+                    first_row = first
+                elif not part.rows:
+                    continue  # a copy without rows left nothing out
+                _structure(raw, source, sheet, part, ctx)
+                _conditional_required(part, sheet, ctx)
+                _row_rules(convention, year, part, sheet, ctx)
+                if i:
+                    ctx.add("FEUILLE_COPIE_LUE", source.title, "", title=source.title, table=rsheet.title,
+                            rows=len(part.rows))  # fmt: skip
+                parts.append(part)
+            table = _joined(parts)
+            if not table.rows and sheet.required:
+                ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first_row}", sheet_title=rsheet.title)
+            key = UNIQUE_KEY.get(sheet.key)
+            if key is not None:
+                _duplicates(table, key[0], key[1], ctx)
+            result.tables[sheet.key] = table
         elif sheet.layout == "form":
             result.forms[sheet.key] = _read_form(rsheet, sheet, ctx)
-    if "attributions" in result.tables:
-        _attribution_rules(result.tables["attributions"], wschema.sheet("attributions"), ctx)
-    if "contingent" in result.tables:
-        _duplicates(
-            result.tables["contingent"], wschema.sheet("contingent"), "bailleur", "BAILLEUR_DOUBLON", ctx
-        )
-    if "relogements" in result.tables:
-        from cia_workbook.relogement_validate import rehousing_rules
-
-        table, sheet = result.tables["relogements"], wschema.sheet("relogements")
-        rehousing_rules(convention, year, table, sheet, ctx.add)
-        _duplicates(table, sheet, "identifiant", "REFERENCE_DOUBLON", ctx)
     result.findings.extend(ctx.findings)
     return result
+
+
+# Table sheet key → (the column that holds one value per row, the finding of a value repeated).
+UNIQUE_KEY = {
+    "attributions": ("reference", "REFERENCE_DOUBLON"),
+    "contingent": ("bailleur", "BAILLEUR_DOUBLON"),
+    "relogements": ("identifiant", "REFERENCE_DOUBLON"),
+}
+
+
+def _row_rules(convention: Convention, year: int, table: Table, sheet: Sheet, ctx: _Context) -> None:
+    """The rules across the cells of each row, on the rows of one sheet."""
+    if sheet.key == "attributions":
+        _attribution_rules(table, sheet, ctx)
+    elif sheet.key == "relogements":
+        from cia_workbook.relogement_validate import rehousing_rules
+
+        rehousing_rules(convention, year, table, sheet, ctx.add)
+
+
+def _joined(parts: list[Table]) -> Table:
+    """One table of the rows of a sheet and of its copies, in that order."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    columns = {key: [v for part in parts for v in part.columns[key]] for key in first.columns}
+    rows = [r for part in parts for r in part.rows]
+    more = [Part(part.sheet_title, len(part.rows), part.letters) for part in parts[1:]]
+    return Table(first.sheet_key, first.sheet_title, rows, columns, first.letters, more)
 
 
 _SCHEMAS: dict[tuple, tuple[Convention, WorkbookSchema]] = {}
@@ -141,7 +178,8 @@ def identify(
     for _source, pairs in raw.id_sources:
         for key, value in pairs.items():
             values.setdefault(key, value)
-    if not values.get("partenaire") or not values.get("annee"):
+    reconstructed = not values.get("partenaire") or not values.get("annee")
+    if reconstructed:
         fallback = _identity_from_visible_sheet(convention, raw)
         if fallback is None:
             return None, [finding("MODELE_INCONNU", raw.name)], False
@@ -194,7 +232,149 @@ def identify(
     if year_found != year:
         found.append(finding("MODELE_ANNEE", raw.name, found=year_text or "?", expected=year))
         return identity, found, False
+    found += _identity_conflicts(convention, raw, partner, year, reconstructed)
     return identity, found, True
+
+
+# Where each hidden identification is kept (`reader.RawWorkbook.id_sources`), as a partner
+# reads it in a message.
+_HIDDEN_PLACE = {
+    "feuille": ("feuille cachée « _cia »", "de la"),
+    "noms": ("noms définis du classeur", "des"),
+    "proprietes": ("propriétés du document", "des"),
+}
+
+
+def _identity_conflicts(
+    convention: Convention, raw: RawWorkbook, partner, year: int, reconstructed: bool
+) -> list[Finding]:
+    """IDENTITE_CONTRADICTOIRE for each place of the workbook that names another partner than
+    its identification: another hidden source, the visible Identification sheet, the file name.
+    (The folder it was put in is intake's to check: `intake.place_conflicts`.)"""
+    out: list[Finding] = []
+    where = "feuille Identification" if reconstructed else "identification cachée du modèle"
+    if not reconstructed:
+        chosen = next((src for src, pairs in raw.id_sources if pairs.get("partenaire")), "")
+        for source, pairs in raw.id_sources:
+            other = pairs.get("partenaire", partner.id)
+            if other != partner.id and other in convention.partners_by_id:
+                place, of = _HIDDEN_PLACE.get(source, (source, "de"))
+                out.append(identity_conflict(
+                    convention, raw.name, partner.id, other, f"l'identification {of} {place}",
+                    f"recopiez-les dans le modèle envoyé à {partner.name}",
+                    partner_where=_HIDDEN_PLACE.get(chosen, (where,))[0],
+                ))  # fmt: skip
+        sheet = _identification_sheet(raw)
+        cell = schema.IDENTIFICATION.form_cell("partenaire")
+        shown = _shown(sheet.cell(cell)) if sheet is not None else ""
+        named = partners_named(convention, shown)
+        if named and partner.id not in named:
+            out.append(identity_conflict(
+                convention, raw.name, partner.id, min(named, key=convention.partner_rank),
+                f"la feuille Identification (cellule {cell} : « {shortened(shown.strip(), 60)} »)",
+                f"remettez « {partner.name} » en cellule {cell} de la feuille Identification",
+                sheet=sheet.title, cell=cell, partner_where=where,
+            ))  # fmt: skip
+    other = partner_of_file_name(convention, raw.name)
+    if other is not None and other != partner.id:
+        out.append(identity_conflict(
+            convention, raw.name, partner.id, other, "le nom du fichier",
+            f"renommez le fichier « {schema.template_file_name(partner.id, year)} »",
+            partner_where=where,
+        ))  # fmt: skip
+    return out
+
+
+def identity_conflict(
+    convention: Convention,
+    file: str,
+    partner: str,
+    other: str,
+    other_where: str,
+    fix: str,
+    sheet: str = "",
+    cell: str = "",
+    partner_where: str = "identification cachée du modèle",
+) -> Finding:
+    """The finding of a file identified as `partner`'s whose `other_where` names `other`."""
+    names = convention.partners_by_id
+    return finding("IDENTITE_CONTRADICTOIRE", file, sheet, cell, partner=names[partner].name,
+                   partner_where=partner_where, other=names[other].name, other_where=other_where, fix=fix,
+                   partner_id=partner, other_id=other)  # fmt: skip
+
+
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """The words of a text, without case, accents or punctuation (« d'Alès » → d, ales)."""
+    return tuple(_WORD.findall(_normalize(text)))
+
+
+_PARTNER_WORDS: dict[int, tuple[Convention, dict[tuple[str, ...], str]]] = {}
+
+
+def _partner_words(convention: Convention) -> dict[tuple[str, ...], str]:
+    """The words that name one partner each: its id, its name and legal name, with and without
+    what they hold in brackets, and what they hold in brackets. Words that several partners
+    share (« SA d'HLM ») name none."""
+    hit = _PARTNER_WORDS.get(id(convention))
+    if hit is None or hit[0] is not convention:
+        owners: dict[tuple[str, ...], set[str]] = {}
+        for p in convention.partners:
+            texts = [p.id, p.name, p.legal_name or ""]
+            for text in texts[1:]:
+                texts.append(re.sub(r"\([^)]*\)", " ", text))
+                texts += re.findall(r"\(([^)]*)\)", text)
+            for text in texts:
+                if words := _words(text):
+                    owners.setdefault(words, set()).add(p.id)
+        keys = {words: next(iter(ids)) for words, ids in owners.items() if len(ids) == 1}
+        hit = _PARTNER_WORDS[id(convention)] = (convention, keys)
+    return hit[1]
+
+
+def partners_named(convention: Convention, text: str) -> set[str]:
+    """Ids of the partners a free text names, as whole words (« Logis Cévenols – agence
+    d'Alès » → logis-cevenols); a name found inside another partner's longer name is not
+    counted (« Gard » in « Habitat du Gard »)."""
+    words = _words(text)
+    if not words:
+        return set()
+    keys = _partner_words(convention)
+    found = []
+    for n in sorted({len(k) for k in keys}):
+        for i in range(len(words) - n + 1):
+            pid = keys.get(words[i : i + n])
+            if pid is not None:
+                found.append((i, i + n, pid))
+    return {
+        pid
+        for start, end, pid in found
+        if not any(s <= start and end <= e and (e - s) > (end - start) and p != pid for s, e, p in found)
+    }
+
+
+def partner_of_file_name(convention: Convention, name: str) -> str | None:
+    """The partner whose template name a file name keeps (« Copie de cia-2024-sfhe (1).xlsx »
+    → sfhe), or None: free words in a file name (« état des lieux ») are not taken for a name."""
+    words = _words(name.rsplit(".", 1)[0])
+    prefix = _words(schema.TEMPLATE_FILE_PREFIX)
+    ids = sorted(((_words(p.id), p.id) for p in convention.partners), key=lambda k: -len(k[0]))
+    n = len(prefix)
+    for i in range(len(words) - n):
+        if words[i : i + n] == prefix and words[i + n].isdigit():
+            rest = words[i + n + 1 :]
+            for key, pid in ids:
+                if rest[: len(key)] == key:
+                    return pid
+    return None
+
+
+def _identification_sheet(raw: RawWorkbook) -> RawSheet | None:
+    return raw.sheet(schema.IDENTIFICATION.title) or next(
+        (s for s in raw.sheets if normalize(s.title) == normalize(schema.IDENTIFICATION.title)), None
+    )
 
 
 def _same_version(found: str, expected: str) -> bool:
@@ -210,22 +390,14 @@ def _same_version(found: str, expected: str) -> bool:
 
 def _identity_from_visible_sheet(convention: Convention, raw: RawWorkbook):
     """Last resort when every hidden identification was lost: partner name and year as shown."""
-    sheet = raw.sheet(schema.IDENTIFICATION.title) or next(
-        (s for s in raw.sheets if normalize(s.title) == normalize(schema.IDENTIFICATION.title)), None
-    )
+    sheet = _identification_sheet(raw)
     if sheet is None:
         return None
     name = sheet.cell(schema.IDENTIFICATION.form_cell("partenaire"))
     year = sheet.cell(schema.IDENTIFICATION.form_cell("annee"))
-    key = normalize(str(name))
-    partner = next(
-        (
-            p
-            for p in convention.partners
-            if key in (normalize(p.name), normalize(p.id), normalize(p.legal_name or "\0"))
-        ),
-        None,
-    )
+    # The name as pre-filled, or free text naming one partner (« SFHE – agence d'Alès »).
+    named = partners_named(convention, str(name))
+    partner = convention.partners_by_id[next(iter(named))] if len(named) == 1 else None
     try:
         year_found = int(float(str(year).replace(",", ".")))
     except ValueError:
@@ -236,8 +408,14 @@ def _identity_from_visible_sheet(convention: Convention, raw: RawWorkbook):
 # -- Sheets and headers --------------------------------------------------------------------
 
 
-def _match_sheets(raw: RawWorkbook, wschema: WorkbookSchema, ctx: _Context) -> dict[str, RawSheet]:
-    """Schema sheet key → the sheet that holds it, by name, then by its headers or labels."""
+def _match_sheets(
+    raw: RawWorkbook, wschema: WorkbookSchema, ctx: _Context
+) -> tuple[dict[str, RawSheet], dict[str, list[RawSheet]]]:
+    """(schema sheet key → the sheet that holds it, by name, then by its headers or labels;
+    table sheet key → the copies of that table, read with it).
+
+    Every other sheet that holds data is reported (FEUILLE_NON_LUE): no row is left out in
+    silence."""
     wanted = [s for s in wschema.sheets if s.layout in ("table", "form")]
     titles = set(wschema.sheet_titles) | {schema.ID_SHEET, schema.LISTS_SHEET}
     matched: dict[str, RawSheet] = {}
@@ -261,7 +439,60 @@ def _match_sheets(raw: RawWorkbook, wschema: WorkbookSchema, ctx: _Context) -> d
             close = difflib.get_close_matches(sheet.title, [s.title for s in spare], n=1, cutoff=0.5)
             hint = f" Une feuille « {close[0]} » existe : s'agit-il d'elle ?" if close else ""
             ctx.add("FEUILLE_ABSENTE", "", "", expected=sheet.title, hint=hint)
-    return matched
+    copies: dict[str, list[RawSheet]] = {}
+    tables = [s for s in wanted if s.layout == "table" and s.key in matched]
+    taken = {id(s) for s in matched.values()}
+    for rsheet in raw.sheets:
+        if id(rsheet) in taken or rsheet.title in titles or _copy_of_unread(rsheet.title):
+            continue
+        filled = sum(1 for cells in rsheet.rows if not all(_is_blank(v) for v in cells))
+        if not filled:
+            continue  # an empty sheet leaves nothing out
+        same = next((t for t in tables if _header_row_of(rsheet, t) is not None), None)
+        if same is not None and rsheet.visible:
+            copies.setdefault(same.key, []).append(rsheet)
+            continue
+        if same is not None:  # the rows left out are those under its header
+            header = _header_row_of(rsheet, same) or 0
+            filled = sum(1 for cells in rsheet.rows[header:] if not all(_is_blank(v) for v in cells))
+            if not filled:
+                continue
+            hint = (f" Elle a les en-têtes de la feuille « {matched[same.key].title} » : si ses lignes font "
+                    "partie de votre réponse, affichez-la (clic droit sur un onglet > Afficher).")  # fmt: skip
+        else:
+            close = max(tables, key=lambda t: _header_share(rsheet, t), default=None)
+            hint = (
+                f" Ses en-têtes ressemblent à ceux de la feuille « {matched[close.key].title} »."
+                if close is not None and _header_share(rsheet, close) >= 0.5
+                else ""
+            )
+        ctx.add("FEUILLE_NON_LUE", rsheet.title, "", title=rsheet.title, rows=filled, hint=hint,
+                hidden="" if rsheet.visible else " masquée")  # fmt: skip
+    return matched, copies
+
+
+# « Lisez-moi (2) », « Synthèse_2 », « Copie de Synthèse »: copies of the sheets no rule reads
+# (the notice, the partner's live summary) hold no data either.
+_COPY_MARK = re.compile(r"^(copie de |copy of )?(?P<title>.*?)( ?\(\d+\)| ?_\d+| copie| copy| \d+)?$")
+
+
+def _copy_of_unread(title: str) -> bool:
+    m = _COPY_MARK.match(_normalize(title))
+    return m is not None and m.group("title") in {_normalize(t) for t in SHEETS_NOT_JUDGED}
+
+
+def _header_row_of(rsheet: RawSheet, sheet: Sheet) -> int | None:
+    """The row (among the first HEADER_SEARCH_ROWS) holding every header of the table `sheet`."""
+    for row in range(1, min(HEADER_SEARCH_ROWS, len(rsheet.rows)) + 1):
+        if _header_hits(rsheet, sheet, row) == len(sheet.columns):
+            return row
+    return None
+
+
+def _header_share(rsheet: RawSheet, sheet: Sheet) -> float:
+    """The largest share of the table's headers found on one of the first rows of `rsheet`."""
+    rows = range(1, min(HEADER_SEARCH_ROWS, len(rsheet.rows)) + 1)
+    return max((_header_hits(rsheet, sheet, r) for r in rows), default=0) / max(len(sheet.columns), 1)
 
 
 def _shape_score(rsheet: RawSheet, sheet: Sheet) -> float:
@@ -285,7 +516,8 @@ def _row_values(rsheet: RawSheet, row: int) -> list[Any]:
 
 
 def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int, dict[str, int]]:
-    """(header row, column key → 0-based index) with the moved, missing and extra columns reported."""
+    """(header row, column key → 0-based index) with the moved and missing columns reported
+    (the others, by `_unread_columns`)."""
     header_row = sheet.header_row
     if _shape_score(rsheet, sheet) == 0:
         # Rows inserted or deleted above the table: take the row that looks most like the header.
@@ -332,14 +564,6 @@ def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[int,
             j = where[col.key]
             ctx.add("COLONNE_DEPLACEE", rsheet.title, f"{get_column_letter(j + 1)}{header_row}",
                     expected=col.header, found=get_column_letter(j + 1), letter=get_column_letter(i + 1))  # fmt: skip
-    raw_header = _row_values(rsheet, header_row)
-    for j in sorted(free):
-        ctx.add(
-            "COLONNE_EN_TROP",
-            rsheet.title,
-            f"{get_column_letter(j + 1)}{header_row}",
-            found=str(raw_header[j]),
-        )
     return header_row, where
 
 
@@ -377,7 +601,8 @@ def _is_blank(value: Any) -> bool:
     return value == "" or value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
+def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> tuple[Table, int]:
+    """(the table of one sheet, its first data row)."""
     header_row, where = _locate_columns(rsheet, sheet, ctx)
     first = header_row + 1
     data = rsheet.rows[first - 1 :]
@@ -385,12 +610,19 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
     end = len(data)
     while end and all(_is_blank(v) for v in data[end - 1]):
         end -= 1
+    longest = max(map(len, data[:end]), default=0)
+    width = max(where.values(), default=-1) + 1
+    _unread_columns(rsheet, header_row, data[:end], longest, set(where.values()), ctx)
+    # A row is data when a column of the table holds a value (what other columns hold is
+    # reported above, not taken for a row).
+    if longest > width:
+        data = [cells[:width] for cells in data[:end]]
     prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
     if prefilled >= 0:
         data = [[] if _only(cells, prefilled) else cells for cells in data]
-        end = len(data)
-        while end and all(_is_blank(v) for v in data[end - 1]):
-            end -= 1
+    end = len(data)
+    while end and all(_is_blank(v) for v in data[end - 1]):
+        end -= 1
     rows: list[int] = []
     kept: list[list[Any]] = []
     blank_run: list[int] = []
@@ -413,9 +645,7 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
     letters = {c.key: get_column_letter(where.get(c.key, i) + 1) for i, c in enumerate(sheet.columns)}
     table = Table(sheet.key, rsheet.title, rows, {}, letters)
     if not rows:
-        if sheet.required:
-            ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first}", sheet_title=rsheet.title)
-        return table
+        return table, first
     # Rows padded to the table's width, then transposed in one C-level pass (zip).
     width = max(where.values(), default=-1) + 1
     padded = [cells if len(cells) >= width else cells + [""] * (width - len(cells)) for cells in kept]
@@ -428,7 +658,32 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> Table | None:
             continue
         values = list(by_column[index])
         table.columns[col.key] = _convert_column(col, values, rows, rsheet.title, letters[col.key], ctx)
-    return table
+    return table, first
+
+
+def _unread_columns(
+    rsheet: RawSheet, header_row: int, data: list[list[Any]], longest: int, used: set[int], ctx: _Context
+) -> None:
+    """The columns of a table sheet that are not the schema's (`data`: the rows under the header,
+    the longest of `longest` cells): an unknown header over an empty column is only a warning
+    (COLONNE_EN_TROP); values under an unknown header or no header at all are not read, and the
+    partner is told how many (COLONNE_NON_LUE)."""
+    header = _row_values(rsheet, header_row)
+    width = max(len(header), longest)
+    others = [j for j in range(width) if j not in used]
+    if not others:
+        return
+    first = header_row + 1
+    for j in others:
+        title = header[j] if j < len(header) else ""
+        filled = [first + i for i, cells in enumerate(data) if len(cells) > j and not _is_blank(cells[j])]
+        letter = get_column_letter(j + 1)
+        if filled:
+            cell = f"{letter}{filled[0]}" if len(filled) == 1 else f"{letter}{filled[0]}:{letter}{filled[-1]}"
+            named = f"(« {shortened(_shown(title), 100)} »)" if not _is_blank(title) else "(sans en-tête)"
+            ctx.add("COLONNE_NON_LUE", rsheet.title, cell, letter=letter, header=named, count=len(filled))
+        elif not _is_blank(title):
+            ctx.add("COLONNE_EN_TROP", rsheet.title, f"{letter}{header_row}", found=str(title))
 
 
 def _only(cells: list[Any], index: int) -> bool:
@@ -534,6 +789,9 @@ def _convert_column(
             if required:
                 ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{rows[i]}", column=col.header, when="")
             continue
+        if value.__class__ is str and len(value) > MAX_CELL_TEXT:
+            ctx.add("TEXTE_TROP_LONG", title, f"{letter}{rows[i]}", length=_count(len(value)),
+                    limit=_count(MAX_CELL_TEXT), chars=len(value))  # fmt: skip
         typed, problem = convert(value)
         if problem is not None:
             code, params = problem
@@ -602,7 +860,7 @@ def _clean_column(col: Column, values: list[Any], ctx: _Context) -> list[Any] | 
             codes[value] = typed
         return list(map(codes.__getitem__, values))
     if kind == "text":
-        if types != {str}:
+        if types != {str} or max(map(len, values)) > MAX_CELL_TEXT:
             return None
         out = list(map(str.strip, values))
         return out if all(out) else None
@@ -925,7 +1183,6 @@ def _attribution_rules(table: Table, sheet: Sheet, ctx: _Context) -> None:
                         declared=declared, resources=fr_number(res), uc=fr_number(round(uc, 2)),
                         per_uc=fr_number(round(per_uc)), computed=computed, year=year)  # fmt: skip
     _npnru_rules(table, sheet, ctx)
-    _duplicates(table, sheet, "reference", "REFERENCE_DOUBLON", ctx)
     references = column("reference")
     for i in _without_digits(references):
         ref = references[i]
@@ -1014,7 +1271,8 @@ def _untidy(joined: str) -> bool:
     )
 
 
-def _duplicates(table: Table, sheet: Sheet, key: str, code: str, ctx: _Context) -> None:
+def _duplicates(table: Table, key: str, code: str, ctx: _Context) -> None:
+    """`code` for each value of column `key` seen on an earlier row, of the sheet or of a copy."""
     values = table.columns.get(key) or []
     # The usual column: texts without odd spaces, all different once case is folded; then no
     # two are equal under the comparison below either, and nothing is looked at one by one.
@@ -1031,7 +1289,10 @@ def _duplicates(table: Table, sheet: Sheet, key: str, code: str, ctx: _Context) 
         # Case- and space-insensitive; cheaper than `normalize` on 500,000 references.
         norm = " ".join(str(value).split()).casefold()
         if norm in seen:
-            ctx.add(code, table.sheet_title, f"{table.letters[key]}{table.rows[i]}",
-                    value=str(value), other_row=seen[norm])  # fmt: skip
+            sheet, cell = table.position(i, key)
+            other, _ = table.position(seen[norm], key)
+            row = table.rows[seen[norm]]
+            ctx.add(code, sheet, cell, value=str(value),
+                    other_row=row if other == sheet else f"{row} de la feuille « {other} »")  # fmt: skip
         else:
-            seen[norm] = table.rows[i]
+            seen[norm] = i

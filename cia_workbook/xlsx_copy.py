@@ -76,6 +76,8 @@ class Mark:
     color: str
     text: str
     lines: int = 1
+    # The length of the cell's text when it is beyond a cell's limit: shortened in the copy.
+    fit: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ class _Package:
         self.styles_part = _target(self.workbook_part, styles[0].get("Target"))
         self.styles = self._xml(self.styles_part)
         self.added: list[str] = []
+        self._strings: list[str] | None = None
 
     def _xml(self, name: str):
         if name not in self.parts:
@@ -297,6 +300,8 @@ class _Package:
                 continue  # inside a merged range: only its first cell shows
             cell = rows.cell(r, c, col_styles)
             cell.set("s", str(styles.filled(int(cell.get("s", "0")), mark.color)))
+            if mark.fit:
+                self._fit(cell)
             kept.append((r, c, mark))
         if not kept:
             self.parts[part] = _serialize(root)
@@ -328,6 +333,48 @@ class _Package:
         self.parts[part] = _serialize(root)
         self.parts[rels_part] = _serialize(rels)
         return block + blocks
+
+    def _fit(self, cell) -> None:
+        """A text cell beyond a cell's limit rewritten as an inline text shortened visibly
+        (`excel.fit_cell`); a formula's result is left as it is."""
+        from lxml import etree
+
+        from cia_workbook.excel import MAX_CELL_TEXT, fit_cell
+
+        if cell.find(_q(M, "f")) is not None:
+            return
+        kind = cell.get("t")
+        if kind == "inlineStr":
+            box = cell.find(_q(M, "is"))
+            text = "".join(t.text or "" for t in box.iter(_q(M, "t"))) if box is not None else ""
+        elif kind == "s":
+            value = cell.find(_q(M, "v"))
+            text = self._shared_strings()[int(value.text)]
+        else:
+            return
+        if len(text) <= MAX_CELL_TEXT:
+            return
+        for child in list(cell):
+            cell.remove(child)
+        cell.set("t", "inlineStr")
+        box = etree.SubElement(cell, _q(M, "is"))
+        t = etree.SubElement(box, _q(M, "t"))
+        t.text = fit_cell(text)
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+
+    def _shared_strings(self) -> list[str]:
+        """The texts of the shared strings part (read once, when a cell needs them)."""
+        if self._strings is None:
+            rel = next((r for r in self.workbook_rels if r.get("Type", "").endswith("/sharedStrings")), None)
+            if rel is None:
+                raise NotEditable("shared strings")
+            root = self._xml(_target(self.workbook_part, rel.get("Target")))
+            # Rich text: every run of an item; phonetic hints (rPh) are no part of the text.
+            self._strings = [
+                "".join(t.text or "" for t in si.iter(_q(M, "t")) if t.getparent().tag != _q(M, "rPh"))
+                for si in root.iter(_q(M, "si"))
+            ]
+        return self._strings
 
     def _insert_corrections(self, sheet: CorrectionsSheet, styles: _Styles) -> None:
         from lxml import etree

@@ -166,6 +166,29 @@ def _scattered(wb) -> None:
         ws.cell(r, 1, "x")
 
 
+def _notes_sheet(wb) -> None:
+    ws = wb.create_sheet("Notes")
+    ws["A1"] = "Deux attributions de décembre saisies en janvier"
+
+
+def _sheet_copy(wb) -> None:
+    ws = wb.copy_worksheet(wb["Attributions"])
+    ws.title = "Attributions (2)"
+    ws["A4"] = "LC-2024-0002"
+
+
+def _beside_the_table(wb) -> None:
+    wb["Attributions"]["V4"] = "à vérifier"
+
+
+LONG_MARKER = b"@@TEXTE-LONG@@"
+
+
+def _long_text(name: str, data: bytes) -> bytes:
+    """A text longer than a cell can hold (40,000 characters), as export tools write it."""
+    return data.replace(LONG_MARKER, b"Texte libre " * 3334)
+
+
 def cases() -> dict[str, Callable[[Path], None]]:
     """File name → builder. Sub-folders hold cases made of several files (cross-checks)."""
     r, h = attribution, relogement
@@ -204,6 +227,7 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "identification-reconstituee.xlsx": _workbook(
             rows=[r()], id_sheet=False, defined_names=False, properties=False
         ),
+        "identite-contradictoire.xlsx": _workbook(rows=[r()], form={"partenaire": "SFHE"}),
         # -- Structure ------------------------------------------------------------------------
         "feuille-absente.xlsx": _workbook(rows=[r()], sheet_titles={"attributions": None}),
         "feuille-renommee.xlsx": _workbook(rows=[r()], sheet_titles={"attributions": "Attrib 2024"}),
@@ -215,6 +239,9 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "cellule-eloignee.xlsx": _workbook(rows=[r()], edit=_typed("XFD1048576", " ")),
         "valeur-eloignee.xlsx": _workbook(rows=[r()], edit=_typed("XFD5000", "à voir")),
         "feuille-demesuree.xlsx": _workbook(rows=[r()], edit=_scattered),
+        "colonne-non-lue.xlsx": _workbook(rows=[r()], edit=_beside_the_table),
+        "feuille-non-lue.xlsx": _workbook(rows=[r()], edit=_notes_sheet),
+        "feuille-copie.xlsx": _workbook(rows=[r()], edit=_sheet_copy),
         # -- Cells ----------------------------------------------------------------------------
         "cellule-obligatoire.xlsx": _workbook(rows=[r(quartile=None), r(reference="R2", date_bail=None)]),
         "valeur-hors-liste.xlsx": _workbook(rows=[r(suite="Bail sgné")]),
@@ -256,6 +283,7 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "ligne-vide.xlsx": _workbook(rows=[r(), {"_blank": True}, r(reference="R3")]),
         "lignes-formatees.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_trailing_format),
         "aucune-donnee.xlsx": _workbook(rows=[]),
+        "texte-trop-long.xlsx": _patched(_long_text, rows=[r()], form={"commentaires": LONG_MARKER.decode()}),
         "date-1904.xlsx": _workbook(rows=[r()], date1904=True),
         # -- NPNRU rehousing sheet ----------------------------------------------------------
         "relogement-valide.xlsx": _workbook(rows=[r()], relogements=[h()]),

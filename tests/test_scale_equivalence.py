@@ -546,7 +546,7 @@ def test_whole_column_reference_checks_equal_the_row_by_row_ones(references):
         "attributions", "Attributions", rows, {"reference": references}, {"reference": "A"}
     )
     ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
-    validate._duplicates(table, _SCHEMA.sheet("attributions"), "reference", "REFERENCE_DOUBLON", ctx)
+    validate._duplicates(table, "reference", "REFERENCE_DOUBLON", ctx)
     seen: dict[str, int] = {}
     expected = []
     for row, value in zip(rows, references, strict=True):
