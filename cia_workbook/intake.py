@@ -98,7 +98,9 @@ def read_returns(
     findings), so the parent never holds raw cells; the files keep their order whatever the
     order in which workers finish. With a `cache`, the parent hashes each file and loads the
     cached result when there is one (while the workers read the others); the workers store
-    what they read.
+    what they read. A file is hashed from the bytes that are parsed, where they are parsed: a
+    cache entry never describes other bytes than those of its key, even for a file rewritten
+    while it is being checked.
     """
     total = len(paths)
     files: list[ReturnFile | None] = [None] * total
@@ -116,29 +118,35 @@ def read_returns(
         pool = own = Workers(convention, year, engine, cache, workers)
     pooled = pool.size > 1 and total >= POOL_MIN_FILES
     pending: list[tuple[list, Any]] = []
-    batch: list[tuple[int, Path, str | None]] = []
+    batch: list[tuple[int, Path]] = []
 
     def send() -> None:  # the batch to a worker, which starts on it while the others are looked up
-        pending.append((batch[:], pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
+        pending.append((batch[:], pool.submit(_worker_read_batch, [p for _, p in batch])))
         batch.clear()
 
     try:
         for i, path in enumerate(paths):
-            hit, digest = _look_up(cache, path)
+            hit, data = _look_up(cache, path)
             if hit is not None:
                 report(i, hit)
             elif not pooled:
-                rf = _read_and_store(convention, year, path, engine, digest, cache)
+                rf = _read_and_store(convention, year, path, engine, data, cache)
                 report(i, _finish(rf, pool.after_read, pool.tables_back))
             else:
-                batch.append((i, path, digest))
+                # The worker reads (and hashes) the file itself: the bytes looked up here do not
+                # travel, and what it parses is what it hashes.
+                batch.append((i, path))
                 if len(batch) == BATCH:
                     send()
         if batch:
             send()
         for items, future in pending:
-            for (i, _path, _digest), rf in zip(items, future.result(), strict=True):
+            for (i, _path), rf in zip(items, future.result(), strict=True):
                 report(i, rf)
+    except BaseException:
+        if own is not None:
+            own.close(abort=True)
+        raise
     finally:
         if own is not None:
             own.close()
@@ -176,50 +184,58 @@ class Workers:
     def submit(self, fn: Callable, *args: Any):
         """`fn(*args)` on a worker (a module-level function and picklable arguments): a future."""
         if self._executor is None:
-            self._executor = _start_pool(self._setup, self.size)
+            self._executor = _start_pool(self._setup, self.size, os.getpid())
         return self._executor.submit(fn, *args)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: once their tasks are done, or at once with `abort` (an error or an
+        interruption here: what they are doing is of no use any more)."""
         if self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
+            processes = list((getattr(self._executor, "_processes", None) or {}).values())
+            self._executor.shutdown(wait=not abort, cancel_futures=True)
             self._executor = None
+            for process in processes if abort else ():
+                process.terminate()
+                process.join(timeout=5)
 
     def __enter__(self) -> Workers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(abort=kind is not None)
 
 
 def load_or_read(
     convention: Convention, year: int, path: Path, cache: ReturnCache | None, engine: str = "auto"
 ) -> tuple[ReturnFile, bool]:
     """(the cached result of this file, or the file read, validated and cached; whether it was
-    read). The digest the look-up computed is not computed again."""
-    hit, digest = _look_up(cache, path)
+    read). The bytes the look-up read are the ones parsed."""
+    hit, data = _look_up(cache, path)
     if hit is not None:
+        hit.data = None
         return hit, False
-    return _read_and_store(convention, year, path, engine, digest, cache), True
+    rf = _read_and_store(convention, year, path, engine, data, cache)
+    rf.data = None
+    return rf, True
 
 
-def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, str | None]:
-    """(the cached result of this file or None, its SHA-256 when it was computed). A file never
-    stored under its name is not hashed: the worker that reads it hashes the bytes it reads."""
+def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, bytes | None]:
+    """(the cached result of this file or None, the bytes read to look it up). The file is read
+    once and its bytes hashed in memory: the entry found describes exactly these bytes, and a
+    result with findings keeps them (`ReturnFile.data`) for its annotated copy. A file never
+    stored under its name is not read here: the worker that reads it hashes the bytes it reads."""
     if cache is None or not cache.may_hold(Path(path).name):
         return None, None
-    stamp = _stamp(path)
-    if stamp is None:
-        return None, None
-    return cache.load(path, *stamp), stamp[0]
-
-
-def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
-    """(sha256, size, time) as `read_return` records them; None when the file cannot be opened."""
     try:
         stat = Path(path).stat()
-        return sha256_of(path), stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
-    except OSError:
-        return None
+        data = Path(path).read_bytes()
+    except (OSError, MemoryError):
+        return None, None
+    modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+    hit = cache.load(path, hashlib.sha256(data).hexdigest(), len(data), modified)
+    if hit is not None and hit.findings:
+        hit.data = data
+    return hit, data if hit is None else None
 
 
 class _WorkerSetup(NamedTuple):
@@ -233,11 +249,11 @@ class _WorkerSetup(NamedTuple):
     tables_back: frozenset[str] | None
 
 
-def _start_pool(setup: _WorkerSetup, workers: int):
+def _start_pool(setup: _WorkerSetup, workers: int, parent: int):
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(
-        workers, mp_context=fork_context(), initializer=_worker_setup, initargs=(setup,)
+        workers, mp_context=fork_context(), initializer=_worker_setup, initargs=(setup, parent)
     )
 
 
@@ -249,9 +265,9 @@ def fork_context():
 
 
 def _read_and_store(
-    convention: Convention, year: int, path: Path, engine: str, digest: str | None, cache: ReturnCache | None
+    convention: Convention, year: int, path: Path, engine: str, data: bytes | None, cache: ReturnCache | None
 ) -> ReturnFile:
-    rf = read_return(convention, year, path, engine, digest)
+    rf = read_return(convention, year, path, engine, data)
     if cache is not None:
         cache.store(rf)
     return rf
@@ -260,18 +276,21 @@ def _read_and_store(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_setup(setup: _WorkerSetup) -> None:
+def _worker_setup(setup: _WorkerSetup, parent: int) -> None:
+    from cia_workbook.runs import bind_to_parent
+
+    bind_to_parent(parent)  # a worker never outlives the command (kill -9 included)
     _WORKER.update(setup._asdict())
 
 
-def _worker_read(path: Path, digest: str | None) -> ReturnFile:
+def _worker_read(path: Path) -> ReturnFile:
     w = _WORKER
-    rf = _read_and_store(w["convention"], w["year"], path, w["engine"], digest, w["cache"])
+    rf = _read_and_store(w["convention"], w["year"], path, w["engine"], None, w["cache"])
     return _finish(rf, w["after_read"], w["tables_back"])
 
 
-def _worker_read_batch(items: list[tuple[Path, str | None]]) -> list[ReturnFile]:
-    return [_worker_read(path, digest) for path, digest in items]
+def _worker_read_batch(paths: list[Path]) -> list[ReturnFile]:
+    return [_worker_read(path) for path in paths]
 
 
 def _finish(
@@ -279,6 +298,7 @@ def _finish(
 ) -> ReturnFile:
     if after_read is not None:
         after_read(rf)
+    rf.data = None  # the bytes stay where they were read
     if tables_back is not None:
         rf.tables = {k: t for k, t in rf.tables.items() if k in tables_back}
     return rf
@@ -325,22 +345,26 @@ def _walk(folder: str, prefix: str, out: list[tuple[str, str, str]]) -> None:
                     else os.path.join(real_folder, entry.name)
                 )
                 out.append((prefix + entry.name, entry.path, real))
+            elif entry.is_symlink() and not os.path.exists(entry.path):
+                # A link to nothing is listed (and said to be broken), never skipped in silence.
+                out.append((prefix + entry.name, entry.path, os.path.join(real_folder, entry.name)))
         except OSError:
             continue
 
 
 def read_return(
-    convention: Convention, year: int, path: Path, engine: str = "auto", digest: str | None = None
+    convention: Convention, year: int, path: Path, engine: str = "auto", data: bytes | None = None
 ) -> ReturnFile:
     """One file as a `ReturnFile`: hash, size and time first, so even an unreadable file is listed.
 
-    `digest` is the file's SHA-256 when the caller has just computed it.
+    The file is read once into memory, hashed, and parsed from those bytes (`data`: the bytes
+    when the caller has just read them); they stay on `ReturnFile.data` for the annotated copy,
+    which is made from what was judged.
     """
     path = Path(path)
-    data = None
     try:
         stat = path.stat()
-        if digest is None:
+        if data is None:
             # Read once: hashed here, then parsed from the same bytes (a file too large for
             # memory is hashed in pieces; the reader then says it is too large).
             try:
@@ -348,12 +372,15 @@ def read_return(
                 digest = hashlib.sha256(data).hexdigest()
             except MemoryError:
                 digest = sha256_of(path)
-        size, modified = stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+        size = stat.st_size if data is None else len(data)
+        modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     except OSError as exc:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
-        rf.findings = [finding("FICHIER_ILLISIBLE", path.name, detail=f"accès refusé : {exc.strerror}")]
+        rf.findings = [_unopened(path, exc)]
         return rf
-    rf = ReturnFile(path, digest, size, modified)
+    rf = ReturnFile(path, digest, size, modified, data=data)
     result = read_workbook(path, engine, skip=SHEETS_NOT_JUDGED, data=data)
     rf.ignored = result.ignored
     rf.findings = list(result.findings)
@@ -371,6 +398,19 @@ def read_return(
         ids = [r.id for r in convention.reservataires]
         rf.contingent_counts = contingents_counts(convention, year, table, ids)
     return rf
+
+
+def _unopened(path: Path, exc: OSError) -> Finding:
+    """Why a listed file could not be opened: a broken link, a file gone, or the system's reason."""
+    import errno
+
+    from cia_workbook.fileio import describe_os_error
+
+    if os.path.islink(path) and not os.path.exists(path):
+        return finding("FICHIER_LIEN_ROMPU", path.name, target=os.readlink(path))
+    if exc.errno == errno.ENOENT:
+        return finding("FICHIER_DISPARU", path.name)
+    return finding("FICHIER_ILLISIBLE", path.name, detail=describe_os_error(exc, writing=False))
 
 
 def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from workbooks import CONVENTION
 
-from cia_workbook.findings import CATALOGUE
+from cia_workbook.findings import CATALOGUE, RUN_CODES
 from cia_workbook.intake import collect_campaign, read_return
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,8 @@ def test_every_finding_code_has_a_corpus_file():
     covered = {code for found in EXPECTED.values() for _, _, code in found} | {
         c for _, _, c in CROSS + CROSS_REHOUSING
     }
-    assert covered == set(CATALOGUE)
+    # The codes of the run (RUN_CODES) cannot live in a file: tests/test_faults_*.py make them.
+    assert covered | RUN_CODES == set(CATALOGUE) and not covered & RUN_CODES
 
 
 def test_corpus_lists_every_file_and_is_up_to_date(tmp_path):
