@@ -59,13 +59,29 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(tmp_path, target)
     except WriteError:
         raise
-    except OSError as exc:
-        raise WriteError(target, exc) from exc
+    except Exception as exc:
+        cause = _system_error(exc)
+        if cause is None:
+            raise
+        raise WriteError(target, cause) from exc
     finally:
         try:
             tmp_path.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def _system_error(exc: BaseException) -> OSError | None:
+    """The system's error behind `exc`: itself, or the one a writing library wrapped (xlsxwriter's
+    FileCreateError holds it as its argument, others chain it)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError):
+            return exc
+        inner = next((a for a in getattr(exc, "args", ()) if isinstance(a, OSError)), None)
+        exc = inner or exc.__cause__ or exc.__context__
+        seen += 1
+    return None
 
 
 # A name is at most 255 bytes on the usual file systems (NAME_MAX).
