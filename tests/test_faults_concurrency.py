@@ -21,8 +21,6 @@ from campaign import CONVENTION, YEAR, run
 
 from cia_workbook import report_xlsx, runs
 
-ROOT = Path(__file__).resolve().parent.parent
-
 # A `consolidate` that goes the CSV way (more rows than the threshold) and stops just before
 # writing its CSV files until told to go on (a file named `go` in the working folder).
 HELD_CONSOLIDATE = textwrap.dedent(
@@ -52,7 +50,7 @@ HELD_CONSOLIDATE = textwrap.dedent(
 def _start_held(workdir: Path) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-c", HELD_CONSOLIDATE, str(workdir), str(YEAR)],
-        cwd=ROOT,
+        cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
