@@ -226,16 +226,26 @@ def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, 
     stored under its name is not read here: the worker that reads it hashes the bytes it reads."""
     if cache is None or not cache.may_hold(Path(path).name):
         return None, None
+    stamp = _stamp(path)
+    if stamp is None:
+        return None, None
+    sha256, size, modified, data = stamp
+    hit = cache.load(path, sha256, size, modified)
+    if hit is not None and hit.findings:
+        hit.data = data
+    return hit, data if hit is None else None
+
+
+def _stamp(path: Path) -> tuple[str, int, dt.datetime, bytes] | None:
+    """(sha256, size, time, the bytes hashed) as `read_return` records them, from one read of
+    the file; None when it cannot be read."""
     try:
         stat = Path(path).stat()
         data = Path(path).read_bytes()
     except (OSError, MemoryError):
-        return None, None
+        return None
     modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
-    hit = cache.load(path, hashlib.sha256(data).hexdigest(), len(data), modified)
-    if hit is not None and hit.findings:
-        hit.data = data
-    return hit, data if hit is None else None
+    return hashlib.sha256(data).hexdigest(), len(data), modified, data
 
 
 class _WorkerSetup(NamedTuple):

@@ -100,6 +100,8 @@ def _busy_message(path: Path, year: int, command: str) -> str:
     try:
         info = json.loads(_holder_path(path).read_text(encoding="utf-8"))
         started = dt.datetime.fromisoformat(info["debut"])
+        if info["machine"] == socket.gethostname() and not _running(int(info["processus"])):
+            raise ValueError("left by a command that has ended: the holder is another one")
         who = (
             f" (« cia-workbook {info['commande']} », lancée le {started:%d/%m/%Y à %H:%M:%S}"
             f" par {info['utilisateur'] or 'un utilisateur'} sur {info['machine']}, processus {info['processus']})"
@@ -112,6 +114,16 @@ def _busy_message(path: Path, year: int, command: str) -> str:
         f"puis relancez celle-ci. Le verrou {path} est libéré dès que la commande qui le tient "
         "s'arrête : s'il n'y en a plus, relancez simplement."
     )
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 # -- Leftovers of interrupted runs ---------------------------------------------------------
