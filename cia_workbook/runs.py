@@ -169,7 +169,9 @@ def bind_to_parent(parent: int) -> None:
 
     On Linux the kernel sends SIGKILL on the parent's death (prctl PR_SET_PDEATHSIG); elsewhere
     a thread checks every half second that the parent is still there. The worker's SIGTERM
-    gets its default action back (the parent's handler would make it linger).
+    gets its default action back (the parent's handler would make it linger). Linux ties the
+    signal to the thread that started the worker: the tool starts its workers from the main
+    thread only.
     """
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
