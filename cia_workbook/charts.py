@@ -71,7 +71,16 @@ def start_rendering(specs: list[Spec]) -> Callable[[], list[Chart]]:
     from concurrent.futures import ProcessPoolExecutor
 
     try:
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        import os
+
+        from cia_workbook.runs import bind_to_parent
+
+        executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=bind_to_parent,  # ends with the command, even killed
+            initargs=(os.getpid(),),
+        )
         future = executor.submit(render_all, specs)
     except OSError:
         return lambda: render_all(specs)

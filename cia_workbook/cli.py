@@ -88,6 +88,22 @@ class Workdir:
 
         return self.outputs(year) / commentary_docx_name(year)
 
+    def lock(self, years: list[int], command: str):
+        """The locks of `years` for `command` (see runs.py), and once held, the leftovers of
+        interrupted runs removed from those years' folders. Refuses with a French message when
+        another command holds one for more than a few seconds."""
+        return _Locked(self, years, command)
+
+    def own_folders(self, year: int) -> list[Path]:
+        """Folders where the tool alone writes for `year` (never forms/: the partners' files)."""
+        out = self.outputs(year)
+        folders = [out, out / "retours", self.cache(year), self.templates(year)]
+        try:
+            folders += [p for p in self.cache(year).iterdir() if p.is_dir()]
+        except OSError:
+            pass
+        return folders
+
     def form_years(self) -> list[int]:
         base = self.root / "forms"
         if not base.is_dir():
@@ -102,6 +118,31 @@ class Workdir:
         except ConventionError as exc:
             raise click.ClickException(str(exc)) from None
         return convention, path
+
+
+class _Locked:
+    def __init__(self, wd: Workdir, years: list[int], command: str):
+        self.wd, self.years, self.command = wd, years, command
+        self._hold = None
+
+    def __enter__(self) -> None:
+        from cia_workbook import runs
+
+        self._hold = runs.hold(self.wd.root, self.years, self.command)
+        try:
+            self._hold.__enter__()
+        except runs.Busy as exc:
+            raise click.ClickException(str(exc)) from None
+        removed = runs.remove_leftovers([f for y in self.years for f in self.wd.own_folders(y)])
+        if removed:
+            click.echo(
+                f"{len(removed)} fichier(s) temporaire(s) laissé(s) par une commande interrompue retiré(s) "
+                f"(par exemple {removed[0]}).",
+                err=True,
+            )
+
+    def __exit__(self, *exc) -> None:
+        self._hold.__exit__(*exc)
 
 
 def _year_option(func=None, *, help_text: str = "Année évaluée (par défaut : l'année civile précédente)."):
@@ -197,7 +238,10 @@ def main(ctx: click.Context, workdir: Path) -> None:
     Sans fichier convention.toml dans le dossier de travail, la convention intégrée
     (Alès Agglomération 2020-2026) est utilisée.
     """
+    from cia_workbook.runs import stop_on_sigterm
+
     ctx.obj = Workdir(workdir)
+    ctx.with_resource(stop_on_sigterm())
 
 
 @main.command()
@@ -268,10 +312,11 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
         raise click.ClickException(
             f"Partenaire inconnu : {', '.join(unknown)}. Partenaires de la convention : {known}."
         )
-    previous = _previous_campaign(wd, convention, year)
-    paths = write_templates(
-        convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
-    )
+    with wd.lock([year], "templates"):
+        previous = _previous_campaign(wd, convention, year)
+        paths = write_templates(
+            convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
+        )
     say([*(f"  {path}" for path in paths), f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}."])
 
 
@@ -310,17 +355,20 @@ def validate(wd: Workdir, paths: tuple[Path, ...], year: int | None, as_json: bo
         )
     bar = ReadingBar()
     try:
-        cache = ReturnCache(wd.cache(year), convention, year)
-        campaign, written, stale = run_validation(
-            convention, year, sources, wd.outputs(year), cache, progress=bar, whole_folder=not paths
-        )
+        with wd.lock([year], "validate"):
+            cache = ReturnCache(wd.cache(year), convention, year)
+            campaign, written, stale, problems = run_validation(
+                convention, year, sources, wd.outputs(year), cache, progress=bar, whole_folder=not paths
+            )
     finally:
         bar.close()
     if as_json:  # JSON escapes C0 controls, not C1 ones nor bidirectional characters
-        click.echo(visible_json(console.campaign_json(convention, campaign, written, stale)))
+        click.echo(visible_json(console.campaign_json(convention, campaign, written, stale, problems)))
     else:
-        say(console.campaign_lines(convention, campaign, written, stale))
-    if any(rf.has_errors for rf in campaign.files if not rf.ignored):
+        say(console.campaign_lines(convention, campaign, written, stale, problems))
+    # A replaced version's errors no longer count: the newer version's do.
+    replaced = console.replaced_by(campaign)
+    if problems or any(rf.has_errors for rf in campaign.files if not rf.ignored and id(rf) not in replaced):
         sys.exit(1)
 
 
@@ -352,10 +400,13 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
     year = year or default_year()
     _check_year(convention, year)
     bar = ReadingBar()
+    # Every year read is locked: its cache receives the returns read (see runs.py).
+    years = [y for y in wd.form_years() if y in convention.years and y <= year] or [year]
     try:
-        result = run_consolidation(
-            convention, wd, year, diffusions=(diffusion,), word=not no_word, progress=bar
-        )
+        with wd.lock(years, "consolidate"):
+            result = run_consolidation(
+                convention, wd, year, diffusions=(diffusion,), word=not no_word, progress=bar
+            )
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -398,8 +449,10 @@ def demo(wd: Workdir, year: int | None, seed: int) -> None:
     year = year or 2024
     convention, _ = wd.convention()
     _check_year(convention, year)
-    for line in run_demo(convention, wd, year, seed=seed):
-        say([line])
+    wd.root.mkdir(parents=True, exist_ok=True)
+    with wd.lock([y for y in convention.years if y <= year], "demo"):
+        for line in run_demo(convention, wd, year, seed=seed):
+            say([line])
 
 
 if __name__ == "__main__":  # pragma: no cover

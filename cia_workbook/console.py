@@ -58,6 +58,12 @@ def partner_lines(convention: Convention, campaign: Campaign) -> list[dict[str, 
     return out
 
 
+def replaced_by(campaign: Campaign) -> dict[int, ReturnFile]:
+    """id of each version replaced by a newer one → the version used instead. A replaced
+    version's findings no longer apply and it gets no annotated copy."""
+    return {id(old): campaign.used[pid] for pid, versions in campaign.superseded.items() for old in versions}
+
+
 def _unused(campaign: Campaign) -> list[ReturnFile]:
     used = {id(rf) for rf in campaign.used.values()}
     old = {id(rf) for versions in campaign.superseded.values() for rf in versions}
@@ -65,13 +71,21 @@ def _unused(campaign: Campaign) -> list[ReturnFile]:
 
 
 def campaign_text(
-    convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
+    convention: Convention,
+    campaign: Campaign,
+    written: list[Path],
+    stale: StaleCopies | None = None,
+    problems: list[Finding] | None = None,
 ) -> str:
-    return "\n".join(campaign_lines(convention, campaign, written, stale))
+    return "\n".join(campaign_lines(convention, campaign, written, stale, problems))
 
 
 def campaign_lines(
-    convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
+    convention: Convention,
+    campaign: Campaign,
+    written: list[Path],
+    stale: StaleCopies | None = None,
+    problems: list[Finding] | None = None,
 ) -> list[str]:
     """The campaign for the officer, one console line each (the CLI shows every character a
     terminal would act on as an escape: see terminal.py)."""
@@ -106,7 +120,16 @@ def campaign_lines(
         lines += ["", "Fichiers non retenus :"]
         for rf in unused:
             lines.append(f"  {rf.name} : {verdict(rf)}{_why_unused(rf)}")
-    with_findings = [rf for rf in campaign.files if rf.findings]
+    replaced = replaced_by(campaign)
+    if replaced:
+        lines += [
+            "",
+            "Versions remplacées (leurs constats ne valent plus, aucune copie annotée à renvoyer) :",
+        ]
+        for rf in campaign.files:
+            if id(rf) in replaced:
+                lines.append(f"  {rf.name} : remplacé par {replaced[id(rf)].name}")
+    with_findings = [rf for rf in campaign.files if rf.findings and id(rf) not in replaced]
     if with_findings:
         lines += ["", "Constats par fichier :"]
         for rf in with_findings:
@@ -125,10 +148,13 @@ def campaign_lines(
     if written:
         lines += ["", "Fichiers écrits :"]
         lines.extend(f"  {p}" for p in written)
+    if problems:
+        lines += ["", "Fichiers non écrits ou non annotés :"]
+        lines.extend(f"  {f.file} [{f.code}] {f.severity} : {f.message}" for f in problems)
     if stale is not None and stale.removed:
         lines += [
             "",
-            "Copies annotées retirées (fichier corrigé depuis, illisible, renommé ou retiré de forms/) :",
+            "Copies annotées retirées (fichier corrigé ou remplacé depuis, illisible, renommé ou retiré de forms/) :",
         ]
         lines.extend(f"  {p}" for p in stale.removed)
     if stale is not None and stale.left:
@@ -193,12 +219,17 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def campaign_json(
-    convention: Convention, campaign: Campaign, written: list[Path], stale: StaleCopies | None = None
+    convention: Convention,
+    campaign: Campaign,
+    written: list[Path],
+    stale: StaleCopies | None = None,
+    problems: list[Finding] | None = None,
 ) -> str:
     used = {id(rf): pid for pid, rf in campaign.used.items()}
     old = {id(rf): pid for pid, versions in campaign.superseded.items() for rf in versions}
     files = []
     for rf in campaign.files:
+        replaced = id(rf) in old
         files.append(
             {
                 "fichier": rf.name,
@@ -207,12 +238,13 @@ def campaign_json(
                 "taille": rf.size,
                 "modifie": rf.modified.isoformat(),
                 "lecteur": rf.reader,
-                "statut": verdict(rf),
+                "statut": "remplacé" if replaced else verdict(rf),
                 "partenaire": rf.partner_id,
                 "annee": rf.identity.year if rf.identity else None,
                 "utilise": id(rf) in used,
                 "remplace_par": campaign.used[old[id(rf)]].name if id(rf) in old else None,
-                "constats": [finding_dict(f) for f in rf.findings],
+                # A replaced version's findings no longer apply: the newer version's do.
+                "constats": [] if replaced else [finding_dict(f) for f in rf.findings],
             }
         )
     data = {
@@ -224,5 +256,6 @@ def campaign_json(
         "ecrits": [str(p) for p in written],
         "retires": [str(p) for p in stale.removed] if stale else [],
         "non_retires": [str(p) for p in stale.left] if stale else [],
+        "non_ecrits": [finding_dict(f) for f in problems or []],
     }
     return json.dumps(data, ensure_ascii=False, indent=2)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cia_workbook import excel
-from cia_workbook.console import partner_lines, verdict
+from cia_workbook.console import partner_lines, replaced_by, verdict
 from cia_workbook.convention import Convention
-from cia_workbook.fileio import atomic_path
-from cia_workbook.findings import Finding
+from cia_workbook.fileio import NAME_MAX, atomic_path, describe_os_error, fit_name
+from cia_workbook.findings import Finding, finding
 from cia_workbook.intake import CROSS_CHECKED_TABLES
 from cia_workbook.model import Campaign, ReturnFile
 
@@ -52,16 +52,24 @@ COPY_SUFFIX = "-corrections.xlsx"
 
 def copy_targets(paths: list[Path], outdir: Path) -> dict[Path, Path]:
     """Where the corrected copy of each received file goes: outdir/retours/<stem>-corrections.xlsx,
-    or <stem>-<extension>-corrections.xlsx when an earlier file has the same stem (r.xlsx, r.ods)."""
+    or <stem>-<extension>-corrections.xlsx when an earlier file has the same stem (r.xlsx, r.ods).
+    A name that would pass the system's limit (255 bytes) keeps the start of the stem and a short
+    digest of the whole name, so it stays distinct."""
+    import hashlib
+
     out: dict[Path, Path] = {}
     stems: set[str] = set()
     for path in paths:
         path = Path(path)
-        name = f"{path.stem}{COPY_SUFFIX}"
-        if path.stem in stems:
-            name = f"{path.stem}-{path.suffix.lstrip('.')}{COPY_SUFFIX}"
+        stem = path.stem
+        if stem in stems:
+            stem = f"{stem}-{path.suffix.lstrip('.')}"
         stems.add(path.stem)
-        out[path] = Path(outdir) / "retours" / name
+        if len(f"{stem}{COPY_SUFFIX}".encode()) > NAME_MAX:
+            digest = hashlib.sha256(path.name.encode()).hexdigest()[:8]
+            room = NAME_MAX - len(COPY_SUFFIX.encode()) - len(digest) - 1
+            stem = f"{fit_name(stem, room)}-{digest}"
+        out[path] = Path(outdir) / "retours" / f"{stem}{COPY_SUFFIX}"
     return out
 
 
@@ -84,43 +92,116 @@ class CopyOnRead:
         # Relogements sheet: those copies are written once, after them.
         if CROSS_CHECKED_TABLES.intersection(rf.tables):
             return
-        write_corrected_copy(rf.path, rf.findings, target, fixed_time(self.year))
+        try:  # from the bytes just judged, whatever the file holds by now
+            write_corrected_copy(rf.path, rf.findings, target, fixed_time(self.year), rf.data, rf.sha256)
+        except (OSError, FileChanged):  # tried again by `write_feedback`, which says why it fails
+            return
         rf.copy_written = (target, len(rf.findings))
 
 
 def write_feedback(
-    convention: Convention, campaign: Campaign, outdir: Path, pool: Workers | None = None
+    convention: Convention,
+    campaign: Campaign,
+    outdir: Path,
+    pool: Workers | None = None,
+    problems: list[Finding] | None = None,
 ) -> list[Path]:
     """Corrected copies in outdir/retours/ and outdir/controle-<year>.xlsx; returns written paths.
 
-    A copy already written by `CopyOnRead` with the same findings is kept. With a `pool` (see
-    `intake.Workers`) the other copies are written on its workers while this process writes the
-    summary.
+    Copies are for the files that count: a version replaced by a newer one gets none (its
+    findings no longer apply), see `remove_replaced_copies`. A copy already written by
+    `CopyOnRead` with the same findings is kept. With a `pool` (see `intake.Workers`) the other
+    copies are written on its workers while this process writes the summary.
+
+    An output that cannot be written (read-only folder, full disk, a file changed since it was
+    judged) is added to `problems` as a finding naming it, and the others are still written;
+    without `problems` the first one raises.
     """
     outdir = Path(outdir)
     written: list[Path] = []
+    failed: list[Finding] = []
     cross = _cross_by_file(campaign)
     targets = copy_targets([rf.path for rf in campaign.files], outdir)
+    replaced = replaced_by(campaign)
     jobs = []
     for rf in campaign.files:
         findings = rf.findings + cross.get(id(rf), [])
-        if rf.ignored or not rf.reader or not findings:
+        if rf.ignored or not rf.reader or not findings or id(rf) in replaced:
             continue
         target = targets[rf.path]
         written.append(target)
         if rf.copy_written == (target, len(findings)):
             continue  # written where the file was read, and nothing was added since
-        jobs.append((rf.path, findings, target, fixed_time(campaign.year)))
+        jobs.append((rf, (rf.path, findings, target, fixed_time(campaign.year), rf.data, rf.sha256)))
     pooled = pool is not None and pool.size > 1 and len(jobs) > 1
-    futures = [pool.submit(write_corrected_copy, *job) for job in jobs] if pooled else []  # type: ignore[union-attr]
-    for job in [] if pooled else jobs:
-        write_corrected_copy(*job)
+    futures = [pool.submit(write_corrected_copy, *job) for _, job in jobs] if pooled else []  # type: ignore[union-attr]
+    done: list[Any] = []
+    for _rf, job in [] if pooled else jobs:
+        done.append(_attempt(write_corrected_copy, *job))
     summary = outdir / f"controle-{campaign.year}.xlsx"
-    write_summary(convention, campaign, summary)
+    summary_error = _attempt(write_summary, convention, campaign, summary)
     for future in futures:
-        future.result()
-    written.append(summary)
+        done.append(_attempt(future.result))
+    for (rf, job), error in zip(jobs, done, strict=True):
+        if error is None:
+            continue
+        written.remove(job[2])
+        if isinstance(error, FileChanged):
+            failed.append(finding("FICHIER_MODIFIE", rf.name))
+        else:
+            failed.append(_not_written(job[2], error))
+    if summary_error is None:
+        written.append(summary)
+    else:
+        failed.append(_not_written(summary, summary_error))
+    if failed and problems is None:
+        raise OutputError(failed)
+    if problems is not None:
+        problems.extend(failed)
     return written
+
+
+class FileChanged(Exception):
+    """The received file no longer holds the bytes that were judged: no copy is made from it."""
+
+
+class OutputError(Exception):
+    """Outputs that could not be written (the findings say which and why)."""
+
+    def __init__(self, failed: list[Finding]):
+        super().__init__("\n".join(f.message for f in failed))
+        self.failed = failed
+
+
+def _attempt(fn, *args) -> Exception | None:
+    try:
+        fn(*args)
+    except (OSError, FileChanged) as exc:
+        return exc
+    return None
+
+
+def _not_written(path: Path, exc: Exception) -> Finding:
+    why = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+    return finding("SORTIE_NON_ECRITE", Path(path).name, path=str(path), why=why)
+
+
+def remove_replaced_copies(campaign: Campaign, outdir: Path) -> StaleCopies:
+    """Remove the annotated copy of each version replaced by a newer one (written when it was
+    read, or left by an earlier run): the officer could send it back for the wrong file."""
+    replaced = replaced_by(campaign)
+    targets = copy_targets([rf.path for rf in campaign.files], outdir)
+    result = StaleCopies([], [])
+    for rf in campaign.files:
+        target = targets[rf.path]
+        if id(rf) not in replaced or not target.is_file():
+            continue
+        try:
+            target.unlink()
+            result.removed.append(target)
+        except OSError:
+            result.left.append(target)
+    return result
 
 
 class StaleCopies(NamedTuple):
@@ -171,20 +252,39 @@ CORRECTIONS_HEADERS = (
 CORRECTIONS_WIDTHS = (5, 14, 24, 16, 10, 100)
 
 
-def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when: dt.datetime) -> Path:
+def write_corrected_copy(
+    path: Path,
+    findings: list[Finding],
+    target: Path,
+    when: dt.datetime,
+    data: bytes | None = None,
+    sha256: str | None = None,
+) -> Path:
     """Copy of the received workbook `path` with the faulty cells marked and a Corrections sheet
     first.
+
+    The copy is made from `data`, the bytes that were judged; without them the file is read, and
+    when it no longer has the SHA-256 `sha256` that was judged, `FileChanged` is raised: a copy
+    of other bytes would mark the wrong cells.
 
     An .xlsx is copied part for part with only those changes (`xlsx_copy`); a workbook that
     cannot be edited so (OpenDocument, macros, external links, existing comments on a sheet to
     mark…) is loaded and saved with openpyxl, or rebuilt from its values.
     """
+    path = Path(path)
+    if data is None:
+        data = path.read_bytes()
+        if sha256 is not None:
+            import hashlib
+
+            if hashlib.sha256(data).hexdigest() != sha256:
+                raise FileChanged(path.name)
     if path.suffix.lower() == ".xlsx":
         from cia_workbook import xlsx_copy
 
         try:
             copy = xlsx_copy.edit_copy(
-                path.read_bytes(),
+                data,
                 lambda names: (_marks(findings, names), _corrections(findings, names)),
                 when,
                 AUTHOR,
@@ -195,7 +295,7 @@ def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when
             with atomic_path(target) as tmp:
                 tmp.write_bytes(copy)
             return target
-    wb = _load_copy(path)
+    wb = _load_copy(path, data)
     _mark_cells(wb, findings)
     _corrections_sheet(wb, findings)
     wb.properties.created = when
@@ -207,22 +307,24 @@ def write_corrected_copy(path: Path, findings: list[Finding], target: Path, when
     return target
 
 
-def _load_copy(path: Path):
-    """The received workbook loaded for writing a copy; rebuilt from its values when openpyxl
-    cannot open it (OpenDocument, odd producers)."""
+def _load_copy(path: Path, data: bytes):
+    """The received workbook (its bytes `data`) loaded for writing a copy; rebuilt from its
+    values when openpyxl cannot open it (OpenDocument, odd producers)."""
+    import io
+
     import openpyxl
 
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             # keep_vba=False: the copy is a plain .xlsx, macros are not carried over.
-            return openpyxl.load_workbook(path, keep_links=False, keep_vba=False, rich_text=False)
+            return openpyxl.load_workbook(io.BytesIO(data), keep_links=False, keep_vba=False, rich_text=False)
         except Exception:
             pass
     from cia_workbook.reader import read_workbook
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
-    result = read_workbook(path)
+    result = read_workbook(path, data=data)
     for sheet in result.workbook.sheets if result.workbook else []:
         ws = wb.create_sheet(sheet.title[:31])
         if not sheet.visible:
@@ -473,10 +575,12 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
               rows, [30, 12, 20, 36, 66, 12, 16, 9, 14, 36, 14, 36])  # fmt: skip
 
         used = {id(rf) for rf in campaign.used.values()}
+        replaced = replaced_by(campaign)
         names = {p.id: p.name for p in convention.partners}
         rows = [
             [rf.name, names.get(rf.partner_id or "", rf.partner_id), rf.identity.year if rf.identity else None,
-             verdict(rf), id(rf) in used, rf.sha256, rf.size, rf.modified, rf.reader]
+             f"remplacé par {replaced[id(rf)].name}" if id(rf) in replaced else verdict(rf), id(rf) in used,
+             rf.sha256, rf.size, rf.modified, rf.reader]
             for rf in campaign.files
         ]  # fmt: skip
         table("Fichiers",
@@ -486,6 +590,8 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
 
         rows = []
         for rf in campaign.files:
+            if id(rf) in replaced:  # its findings no longer apply: the newer version's do
+                continue
             for f in rf.findings:
                 rows.append([rf.name, names.get(rf.partner_id or "", ""), f.sheet, f.cell, f.code,
                              f.severity, f.type.title, f.message])  # fmt: skip

@@ -56,6 +56,12 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "le fichier n'a pas été lu ; les autres fichiers l'ont été. Ouvrez-le, appuyez sur Ctrl+Fin dans "
                 "chaque feuille pour voir sa dernière cellule et effacez ce qui est saisi loin des données, "
                 "enregistrez-le au format .xlsx et renvoyez-le."),
+    FindingType("FICHIER_LIEN_ROMPU", ERROR, "Lien vers un fichier absent",
+                "Ce fichier est un lien symbolique vers « {target} », qui n'existe pas : aucun classeur n'a été lu. "
+                "Remplacez le lien par le classeur reçu lui-même, ou supprimez-le."),
+    FindingType("FICHIER_DISPARU", ERROR, "Fichier disparu pendant le contrôle",
+                "Le fichier a été supprimé ou déplacé pendant le contrôle : il n'a pas été lu. "
+                "Remettez-le dans le dossier des réponses, puis relancez la commande."),
     # -- Identification -------------------------------------------------------------------
     FindingType("MODELE_INCONNU", ERROR, "Modèle non reconnu",
                 "Ce classeur n'est pas un modèle cia-workbook (identification absente). "
@@ -246,7 +252,20 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("RELOGEMENT_DOUBLON_PARTENAIRES", WARNING, "Ménage suivi par deux partenaires",
                 "Le ménage « {value} » figure aussi dans le fichier de {other} pour {year}. Un ménage est suivi par un "
                 "seul partenaire : la ligne de {kept} est retenue ; convenez entre vous de qui le déclare."),
+    # -- The run: what the officer's machine did not allow (never in a partner's copy) ----------
+    FindingType("SORTIE_NON_ECRITE", ERROR, "Fichier de sortie non écrit",
+                "{path} n'a pas pu être écrit ({why}). Aucun fichier incomplet n'est laissé à sa place ; "
+                "relancez la commande une fois le problème réglé."),
+    FindingType("FICHIER_MODIFIE", ERROR, "Fichier modifié pendant le contrôle",
+                "Le fichier a été modifié pendant le contrôle : sa copie annotée n'a pas été écrite, elle aurait "
+                "mêlé deux versions. Relancez « cia-workbook validate » pour contrôler la version actuelle."),
 )  # fmt: skip
+
+
+# Codes about the machine and the run, not about what a file holds: no committed file can show
+# them (a link to nothing, a file gone or rewritten while it is read, an output that cannot be
+# written); the fault-injection tests make them happen.
+RUN_CODES = frozenset({"FICHIER_LIEN_ROMPU", "FICHIER_DISPARU", "SORTIE_NON_ECRITE", "FICHIER_MODIFIE"})
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,9 @@ def read_returns(
     findings), so the parent never holds raw cells; the files keep their order whatever the
     order in which workers finish. With a `cache`, the parent hashes each file and loads the
     cached result when there is one (while the workers read the others); the workers store
-    what they read.
+    what they read. A file is hashed from the bytes that are parsed, where they are parsed: a
+    cache entry never describes other bytes than those of its key, even for a file rewritten
+    while it is being checked.
 
     A file whose reading kills its worker (the process aborted, crashed or was killed for lack
     of memory) costs only that file: the pool is started again, the other files are read again,
@@ -132,45 +134,51 @@ def read_returns(
         pool = own = Workers(convention, year, engine, cache, workers, isolate=isolate)
     pooled = (pool.size > 1 and total >= POOL_MIN_FILES) or pool.isolate
     pending: list[tuple[list, Any]] = []
-    batch: list[tuple[int, Path, str | None]] = []
+    batch: list[tuple[int, Path]] = []
 
     def send() -> None:  # the batch to a worker, which starts on it while the others are looked up
-        pending.append((batch[:], pool.submit(_worker_read_batch, [(p, d) for _, p, d in batch])))
+        pending.append((batch[:], pool.submit(_worker_read_batch, [p for _, p in batch])))
         batch.clear()
 
     try:
         for i, path in enumerate(paths):
-            hit, digest = _look_up(cache, path)
+            hit, data = _look_up(cache, path)
             if hit is not None:
                 report(i, hit)
             elif not pooled:
-                rf = _read_and_store(convention, year, path, engine, digest, cache)
+                rf = _read_and_store(convention, year, path, engine, data, cache)
                 report(i, _finish(rf, pool.after_read, pool.tables_back))
             else:
-                batch.append((i, path, digest))
+                # The worker reads (and hashes) the file itself: the bytes looked up here do not
+                # travel, and what it parses is what it hashes.
+                batch.append((i, path))
                 if len(batch) == BATCH:
                     send()
         if batch:
             send()
-        broken: list[tuple[int, Path, str | None]] = []
+        broken: list[tuple[int, Path]] = []
         for items, future in pending:
             try:
                 results = future.result()
             except BrokenProcessPool:  # a worker died: every task not yet done fails with it
                 broken.extend(items)
                 continue
-            for (i, _path, _digest), rf in zip(items, results, strict=True):
+            for (i, _path), rf in zip(items, results, strict=True):
                 report(i, rf)
         if broken:
             for i, rf in _read_one_by_one(pool, broken):
                 report(i, rf)
+    except BaseException:
+        if own is not None:
+            own.close(abort=True)
+        raise
     finally:
         if own is not None:
             own.close()
     return files  # type: ignore[return-value]
 
 
-def _read_one_by_one(pool: Workers, items: list[tuple[int, Path, str | None]]):
+def _read_one_by_one(pool: Workers, items: list[tuple[int, Path]]):
     """(index, ReturnFile) of each item read again after a worker died, on a fresh pool.
 
     One file per task and never more tasks than workers: when a worker dies again, the files
@@ -181,20 +189,20 @@ def _read_one_by_one(pool: Workers, items: list[tuple[int, Path, str | None]]):
 
     pool.restart()
     queue = deque(items)
-    suspects: deque[tuple[int, Path, str | None]] = deque()
+    suspects: deque[tuple[int, Path]] = deque()
     while queue or suspects:
         if suspects:
             item = suspects.popleft()
-            future = pool.submit(_worker_read_batch, [item[1:]])
+            future = pool.submit(_worker_read_batch, [item[1]])
             try:
                 yield item[0], future.result()[0]
             except BrokenProcessPool:
-                yield item[0], _killed_reading(item[1], item[2], pool.restart())
+                yield item[0], _killed_reading(item[1], pool.restart())
             continue
-        running: dict[Any, tuple[int, Path, str | None]] = {}
+        running: dict[Any, tuple[int, Path]] = {}
         while queue and len(running) < pool.size:
             item = queue.popleft()
-            running[pool.submit(_worker_read_batch, [item[1:]])] = item
+            running[pool.submit(_worker_read_batch, [item[1]])] = item
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -206,21 +214,21 @@ def _read_one_by_one(pool: Workers, items: list[tuple[int, Path, str | None]]):
                     continue
                 if queue and not suspects:
                     next_item = queue.popleft()
-                    running[pool.submit(_worker_read_batch, [next_item[1:]])] = next_item
+                    running[pool.submit(_worker_read_batch, [next_item[1]])] = next_item
         if suspects:
             pool.restart()
 
 
-def _killed_reading(path: Path, digest: str | None, exitcodes: list[int]) -> ReturnFile:
+def _killed_reading(path: Path, exitcodes: list[int]) -> ReturnFile:
     """The file whose reading killed its worker, listed with what is known of it."""
     import signal
 
     path = Path(path)
     stamp = _stamp(path)
     if stamp is not None:
-        rf = ReturnFile(path, digest or stamp[0], stamp[1], stamp[2])
+        rf = ReturnFile(path, stamp[0], stamp[1], stamp[2])
     else:
-        rf = ReturnFile(path, digest or "", 0, dt.datetime(1970, 1, 1))
+        rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
     # The pool stops its other workers itself (SIGTERM): the telling code is another one.
     code = next((c for c in exitcodes if c not in (0, -signal.SIGTERM)), None)
     if code == -signal.SIGKILL:
@@ -268,25 +276,38 @@ class Workers:
         self.isolate = isolate  # files always read on workers (see `read_returns`)
         self._setup = _WorkerSetup(convention, year, engine, cache, after_read, tables_back)
         self._executor = None
+        # The pool's processes, noted as they start: a broken pool may forget them before
+        # `restart` asks how they ended.
+        self._seen: dict[int, Any] = {}
 
     def submit(self, fn: Callable, *args: Any):
         """`fn(*args)` on a worker (a module-level function and picklable arguments): a future."""
         if self._executor is None:
-            self._executor = _start_pool(self._setup, self.size)
-        return self._executor.submit(fn, *args)
+            self._executor = _start_pool(self._setup, self.size, os.getpid())
+            self._seen = {}
+        future = self._executor.submit(fn, *args)
+        # The executor keeps its processes in a private mapping; only read, best effort.
+        self._seen.update(getattr(self._executor, "_processes", None) or {})
+        return future
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: once their tasks are done, or at once with `abort` (an error or an
+        interruption here: what they are doing is of no use any more)."""
         if self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
+            processes = list((getattr(self._executor, "_processes", None) or {}).values())
+            self._executor.shutdown(wait=not abort, cancel_futures=True)
             self._executor = None
+            for process in processes if abort else ():
+                process.terminate()
+                process.join(timeout=5)
 
     def restart(self) -> list[int]:
         """After a worker died: the broken pool is shut down (the next task starts a new one).
         Returns the exit codes of its processes that had ended (-6 for an abort…)."""
         codes: list[int] = []
         if self._executor is not None:
-            # The executor keeps its processes in a private mapping; only read, best effort.
-            for process in list(getattr(self._executor, "_processes", {}).values() or []):
+            self._seen.update(getattr(self._executor, "_processes", None) or {})
+            for process in list(self._seen.values()):
                 process.join(timeout=1)
                 if process.exitcode is not None:
                     codes.append(process.exitcode)
@@ -296,39 +317,51 @@ class Workers:
     def __enter__(self) -> Workers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(abort=kind is not None)
 
 
 def load_or_read(
     convention: Convention, year: int, path: Path, cache: ReturnCache | None, engine: str = "auto"
 ) -> tuple[ReturnFile, bool]:
     """(the cached result of this file, or the file read, validated and cached; whether it was
-    read). The digest the look-up computed is not computed again."""
-    hit, digest = _look_up(cache, path)
+    read). The bytes the look-up read are the ones parsed."""
+    hit, data = _look_up(cache, path)
     if hit is not None:
+        hit.data = None
         return hit, False
-    return _read_and_store(convention, year, path, engine, digest, cache), True
+    rf = _read_and_store(convention, year, path, engine, data, cache)
+    rf.data = None
+    return rf, True
 
 
-def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, str | None]:
-    """(the cached result of this file or None, its SHA-256 when it was computed). A file never
-    stored under its name is not hashed: the worker that reads it hashes the bytes it reads."""
+def _look_up(cache: ReturnCache | None, path: Path) -> tuple[ReturnFile | None, bytes | None]:
+    """(the cached result of this file or None, the bytes read to look it up). The file is read
+    once and its bytes hashed in memory: the entry found describes exactly these bytes, and a
+    result with findings keeps them (`ReturnFile.data`) for its annotated copy. A file never
+    stored under its name is not read here: the worker that reads it hashes the bytes it reads."""
     if cache is None or not cache.may_hold(Path(path).name):
         return None, None
     stamp = _stamp(path)
     if stamp is None:
         return None, None
-    return cache.load(path, *stamp), stamp[0]
+    sha256, size, modified, data = stamp
+    hit = cache.load(path, sha256, size, modified)
+    if hit is not None and hit.findings:
+        hit.data = data
+    return hit, data if hit is None else None
 
 
-def _stamp(path: Path) -> tuple[str, int, dt.datetime] | None:
-    """(sha256, size, time) as `read_return` records them; None when the file cannot be opened."""
+def _stamp(path: Path) -> tuple[str, int, dt.datetime, bytes] | None:
+    """(sha256, size, time, the bytes hashed) as `read_return` records them, from one read of
+    the file; None when it cannot be read."""
     try:
         stat = Path(path).stat()
-        return sha256_of(path), stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
-    except OSError:
+        data = Path(path).read_bytes()
+    except (OSError, MemoryError):
         return None
+    modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+    return hashlib.sha256(data).hexdigest(), len(data), modified, data
 
 
 class _WorkerSetup(NamedTuple):
@@ -342,11 +375,11 @@ class _WorkerSetup(NamedTuple):
     tables_back: frozenset[str] | None
 
 
-def _start_pool(setup: _WorkerSetup, workers: int):
+def _start_pool(setup: _WorkerSetup, workers: int, parent: int):
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(
-        workers, mp_context=fork_context(), initializer=_worker_setup, initargs=(setup,)
+        workers, mp_context=fork_context(), initializer=_worker_setup, initargs=(setup, parent)
     )
 
 
@@ -358,9 +391,9 @@ def fork_context():
 
 
 def _read_and_store(
-    convention: Convention, year: int, path: Path, engine: str, digest: str | None, cache: ReturnCache | None
+    convention: Convention, year: int, path: Path, engine: str, data: bytes | None, cache: ReturnCache | None
 ) -> ReturnFile:
-    rf = read_return(convention, year, path, engine, digest)
+    rf = read_return(convention, year, path, engine, data)
     if cache is not None:
         cache.store(rf)
     return rf
@@ -369,18 +402,21 @@ def _read_and_store(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_setup(setup: _WorkerSetup) -> None:
+def _worker_setup(setup: _WorkerSetup, parent: int) -> None:
+    from cia_workbook.runs import bind_to_parent
+
+    bind_to_parent(parent)  # a worker never outlives the command (kill -9 included)
     _WORKER.update(setup._asdict())
 
 
-def _worker_read(path: Path, digest: str | None) -> ReturnFile:
+def _worker_read(path: Path) -> ReturnFile:
     w = _WORKER
-    rf = _read_and_store(w["convention"], w["year"], path, w["engine"], digest, w["cache"])
+    rf = _read_and_store(w["convention"], w["year"], path, w["engine"], None, w["cache"])
     return _finish(rf, w["after_read"], w["tables_back"])
 
 
-def _worker_read_batch(items: list[tuple[Path, str | None]]) -> list[ReturnFile]:
-    return [_worker_read(path, digest) for path, digest in items]
+def _worker_read_batch(paths: list[Path]) -> list[ReturnFile]:
+    return [_worker_read(path) for path in paths]
 
 
 def _finish(
@@ -388,6 +424,7 @@ def _finish(
 ) -> ReturnFile:
     if after_read is not None:
         after_read(rf)
+    rf.data = None  # the bytes stay where they were read
     if tables_back is not None:
         rf.tables = {k: t for k, t in rf.tables.items() if k in tables_back}
     return rf
@@ -434,22 +471,26 @@ def _walk(folder: str, prefix: str, out: list[tuple[str, str, str]]) -> None:
                     else os.path.join(real_folder, entry.name)
                 )
                 out.append((prefix + entry.name, entry.path, real))
+            elif entry.is_symlink() and not os.path.exists(entry.path):
+                # A link to nothing is listed (and said to be broken), never skipped in silence.
+                out.append((prefix + entry.name, entry.path, os.path.join(real_folder, entry.name)))
         except OSError:
             continue
 
 
 def read_return(
-    convention: Convention, year: int, path: Path, engine: str = "auto", digest: str | None = None
+    convention: Convention, year: int, path: Path, engine: str = "auto", data: bytes | None = None
 ) -> ReturnFile:
     """One file as a `ReturnFile`: hash, size and time first, so even an unreadable file is listed.
 
-    `digest` is the file's SHA-256 when the caller has just computed it.
+    The file is read once into memory, hashed, and parsed from those bytes (`data`: the bytes
+    when the caller has just read them); they stay on `ReturnFile.data` for the annotated copy,
+    which is made from what was judged.
     """
     path = Path(path)
-    data = None
     try:
         stat = path.stat()
-        if digest is None:
+        if data is None:
             # Read once: hashed here, then parsed from the same bytes (a file too large for
             # memory is hashed in pieces; the reader then says it is too large).
             try:
@@ -457,12 +498,15 @@ def read_return(
                 digest = hashlib.sha256(data).hexdigest()
             except MemoryError:
                 digest = sha256_of(path)
-        size, modified = stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+        size = stat.st_size if data is None else len(data)
+        modified = dt.datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0)
     except OSError as exc:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
-        rf.findings = [finding("FICHIER_ILLISIBLE", path.name, detail=f"accès refusé : {exc.strerror}")]
+        rf.findings = [_unopened(path, exc)]
         return rf
-    rf = ReturnFile(path, digest, size, modified)
+    rf = ReturnFile(path, digest, size, modified, data=data)
     result = read_workbook(path, engine, skip=SHEETS_NOT_JUDGED, data=data)
     rf.ignored = result.ignored
     rf.findings = list(result.findings)
@@ -517,6 +561,19 @@ def place_conflicts(convention: Convention, rf: ReturnFile, roots: list[Path]) -
             )  # fmt: skip
         )
         rf.findings.sort(key=Finding.sort_key)
+
+
+def _unopened(path: Path, exc: OSError) -> Finding:
+    """Why a listed file could not be opened: a broken link, a file gone, or the system's reason."""
+    import errno
+
+    from cia_workbook.fileio import describe_os_error
+
+    if os.path.islink(path) and not os.path.exists(path):
+        return finding("FICHIER_LIEN_ROMPU", path.name, target=os.readlink(path))
+    if exc.errno == errno.ENOENT:
+        return finding("FICHIER_DISPARU", path.name)
+    return finding("FICHIER_ILLISIBLE", path.name, detail=describe_os_error(exc, writing=False))
 
 
 def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:

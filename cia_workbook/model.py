@@ -103,6 +103,10 @@ class ReturnFile:
     # (target, number of findings) of a corrected copy written where the file was read
     # (`feedback.CopyOnRead`); not cached: a file taken from the cache has its copy written again.
     copy_written: tuple[Path, int] | None = None
+    # The bytes that were hashed and judged, while the return is in the process that read them:
+    # its annotated copy is made from them, never from the file as it may be by then. Neither
+    # cached nor sent between processes (`intake` drops them once the copy is made).
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:

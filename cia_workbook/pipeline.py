@@ -6,6 +6,8 @@ outputs/); every stage below it stays pure.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from cia_workbook.convention import Convention
 if TYPE_CHECKING:
     from cia_workbook.cache import ReturnCache
     from cia_workbook.feedback import StaleCopies
+    from cia_workbook.findings import Finding
     from cia_workbook.intake import Progress
     from cia_workbook.model import Campaign, ReturnFile
 
@@ -58,19 +61,23 @@ def run_validation(
     cache: ReturnCache | None = None,
     progress: Progress | None = None,
     whole_folder: bool = False,
-) -> tuple[Campaign, list[Path], StaleCopies]:
+) -> tuple[Campaign, list[Path], StaleCopies, list[Finding]]:
     """Read and check every file of `sources`, write the corrected copies and the officer's
-    summary into `outdir`: (the campaign, the files written, the stale copies).
+    summary into `outdir`: (the campaign, the files written, the stale copies, the outputs that
+    could not be written, as findings naming them).
 
     One set of workers reads the files and writes each corrected copy as soon as its file is
     read; the copies the cross-checks between partners may add to are written after them.
-    With `whole_folder` (`sources` is the year's whole forms folder), the copies of earlier
-    runs that are no longer due are removed (see `feedback.remove_stale_copies`).
+    The copy of a version replaced by a newer one is removed (see
+    `feedback.remove_replaced_copies`). With `whole_folder` (`sources` is the year's whole
+    forms folder), the copies of earlier runs that are no longer due are removed too (see
+    `feedback.remove_stale_copies`).
     """
     from cia_workbook.feedback import (
         CopyOnRead,
         StaleCopies,
         copy_targets,
+        remove_replaced_copies,
         remove_stale_copies,
         write_feedback,
     )
@@ -78,6 +85,7 @@ def run_validation(
 
     targets = copy_targets(expand_sources(sources), outdir)
     # Isolated: a file whose reading kills its process costs only that file, never the run.
+    problems: list[Finding] = []
     with Workers(
         convention,
         year,
@@ -87,9 +95,12 @@ def run_validation(
         isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
-        written = write_feedback(convention, campaign, outdir, pool=pool)
-    stale = remove_stale_copies(outdir, written) if whole_folder else StaleCopies([], [])
-    return campaign, written, stale
+        written = write_feedback(convention, campaign, outdir, pool=pool, problems=problems)
+    stale = remove_replaced_copies(campaign, outdir)
+    if whole_folder:
+        more = remove_stale_copies(outdir, written)
+        stale = StaleCopies(stale.removed + more.removed, stale.left + more.left)
+    return campaign, written, stale, problems
 
 
 def run_consolidation(
@@ -107,7 +118,31 @@ def run_consolidation(
 
     `progress` is told of every file read (see `intake.Progress`), for a progress bar. Returns
     already validated by `validate` are taken from the layout's cache instead of read again.
+
+    An output that cannot be written (read-only folder, full disk) stops the run with a
+    `PipelineError` naming it; every output is written whole or not at all.
     """
+    try:
+        return _consolidation(convention, layout, year, diffusions, word, progress)
+    except OSError as exc:
+        from cia_workbook.fileio import describe_os_error
+
+        where = getattr(exc, "target", None) or exc.filename or layout.outputs(year)
+        raise PipelineError(
+            f"{where} n'a pas pu être écrit ({describe_os_error(exc)}). La consolidation {year} est "
+            "arrêtée ; aucun fichier incomplet n'est laissé à sa place. Relancez "
+            f"« cia-workbook consolidate --year {year} » une fois le problème réglé."
+        ) from None
+
+
+def _consolidation(
+    convention: Convention,
+    layout: Layout,
+    year: int,
+    diffusions: tuple[str, ...],
+    word: bool,
+    progress: Progress | None,
+) -> ConsolidationResult:
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake import campaign_of, collect_campaign
@@ -264,8 +299,12 @@ class SplitLoad:
 
         self.convention, self.year, self.cache, self.paths = convention, year, cache, paths
         self.shares = [list(range(i, len(paths), n)) for i in range(n)]
+        # Names of this run only: two runs on one folder never write each other's parts (the
+        # lock of `runs.hold` keeps them apart too); `runs.LEFTOVERS` knows the pattern.
+        run = secrets.token_hex(6)
         self.parts = [
-            {key: outdir / f".donnees-{year}.part{i}.{key}.tmp" for key in CSV_DATA_SETS} for i in range(n)
+            {key: outdir / f".donnees-{year}.{run}.part{i}.{key}.tmp" for key in CSV_DATA_SETS}
+            for i in range(n)
         ]
         self.failed: set[int] = set()
         self.finished = False  # every worker's CSV lines asked for
@@ -279,7 +318,7 @@ class SplitLoad:
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_load_and_render,
-                args=(writer, convention, year, cache, [paths[i] for i in share], parts),
+                args=(writer, convention, year, cache, [paths[i] for i in share], parts, os.getpid()),
                 daemon=True,
             )
             process.start()
@@ -403,15 +442,23 @@ MAX_SPLIT = 8
 
 
 def _load_and_render(
-    conn, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], parts: dict[str, Path]
+    conn,
+    convention: Convention,
+    year: int,
+    cache: ReturnCache,
+    paths: list[Path],
+    parts: dict[str, Path],
+    parent: int,
 ) -> None:
     """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`, then
     ("read", None), then ("csv", the index `_render_parts` gives)."""
     import gc
-    import os
     import signal
 
     from cia_workbook.intake import load_or_read
+    from cia_workbook.runs import bind_to_parent
+
+    bind_to_parent(parent)  # never outlives the command (kill -9 included)
 
     # An interruption (Ctrl-C) is the parent's to handle: it stops this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -501,11 +548,11 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
         yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
     # As `validate` does: what is read here is cached, so the consolidation reads no file again.
     cache = ReturnCache(layout.cache(year), convention, year)
-    campaign, written, stale = run_validation(
+    campaign, written, stale, problems = run_validation(
         convention, year, [layout.forms(year)], layout.outputs(year), cache, whole_folder=True
     )
     yield ""
-    yield from console.campaign_lines(convention, campaign, written, stale)
+    yield from console.campaign_lines(convention, campaign, written, stale, problems)
     yield ""
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
     yield from result.lines

@@ -198,27 +198,25 @@ def _read(
         return ReadResult(None, [finding("FICHIER_VERROU", name)], ignored=True)
     if suffix not in WORKBOOK_SUFFIXES + LEGACY_SUFFIXES:
         return ReadResult(None, [finding("FICHIER_AUTRE_FORMAT", name)], ignored=True)
+    # The file is read once into memory: sniffing, the archive's directory, calamine or openpyxl
+    # and the formula scan then share these bytes, so everything judged comes from one version
+    # of the file, the one the caller hashed.
     try:
         if data is None:
-            size = path.stat().st_size
-            with open(path, "rb") as fh:
-                head = fh.read(8)
-        else:
-            size, head = len(data), data[:8]
+            data = path.read_bytes()
+        size, head = len(data), data[:8]
     except OSError as exc:
-        return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"accès refusé : {exc.strerror}")])
+        from cia_workbook.fileio import describe_os_error
+
+        return ReadResult(
+            None, [finding("FICHIER_ILLISIBLE", name, detail=describe_os_error(exc, writing=False))]
+        )
     if size == 0:
         return ReadResult(None, [finding("FICHIER_VIDE", name, detail="le fichier fait 0 octet")])
     if head.startswith(OLE_MAGIC):
-        return ReadResult(None, [_ole_finding(path, name)])
+        return ReadResult(None, [_ole_finding(data, name)])
     if not head.startswith(ZIP_MAGIC):
-        return ReadResult(None, [_not_a_workbook(path, name, head)])
-    # The file is read once into memory: the archive's directory, calamine and the formula scan
-    # then share these bytes instead of opening the file three or four times.
-    try:
-        data = path.read_bytes() if data is None else data
-    except OSError as exc:
-        return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"accès refusé : {exc.strerror}")])
+        return ReadResult(None, [_not_a_workbook(data, name, head)])
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError):
@@ -298,16 +296,15 @@ def _read(
     if fmt == "xlsx":
         raw._scanner = lambda title: structures.get(title) or _scan_xlsx_part(zf, part_of_sheet.get(title))
     else:
-        raw._scanner = lambda title: _scan_ods_table(path, title)
+        raw._scanner = lambda title: _scan_ods_table(io.BytesIO(data), title)
     return ReadResult(raw, findings)
 
 
 # -- Sniffing ------------------------------------------------------------------------------
 
 
-def _ole_finding(path: Path, name: str) -> Finding:
+def _ole_finding(data: bytes, name: str) -> Finding:
     """OLE compound files are either encrypted OOXML or legacy binary Office documents."""
-    data = path.read_bytes()
     if "EncryptionInfo".encode("utf-16-le") in data:
         return finding("FICHIER_CHIFFRE", name)
     if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
@@ -317,12 +314,11 @@ def _ole_finding(path: Path, name: str) -> Finding:
     )
 
 
-def _not_a_workbook(path: Path, name: str, head: bytes) -> Finding:
+def _not_a_workbook(data: bytes, name: str, head: bytes) -> Finding:
     if head.startswith(b"%PDF"):
         detail = "c'est un document PDF"
     else:
-        with open(path, "rb") as fh:
-            sample = fh.read(4096)
+        sample = data[:4096]
         try:
             sample.decode("utf-8")
             text = True
@@ -763,7 +759,7 @@ def _scan_xlsx_part(
     return formulas, sorted(set(merged))
 
 
-def _scan_ods_table(path: Path, title: str) -> tuple[dict[str, str], list[str]]:
+def _scan_ods_table(path: Path | io.BytesIO, title: str) -> tuple[dict[str, str], list[str]]:
     """Formulas and merged cells of one ODS table, parsed only when content.xml has any."""
     formulas: dict[str, str] = {}
     merged: list[str] = []

@@ -85,7 +85,7 @@ def test_files_are_found_in_path_order_once_each(tmp_path):
         (forms / name).write_bytes(b"x")
     (forms / "lien.xlsx").symlink_to(forms / "b.xlsx")  # the same file twice
     (forms / "lien-dossier").symlink_to(forms / "c", target_is_directory=True)  # not followed
-    (forms / "cassé.xlsx").symlink_to(forms / "absent.xlsx")  # nothing to read
+    (forms / "cassé.xlsx").symlink_to(forms / "absent.xlsx")  # listed, to be said broken
     found = expand_sources([forms / "a.xlsx", forms])
     assert [p.relative_to(forms).as_posix() for p in found] == [
         "a.xlsx",
@@ -93,6 +93,7 @@ def test_files_are_found_in_path_order_once_each(tmp_path):
         "a/z.xlsx",
         "b.xlsx",
         "c/d/e.ods",
+        "cassé.xlsx",
     ]
     assert expand_sources([forms / "c"]) == [forms / "c" / "d" / "e.ods"]
 

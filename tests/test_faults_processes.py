@@ -1,0 +1,193 @@
+"""Class 10 of issue 13: processes and leftovers.
+
+A `validate` or `consolidate` killed (kill -9, SIGTERM) leaves no worker process behind, and
+the next run removes the temporary files of its own kind that the killed one left. Real
+processes: the CLI in a subprocess, held at a known point (its workers kept busy, or its
+workbook being written), then killed; children are watched through /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from campaign import YEAR, run
+
+from cia_workbook.intake import POOL_MIN_FILES, available_cores
+
+pytestmark = [
+    pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to watch processes"),
+    pytest.mark.skipif(available_cores() < 2, reason="one core: the commands start no workers"),
+]
+
+# The CLI with its reading workers kept busy: each file read takes a minute (each worker says
+# when it has started one: a file busy-<pid>).
+BUSY_VALIDATE = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    import cia_workbook.intake as intake
+
+    read = intake._worker_read
+
+    def slow(*args, **kwargs):
+        Path(sys.argv[1], f"busy-{os.getpid()}").write_text("")
+        time.sleep(60)
+        return read(*args, **kwargs)
+
+    intake._worker_read = slow
+    from cia_workbook.cli import main
+    main(["--dir", sys.argv[1], "validate", "--year", sys.argv[2]])
+    """
+)
+
+# `consolidate` held while its workbook is being written (its temporary file exists).
+HELD_CONSOLIDATE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import xlsxwriter
+
+    close = xlsxwriter.Workbook.close
+
+    def held(self):
+        Path(sys.argv[1], "held").write_text("")
+        time.sleep(60)
+        return close(self)
+
+    xlsxwriter.Workbook.close = held
+    from cia_workbook.cli import main
+    main(["--dir", sys.argv[1], "consolidate", "--year", sys.argv[2], "--sans-word"])
+    """
+)
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a process, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[1])
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat is not None and stat[1] == pid:
+                out.add(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")  # a zombie has ended
+
+
+def _start(script: str, workdir: Path, until) -> tuple[subprocess.Popen, set[int]]:
+    """The command started, once `until(its children)`; its output goes to files (a worker that
+    survived would keep a pipe open)."""
+    with open(workdir / "stdout.txt", "w") as out, open(workdir / "stderr.txt", "w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, str(workdir), str(YEAR)], cwd=workdir, stdout=out, stderr=err
+        )
+    deadline = time.monotonic() + 120
+    while True:
+        children = _children(process.pid)
+        if until(children):
+            return process, children
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            pytest.fail(f"the command did not get there: {(workdir / 'stderr.txt').read_text()}")
+        time.sleep(0.02)
+
+
+def _end(pids: set[int]) -> None:
+    """Kill what the test started and what survived it (by pid, after the assertions)."""
+    for pid in pids:
+        if _alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _busy(workdir: Path, children: set[int]) -> bool:
+    """Every worker started is reading a file."""
+    return len(children) >= 2 and all((workdir / f"busy-{pid}").exists() for pid in children)
+
+
+def _survivors(pids: set[int], within: float = 5.0) -> set[int]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = {pid for pid in pids if _alive(pid)}
+        if not alive:
+            return set()
+        time.sleep(0.05)
+    return {pid for pid in pids if _alive(pid)}
+
+
+def test_validate_killed_leaves_no_worker_behind(make_campaign):
+    workdir = make_campaign()
+    assert len(list((workdir / "forms" / str(YEAR)).iterdir())) >= POOL_MIN_FILES
+    process, workers = _start(BUSY_VALIDATE, workdir, lambda children: _busy(workdir, children))
+    try:
+        process.kill()  # kill -9: no cleanup at all in the command itself
+        process.wait()
+        assert _survivors(workers) == set()
+    finally:
+        _end(workers)
+
+
+def test_validate_stopped_by_sigterm_ends_cleanly_with_its_workers(make_campaign):
+    workdir = make_campaign()
+    process, workers = _start(BUSY_VALIDATE, workdir, lambda children: _busy(workdir, children))
+    try:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail("validate did not stop on SIGTERM")
+        assert _survivors(workers) == set()
+    finally:
+        _end(workers)
+    err = (workdir / "stderr.txt").read_text()
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Commande interrompue (SIGTERM)" in err and "Traceback" not in err
+    assert [p for p in (workdir / "outputs").rglob("*.tmp")] == []
+
+
+def test_consolidate_killed_while_writing_leaves_leftovers_the_next_run_removes(make_campaign):
+    workdir = make_campaign()
+    outdir = workdir / "outputs" / str(YEAR)
+    process, _ = _start(HELD_CONSOLIDATE, workdir, lambda children: (workdir / "held").exists())
+    workers = _children(process.pid)
+    try:
+        left = [p.name for p in outdir.iterdir() if p.name.startswith(f".consolidation-{YEAR}.")]
+        assert left and all(p.endswith(".xlsx.tmp") for p in left)  # the workbook being written
+        process.kill()
+        process.wait()
+        assert _survivors(workers) == set()
+    finally:
+        _end(workers | {process.pid})
+    assert (outdir / left[0]).exists()  # what kill -9 leaves
+    # Files of the officer's that only look alike are not the tool's: they stay.
+    (outdir / "notes.tmp").write_text("à garder")
+    (outdir / ".mes-notes.txt").write_text("à garder")
+    result = run(workdir, "consolidate", "--year", str(YEAR), "--sans-word")
+    assert result.exit_code == 0, result.output
+    assert "fichier(s) temporaire(s) laissé(s) par une commande interrompue retiré(s)" in result.output
+    assert sorted(p.name for p in outdir.iterdir() if p.name.endswith(".tmp")) == ["notes.tmp"]
+    assert (outdir / ".mes-notes.txt").exists() and (outdir / f"consolidation-{YEAR}.xlsx").is_file()
