@@ -177,6 +177,7 @@ def run_consolidation(
                     bilan.rehousing,
                     outdir / annexes_docx_name(year, diffusion),
                     diffusion=diffusion,
+                    template=template,
                 )
             )
     lines = [bilan.summary_text(), "", "Fichiers écrits :"]
