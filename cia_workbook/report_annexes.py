@@ -960,11 +960,6 @@ class _AnnexesDocument(_BilanDocument):
         if self.public:
             self.annex_heading(3, new_page=False)
             self.table(public_statuses(r, self.rows or r.operations, self.threshold), chart=False)
-            if r.stale:
-                self.para(
-                    f"Situation non actualisée en {r.year} : {self.households(len(r.stale))} (voir la première page).",
-                    NOTE_STYLE,
-                )
             return
         self.annex_heading(3, landscape=True)
         self.para(

@@ -304,6 +304,34 @@ def test_demo_first_page_names_the_returns_plainly(demo):
         assert (".xlsx" in text) == (diffusion == "restreinte")
 
 
+def test_the_annexes_take_the_working_folders_word_template(make_campaign):
+    """The EPCI's template (logo in the header, styles) dresses the annexes as it does the bilan."""
+    import io
+
+    from campaign import run
+    from PIL import Image
+
+    wd = make_campaign()
+    assert run(wd, "init").exit_code == 0
+    model = wd / "modele-bilan.docx"
+    doc = Document(model)
+    logo = io.BytesIO()
+    Image.new("RGB", (120, 40), (30, 60, 200)).save(logo, format="PNG")
+    doc.sections[0].header.paragraphs[0].insert_paragraph_before().add_run().add_picture(
+        io.BytesIO(logo.getvalue())
+    )
+    doc.save(model)
+    for diffusion in DIFFUSIONS:
+        result = run(wd, "consolidate", "--year", "2024", "--diffusion", diffusion)
+        assert result.exit_code == 0, result.output
+        path = wd / "outputs" / "2024" / annexes_docx_name(2024, diffusion)
+        with zipfile.ZipFile(path) as z:
+            assert logo.getvalue() in [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
+        out = Document(str(path))
+        assert out.sections[0].header._element.findall(".//" + qn("w:drawing"))
+        assert out.paragraphs[1].text == "Bilan 2024 des relogements du NPNRU"  # the template's title block
+
+
 def test_bilan_points_to_the_annexes_with_the_headline_figures(tmp_path):
     from cia_workbook.consolidate import consolidate
     from cia_workbook.report_docx import write_bilan_docx
