@@ -221,6 +221,7 @@ def _consolidation(
                     bilan.rehousing,
                     outdir / annexes_docx_name(year, diffusion),
                     diffusion=diffusion,
+                    template=template,
                 )
             )
     lines = bilan.summary_lines()

@@ -21,6 +21,7 @@ from cia_workbook.convention import CRITERION_CODES, Convention, RehousingCharte
 from cia_workbook.model import Campaign
 from cia_workbook.relogement_validate import household_key, rest_to_pay
 from cia_workbook.schema import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES
+from cia_workbook.typography import plural
 
 CRITERIA = {
     "hors_qpv": "Relogés hors QPV",
@@ -365,9 +366,10 @@ class RehousingBilan:
         return self.stale
 
     def stale_details(self, count: Callable[[int], str] = frformat.integer) -> str:
-        """« Un Toit pour Tous : retour 2024 écarté, 9 ménage(s) ; … », `count` writing the numbers."""
+        """« Un Toit pour Tous : retour 2024 écarté, 9 ménages ; … », `count` writing the numbers
+        (a masked count, « < 11 », takes the plural)."""
         return " ; ".join(
-            f"{self.partner_names.get(rs.partner, rs.partner)} : {rs.what()}, {count(n)} ménage(s)"
+            f"{self.partner_names.get(rs.partner, rs.partner)} : {rs.what()}, {households(n, count)}"
             for rs, n in self.stale_by_return()
         )
 
@@ -400,14 +402,21 @@ class RehousingBilan:
         """One French sentence for the terminal and the bilan."""
         t = self.total
         text = (
-            f"Relogements NPNRU {self.year} : {frformat.integer(t.rehoused_in_year)} ménage(s) relogé(s) "
-            f"définitivement dans l'année, {frformat.integer(t.rehoused)} depuis {self.first_year} sur "
-            f"{frformat.integer(t.planned)} à reloger ; {frformat.integer(t.in_progress)} en cours, "
-            f"{frformat.integer(t.blocked)} dossier(s) bloqué(s)"
+            f"Relogements NPNRU {self.year} : {households(t.rehoused_in_year)} "
+            f"{plural(t.rehoused_in_year, 'relogé', 'relogés')} définitivement dans l'année, "
+            f"{frformat.integer(t.rehoused)} depuis {self.first_year} sur {frformat.integer(t.planned)} à reloger ; "
+            f"{frformat.integer(t.in_progress)} en cours, "
+            f"{frformat.integer(t.blocked)} {plural(t.blocked, 'dossier bloqué')}"
         )
         if self.stale:
-            text += f" ; {frformat.integer(len(self.stale))} ménage(s) en situation non actualisée ({self.stale_details()})"
+            text += f" ; {households(len(self.stale))} en situation non actualisée ({self.stale_details()})"
         return text + "."
+
+
+def households(n: int, count: Callable[[int], str] = frformat.integer) -> str:
+    """« 1 ménage », « 21 ménages », « < 11 ménages » (`count` writes the figure, masked or not)."""
+    number = count(n)
+    return f"{number} {plural(n if number == frformat.integer(n) else 2, 'ménage')}"
 
 
 def _mean_rest_to_pay(households: list[Household]) -> RestToPay:
@@ -536,18 +545,20 @@ def destination_label(h: Household, names: Mapping[str, str]) -> str:
 # -- Indicator tables (laid out by the Word annexes and the consolidated workbook) -------------
 
 
-def progress_table(r: RehousingBilan) -> IndicatorTable:
-    """Per operation and for the programme: households to rehouse, followed, rehoused, in progress."""
+def progress_table(r: RehousingBilan, rows: list[Progress] | None = None) -> IndicatorTable:
+    """Per operation (or the `rows` given: operations grouped by sector for publication) and for
+    the programme: households to rehouse, followed, rehoused, in progress."""
     cols = [
         Col("operation", "Opération", "text"),
         Col("a_reloger", "Ménages à reloger (programme)", "number"),
         Col("suivis", "Ménages suivis"),
-        Col("reloges", f"Relogés définitivement depuis {r.first_year}"),
+        # The households followed, in four parts: masking one part masks another.
+        Col("reloges", f"Relogés définitivement depuis {r.first_year}", part_of="suivis"),
         Col("reloges_annee", f"Dont en {r.year}"),
-        Col("en_cours", "En cours"),
+        Col("en_cours", "En cours", part_of="suivis"),
         Col("bloques", "Dossiers bloqués"),
-        Col("non_actualises", "Situation non actualisée"),
-        Col("sortis", "Partis hors partenariat ou autre"),
+        Col("non_actualises", "Situation non actualisée", part_of="suivis"),
+        Col("sortis", "Partis hors partenariat ou autre", part_of="suivis"),
         Col("taux", "Avancement", "rate", of=("reloges",)),
     ]
 
@@ -570,7 +581,7 @@ def progress_table(r: RehousingBilan) -> IndicatorTable:
         "relogement",
         f"Avancement des relogements au 31 décembre {r.year}",
         cols,
-        [row(p) for p in r.operations] + [row(r.total)],
+        [row(p) for p in (r.operations if rows is None else rows)] + [row(r.total)],
         note="Avancement : ménages relogés définitivement rapportés aux ménages à reloger sur la durée du programme "
         "(fichier de convention). En cours : à reloger, proposition faite ou relogé temporairement. Situation non "
         f"actualisée : ménages en cours à leur dernier retour, qu'aucun retour {r.year} utilisé ne mentionne (retour "

@@ -125,7 +125,7 @@ def test_the_first_page_of_the_annexes_names_the_partner_and_the_households(excl
     assert "Logis Cévenols : retour 2024 utilisé (cia-2024-logis-cevenols.xlsx" in text
     # And the console of the consolidation says it too.
     assert (
-        f"{n} ménage(s) en situation non actualisée (Un Toit pour Tous : retour 2024 écarté, {n} ménage(s))"
+        f"{n} ménages en situation non actualisée (Un Toit pour Tous : retour 2024 écarté, {n} ménages)"
         in out
     )
 

@@ -166,7 +166,8 @@ def test_progress_history_and_blocked_cases(bilan):
     ]
     assert bilan.not_reported == []
     assert bilan.returns_used == ["logis-cevenols", "un-toit-pour-tous", "operateur-relogement"]
-    assert "3 ménage(s) relogé(s) définitivement dans l'année, 5 depuis 2020 sur 166" in bilan.headline()
+    assert "3 ménages relogés définitivement dans l'année, 5 depuis 2020 sur 166" in bilan.headline()
+    assert "2 en cours, 1 dossier bloqué." in bilan.headline() and "(s)" not in bilan.headline()
 
 
 def test_an_earlier_year_sees_only_its_own_returns(campaigns):
