@@ -784,14 +784,14 @@ class _BilanDocument:
             if hidden:
                 text += f" ; {hidden} en secret statistique, comptées dans la ligne des partenaires regroupés"
             parts.append(text + ".")
-        expected = len(self.c.bailleurs) + len(self.c.reservataires)
-        used = len([e for e in b.register if e.kind in ("bailleur", "reservataire")])
-        returns = f"Retours utilisés : {used} sur {expected} attendus"
+        # Every partner owes a return (the rehousing operator too): used + excluded + missing.
+        returns = f"Retours utilisés : {len(b.register)} sur {len(self.c.partners)} attendus"
         if b.excluded:
-            returns += f" ; exclus pour erreurs : {join([e.partner for e in b.excluded])}"
-        missing = [m for m in b.missing if m in {p.name for p in (*self.c.bailleurs, *self.c.reservataires)}]
-        if missing:
-            returns += f" ; sans retour : {join(missing)}"
+            returns += (
+                f" ; {plural(len(b.excluded), 'exclu')} pour erreurs : {join([e.partner for e in b.excluded])}"
+            )
+        if b.missing:
+            returns += f" ; sans retour : {join(b.missing)}"
         parts.append(returns + ".")
         return " ".join(parts)
 
