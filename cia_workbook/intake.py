@@ -530,7 +530,7 @@ def place_conflicts(convention: Convention, rf: ReturnFile, roots: list[Path]) -
     """IDENTITE_CONTRADICTOIRE added to `rf` for each sub-folder of `roots` holding it that is
     named after another partner (forms/2024/sfhe/ holding SEMIGA's template). The file name, the
     visible and hidden identifications are checked where the file is read (`validate.identify`)."""
-    from cia_workbook.validate import identity_conflict, partners_named
+    from cia_workbook.identify import identity_conflict, partners_named
 
     pid = rf.partner_id
     if pid not in convention.partners_by_id:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
+
+import polars as pl
 
 from cia_workbook.findings import Finding
 
@@ -28,58 +30,91 @@ class Identity:
     year: int
 
 
-class Part(NamedTuple):
-    """Rows of a table read from a copy of its sheet (« Attributions (2) », « Attributions
-    suite »): the copy's title, how many rows it gave, its column letters."""
+@dataclass(frozen=True)
+class Placement:
+    """Where the rows of a table were read: the sheet's title and each column's A1 letter (columns
+    may have moved). A table has the placement of its sheet, then one per copy of the sheet read
+    with it (« Attributions (2) »)."""
 
     sheet_title: str
-    count: int
     letters: dict[str, str]
+
+
+# Columns every table frame carries besides the schema's: the sheet row the partner sees (1-based)
+# and the index of its placement in `Table.placements`.
+ROW = "_ligne"
+SHEET = "_feuille"
 
 
 @dataclass
 class Table:
-    """A table sheet read column-wise; values are typed (date, int, float, code str, None).
-
-    The rows of copies of the sheet follow the sheet's own rows, one `Part` per copy in `more`:
-    each row keeps its position as the partner sees it (`position`, `sheet_titles`)."""
+    """A table sheet read into a polars frame: one column per schema column key, typed by the
+    schema (text and codes `String`, integer `Int64`, decimal `Float64`, date `Date`; an empty or
+    invalid cell is null), plus `ROW` and `SHEET`. A column absent from the return is all null."""
 
     sheet_key: str
-    sheet_title: str
-    rows: list[int]  # 1-based row numbers as the partner sees them
-    columns: dict[str, list[Any]]
-    # Column key → A1 column letter where it was found (columns may have moved).
-    letters: dict[str, str] = field(default_factory=dict)
-    more: list[Part] = field(default_factory=list)
+    frame: pl.DataFrame
+    placements: list[Placement] = field(default_factory=list)
+    _lists: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        sheet_key: str,
+        sheet_title: str,
+        rows: list[int],
+        columns: dict[str, list[Any]],
+        letters: dict[str, str] | None = None,
+    ) -> Table:
+        """A table of one sheet from plain lists (tests, the demo): dtypes as polars infers them."""
+        data = {k: pl.Series(k, v, strict=False) for k, v in columns.items()}
+        frame = pl.DataFrame(
+            [s.cast(pl.String) if s.dtype == pl.Null else s for s in data.values()], height=len(rows)
+        ).with_columns(pl.Series(ROW, rows, pl.UInt32), pl.lit(0, pl.UInt8).alias(SHEET))
+        return cls(sheet_key, frame, [Placement(sheet_title, dict(letters or {}))])
+
+    @property
+    def sheet_title(self) -> str:
+        return self.placements[0].sheet_title
+
+    @property
+    def letters(self) -> dict[str, str]:
+        return self.placements[0].letters
 
     def __len__(self) -> int:
-        return len(self.rows)
-
-    def parts(self) -> list[tuple[str, dict[str, str], range]]:
-        """(sheet title, column letters, indexes of its rows) of the sheet, then of each copy."""
-        start = len(self.rows) - sum(p.count for p in self.more)
-        out = [(self.sheet_title, self.letters, range(0, start))]
-        for p in self.more:
-            out.append((p.sheet_title, p.letters, range(start, start + p.count)))
-            start += p.count
-        return out
-
-    def sheet_titles(self) -> list[str]:
-        """The sheet of each row."""
-        if not self.more:
-            return [self.sheet_title] * len(self.rows)
-        return [title for title, _, indexes in self.parts() for _ in indexes]
+        return self.frame.height
 
     def position(self, index: int, key: str) -> tuple[str, str]:
         """(sheet title, A1 cell) of column `key` in the row at `index`."""
-        for title, letters, indexes in self.parts():
-            if index in indexes:
-                return title, f"{letters[key]}{self.rows[index]}"
-        raise IndexError(index)
+        place = self.placements[self.frame[SHEET][index]]
+        return place.sheet_title, f"{place.letters[key]}{self.frame[ROW][index]}"
+
+    # -- Lists, for the stages still written over them (the consolidation's, until it reads
+    #    `frame`): built once, on first use.
+    @property
+    def columns(self) -> dict[str, list[Any]]:
+        if self._lists is None:
+            self._lists = {k: self.frame[k].to_list() for k in self.frame.columns if k not in (ROW, SHEET)}
+        return self._lists
+
+    @property
+    def rows(self) -> list[int]:
+        return self.frame[ROW].to_list()
+
+    @property
+    def more(self) -> list[Placement]:
+        return self.placements[1:]
+
+    def sheet_titles(self) -> list[str]:
+        """The sheet of each row."""
+        titles = [p.sheet_title for p in self.placements]
+        return [titles[i] for i in self.frame[SHEET].to_list()]
 
     def records(self) -> list[dict[str, Any]]:
-        keys = list(self.columns)
-        return [dict(zip(keys, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
+        return self.frame.drop(ROW, SHEET).to_dicts()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_lists": None}
 
 
 @dataclass

@@ -1,15 +1,17 @@
 """First stage of intake: open one received file safely and turn it into raw sheets and identity.
 
 The reader never judges the content (that is `validate`); it only decides whether the file is a
-workbook it can read, and says why not in French otherwise. Data cells come from python-calamine,
-which keeps each cell's own type and is fast; openpyxl is a fallback for .xlsx files calamine
-refuses (and a second opinion in tests). Formulas and merged cells, which calamine does not
-expose, are found by one streaming pass over the raw XML of the sheets that need it.
+workbook it can read, and says why not in French otherwise. Each sheet the schema reads is
+loaded once by fastexcel (calamine underneath) straight into Arrow, every cell as text, into a
+polars frame; openpyxl is a fallback for .xlsx files calamine refuses (and a second opinion in
+tests), its values written as fastexcel writes them. Formulas and merged cells, which calamine
+does not expose, are found by one streaming pass over the raw XML of the sheets that need it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import io
 import re
 import zipfile
@@ -18,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from cia_workbook import schema
 from cia_workbook.extent import EXACT_MAX, QuickProbe, SheetBounds, ods_bounds, xlsx_bounds
@@ -97,29 +101,115 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 Cell = Any  # str ('' = empty), int, float, bool, date, datetime, time, timedelta
 
+# How fastexcel writes a cell as text: a date "2024-03-15 00:00:00" (OpenDocument: "2024-03-15"
+# or "2024-03-15T10:00:00"), a number "14500" or "0.25" (never an exponent), a boolean "true".
+DATE_CELL = {"xlsx": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$", "ods": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?)?$"}
+NUMBER_CELL = r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$"
+
 
 @dataclass
 class RawSheet:
-    """One sheet as read: `rows[0]` is sheet row 1, `rows[r][c]` is '' when the cell is empty."""
+    """One sheet as read, every cell as text (null when empty): row i of `frame` is sheet row
+    i + 1, its column named "j" is the sheet's 0-based column j (columns without any value are
+    absent); the frame stops at the last row holding a value."""
 
     title: str
     index: int
     visible: bool
-    rows: list[list[Cell]]
+    frame: pl.DataFrame = field(default_factory=pl.DataFrame)
     merged: list[str] = field(default_factory=list)  # A1 ranges, filled by `scan_structure`
     # Not read: its extent could not be bounded (a finding says so); nothing is judged in it.
     unread: bool = False
 
-    def value(self, row: int, col: int) -> Cell:
-        """Value at 1-based (row, col), '' outside the data."""
-        if 0 < row <= len(self.rows):
-            cells = self.rows[row - 1]
-            if 0 < col <= len(cells):
-                return cells[col - 1]
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    @property
+    def width(self) -> int:
+        return max((int(c) + 1 for c in self.frame.columns), default=0)
+
+    def column(self, col: int) -> pl.Series:
+        """The 0-based column `col`, as text (all null when the sheet holds nothing there)."""
+        name = str(col)
+        if name in self.frame.columns:
+            return self.frame[name]
+        return pl.Series(name, [None] * self.height, pl.String)
+
+    def value(self, row: int, col: int) -> str:
+        """Text at 1-based (row, col), '' when empty or outside the data."""
+        name = str(col - 1)
+        if 0 < row <= self.height and name in self.frame.columns:
+            return self.frame[name][row - 1] or ""
         return ""
 
-    def cell(self, ref: str) -> Cell:
+    def cell(self, ref: str) -> str:
         return self.value(*cell_position(ref))
+
+    def row_values(self, row: int) -> list[str]:
+        """The texts of the 1-based `row` ('' when empty), up to its last value."""
+        if not 0 < row <= self.height:
+            return []
+        found = self.frame.row(row - 1, named=True)
+        cells = [""] * self.width
+        for name, text in found.items():
+            cells[int(name)] = text or ""
+        while cells and not cells[-1]:
+            cells.pop()
+        return cells
+
+    @property
+    def rows(self) -> list[list[Cell]]:
+        """Every row as values of their own type again (numbers, dates, booleans, text; ''
+        when empty), for rebuilding a workbook from what was read."""
+        return [[typed_value(text) for text in self.row_values(r)] for r in range(1, self.height + 1)]
+
+
+def typed_value(text: str) -> Cell:
+    """A cell's text back as the value fastexcel wrote (a number, a date, a boolean or text)."""
+    if not text:
+        return ""
+    if re.match(NUMBER_CELL, text):
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text else number
+    if re.match(DATE_CELL["xlsx"], text) or re.match(DATE_CELL["ods"], text):
+        moment = dt.datetime.fromisoformat(text)
+        return moment.date() if moment.time() == dt.time(0) else moment
+    if text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def text_of(value: Any) -> str | None:
+    """A value read by openpyxl written as fastexcel writes it (None for an empty cell)."""
+    if value is None or value == "":
+        return None
+    if value.__class__ is bool:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        text = format(decimal.Decimal(repr(value)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat(" ")
+    if isinstance(value, dt.date):
+        return f"{value.isoformat()} 00:00:00"
+    return str(value)
+
+
+def frame_of_rows(rows: list[list[Any]]) -> pl.DataFrame:
+    """The text frame of rows of values (openpyxl's), shaped as fastexcel's."""
+    rows = _trim(rows)
+    width = max(map(len, rows), default=0)
+    columns = {}
+    for j in range(width):
+        texts = [text_of(cells[j]) if j < len(cells) else None for cells in rows]
+        if any(t is not None for t in texts):
+            columns[str(j)] = pl.Series(str(j), texts, pl.String)
+    return pl.DataFrame(list(columns.values()), height=len(rows)) if columns else pl.DataFrame(height=len(rows))
 
 
 @dataclass
@@ -166,7 +256,8 @@ def read_workbook(
 ) -> ReadResult:
     """Read a received file; every problem becomes a finding, nothing raises.
 
-    `engine` is "auto" (calamine, then openpyxl for .xlsx it refuses), "calamine" or "openpyxl".
+    `engine` is "auto" (fastexcel, then openpyxl for .xlsx it refuses), "calamine" (fastexcel)
+    or "openpyxl".
     `data`: the file's bytes when the caller has already read them (to hash them).
     Sheets titled as in `skip` are listed without their cells (the caller never looks at them:
     parsing the dropdown lists of a national convention costs a tenth of the reading).
@@ -276,7 +367,7 @@ def _read(
     for eng in engines:
         try:
             if eng == "calamine":
-                raw = _read_calamine(data, fmt, skip, bounds)
+                raw = _read_fastexcel(data, fmt, skip, bounds)
             else:
                 raw = _read_openpyxl(io.BytesIO(data), skip, bounds)
             break
@@ -389,12 +480,8 @@ def _inflated_beyond(data: bytes, info: zipfile.ZipInfo, size: int) -> bool:
         return False
 
 
-def _is_password_error(exc: Exception) -> bool:
-    try:
-        from python_calamine import PasswordError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, PasswordError)
+def _is_password_error(exc: BaseException) -> bool:
+    return "password" in str(exc).lower()
 
 
 def _describe(exc: BaseException) -> str:
@@ -414,50 +501,63 @@ def _describe(exc: BaseException) -> str:
 # -- Reading cells -------------------------------------------------------------------------
 
 
-def _read_calamine(
+def _read_fastexcel(
     data: bytes, fmt: str, skip: frozenset[str] = frozenset(), bounds: dict[str, SheetBounds] | None = None
 ) -> RawWorkbook:
-    """Every sheet by calamine, except those of `bounds`: a sheet whose grid calamine would build
-    far larger than its data is read by openpyxl within the rectangle of its data (or not at
-    all when it is refused, or when openpyxl cannot read it: it is then refused)."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    """Every sheet by fastexcel, each in one load (every cell as text), except those of `skip`
+    (listed without their cells) and of `bounds`: a sheet whose grid calamine would build far
+    larger than its data is read by openpyxl within the rectangle of its data (or not at all
+    when it is refused, or when openpyxl cannot read it: it is then refused)."""
+    import fastexcel
 
     bounds = bounds or {}
     sheets: list[RawSheet] = []
-    # From a file object: calamine then sniffs the content instead of trusting the extension
-    # (a .xlsx saved as .ods or .xls by a mail client stays readable).
-    with CalamineWorkbook.from_filelike(io.BytesIO(data)) as wb:
-        for index, meta in enumerate(wb.sheets_metadata):
-            if meta.typ not in (SheetTypeEnum.WorkSheet,):
-                continue  # chart and macro sheets carry no data
-            visible = meta.visible == SheetVisibleEnum.Visible
-            if meta.name in skip:
-                sheets.append(RawSheet(meta.name, index, visible, []))
-                continue
-            if meta.name in bounds:
-                sheets.append(_bounded_sheet(data, meta.name, index, visible, bounds[meta.name]))
-                continue
-            sheet = wb.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merged = []
-            if fmt == "xlsx":
-                merged = [_range_a1(r) for r in (sheet.merged_cell_ranges or [])]
-            sheets.append(RawSheet(meta.name, index, visible, _trim(rows), merged))
+    # From the bytes: calamine then sniffs the content instead of trusting the extension (a
+    # .xlsx saved as .ods or .xls by a mail client stays readable).
+    wb = fastexcel.read_excel(data)
+    for index, name in enumerate(wb.sheet_names):
+        if name in skip:
+            sheets.append(RawSheet(name, index, True))
+            continue
+        if name in bounds:
+            sheets.append(_bounded_sheet(data, name, index, True, bounds[name]))
+            continue
+        try:
+            sheet = wb.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        except fastexcel.UnsupportedColumnTypeCombinationError:
+            sheets.append(RawSheet(name, index, True))  # a chart or dialog sheet: no cells
+            continue
+        visible = sheet.visible == "visible"
+        names = {c.name: str(c.absolute_index) for c in sheet.selected_columns}
+        frame = sheet.to_polars().rename(names)
+        sheets.append(RawSheet(name, index, visible, _trimmed(frame)))
     return RawWorkbook("", fmt, "calamine", sheets)
+
+
+def _trimmed(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame without its trailing rows and columns of empty cells (formatted, never filled)."""
+    if not frame.width:
+        return frame
+    frame = frame.select(c for c in frame.columns if frame[c].null_count() < frame.height)
+    if not frame.width:
+        return pl.DataFrame(height=0)
+    filled = frame.select(pl.any_horizontal(pl.all().is_not_null()).alias("f"))["f"]
+    last = filled.arg_true()
+    return frame.head(int(last[-1]) + 1 if len(last) else 0)
 
 
 def _bounded_sheet(data: bytes, title: str, index: int, visible: bool, bounds: SheetBounds) -> RawSheet:
     if not bounds.refused:
         if not bounds.rows or not bounds.cols:
-            return RawSheet(title, index, visible, [])  # nothing but far cells
+            return RawSheet(title, index, visible)  # nothing but far cells
         try:
             raw = _read_openpyxl(io.BytesIO(data), frozenset(), {title: bounds}, only=title)
             if raw.sheets:
-                return RawSheet(title, index, visible, raw.sheets[0].rows)
+                return RawSheet(title, index, raw.sheets[0].visible, raw.sheets[0].frame)
         except Exception:
             pass
         bounds.refused = True  # openpyxl cannot read it either: refused, its far cells named
-    return RawSheet(title, index, visible, [], unread=True)
+    return RawSheet(title, index, visible, unread=True)
 
 
 def _read_openpyxl(
@@ -488,14 +588,14 @@ def _read_openpyxl(
                 continue
             visible = ws.sheet_state == "visible"
             if ws.title in skip:
-                sheets.append(RawSheet(ws.title, index, visible, []))
+                sheets.append(RawSheet(ws.title, index, visible))
                 continue
             box = bounds.get(ws.title)
             if box is not None and box.refused:
-                sheets.append(RawSheet(ws.title, index, visible, [], unread=True))
+                sheets.append(RawSheet(ws.title, index, visible, unread=True))
                 continue
             if box is not None and not (box.rows and box.cols):
-                sheets.append(RawSheet(ws.title, index, visible, []))  # nothing but far cells
+                sheets.append(RawSheet(ws.title, index, visible))  # nothing but far cells
                 continue
             ws.reset_dimensions()
             cells = (
@@ -503,21 +603,11 @@ def _read_openpyxl(
                 if box
                 else ws.iter_rows(values_only=True)
             )
-            rows = [[_from_openpyxl(v) for v in row] for row in cells]
-            sheets.append(RawSheet(ws.title, index, visible, _trim(rows)))
+            sheets.append(RawSheet(ws.title, index, visible, frame_of_rows([list(row) for row in cells])))
     finally:
         wb.close()
         fh.close()
     return RawWorkbook("", "xlsx", "openpyxl", sheets)
-
-
-def _from_openpyxl(value: Any) -> Cell:
-    # Same conventions as calamine: '' for empty, dates without time as date.
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        return value.date()
-    return value
 
 
 def _trim(rows: list[list[Cell]]) -> list[list[Cell]]:
@@ -533,11 +623,6 @@ def _trim(rows: list[list[Cell]]) -> list[list[Cell]]:
         if n != len(row):
             out[i] = row[:n]
     return out
-
-
-def _range_a1(bounds: tuple[tuple[int, int], tuple[int, int]]) -> str:
-    (r1, c1), (r2, c2) = bounds
-    return f"{get_column_letter(c1 + 1)}{r1 + 1}:{get_column_letter(c2 + 1)}{r2 + 1}"
 
 
 # -- Identity ------------------------------------------------------------------------------
@@ -564,11 +649,10 @@ def _id_sheet_source(raw: RawWorkbook) -> list[tuple[str, dict[str, str]]]:
     if sheet is None:
         return []
     values: dict[str, str] = {}
-    for row in sheet.rows:
-        if len(row) >= 2 and isinstance(row[0], str):
-            key = _id_key(row[0])
-            if key and row[1] != "":
-                values[key] = _text(row[1])
+    for key, value in zip(sheet.column(0).to_list(), sheet.column(1).to_list(), strict=True):
+        key = _id_key(key) if key else None
+        if key and value:
+            values[key] = _text(value)
     return [("feuille", values)] if values else []
 
 

@@ -3,7 +3,8 @@
 Called by `validate.validate_workbook` once the sheet's cells are converted (types, lists and
 bounds are already judged there); this module checks what spans several cells of a household
 row: status against the filled fields, dates in order, plausible amounts, origin against the
-operation, a pseudonymous id. Messages come from the one catalogue (`findings.py`).
+operation, a pseudonymous id, each one column expression (`rules.Rule`). Messages come from the
+one catalogue (`findings.py`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import polars as pl
+
 from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding, finding
 from cia_workbook.model import ReturnFile, Table
+from cia_workbook.rules import Context, Rule, apply, composition_rules, fr_date, fr_number, name_rule
 from cia_workbook.schema import PRIVATE_STOCK, REHOUSING_STATUSES, Sheet
-
-Add = Callable[..., None]  # (code, sheet title, cell, **params) → records a finding
 
 # A household not yet rehoused has no dwelling to describe (DOMAIN.md, rehousing follow-up).
 _NOT_YET = ("A_RELOGER", "PROPOSITION")
@@ -38,96 +40,71 @@ def rest_to_pay(rent: float | None, charges: float | None, benefit: float | None
     return rent + charges - (benefit or 0)
 
 
-def rehousing_rules(convention: Convention, year: int, table: Table, sheet: Sheet, add: Add) -> None:
-    """Judge every household row of one return's rehousing table for the campaign `year`."""
-    from cia_workbook.validate import fr_date, fr_number, looks_like_a_name
-
-    title = table.sheet_title
-    cols = table.columns
-    n = len(table.rows)
-    letter = table.letters
-    headers = {c.key: c for c in sheet.columns}
+def rehousing_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
+    """Judge every household row of one return's rehousing table for the campaign `ctx.year`."""
+    convention, year = ctx.convention, ctx.year
+    headers = {c.key: c.header for c in sheet.columns}
     labels = REHOUSING_STATUSES.by_code
     operations = {o.code: o for o in convention.rehousing.operations} if convention.rehousing else {}
     partners = convention.partners_by_id
-    with_qpv = {c for q in convention.geography(year).qpvs for c in q.communes}
+    with_qpv = sorted({c for q in convention.geography(year).qpvs for c in q.communes})
     communes = convention.communes_by_insee
     end = dt.date(year, 12, 31)
+    c = pl.col
+    status = c("statut")
+    # Cells required by the status or the blocking (Column.required_if) are checked by the
+    # validator for every sheet; here only what the schema cannot say.
+    first_filled = pl.coalesce(
+        *(pl.when(c(k).is_not_null()).then(pl.lit(k)) for k in _DESTINATION)
+    ).alias("_rempli")
+    found = [
+        Rule("RELOGEMENT_STATUT_INCOHERENT", lambda r: _first_destination(r), status.is_in(_NOT_YET) & first_filled.is_not_null(),
+             lambda r: {"status": labels[r["statut"]].label, "column": headers[_first_destination(r)],
+                        "why": "un ménage pas encore relogé n'a ni logement de destination ni date de relogement."}),
+        Rule("RELOGEMENT_DATES", "date_relogement", c("date_relogement") < c("date_entree"),
+             lambda r: {"rehoused": fr_date(r["date_relogement"]), "entered": fr_date(r["date_entree"])}),
+        *(Rule("RELOGEMENT_DATE_FUTURE", key, c(key) > end,
+               lambda r, key=key: {"column": headers[key], "value": fr_date(r[key]), "year": year})
+          for key in ("date_entree", "date_relogement")),
+        Rule("RELOGEMENT_REFUS", "refus", c("refus") > c("propositions"),
+             lambda r: {"refusals": r["refus"], "proposals": r["propositions"]}),
+    ]  # fmt: skip
+    for side, where in (("origine", "Logement d'origine"), ("destination", "Logement de relogement")):
+        rent, charges, apl = c(f"{side}_loyer"), c(f"{side}_charges"), c(f"{side}_apl")
+        found += [
+            Rule("RELOGEMENT_AIDE_EXCESSIVE", f"{side}_apl", apl > rent + charges.fill_null(0),
+                 lambda r, side=side, where=where: {"where": where, "apl": _euros(fr_number, r[f"{side}_apl"]),
+                                                    "cost": _euros(fr_number, r[f"{side}_loyer"] + (r[f"{side}_charges"] or 0))}),
+            Rule("RELOGEMENT_QPV_COMMUNE", f"{side}_qpv",
+                 (c(f"{side}_qpv") == "OUI") & c(f"{side}_commune").is_not_null() & ~c(f"{side}_commune").is_in(with_qpv),
+                 lambda r, side=side, where=where: {"where": where, "commune": _commune(communes, r[f"{side}_commune"]),
+                                                    "year": year}),
+        ]  # fmt: skip
+    found.append(Rule("RELOGEMENT_BLOQUE_RELOGE", "bloque", (c("bloque") == "OUI") & (status == "RELOGE_DEFINITIF")))
+    expected = {o.code: PRIVATE_STOCK if o.sector == "prive" else o.bailleur for o in operations.values()}
+    if expected:
 
-    def column(key: str) -> list[Any]:
-        return cols.get(key) or [None] * n
+        def origin(r: dict[str, Any]) -> dict[str, Any]:
+            op, found_ = operations[r["operation"]], r["origine_parc"]
+            wanted = "le parc privé" if op.sector == "prive" else f"le parc de {partners[op.bailleur].name}"
+            shown = "Parc privé" if found_ == PRIVATE_STOCK else partners[found_].name
+            return {"operation": op.name, "expected": wanted, "found": shown}
 
-    values = {key: column(key) for key in headers}
-    for i, row in enumerate(table.rows):
-        v = {key: values[key][i] for key in headers}
+        found.append(Rule("RELOGEMENT_ORIGINE", "origine_parc",
+                          c("origine_parc").is_not_null() & c("operation").is_in(list(expected))
+                          & (c("operation").replace_strict(expected, default=None) != c("origine_parc")), origin))  # fmt: skip
+    found += composition_rules()
+    found.append(name_rule(table, "identifiant"))
+    apply(found, table, ctx)
 
-        def cell(key: str, row: int = row) -> str:
-            return f"{letter[key]}{row}"
 
-        # Cells required by the status or the blocking (Column.required_if) are checked by the
-        # validator for every sheet; here only what the schema cannot say.
-        status = v["statut"]
-        if status in _NOT_YET:
-            filled = next((k for k in _DESTINATION if v[k] is not None), None)
-            if filled is not None:
-                add("RELOGEMENT_STATUT_INCOHERENT", title, cell(filled), status=labels[status].label,
-                    column=headers[filled].header,
-                    why="un ménage pas encore relogé n'a ni logement de destination ni date de relogement.")  # fmt: skip
-        entered, rehoused = v["date_entree"], v["date_relogement"]
-        if isinstance(entered, dt.date) and isinstance(rehoused, dt.date) and rehoused < entered:
-            add(
-                "RELOGEMENT_DATES",
-                title,
-                cell("date_relogement"),
-                rehoused=fr_date(rehoused),
-                entered=fr_date(entered),
-            )
-        for key in ("date_entree", "date_relogement"):
-            if isinstance(v[key], dt.date) and v[key] > end:
-                add("RELOGEMENT_DATE_FUTURE", title, cell(key), column=headers[key].header,
-                    value=fr_date(v[key]), year=year)  # fmt: skip
-        proposals, refusals = v["propositions"], v["refus"]
-        if proposals is not None and refusals is not None and refusals > proposals:
-            add("RELOGEMENT_REFUS", title, cell("refus"), refusals=refusals, proposals=proposals)
-        for side, where in (("origine", "Logement d'origine"), ("destination", "Logement de relogement")):
-            rent, charges, apl = v[f"{side}_loyer"], v[f"{side}_charges"], v[f"{side}_apl"]
-            if apl is not None and rent is not None and apl > rent + (charges or 0):
-                add("RELOGEMENT_AIDE_EXCESSIVE", title, cell(f"{side}_apl"), where=where,
-                    apl=_euros(fr_number, apl), cost=_euros(fr_number, rent + (charges or 0)))  # fmt: skip
-            commune = v[f"{side}_commune"]
-            if v[f"{side}_qpv"] == "OUI" and commune is not None and commune not in with_qpv:
-                c = communes.get(commune)
-                add("RELOGEMENT_QPV_COMMUNE", title, cell(f"{side}_qpv"), where=where,
-                    commune=f"{c.name} ({commune})" if c else commune, year=year)  # fmt: skip
-        if v["bloque"] == "OUI" and status == "RELOGE_DEFINITIF":
-            add("RELOGEMENT_BLOQUE_RELOGE", title, cell("bloque"))
-        op = operations.get(v["operation"])
-        origin = v["origine_parc"]
-        if op is not None and origin is not None:
-            expected = PRIVATE_STOCK if op.sector == "prive" else op.bailleur
-            if origin != expected:
-                wanted = (
-                    "le parc privé" if op.sector == "prive" else f"le parc de {partners[op.bailleur].name}"
-                )
-                found = "Parc privé" if origin == PRIVATE_STOCK else partners[origin].name
-                add(
-                    "RELOGEMENT_ORIGINE",
-                    title,
-                    cell("origine_parc"),
-                    operation=op.name,
-                    expected=wanted,
-                    found=found,
-                )
-        adults, n14, under14, size = v["nb_adultes"], v["nb_14_plus"], v["nb_moins_14"], v["taille_menage"]
-        if adults is not None and n14 is not None and adults > n14:
-            add("COMPOSITION_INCOHERENTE", title, cell("nb_adultes"),
-                detail=f"{adults} adulte(s) mais {n14} personne(s) de 14 ans ou plus")  # fmt: skip
-        elif size is not None and n14 is not None and under14 is not None and size != n14 + under14:
-            add("COMPOSITION_INCOHERENTE", title, cell("taille_menage"),
-                detail=f"taille {size} mais {n14} personne(s) de 14 ans ou plus et {under14} enfant(s) de moins de 14 ans")  # fmt: skip
-        ident = v["identifiant"]
-        if ident and looks_like_a_name(ident):
-            add("REFERENCE_NOMINATIVE", title, cell("identifiant"), value=ident)
+def _first_destination(row: dict[str, Any]) -> str:
+    return next(k for k in _DESTINATION if row[k] is not None)
+
+
+def _commune(communes: dict, insee: str) -> str:
+    c = communes.get(insee)
+    return f"{c.name} ({insee})" if c else insee
 
 
 def _euros(fmt: Callable[[float], str], value: float) -> str:
@@ -151,7 +128,7 @@ def duplicates_between_partners(
         table = rf.tables.get("relogements")
         if table is None:
             continue
-        for i, ident in enumerate(table.columns.get("identifiant") or []):
+        for i, ident in enumerate(table.frame["identifiant"].to_list()):
             if not ident:
                 continue
             key = household_key(ident)
