@@ -249,8 +249,7 @@ def _killed_reading(path: Path, exitcodes: list[int]) -> ReturnFile:
 
 class Workers:
     """The worker processes of one command, started at the first task and reused by the next
-    stages (reading, then the corrected copies), so they are forked while the parent is still
-    small: a fork of a parent holding a whole campaign would count its memory twice.
+    stages (reading, then the corrected copies).
 
     `size` 1 means no process at all: tasks then run in the caller. `after_read(rf)` is run
     where each file has just been read (not for a file taken from the cache), e.g. to write its
@@ -379,15 +378,21 @@ def _start_pool(setup: _WorkerSetup, workers: int, parent: int):
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(
-        workers, mp_context=fork_context(), initializer=_worker_setup, initargs=(setup, parent)
+        workers, mp_context=worker_context(), initializer=_worker_setup, initargs=(setup, parent)
     )
 
 
-def fork_context():
-    """Worker processes by fork where it exists: they start with the libraries already imported
-    and the convention already loaded."""
+def worker_context():
+    """Worker processes forked from a server process started once, where it exists: polars'
+    threads do not survive a fork, so workers are never forked from a process that has used
+    them. The server imports the package (and the main module, as a spawned process would)
+    before it forks anyone, so each worker starts with the libraries loaded."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "cia_workbook.intake"])
+    return context
 
 
 def _read_and_store(
@@ -405,7 +410,9 @@ _WORKER: dict[str, Any] = {}
 def _worker_setup(setup: _WorkerSetup, parent: int) -> None:
     from cia_workbook.runs import bind_to_parent
 
-    bind_to_parent(parent)  # a worker never outlives the command (kill -9 included)
+    # A worker never outlives the command (kill -9 included): it is bound to the process that
+    # forked it, the command itself or its fork server, which ends with the command.
+    bind_to_parent(os.getppid())
     _WORKER.update(setup._asdict())
 
 

@@ -1,4 +1,4 @@
-"""The yearly cycle put together: the stages chained for `consolidate` and `demo`.
+"""The yearly cycle put together: the stages chained for `validate`, `consolidate` and `demo`.
 
 Paths come from the CLI through a `Layout` (the working folder's templates/, forms/,
 outputs/); every stage below it stays pure.
@@ -6,10 +6,7 @@ outputs/); every stage below it stays pure.
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.resources import as_file as resources_file
 from pathlib import Path
@@ -22,7 +19,7 @@ if TYPE_CHECKING:
     from cia_workbook.feedback import StaleCopies
     from cia_workbook.findings import Finding
     from cia_workbook.intake import Progress
-    from cia_workbook.model import Campaign, ReturnFile
+    from cia_workbook.model import Campaign
 
 
 class Layout(Protocol):
@@ -145,7 +142,7 @@ def _consolidation(
 ) -> ConsolidationResult:
     from cia_workbook.cache import ReturnCache
     from cia_workbook.consolidate import consolidate
-    from cia_workbook.intake import campaign_of, collect_campaign
+    from cia_workbook.intake import collect_campaign
     from cia_workbook.report_xlsx import (
         data_csv_names,
         data_in_csv,
@@ -162,42 +159,31 @@ def _consolidation(
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
     outdir = layout.outputs(year)
     csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
-    # The year's returns are loaded by workers forked now, while this process is small; they
-    # then render the CSV lines while this process consolidates (see `SplitLoad`).
-    with (
-        _no_cycle_collection(),
-        SplitLoad.start(convention, year, caches[year], layout.forms(year), outdir) as split,
-    ):
-        campaigns = {
-            y: campaign_of(convention, y, split.returns(progress), roots=[layout.forms(y)])
-            if y == year and split is not None
-            else collect_campaign(
-                convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True
-            )
-            for y in years
-        }
-        # Several territories at once: the validated rows go to CSV files beside the workbook
-        # (see report_xlsx.DATA_SHEET_MAX_ROWS); CSV files left by an earlier, larger run are
-        # removed.
-        in_csv = data_in_csv(campaigns[year])
-        bilan = consolidate(convention, campaigns, year)
-        result = ConsolidationResult(year)
-        result.outputs.append(
-            write_consolidation_xlsx(
-                convention,
-                bilan,
-                campaigns[year],
-                outdir / f"consolidation-{year}.xlsx",
-                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
-            )
+    # Each year's returns from the cache, or read, checked and cached on worker processes.
+    campaigns = {
+        y: collect_campaign(convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True)
+        for y in years
+    }
+    # Several territories at once: the validated rows go to CSV files beside the workbook
+    # (see report_xlsx.DATA_SHEET_MAX_ROWS); CSV files left by an earlier, larger run are
+    # removed.
+    in_csv = data_in_csv(campaigns[year])
+    bilan = consolidate(convention, campaigns, year)
+    result = ConsolidationResult(year)
+    result.outputs.append(
+        write_consolidation_xlsx(
+            convention,
+            bilan,
+            campaigns[year],
+            outdir / f"consolidation-{year}.xlsx",
+            data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
         )
-        if in_csv:
-            with ExitStack() as stack:
-                rendered = split.rendered(stack) if split is not None else None
-                result.outputs += write_data_csvs(convention, campaigns[year], csvs, rendered)
-        else:
-            for path in csvs.values():
-                path.unlink(missing_ok=True)
+    )
+    if in_csv:
+        result.outputs += write_data_csvs(convention, campaigns[year], csvs)
+    else:
+        for path in csvs.values():
+            path.unlink(missing_ok=True)
     commentary, template = _commentary_and_template(convention, layout, bilan, result) if word else ({}, None)
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
@@ -259,262 +245,6 @@ def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any,
     else:
         result.notes.append(f"Commentaires repris de {path}.")
     return read_commentary(path, sections), template
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused while a campaign is loaded and consolidated. The campaign
-    is lists and dicts of plain values that reference counting frees; each full collection
-    still went over all of them (six of them took 0.35 s of a 500,000-row consolidation)."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# Returns sent to this process at a time by a `SplitLoad` worker.
-SEND_BATCH = 8
-
-
-class SplitLoad:
-    """The workers of `consolidate`. Each takes every n-th file of the year's forms folder,
-    loads it from the cache (or reads and validates it, and caches it) and sends it here at
-    once; then it renders the CSV lines of the returns it holds into its own part files, while
-    this process consolidates and writes the workbook. Each return is loaded once, by a worker,
-    and comes here ready-made: its columns are arrays and shared values, which travel between
-    processes in a fraction of the time a cache entry takes to decode.
-
-    A worker that fails costs only time: what it did not send is loaded here, the CSV lines it
-    did not render are rendered here."""
-
-    def __init__(
-        self, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], outdir: Path, n: int
-    ):
-        from cia_workbook.intake import fork_context
-        from cia_workbook.report_xlsx import CSV_DATA_SETS
-
-        self.convention, self.year, self.cache, self.paths = convention, year, cache, paths
-        self.shares = [list(range(i, len(paths), n)) for i in range(n)]
-        # Names of this run only: two runs on one folder never write each other's parts (the
-        # lock of `runs.hold` keeps them apart too); `runs.LEFTOVERS` knows the pattern.
-        run = secrets.token_hex(6)
-        self.parts = [
-            {key: outdir / f".donnees-{year}.{run}.part{i}.{key}.tmp" for key in CSV_DATA_SETS}
-            for i in range(n)
-        ]
-        self.failed: set[int] = set()
-        self.finished = False  # every worker's CSV lines asked for
-        context = fork_context()
-        self.conns: list[Any] = []
-        self.processes: list[Any] = []
-        outdir.mkdir(parents=True, exist_ok=True)
-        for share, parts in zip(self.shares, self.parts, strict=True):
-            # One pipe at a time, its writing end closed here once the worker has it: a worker
-            # that dies is then seen at once (end of file), not when every copy is closed.
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_load_and_render,
-                args=(writer, convention, year, cache, [paths[i] for i in share], parts, os.getpid()),
-                daemon=True,
-            )
-            process.start()
-            writer.close()
-            self.conns.append(reader)
-            self.processes.append(process)
-
-    @classmethod
-    @contextmanager
-    def start(
-        cls, convention: Convention, year: int, cache: ReturnCache, forms: Path, outdir: Path
-    ) -> Iterator[SplitLoad | None]:
-        """Workers for the files of `forms`; None when they would not pay (one core, few files)."""
-        from cia_workbook.intake import POOL_MIN_FILES, available_cores, expand_sources
-
-        paths = expand_sources([forms]) if forms.is_dir() else []
-        n = min(available_cores(), MAX_SPLIT)
-        if n < 2 or len(paths) < POOL_MIN_FILES:
-            yield None
-            return
-        split = cls(convention, year, cache, paths, outdir, n)
-        try:
-            yield split
-        finally:
-            split.close()
-
-    def returns(self, progress: Progress | None = None) -> list[ReturnFile]:
-        """Every file's `ReturnFile`, in the order of the files."""
-        from multiprocessing.connection import wait
-
-        from cia_workbook.intake import read_returns
-
-        files: list[ReturnFile | None] = [None] * len(self.paths)
-        done = 0
-        sent = [0] * len(self.shares)  # returns received from each worker
-        listening = dict(enumerate(self.conns))
-        while listening:
-            for conn in wait(list(listening.values())):
-                i = self.conns.index(conn)
-                try:
-                    kind, payload = conn.recv()
-                except Exception:  # a worker gone (end of file) or a message that does not load
-                    kind, payload = "failed", None
-                if kind == "returns":
-                    for rf in payload:
-                        files[self.shares[i][sent[i]]] = rf
-                        sent[i] += 1
-                        done += 1
-                        if progress is not None:
-                            progress(rf, done, len(files))
-                else:
-                    del listening[i]
-                    if kind != "read":
-                        self.failed.add(i)
-        missing = [k for k, rf in enumerate(files) if rf is None]
-        if missing:
-            # On a worker of their own: one of them may be what killed a worker.
-            here = read_returns(
-                self.convention,
-                self.year,
-                [self.paths[k] for k in missing],
-                cache=self.cache,
-                workers=1,
-                isolate=True,
-            )
-            for k, rf in zip(missing, here, strict=True):
-                files[k] = rf
-                done += 1
-                if progress is not None:
-                    progress(rf, done, len(files))
-        return files  # type: ignore[return-value]
-
-    def rendered(self, stack: ExitStack) -> Callable[[ReturnFile, str], bytes | None]:
-        """`write_data_csvs`'s source of lines rendered by the workers (None for a return they did
-        not render: it is rendered there); the part files opened are closed with `stack`."""
-        found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
-        self.finished = True
-        for i, conn in enumerate(self.conns):
-            if i in self.failed:
-                continue
-            try:
-                kind, index = conn.recv()
-            except Exception:
-                continue
-            if kind == "csv":
-                for name, (sha256, where) in index.items():
-                    found[name] = (sha256, where, self.parts[i])
-        sources: dict[Path, Any] = {}
-
-        def lines(rf: ReturnFile, key: str) -> bytes | None:
-            chunk = found.get(str(rf.path))
-            if chunk is None or chunk[0] != rf.sha256:
-                return None
-            (offset, length), part = chunk[1][key], chunk[2][key]
-            if part not in sources:
-                sources[part] = stack.enter_context(open(part, "rb"))
-            sources[part].seek(offset)
-            return sources[part].read(length)
-
-        return lines
-
-    def close(self) -> None:
-        for conn in self.conns:
-            conn.close()
-        for process in self.processes:
-            # Workers whose lines were taken have finished; others (lines not needed, an error
-            # or an interruption here) are stopped: they hold nothing that is not elsewhere.
-            if not self.finished:
-                process.terminate()
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for parts in self.parts:
-            for part in parts.values():
-                part.unlink(missing_ok=True)
-
-
-# More workers than this would spend more on sending returns than they save.
-MAX_SPLIT = 8
-
-
-def _load_and_render(
-    conn,
-    convention: Convention,
-    year: int,
-    cache: ReturnCache,
-    paths: list[Path],
-    parts: dict[str, Path],
-    parent: int,
-) -> None:
-    """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`, then
-    ("read", None), then ("csv", the index `_render_parts` gives)."""
-    import gc
-    import signal
-
-    from cia_workbook.intake import load_or_read
-    from cia_workbook.runs import bind_to_parent
-
-    bind_to_parent(parent)  # never outlives the command (kill -9 included)
-
-    # An interruption (Ctrl-C) is the parent's to handle: it stops this worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    returns: list[ReturnFile] = []
-    try:
-        batch: list[ReturnFile] = []
-        for path in paths:
-            rf, read = load_or_read(convention, year, path, cache)
-            if read:  # forked with the cycle collector paused: what reading left in cycles is freed
-                gc.collect(0)
-            returns.append(rf)
-            batch.append(rf)
-            if len(batch) == SEND_BATCH:
-                conn.send(("returns", batch))
-                batch = []
-        conn.send(("returns", batch))
-        conn.send(("read", None))
-        # The parent now consolidates and writes the workbook: the CSV lines give way to it
-        # (three processes on two cores slowed its part by half), taking what it leaves.
-        try:
-            os.nice(10)
-        except (AttributeError, OSError):  # not on this system: shared as before
-            pass
-        conn.send(("csv", _render_parts(convention, year, returns, parts)))
-    except Exception:  # this process loads or renders what was not sent
-        pass
-    finally:
-        conn.close()
-
-
-def _render_parts(
-    convention: Convention, year: int, returns: Iterable[ReturnFile | None], parts: dict[str, Path]
-) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
-    """The CSV lines of each return, appended to `parts` (one file per table key); file → (its
-    SHA-256, table key → (offset, length))."""
-    from cia_workbook.report_xlsx import CsvRenderer
-
-    renderer = CsvRenderer(convention, year)
-    index: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
-    files = {key: open(path, "wb") for key, path in parts.items()}
-    try:
-        for rf in returns:
-            if rf is None or rf.identity is None:
-                continue
-            path = rf.path
-            where = {}
-            for key, fh in files.items():
-                data = renderer.rows(rf.identity.partner_id, rf, key).encode("utf-8")
-                where[key] = (fh.tell(), len(data))
-                fh.write(data)
-            index[str(path)] = (rf.sha256, where)
-    finally:
-        for fh in files.values():
-            fh.close()
-    return index
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

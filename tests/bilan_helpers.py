@@ -19,11 +19,11 @@ def table(key: str, rows: list[dict[str, Any]], first_row: int = 4) -> Table:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    return Table(
-        sheet_key=key,
-        sheet_title=SHEET_TITLES.get(key, key),
-        rows=list(range(first_row, first_row + len(rows))),
-        columns={k: [row.get(k) for row in rows] for k in keys},
+    return Table.of(
+        key,
+        SHEET_TITLES.get(key, key),
+        list(range(first_row, first_row + len(rows))),
+        {k: [row.get(k) for row in rows] for k in keys},
     )
 
 

@@ -103,7 +103,7 @@ def _read_attributions(path: Path) -> Table:
                 lookup = wb_schema.codelists[column.codelist].lookup()
                 value = lookup[schema.normalize(str(value))]
             columns[column.key].append(value)
-    return Table("attributions", sheet.title, numbers, columns)
+    return Table.of("attributions", sheet.title, numbers, columns)
 
 
 def _synthese_counts(path: Path) -> dict[str, tuple]:

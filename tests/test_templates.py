@@ -249,9 +249,7 @@ def test_previous_year_figures_prefilled_in_synthese(tmp_path):
         _row(qpv="QP030001", quartile="1", categorie="DALO"),
     ]
     keys = list(records[0])
-    table = Table(
-        "attributions", "Attributions", rows=[4, 5, 6, 7], columns={k: [r[k] for r in records] for k in keys}
-    )
+    table = Table.of("attributions", "Attributions", [4, 5, 6, 7], {k: [r[k] for r in records] for k in keys})
     previous = ReturnFile(
         Path("x.xlsx"), "0" * 64, 1, dt.datetime(2024, 2, 1), tables={"attributions": table}
     )
