@@ -487,6 +487,8 @@ def _is_password_error(exc: BaseException) -> bool:
 def _describe(exc: BaseException) -> str:
     """A short French reason; the library's own words stay out of the partner's message."""
     cls = type(exc).__name__.lower()
+    if cls == "calamineerror":  # fastexcel: calamine's own error is named in the message
+        cls = str(exc).split("\n")[0].lower().replace(" error", "error").replace(" ", "")
     if cls == "panicexception":
         return "erreur interne du lecteur de classeurs"
     if "zip" in cls:

@@ -130,61 +130,102 @@ def _shown(text: str, fmt: str) -> str:
 # -- Cells, one column at a time -----------------------------------------------------------------
 
 
-def blank(texts: pl.Series) -> pl.Series:
+def blank(c: pl.Expr) -> pl.Expr:
     """Empty cells and cells holding only spaces."""
-    return (texts.is_null() | (texts.str.strip_chars() == "")).fill_null(True)
+    return (c.is_null() | (c.str.strip_chars() == "")).fill_null(True)
 
 
-def convert(col: Column, texts: pl.Series, rows: pl.Series, title: str, letter: str, ctx: Context) -> pl.Series:
-    """The typed column of a column's cells (`rows`: their sheet rows), with a finding for each
-    cell that is empty but required, too long, or not what the column holds."""
-    empty = blank(texts)
-    if col.required and empty.any():
-        for row in rows.filter(empty).to_list():
-            ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{row}", column=col.header, when="")
-    long = texts.str.len_chars() > MAX_CELL_TEXT
-    if long.any():
-        for row, text in zip(rows.filter(long).to_list(), texts.filter(long).to_list(), strict=True):
-            ctx.add("TEXTE_TROP_LONG", title, f"{letter}{row}", length=_count(len(text)),
-                    limit=_count(MAX_CELL_TEXT), chars=len(text))  # fmt: skip
+def convert(columns: list[Column], texts: pl.DataFrame, title: str, letters: dict[str, str], ctx: Context) -> pl.DataFrame:
+    """The typed columns of a table's cells (`texts`: a text column per key, and `ROW`), with a
+    finding for each cell that is empty but required, too long, or not what its column holds.
+
+    One pass of polars gives, for every column at once, its values typed where its cells are
+    clean, and which cells are empty, too long or not clean; only the latter are looked at one
+    by one, to say what is wrong with each (coded columns: each distinct spelling once)."""
+    coded = [c for c in columns if c.kind in ("code", "yesno")]
+    flags = texts.select(
+        *(e for c in columns if c.kind not in ("code", "yesno") for e in _clean(c, ctx.fmt)),
+        *(blank(pl.col(c.key)).alias(f"{c.key}\0vide") for c in columns),
+        *(pl.col(c.key).drop_nulls().unique().implode().alias(f"{c.key}\0sortes") for c in coded),
+        (pl.any_horizontal(pl.col(c.key).str.len_chars() > MAX_CELL_TEXT for c in columns) if columns else pl.lit(False))
+        .alias("\0long"),
+    ).with_columns(pl.col(f"{c.key}\0sortes").first() for c in coded)
+    rows = texts[ROW]
+    out = []
+    for col in columns:
+        letter, empty = letters[col.key], flags[f"{col.key}\0vide"]
+        if col.required and empty.any():
+            for row in rows.filter(empty).to_list():
+                ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{row}", column=col.header, when="")
+        if flags["\0long"].any():
+            long = texts[col.key].str.len_chars() > MAX_CELL_TEXT
+            for row, text in zip(rows.filter(long).to_list(), texts[col.key].filter(long).to_list(), strict=True):
+                ctx.add("TEXTE_TROP_LONG", title, f"{letter}{row}", length=_count(len(text)),
+                        limit=_count(MAX_CELL_TEXT), chars=len(text))  # fmt: skip
+        if col.kind in ("code", "yesno"):
+            out.append(_codes(col, texts[col.key], flags[f"{col.key}\0sortes"][0], rows, title, letter, ctx))
+            continue
+        values, odd = flags[col.key], (~empty & ~flags[f"{col.key}\0propre"]).arg_true()
+        if len(odd):  # each cell not clean told what is wrong with it, or read with a warning
+            check = _number_cell if col.kind in ("integer", "decimal") else _date_cell if col.kind == "date" else None
+            typed = []
+            for i, text in zip(odd.to_list(), texts[col.key].gather(odd).to_list(), strict=True):
+                value, problem = check(col, text, ctx.fmt) if check else (_shown(text, ctx.fmt).strip(), None)
+                if problem is not None:
+                    ctx.add(problem[0], title, f"{letter}{rows[i]}", **problem[1])
+                typed.append(value)
+            values = values.scatter(odd, pl.Series(typed, dtype=values.dtype, strict=False))
+        out.append(values)
+    return pl.DataFrame(out, height=texts.height)
+
+
+def cell_value(col: Column, text: str, row: int, title: str, ctx: Context) -> Any:
+    """The typed answer of one form field (its text in column B of `row`), as a table's cell."""
+    if not text.strip():
+        if col.required:
+            ctx.add("CELLULE_OBLIGATOIRE", title, f"B{row}", column=col.header, when="")
+        return None
+    if len(text) > MAX_CELL_TEXT:
+        ctx.add("TEXTE_TROP_LONG", title, f"B{row}", length=_count(len(text)), limit=_count(MAX_CELL_TEXT),
+                chars=len(text))  # fmt: skip
     if col.kind in ("code", "yesno"):
-        return _codes(col, texts, empty, rows, title, letter, ctx)
-    values, clean = _clean(col, texts, empty, ctx.fmt)
-    odd = (~empty & ~clean).arg_true()
-    if len(odd):  # each cell not clean told what is wrong with it, or read with a warning
-        check = _number_cell if col.kind in ("integer", "decimal") else _date_cell if col.kind == "date" else None
-        typed = []
-        for i, text in zip(odd.to_list(), texts.gather(odd).to_list(), strict=True):
-            value, problem = check(col, text, ctx.fmt) if check else (_shown(text, ctx.fmt).strip(), None)
-            if problem is not None:
-                ctx.add(problem[0], title, f"{letter}{rows[i]}", **problem[1])
-            typed.append(value)
-        values = values.scatter(odd, pl.Series(typed, dtype=values.dtype, strict=False))
-    return values
+        value, problem = _code_lookup(col, ctx)(_code_text(text, ctx.fmt))
+    elif col.kind in ("integer", "decimal"):
+        value, problem = _number_cell(col, text, ctx.fmt)
+    elif col.kind == "date":
+        if re.match(DATE_CELL[ctx.fmt], text) and (day := dt.datetime.fromisoformat(text).date()) >= FIRST_DAY:
+            value, problem = day, None
+        else:
+            value, problem = _date_cell(col, text, ctx.fmt)
+    else:
+        value, problem = _shown(text, ctx.fmt).strip(), None
+    if problem is not None:
+        ctx.add(problem[0], title, f"B{row}", **problem[1])
+    return value
 
 
-def _clean(col: Column, texts: pl.Series, empty: pl.Series, fmt: str) -> tuple[pl.Series, pl.Series]:
-    """(the column typed where its cells are clean, null elsewhere; which cells are clean)."""
-    name = texts.name
+def _clean(col: Column, fmt: str) -> list[pl.Expr]:
+    """The column typed where its cells are clean, null elsewhere (named after its key), and
+    which cells are clean (« key\\0propre »)."""
+    c, key = pl.col(col.key), col.key
     if col.kind in ("integer", "decimal"):
-        plain = texts.str.contains(NUMBER_CELL).fill_null(False)
-        numbers = texts.cast(pl.Float64, strict=False)
-        good = plain
+        numbers = c.cast(pl.Float64, strict=False)
+        good = c.str.contains(NUMBER_CELL)
         if col.minimum is not None:
-            good = good & (numbers >= col.minimum).fill_null(False)
+            good = good & (numbers >= col.minimum)
         if col.maximum is not None:
-            good = good & (numbers <= col.maximum).fill_null(False)
+            good = good & (numbers <= col.maximum)
         if col.kind == "integer":
-            good = good & (numbers == numbers.floor()).fill_null(False)
-        typed = pl.select(pl.when(good).then(numbers).cast(_DTYPES[col.kind]).alias(name)).to_series()
-        return typed, good
-    if col.kind == "date":
-        days = texts.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-        good = (texts.str.contains(DATE_CELL[fmt]) & (days >= FIRST_DAY)).fill_null(False)
-        return pl.select(pl.when(good).then(days).alias(name)).to_series(), good
-    # Text: taken as typed, without its surrounding spaces; a date cell written as a French date.
-    dated = texts.str.contains(DATE_CELL[fmt]).fill_null(False)
-    return pl.select(pl.when(~empty).then(texts.str.strip_chars()).alias(name)).to_series(), ~dated
+            good = good & (numbers == numbers.floor())
+    elif col.kind == "date":
+        numbers = c.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+        good = c.str.contains(DATE_CELL[fmt]) & (numbers >= FIRST_DAY)
+    else:  # text: taken as typed, without its surrounding spaces; a date cell as a French date
+        numbers = pl.when(~blank(c)).then(c.str.strip_chars())
+        good = ~c.str.contains(DATE_CELL[fmt])
+    good = good.fill_null(False)
+    typed = pl.when(good).then(numbers)
+    return [(typed.cast(_DTYPES[col.kind]) if col.kind in _DTYPES else typed).alias(key), good.alias(f"{key}\0propre")]
 
 
 def _number_cell(col: Column, text: str, fmt: str) -> tuple[Any, Problem]:
@@ -244,11 +285,11 @@ def _code_text(text: str, fmt: str) -> str:
 
 
 def _codes(
-    col: Column, texts: pl.Series, empty: pl.Series, rows: pl.Series, title: str, letter: str, ctx: Context
+    col: Column, texts: pl.Series, distinct: pl.Series, rows: pl.Series, title: str, letter: str, ctx: Context
 ) -> pl.Series:
     """A coded column: each distinct spelling looked up once, then every cell mapped at once."""
     lookup = _code_lookup(col, ctx)
-    answers = {text: lookup(_code_text(text, ctx.fmt)) for text in texts.filter(~empty).unique().to_list()}
+    answers = {text: lookup(_code_text(text, ctx.fmt)) for text in distinct.to_list() if text.strip()}
     codes = {text: code for text, (code, _) in answers.items() if code is not None}
     wrong = {text: problem for text, (_, problem) in answers.items() if problem is not None}
     if wrong:
@@ -332,12 +373,6 @@ def _other_geography_qpv(ctx: Context, text: str) -> Problem:
         hint = f" En {ctx.year}, le quartier correspondant est « {same.code} – {same.name} »." if same else ""
         return "QPV_PERIME", {"qpv": code, "year": ctx.year, "geography": geo.label, "hint": hint}
     return None
-
-
-def form_value(col: Column, text: str, row: int, title: str, ctx: Context) -> Any:
-    """The typed answer of one form field (its text in column B of `row`)."""
-    texts = pl.Series(col.key, [text or None], pl.String)
-    return convert(col, texts, pl.Series([row], dtype=pl.UInt32), title, "B", ctx)[0]
 
 
 # -- Rules across the cells of a row --------------------------------------------------------------
@@ -538,7 +573,8 @@ def duplicates(table: Table, key: str, code: str, ctx: Context) -> None:
     """`code` for each value of column `key` seen on an earlier row, of the sheet or of a copy
     (case- and space-insensitive)."""
     values = table.frame[key]
-    norm = values.str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
+    # Python's whitespace: Unicode's and the four ASCII separators \x1c-\x1f.
+    norm = values.str.replace_all(r"[\s\x1c-\x1f]+", " ").str.strip_chars(" ").str.to_lowercase()
     ascii_only = values.drop_nulls().str.contains(r"^[\x00-\x7f]*$").all()
     if ascii_only and not norm.drop_nulls().is_duplicated().any():
         return  # the usual column: every value different

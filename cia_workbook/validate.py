@@ -245,7 +245,7 @@ def _filled_rows(rsheet: RawSheet, after: int) -> int:
     frame = rsheet.frame.slice(after)
     if not frame.width:
         return 0
-    return int(frame.select(pl.any_horizontal(~blank(frame[c]) for c in frame.columns).sum()).item())
+    return int(frame.select(pl.any_horizontal(~blank(pl.col(c)) for c in frame.columns).sum()).item())
 
 
 def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[int, dict[str, int]]:
@@ -339,7 +339,8 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     header_row, where = _locate_columns(rsheet, sheet, ctx)
     first = header_row + 1
     data = rsheet.frame.slice(first - 1)
-    filled = {int(c): ~blank(data[c]) for c in data.columns}
+    marked = data.select(~blank(pl.col(c)) for c in data.columns)
+    filled = {int(c): marked[c] for c in marked.columns}
     _unread_columns(rsheet, header_row, filled, set(where.values()), ctx)
     # A row is data when a column of the table holds a value (what other columns hold is
     # reported above, not taken for a row); a row holding only a pre-filled key is not.
@@ -347,7 +348,8 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
     marks = [f for j, f in filled.items() if j < width and j != prefilled]
     numbers = pl.Series(ROW, range(first, first + data.height), pl.UInt32)
-    kept = numbers.filter(pl.select(pl.any_horizontal(marks)).to_series()) if marks else numbers.clear()
+    mask = pl.select(pl.any_horizontal(marks)).to_series() if marks else pl.Series([False] * data.height)
+    kept = numbers.filter(mask)
     if prefilled < 0 and len(kept):  # empty rows between rows of data, in runs
         starts = pl.concat([pl.Series([first - 1], dtype=pl.UInt32), kept])
         gaps = pl.DataFrame({"after": starts.head(-1), "before": kept}).filter(pl.col("before") > pl.col("after") + 1)
@@ -357,19 +359,24 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
             cell = f"A{run[0]}" if run[0] == run[1] else f"A{run[0]}:A{run[1]}"
             ctx.add("LIGNE_VIDE", rsheet.title, cell, rows=text)
     letters = {c.key: get_column_letter(where.get(c.key, i) + 1) for i, c in enumerate(sheet.columns)}
-    offsets = kept - first
-    columns = []
+    present = [c for c in sheet.columns if str(where.get(c.key)) in data.columns]
     for col in sheet.columns:
-        index = where.get(col.key)
-        if index is None:
+        if col.key not in where:
             ctx.absent.add((sheet.key, col.key))
-        texts = rsheet.column(index).slice(first - 1).gather(offsets) if index is not None else None
-        if texts is None or not len(kept):
-            dtype = rules._DTYPES.get(col.kind, pl.String)
-            columns.append(pl.Series(col.key, [None] * len(kept), dtype))
-            continue
-        columns.append(rules.convert(col, texts.alias(col.key), kept, rsheet.title, letters[col.key], ctx).alias(col.key))
-    frame = pl.DataFrame([*columns, kept, pl.Series(SHEET, [0] * len(kept), pl.UInt8)])
+    texts = data.with_columns(numbers).filter(mask) if len(kept) else None
+    typed = (
+        rules.convert(present, texts.select(pl.col(str(where[c.key])).alias(c.key) for c in present).with_columns(texts[ROW]),
+                      rsheet.title, letters, ctx)
+        if texts is not None and present
+        else pl.DataFrame(height=len(kept))
+    )  # fmt: skip
+    frame = pl.DataFrame(
+        [
+            typed[c.key] if c.key in typed.columns else pl.Series(c.key, [None] * len(kept), rules._DTYPES.get(c.kind, pl.String))
+            for c in sheet.columns
+        ]
+        + [kept, pl.Series(SHEET, [0] * len(kept), pl.UInt8)]
+    )  # fmt: skip
     return Table(sheet.key, frame, [Placement(rsheet.title, letters)]), first
 
 
@@ -399,7 +406,7 @@ def _unread_columns(
 
 def _read_form(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> dict[str, Any]:
     return {
-        col.key: rules.form_value(col, rsheet.value(sheet.form_row(col.key), 2), sheet.form_row(col.key),
+        col.key: rules.cell_value(col, rsheet.value(sheet.form_row(col.key), 2), sheet.form_row(col.key),
                                   rsheet.title, ctx)
         for col in sheet.columns
     }  # fmt: skip

@@ -56,8 +56,17 @@ class _FullDisk:
 
 def _refuse_writes(monkeypatch, folder: Path, code: int) -> None:
     """The system's answer to writes under `folder`: EACCES (a read-only folder: nothing can be
-    created, replaced or removed there) or ENOSPC (a full disk: files are created, writes fail)."""
+    created, replaced or removed there) or ENOSPC (a full disk: files are created, writes fail).
+
+    Simulated in this process only: the commands' workers, which are not forked from it (see
+    `intake.worker_context`), run here instead, so that what they write is refused too."""
     folder = str(folder)
+    init = intake.Workers.__init__
+
+    def here(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, "workers": 1, "isolate": False})
+
+    monkeypatch.setattr(intake.Workers, "__init__", here)
 
     def under(path) -> bool:
         return isinstance(path, str | os.PathLike) and os.path.abspath(os.fspath(path)).startswith(folder)

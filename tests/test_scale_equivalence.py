@@ -1,5 +1,6 @@
-"""The speed-ups change no result: the pooled intake, the whole-column conversions and the
-pre-filled templates give what the plain one-file-at-a-time, cell-by-cell path gives.
+"""The speed-ups change no result: the pooled intake, the cache and the pre-filled templates give
+what the plain one-file-at-a-time path gives, and the rules' column expressions find what a loop
+over every row finds.
 
 The campaign is the demo's (every partner, typical mistakes, one missing réservataire) plus a
 resubmission, a lock file and a non-workbook, so that every kind of verdict goes through both
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -60,8 +62,9 @@ def findings_of(campaign) -> list[tuple]:
 
 
 def tables_of(campaign) -> dict:
+    """Each table's cells, dtypes and placements (a changed dtype shows as well as a changed value)."""
     return {
-        (rf.name, key): (t.rows, t.columns, t.letters)
+        (rf.name, key): (t.frame.to_dict(as_series=False), t.frame.schema, t.placements)
         for rf in campaign.files
         for key, t in rf.tables.items()
     }
@@ -96,15 +99,6 @@ def test_pooled_intake_and_consolidation_equal_one_file_at_a_time(forms):
     assert fast.rows_used == slow.rows_used > 500
 
 
-def test_cell_by_cell_path_gives_the_same_campaign(forms, monkeypatch):
-    """Whole-column conversion switched off: every cell goes through the per-cell converters."""
-    fast = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
-    monkeypatch.setattr(validate, "_clean_column", lambda col, values, ctx: None)
-    slow = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
-    assert findings_of(fast) == findings_of(slow)
-    assert tables_of(fast) == tables_of(slow)
-
-
 def test_prefilled_template_reads_like_one_filled_in_excel(tmp_path):
     """The benchmarks' fast generator writes the same cells as filling the template with openpyxl."""
     for filled in generate_campaign(CONVENTION, YEAR, seed=5)[:3]:
@@ -124,78 +118,6 @@ def test_prefilled_template_reads_like_one_filled_in_excel(tmp_path):
         ]
 
 
-# -- Whole-column conversion against the per-cell loop, on any column --------------------
-
-_SCHEMA = schema_for(CONVENTION, "bailleur", YEAR)
-_COLUMNS = [c for c in ATTRIBUTIONS.columns]
-
-
-def _cells(col):
-    codes = _SCHEMA.codelists[col.codelist].displays if col.codelist else ["Oui", "Non"]
-    return st.one_of(
-        st.sampled_from(codes),
-        st.sampled_from(["", "  ", "Hors QVP", " 12,5 ", "15/03/2024", "oui"]),
-        st.floats(allow_nan=False, min_value=-10, max_value=2e5),
-        st.integers(min_value=-5, max_value=200_000),
-        st.booleans(),
-        st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2025, 12, 31)),
-        st.text(max_size=6),
-    )
-
-
-def _clean_cells(col):
-    """Cells as a tidy partner leaves them: the fast path's own ground (bounds still tested)."""
-    if col.codelist:
-        return st.sampled_from(_SCHEMA.codelists[col.codelist].displays)
-    if col.kind in ("integer", "decimal"):
-        return st.one_of(st.integers(-2, 300).map(float), st.integers(-2, 300), st.floats(0, 50))
-    if col.kind == "date":
-        return st.dates(min_value=dt.date(2023, 6, 1), max_value=dt.date(2025, 6, 30))
-    return st.text(min_size=1, max_size=8)
-
-
-@st.composite
-def _column_and_values(draw):
-    col = draw(st.sampled_from(_COLUMNS))
-    # Most draws are tidy columns (where the whole-column path answers), some hold any cell.
-    # Some are tidy but for empty cells (optional columns take the whole-column path then too).
-    cells = draw(
-        st.sampled_from(
-            [
-                st.one_of(_clean_cells(col), _cells(col)),
-                _clean_cells(col),
-                st.one_of(_clean_cells(col), st.just("")),
-            ]
-        )
-    )
-    return col, draw(st.lists(cells, min_size=2, max_size=12))
-
-
-@settings(max_examples=300, deadline=None)
-@given(_column_and_values())
-def test_whole_column_conversion_equals_the_per_cell_loop(case):
-    col, values = case
-    rows = list(range(5, 5 + len(values)))
-
-    def run(fast: bool):
-        ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
-        if fast:
-            out = validate._convert_column(col, list(values), rows, "Attributions", "A", ctx)
-        else:
-            original = validate._clean_column
-            validate._clean_column = lambda *a: None
-            try:
-                out = validate._convert_column(col, list(values), rows, "Attributions", "A", ctx)
-            finally:
-                validate._clean_column = original
-        return [(type(v), v) for v in out], [dataclasses.astuple(f) for f in ctx.findings]
-
-    assert run(True) == run(False)
-
-
-# -- For people: the progress bar and a quick --help -------------------------------------------
-
-
 def test_validate_shows_a_french_progress_bar_on_stderr(forms, tmp_path, monkeypatch):
     monkeypatch.setattr(ReadingBar, "SHOW_FILES", 5)
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "validate", "--year", str(YEAR), str(forms)])
@@ -204,21 +126,14 @@ def test_validate_shows_a_french_progress_bar_on_stderr(forms, tmp_path, monkeyp
     assert "Lecture des classeurs" not in result.stdout
 
 
-def test_consolidate_shows_the_progress_of_its_workers(forms, tmp_path, monkeypatch):
-    """consolidate's workers send the returns as they load them: the bar moves with them."""
-    from cia_workbook import pipeline
-
+def test_consolidate_shows_the_progress_of_its_reading(forms, tmp_path, monkeypatch):
+    """consolidate's workers send the returns as they read them: the bar moves with them."""
     monkeypatch.setattr(ReadingBar, "SHOW_FILES", 5)
-    calls = []
-    original = pipeline.SplitLoad.returns
-    monkeypatch.setattr(
-        pipeline.SplitLoad, "returns", lambda self, p=None: calls.append(1) or original(self, p)
-    )
     root = _copy_forms(forms, tmp_path / "travail")
     args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert calls and "Lecture des classeurs" in result.stderr and "Lecture des classeurs" not in result.stdout
+    assert "Lecture des classeurs" in result.stderr and "Lecture des classeurs" not in result.stdout
 
 
 def test_a_short_run_shows_no_progress_bar(forms, tmp_path):
@@ -232,6 +147,8 @@ def test_help_loads_no_heavy_library():
         "openpyxl",
         "xlsxwriter",
         "python_calamine",
+        "fastexcel",
+        "polars",
         "docx",
         "matplotlib",
         "babel",
@@ -292,7 +209,7 @@ def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monk
         CONVENTION, YEAR, [forms], workers=2, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
     )
     workbooks = [rf for rf in cold.files if rf.reader]
-    assert len(list(tmp_path.glob("*/*.json"))) == len(workbooks) >= 15
+    assert len(list(tmp_path.glob("*/*.parquet"))) == len(workbooks) >= 15
 
     # Warm: no workbook is opened again (only the lock file and the CSV, which are not kept).
     opened = []
@@ -320,10 +237,6 @@ def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monk
         ]
         assert findings_of(campaign) == findings_of(cold)
         assert tables_of(campaign) == tables_of(cold)
-        # Same types too (1 == 1.0 == True would hide a changed type).
-        assert {
-            k: {c: [type(v) for v in vs] for c, vs in t[1].items()} for k, t in tables_of(campaign).items()
-        } == {k: {c: [type(v) for v in vs] for c, vs in t[1].items()} for k, t in tables_of(cold).items()}
         assert _bilan_view(campaign) == _bilan_view(cold)
 
 
@@ -332,15 +245,15 @@ def test_a_damaged_or_foreign_cache_entry_is_read_again(forms, tmp_path):
 
     cache = ReturnCache(tmp_path, CONVENTION, YEAR)
     cold = collect_campaign(CONVENTION, YEAR, [forms], workers=1, cache=cache)
-    entries = sorted(tmp_path.glob("*/*.json"))
-    entries[0].write_text("{ pas du json", encoding="utf-8")
-    entries[1].write_text(entries[2].read_text(encoding="utf-8"), encoding="utf-8")  # another file's result
+    entries = sorted(tmp_path.glob("*/*.parquet"))
+    entries[0].write_bytes(b"PAR1 pas un fichier Parquet")
+    entries[1].write_bytes(entries[2].read_bytes())  # another file's result
     warm = collect_campaign(
         CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
     )
     assert findings_of(warm) == findings_of(cold)
     assert tables_of(warm) == tables_of(cold)
-    assert entries[0].read_text(encoding="utf-8").startswith("{")  # rewritten whole
+    assert pl.read_parquet_metadata(entries[0])  # rewritten whole
 
 
 def test_another_convention_or_year_does_not_use_the_cache(forms, tmp_path):
@@ -409,86 +322,7 @@ def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path,
     assert all(CROSS_CHECKED_TABLES & set(rf.tables) for rf in campaign.files if rf.name in again)
 
 
-def _sheets(path: Path) -> dict[str, list]:
-    from python_calamine import CalamineWorkbook
-
-    with CalamineWorkbook.from_path(str(path)) as wb:
-        return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
-
-
-def test_the_csv_written_by_the_workers_equals_the_direct_one(forms, tmp_path, monkeypatch):
-    from cia_workbook import pipeline, report_xlsx
-
-    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
-    root = _copy_forms(forms, tmp_path / "travail")
-    args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
-    result = CliRunner().invoke(main, args)  # a cold cache: the workers read the files
-    assert result.exit_code == 0, result.output
-    out = root / "outputs" / str(YEAR)
-    names = ["donnees-2024.csv", "donnees-patrimoine-2024.csv", "donnees-contingents-2024.csv"]
-    by_workers = [(out / name).read_bytes() for name in names]
-    workbook = _sheets(out / "consolidation-2024.xlsx")
-
-    campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
-    targets = {k: tmp_path / f"direct-{k}.csv" for k in ("attributions", "patrimoine", "contingent")}
-    direct = [p.read_bytes() for p in report_xlsx.write_data_csvs(CONVENTION, campaign, targets)]
-    assert by_workers == direct
-    assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
-
-    # Again with every return cached: the workers render every line, this process none.
-    rendered_here = []
-    original_rows = report_xlsx.CsvRenderer.rows
-    monkeypatch.setattr(
-        report_xlsx.CsvRenderer,
-        "rows",
-        lambda self, *a: rendered_here.append(a[0]) or original_rows(self, *a),
-    )
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert rendered_here == []
-    assert [(out / name).read_bytes() for name in names] == direct
-
-    # A worker that dies after sending one return: this process loads the others and renders
-    # their lines; the outputs are the same.
-    original_worker = pipeline._load_and_render
-
-    def dies(conn, convention, year, cache, paths, parts):
-        from cia_workbook.intake import load_or_read
-
-        conn.send(("returns", [load_or_read(convention, year, paths[0], cache)[0]]))
-        os._exit(1)
-
-    monkeypatch.setattr(pipeline, "_load_and_render", dies)
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert rendered_here and [(out / name).read_bytes() for name in names] == direct
-    assert _sheets(out / "consolidation-2024.xlsx") == workbook
-
-    # Workers that send every return but fail to render their lines: rendered here.
-    rendered_here.clear()
-    monkeypatch.setattr(pipeline, "_load_and_render", original_worker)
-    monkeypatch.setattr(pipeline, "_render_parts", lambda *a: 1 / 0)
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert rendered_here and [(out / name).read_bytes() for name in names] == direct
-    monkeypatch.undo()
-    assert not list(out.glob(".*.tmp"))  # no part file left behind
-
-    # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
-    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
-    from cia_workbook.cache import ReturnCache
-
-    for entry in (out / ".cache").glob("*/*.json"):
-        entry.unlink()
-    monkeypatch.setattr(ReturnCache, "store", lambda self, rf: False)
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert not list((out / ".cache").glob("*/*.json"))
-    assert [(out / name).read_bytes() for name in names] == direct
-
-
-def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_indexes_are_a_miss(forms, tmp_path, monkeypatch):
-    import base64
+def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_miss(forms, tmp_path, monkeypatch):
     import json
 
     from cia_workbook import intake
@@ -507,16 +341,13 @@ def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_indexes_are_a_miss(
     assert len(stamped) == len([rf for rf in cold.files if rf.reader])
     assert [rf.sha256 for rf in warm.files] == [rf.sha256 for rf in cold.files]
 
-    # An index pointing past the distinct values of a column: the entry is a miss, read again.
-    entry = max(tmp_path.glob("*/*.json"), key=lambda p: p.stat().st_size)
-    data = json.loads(entry.read_text(encoding="utf-8"))
-    column = next(
-        c for t in data["tables"].values() for c in t["columns"].values() if "k" in c and c["w"] == "B"
-    )
-    raw = bytearray(base64.b64decode(column["i"]))
-    raw[0] = 255
-    column["i"] = base64.b64encode(bytes(raw)).decode("ascii")
-    entry.write_text(json.dumps(data), encoding="utf-8")
+    # A row placed on a sheet the entry does not describe: the entry is a miss, read again.
+    entry = max(tmp_path.glob("*/*.parquet"), key=lambda p: p.stat().st_size)
+    meta = pl.read_parquet_metadata(entry)
+    data = json.loads(meta["cia-workbook"])
+    for table in data["tables"].values():
+        table["placements"] = []
+    pl.read_parquet(entry).write_parquet(entry, metadata={"cia-workbook": json.dumps(data)})
     again = collect_campaign(
         CONVENTION, YEAR, [forms], workers=1, cache=ReturnCache(tmp_path, CONVENTION, YEAR)
     )
@@ -538,153 +369,29 @@ _REFERENCES = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(_REFERENCES)
-def test_whole_column_reference_checks_equal_the_row_by_row_ones(references):
-    """Names as references and duplicate references: the one-pass paths find what a loop over
+def test_reference_checks_equal_the_row_by_row_ones(references):
+    """Names as references and duplicate references: the column expressions find what a loop over
     every row finds."""
+    from cia_workbook import rules
+    from cia_workbook.model import Table
+
     rows = list(range(4, 4 + len(references)))
-    table = validate.Table(
-        "attributions", "Attributions", rows, {"reference": references}, {"reference": "A"}
-    )
-    ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
-    validate._duplicates(table, "reference", "REFERENCE_DOUBLON", ctx)
+    table = Table.of("attributions", "Attributions", rows, {"reference": references}, {"reference": "A"})
+    ctx = rules.Context(CONVENTION, YEAR, "retour.xlsx", schema_for(CONVENTION, "bailleur", YEAR))
+    rules.duplicates(table, "reference", "REFERENCE_DOUBLON", ctx)
+    rules.apply([rules.name_rule(table, "reference")], table, ctx)
     seen: dict[str, int] = {}
-    expected = []
+    doubles = []
     for row, value in zip(rows, references, strict=True):
         if value is None:
             continue
-        norm = " ".join(str(value).split()).casefold()
+        norm = " ".join(value.split()).casefold()
         if norm in seen:
-            expected.append((f"A{row}", str(value), seen[norm]))
+            doubles.append(("REFERENCE_DOUBLON", f"A{row}", seen[norm]))
         else:
             seen[norm] = row
-    found = [(f.cell, dict(f.params)["value"], dict(f.params)["other_row"]) for f in ctx.findings]
-    assert found == expected
-    names = [
-        i
-        for i in validate._without_digits(references)
-        if references[i] and validate.looks_like_a_name(references[i])
-    ]
-    assert names == [i for i, r in enumerate(references) if r and validate.looks_like_a_name(r)]
-
-
-def test_equal_numbers_and_booleans_get_their_own_answers_across_files():
-    """The code converters keep their answers from one return to the next: 1 == True must not
-    make a 1 typed in a yes/no column pass for « Oui » because a True came first."""
-    col = next(c for c in ATTRIBUTIONS.columns if c.kind == "yesno")
-    answers = []
-    for values in ([True, "Non"], [1, "Oui"]):
-        ctx = validate._Context(CONVENTION, YEAR, "retour.xlsx", _SCHEMA)
-        out = validate._convert_column(col, values, [4, 5], "Attributions", "W", ctx)
-        answers.append((out, [f.code for f in ctx.findings]))
-    assert answers == [(["OUI", "NON"], []), ([None, "OUI"], ["VALEUR_HORS_LISTE"])]
-
-
-def _column_values(pool_size: int):
-    """Cells of one typed column: one kind or mixed, from a pool of a given size (so that
-    columns of few, some hundreds and all-distinct values all occur)."""
-    scalar = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-3, 3),
-        st.floats(allow_nan=False, allow_infinity=False, width=32),
-        st.text(max_size=4),
-        st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31)),
-        st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2026, 1, 1)),
-    )
-    kinds = st.sampled_from(["mixed", "dates", "texts", "numbers", "floats"])
-    return kinds.flatmap(
-        lambda kind: st.lists(
-            {
-                "mixed": scalar,
-                "dates": st.one_of(st.none(), st.dates()),
-                "texts": st.text(max_size=3),
-                "numbers": st.one_of(st.integers(0, pool_size), st.floats(0, 3)),
-                "floats": st.one_of(st.floats(), st.none()),
-            }[kind],  # fmt: skip
-            min_size=1,
-            max_size=pool_size,
-        )
-    )
-
-
-# Some hundreds of distinct values among some hundreds of rows: the two-byte index.
-_HUNDREDS = st.one_of(
-    st.lists(st.integers(0, 299), min_size=620, max_size=700),
-    st.lists(
-        st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2024, 12, 31)), min_size=620, max_size=700
-    ),
-)
-
-
-@settings(max_examples=60, deadline=None)
-@given(values=st.one_of(st.integers(2, 700).flatmap(_column_values), _HUNDREDS))
-def test_a_cached_column_comes_back_with_its_values_and_their_types(values):
-    import json
-
-    from cia_workbook import cache
-
-    text = json.dumps(cache._encode_column(values), ensure_ascii=False, separators=(",", ":"))
-    back = cache._decode_column(json.loads(text), len(values))
-    assert len(back) == len(values)
-    assert all(b == v or (b != b and v != v) for b, v in zip(back, values, strict=True))  # NaN is NaN
-    assert [type(v) for v in back] == [type(v) for v in values]  # 1, 1.0 and True stay apart
-
-
-@given(rows=st.one_of(
-    st.tuples(st.integers(1, 1_048_576), st.integers(0, 600)).map(lambda fc: list(range(fc[0], min(fc[0] + fc[1], 1_048_577)))),
-    st.lists(st.integers(1, 1_048_576), unique=True).map(sorted),
-))  # fmt: skip
-def test_cached_row_numbers_come_back_as_they_were(rows):
-    import json
-
-    from cia_workbook import cache
-
-    text = json.dumps(cache._encode_rows(rows))
-    assert cache._decode_rows(json.loads(text)) == rows
-
-
-def test_a_cache_entry_with_impossible_rows_or_days_is_a_miss():
-    import json
-
-    from cia_workbook import cache
-
-    for rows in ({"first": 0, "count": 3}, {"first": 5, "count": 1_048_576}, {"first": 5, "count": -1}):
-        with pytest.raises(ValueError):
-            cache._decode_rows(json.loads(json.dumps(rows)))
-    for data in ({"o": "AAA="}, {"o": cache._base64(__import__("array").array("i", [-4]))}, {"f": "AAAA"}):
-        with pytest.raises((ValueError, OverflowError)):
-            cache._decode_column(data, 1)
-
-
-def test_amounts_with_empty_cells_are_stored_as_numbers_and_come_back():
-    import json
-    import math
-
-    from cia_workbook import cache
-
-    for values in ([1.5, None, 2.25], [math.nan, None, 1.0], [None, -0.0]):
-        encoded = cache._encode_column(values)
-        assert ("fe" in encoded) == (not any(v is not None and math.isnan(v) for v in values))
-        back = cache._decode_column(json.loads(json.dumps(encoded)), len(values))
-        assert [None if v is None else ("nan" if math.isnan(v) else repr(v)) for v in back] == [
-            None if v is None else ("nan" if math.isnan(v) else repr(v)) for v in values
-        ]
-
-
-def test_reading_a_return_leaves_nothing_for_the_cycle_collector(forms):
-    """consolidate's workers read with the cycle collector paused (see pipeline.SplitLoad): a
-    return read must be freed by reference counting alone, or a campaign read cold would pile
-    up every return's row sets."""
-    import gc
-
-    bailleur = next(
-        p for p in expand_sources([forms]) if read_return(CONVENTION, YEAR, p).tables.get("attributions")
-    )
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(3):
-            read_return(CONVENTION, YEAR, bailleur)
-        assert gc.collect() == 0
-    finally:
-        gc.enable()
+    names = [("REFERENCE_NOMINATIVE", f"A{row}") for row, r in zip(rows, references, strict=True)
+             if r and rules.looks_like_a_name(r)]  # fmt: skip
+    found = [(f.code, f.cell, dict(f.params).get("other_row")) for f in ctx.findings]
+    assert [f for f in found if f[0] == "REFERENCE_DOUBLON"] == doubles
+    assert [f[:2] for f in found if f[0] == "REFERENCE_NOMINATIVE"] == names
