@@ -289,7 +289,12 @@ def _read_openpyxl(path: str) -> int:
     return cells
 
 
-READERS = {"fastexcel": _read_fastexcel, "polars": _read_polars, "pandas": _read_pandas, "openpyxl": _read_openpyxl}
+READERS = {
+    "fastexcel": _read_fastexcel,
+    "polars": _read_polars,
+    "pandas": _read_pandas,
+    "openpyxl": _read_openpyxl,
+}
 
 
 def _read_share(args: tuple[str, list[str]]) -> int:
@@ -337,7 +342,9 @@ def measure(rows: int, openpyxl_sample: int, repeat: int = 3) -> dict:
     for _ in range(repeat):
         measured = {}
         for engine, n in peers:
-            measured[f"{engine}-{n}"] = run_measured([*me, "--read", engine, "--processes", str(n), *map(str, files)])
+            measured[f"{engine}-{n}"] = run_measured(
+                [*me, "--read", engine, "--processes", str(n), *map(str, files)]
+            )
         a = run_measured([*me, "--read", "openpyxl", "--processes", "1", *map(str, sample)])
         measured["openpyxl-1"] = {**a, "wall": a["wall"] * factor, "cpu": a["cpu"] * factor,
                                   "sample": len(sample), "factor": factor}  # fmt: skip
@@ -394,7 +401,9 @@ LABELS = {
 def report(results: list[dict]) -> str:
     lines = []
     for r in results:
-        lines.append(f"\n{_fr(r['rows'], 0)} lignes d'attributions, {r['returns']} retours, {_fr(r['mb'])} Mo")
+        lines.append(
+            f"\n{_fr(r['rows'], 0)} lignes d'attributions, {r['returns']} retours, {_fr(r['mb'])} Mo"
+        )
         for key, label in LABELS.items():
             if key not in r:
                 continue
@@ -410,7 +419,10 @@ def report(results: list[dict]) -> str:
         fast, pol = r[f"fastexcel-{PROCESSES}"], r[f"polars-{PROCESSES}"]
         lines.append(
             "  par tour : "
-            + " ; ".join(f"c/fastexcel {_fr(t['c/fastexcel'], 2)}, c/polars {_fr(t['c/polars'], 2)}" for t in r["rounds"])
+            + " ; ".join(
+                f"c/fastexcel {_fr(t['c/fastexcel'], 2)}, c/polars {_fr(t['c/polars'], 2)}"
+                for t in r["rounds"]
+            )
         )
         cf, cp = c["wall"] / fast["wall"], c["wall"] / pol["wall"]
         lines.append(

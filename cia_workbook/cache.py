@@ -169,7 +169,11 @@ def _encode(rf: ReturnFile, context: str) -> tuple[pl.DataFrame, dict[str, str]]
         t.frame.rename({c: f"{key}/{c}" for c in t.frame.columns}).with_columns(pl.lit(key).alias(_TABLE))
         for key, t in rf.tables.items()
     ]
-    frame = pl.concat(frames, how="diagonal") if frames else pl.DataFrame({_TABLE: []}, schema={_TABLE: pl.String})
+    frame = (
+        pl.concat(frames, how="diagonal")
+        if frames
+        else pl.DataFrame({_TABLE: []}, schema={_TABLE: pl.String})
+    )
     described = {
         "format": CACHE_FORMAT,
         "context": context,
@@ -215,7 +219,10 @@ def _decode(
         prefix = f"{key}/"
         rows = frame.filter(pl.col(_TABLE) == key).select(c for c in frame.columns if c.startswith(prefix))
         rows = rows.rename({c: c[len(prefix) :] for c in rows.columns})
-        placements = [Placement(str(title), {str(k): str(v) for k, v in letters.items()}) for title, letters in t["placements"]]
+        placements = [
+            Placement(str(title), {str(k): str(v) for k, v in letters.items()})
+            for title, letters in t["placements"]
+        ]
         if rows[ROW].dtype != pl.UInt32 or rows[SHEET].dtype != pl.UInt8 or not placements:
             raise ValueError("rows")
         if len(rows) and (rows[SHEET].max() >= len(placements) or rows[ROW].min() < 1):

@@ -8,12 +8,11 @@ bounded: the cells typed far from the data (beyond a wide gap of empty rows or c
 out and named in a finding, the rest is read within those bounds; a sheet that cannot be bounded
 so is not read at all, with a finding.
 
-The check costs little on an ordinary return: a large sheet part is searched with a byte count
-and two regular expressions (`QuickProbe`, fed by the reader's formula scan so the part is
-inflated once), which prove on the usual writers' XML (Excel, LibreOffice, openpyxl,
+The check costs little on an ordinary return: each sheet part is searched with a byte count
+and two regular expressions (`QuickProbe`; for a large part, fed by the reader's formula scan so
+the part is inflated once), which prove on the usual writers' XML (Excel, LibreOffice, openpyxl,
 xlsxwriter: every cell with its `r` reference first) that its grid stays within the budget;
-only a part that does not prove it this way, or a small one, is walked cell by cell
-(`_bounds`). A hostile large part that fooled the search would still only kill the worker
+only a part that does not prove it this way is walked cell by cell (`_bounds`). A hostile large part that fooled the search would still only kill the worker
 process reading it, which intake.read_returns survives.
 """
 
@@ -35,7 +34,7 @@ AREA_FACTOR = 8
 # A cell is "far from the data" beyond this many empty rows or columns after the data.
 ROW_GAP = 1000
 COL_GAP = 100
-# Parts up to this size (uncompressed) are walked cell by cell; larger ones searched first.
+# Parts beyond this size (uncompressed) are searched by the reader's formula scan as it reads them.
 EXACT_MAX = 1024**2
 CHUNK = 4 * 1024**2
 MAX_SHOWN = 3  # far cells named in a finding
@@ -163,8 +162,7 @@ def xlsx_bounds(
     for title, member in parts.items():
         if member not in zf.NameToInfo or title in proved:
             continue
-        size = zf.getinfo(member).file_size
-        if size > EXACT_MAX and _quick(zf, member):
+        if _quick(zf, member):
             continue
         if strings is None:
             strings = _SharedStrings(zf)

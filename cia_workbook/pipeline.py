@@ -161,7 +161,9 @@ def _consolidation(
     csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
     # Each year's returns from the cache, or read, checked and cached on worker processes.
     campaigns = {
-        y: collect_campaign(convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True)
+        y: collect_campaign(
+            convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True
+        )
         for y in years
     }
     # Several territories at once: the validated rows go to CSV files beside the workbook

@@ -16,7 +16,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,10 @@ Cell = Any  # str ('' = empty), int, float, bool, date, datetime, time, timedelt
 
 # How fastexcel writes a cell as text: a date "2024-03-15 00:00:00" (OpenDocument: "2024-03-15"
 # or "2024-03-15T10:00:00"), a number "14500" or "0.25" (never an exponent), a boolean "true".
-DATE_CELL = {"xlsx": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$", "ods": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?)?$"}
+DATE_CELL = {
+    "xlsx": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$",
+    "ods": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?)?$",
+}
 NUMBER_CELL = r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$"
 
 
@@ -200,16 +203,26 @@ def text_of(value: Any) -> str | None:
     return str(value)
 
 
-def frame_of_rows(rows: list[list[Any]]) -> pl.DataFrame:
-    """The text frame of rows of values (openpyxl's), shaped as fastexcel's."""
-    rows = _trim(rows)
-    width = max(map(len, rows), default=0)
-    columns = {}
-    for j in range(width):
-        texts = [text_of(cells[j]) if j < len(cells) else None for cells in rows]
+def frame_of_rows(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
+    """The text frame of rows of values (openpyxl's), shaped as fastexcel's: rows are looked at
+    one at a time and only those holding a value are kept (openpyxl pads a sheet's gaps)."""
+    kept: dict[int, Sequence[Any]] = {}
+    for r, cells in enumerate(rows):
+        n = len(cells)
+        while n and (cells[n - 1] is None or cells[n - 1] == ""):
+            n -= 1
+        if n:
+            kept[r] = cells[:n]
+    height = max(kept, default=-1) + 1
+    columns = []
+    for j in range(max(map(len, kept.values()), default=0)):
+        texts: list[str | None] = [None] * height
+        for r, cells in kept.items():
+            if j < len(cells):
+                texts[r] = text_of(cells[j])
         if any(t is not None for t in texts):
-            columns[str(j)] = pl.Series(str(j), texts, pl.String)
-    return pl.DataFrame(list(columns.values()), height=len(rows)) if columns else pl.DataFrame(height=len(rows))
+            columns.append(pl.Series(str(j), texts, pl.String))
+    return pl.DataFrame(columns, height=height) if columns else pl.DataFrame(height=height)
 
 
 @dataclass
@@ -605,26 +618,11 @@ def _read_openpyxl(
                 if box
                 else ws.iter_rows(values_only=True)
             )
-            sheets.append(RawSheet(ws.title, index, visible, frame_of_rows([list(row) for row in cells])))
+            sheets.append(RawSheet(ws.title, index, visible, frame_of_rows(cells)))
     finally:
         wb.close()
         fh.close()
     return RawWorkbook("", "xlsx", "openpyxl", sheets)
-
-
-def _trim(rows: list[list[Cell]]) -> list[list[Cell]]:
-    """Drop trailing empty rows and trailing empty cells (formatted-but-empty rows)."""
-    end = len(rows)
-    while end and all(v == "" or v is None for v in rows[end - 1]):
-        end -= 1
-    out = rows[:end] if end != len(rows) else rows
-    for i, row in enumerate(out):
-        n = len(row)
-        while n and (row[n - 1] == "" or row[n - 1] is None):
-            n -= 1
-        if n != len(row):
-            out[i] = row[:n]
-    return out
 
 
 # -- Identity ------------------------------------------------------------------------------

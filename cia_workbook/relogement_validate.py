@@ -54,9 +54,9 @@ def rehousing_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
     status = c("statut")
     # Cells required by the status or the blocking (Column.required_if) are checked by the
     # validator for every sheet; here only what the schema cannot say.
-    first_filled = pl.coalesce(
-        *(pl.when(c(k).is_not_null()).then(pl.lit(k)) for k in _DESTINATION)
-    ).alias("_rempli")
+    first_filled = pl.coalesce(*(pl.when(c(k).is_not_null()).then(pl.lit(k)) for k in _DESTINATION)).alias(
+        "_rempli"
+    )
     found = [
         Rule("RELOGEMENT_STATUT_INCOHERENT", lambda r: _first_destination(r), status.is_in(_NOT_YET) & first_filled.is_not_null(),
              lambda r: {"status": labels[r["statut"]].label, "column": headers[_first_destination(r)],
@@ -80,7 +80,9 @@ def rehousing_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
                  lambda r, side=side, where=where: {"where": where, "commune": _commune(communes, r[f"{side}_commune"]),
                                                     "year": year}),
         ]  # fmt: skip
-    found.append(Rule("RELOGEMENT_BLOQUE_RELOGE", "bloque", (c("bloque") == "OUI") & (status == "RELOGE_DEFINITIF")))
+    found.append(
+        Rule("RELOGEMENT_BLOQUE_RELOGE", "bloque", (c("bloque") == "OUI") & (status == "RELOGE_DEFINITIF"))
+    )
     expected = {o.code: PRIVATE_STOCK if o.sector == "prive" else o.bailleur for o in operations.values()}
     if expected:
 

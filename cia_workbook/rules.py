@@ -135,7 +135,9 @@ def blank(c: pl.Expr) -> pl.Expr:
     return (c.is_null() | (c.str.strip_chars() == "")).fill_null(True)
 
 
-def convert(columns: list[Column], texts: pl.DataFrame, title: str, letters: dict[str, str], ctx: Context) -> pl.DataFrame:
+def convert(
+    columns: list[Column], texts: pl.DataFrame, title: str, letters: dict[str, str], ctx: Context
+) -> pl.DataFrame:
     """The typed columns of a table's cells (`texts`: a text column per key, and `ROW`), with a
     finding for each cell that is empty but required, too long, or not what its column holds.
 
@@ -147,8 +149,11 @@ def convert(columns: list[Column], texts: pl.DataFrame, title: str, letters: dic
         *(e for c in columns if c.kind not in ("code", "yesno") for e in _clean(c, ctx.fmt)),
         *(blank(pl.col(c.key)).alias(f"{c.key}\0vide") for c in columns),
         *(pl.col(c.key).drop_nulls().unique().implode().alias(f"{c.key}\0sortes") for c in coded),
-        (pl.any_horizontal(pl.col(c.key).str.len_chars() > MAX_CELL_TEXT for c in columns) if columns else pl.lit(False))
-        .alias("\0long"),
+        (
+            pl.any_horizontal(pl.col(c.key).str.len_chars() > MAX_CELL_TEXT for c in columns)
+            if columns
+            else pl.lit(False)
+        ).alias("\0long"),
     ).with_columns(pl.col(f"{c.key}\0sortes").first() for c in coded)
     rows = texts[ROW]
     out = []
@@ -159,7 +164,9 @@ def convert(columns: list[Column], texts: pl.DataFrame, title: str, letters: dic
                 ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{row}", column=col.header, when="")
         if flags["\0long"].any():
             long = texts[col.key].str.len_chars() > MAX_CELL_TEXT
-            for row, text in zip(rows.filter(long).to_list(), texts[col.key].filter(long).to_list(), strict=True):
+            for row, text in zip(
+                rows.filter(long).to_list(), texts[col.key].filter(long).to_list(), strict=True
+            ):
                 ctx.add("TEXTE_TROP_LONG", title, f"{letter}{row}", length=_count(len(text)),
                         limit=_count(MAX_CELL_TEXT), chars=len(text))  # fmt: skip
         if col.kind in ("code", "yesno"):
@@ -167,7 +174,13 @@ def convert(columns: list[Column], texts: pl.DataFrame, title: str, letters: dic
             continue
         values, odd = flags[col.key], (~empty & ~flags[f"{col.key}\0propre"]).arg_true()
         if len(odd):  # each cell not clean told what is wrong with it, or read with a warning
-            check = _number_cell if col.kind in ("integer", "decimal") else _date_cell if col.kind == "date" else None
+            check = (
+                _number_cell
+                if col.kind in ("integer", "decimal")
+                else _date_cell
+                if col.kind == "date"
+                else None
+            )
             typed = []
             for i, text in zip(odd.to_list(), texts[col.key].gather(odd).to_list(), strict=True):
                 value, problem = check(col, text, ctx.fmt) if check else (_shown(text, ctx.fmt).strip(), None)
@@ -193,7 +206,10 @@ def cell_value(col: Column, text: str, row: int, title: str, ctx: Context) -> An
     elif col.kind in ("integer", "decimal"):
         value, problem = _number_cell(col, text, ctx.fmt)
     elif col.kind == "date":
-        if re.match(DATE_CELL[ctx.fmt], text) and (day := dt.datetime.fromisoformat(text).date()) >= FIRST_DAY:
+        if (
+            re.match(DATE_CELL[ctx.fmt], text)
+            and (day := dt.datetime.fromisoformat(text).date()) >= FIRST_DAY
+        ):
             value, problem = day, None
         else:
             value, problem = _date_cell(col, text, ctx.fmt)
@@ -225,7 +241,10 @@ def _clean(col: Column, fmt: str) -> list[pl.Expr]:
         good = ~c.str.contains(DATE_CELL[fmt])
     good = good.fill_null(False)
     typed = pl.when(good).then(numbers)
-    return [(typed.cast(_DTYPES[col.kind]) if col.kind in _DTYPES else typed).alias(key), good.alias(f"{key}\0propre")]
+    return [
+        (typed.cast(_DTYPES[col.kind]) if col.kind in _DTYPES else typed).alias(key),
+        good.alias(f"{key}\0propre"),
+    ]
 
 
 def _number_cell(col: Column, text: str, fmt: str) -> tuple[Any, Problem]:
@@ -239,9 +258,14 @@ def _number_cell(col: Column, text: str, fmt: str) -> tuple[Any, Problem]:
         if integer and not float(number).is_integer():
             return None, bad(repr(number))
         typed = int(number) if integer else float(number)
-        if (col.minimum is not None and typed < col.minimum) or (col.maximum is not None and typed > col.maximum):
+        if (col.minimum is not None and typed < col.minimum) or (
+            col.maximum is not None and typed > col.maximum
+        ):
             bounds = f"entre {fr_number(col.minimum or 0)} et {fr_number(col.maximum or 0)}"
-            return None, ("NOMBRE_HORS_BORNES", {"value": fr_number(typed), "column": col.header, "bounds": bounds})
+            return None, (
+                "NOMBRE_HORS_BORNES",
+                {"value": fr_number(typed), "column": col.header, "bounds": bounds},
+            )
         return typed, warning
 
     if re.match(DATE_CELL[fmt], text) or text in ("true", "false"):
@@ -450,7 +474,12 @@ def name_rule(table: Table, key: str) -> Rule:
 
 def composition_rules() -> list[Rule]:
     """COMPOSITION_INCOHERENTE, the first of three checks that fails."""
-    adults, n14, under, size = pl.col("nb_adultes"), pl.col("nb_14_plus"), pl.col("nb_moins_14"), pl.col("taille_menage")
+    adults, n14, under, size = (
+        pl.col("nb_adultes"),
+        pl.col("nb_14_plus"),
+        pl.col("nb_moins_14"),
+        pl.col("taille_menage"),
+    )
     more_adults = (adults > n14).fill_null(False)
     wrong_size = ~more_adults & (size != n14 + under).fill_null(False)
     return [
@@ -507,24 +536,54 @@ def attribution_rules(table: Table, ctx: Context) -> None:
         Rule("ZONE_ET_QPV", "zone_locale", in_qpv & in_zone, lambda r: {"qpv": r["qpv"], "zone": zones[r["zone_locale"]].name}),
         *composition_rules(),
     ]  # fmt: skip
-    adults, n14, under, size = pl.col("nb_adultes"), pl.col("nb_14_plus"), pl.col("nb_moins_14"), pl.col("taille_menage")
+    adults, n14, under, size = (
+        pl.col("nb_adultes"),
+        pl.col("nb_14_plus"),
+        pl.col("nb_moins_14"),
+        pl.col("taille_menage"),
+    )
     nobody = ~(adults > n14).fill_null(False) & ~(size != n14 + under).fill_null(False) & (n14 == 0)
-    rules.append(Rule("COMPOSITION_INCOHERENTE", "nb_14_plus", nobody, lambda r: {"detail": "aucune personne de 14 ans ou plus"}))
+    rules.append(
+        Rule(
+            "COMPOSITION_INCOHERENTE",
+            "nb_14_plus",
+            nobody,
+            lambda r: {"detail": "aucune personne de 14 ans ou plus"},
+        )
+    )
     t = convention.thresholds(year)
     if t is not None and t.complete:
         scale = convention.uc_scale
         persons = pl.coalesce(n14, adults)
-        uc = scale.first_adult + scale.other_14_plus * (persons - 1).clip(lower_bound=0) + scale.child_under_14 * under.fill_null(0)
+        uc = (
+            scale.first_adult
+            + scale.other_14_plus * (persons - 1).clip(lower_bound=0)
+            + scale.child_under_14 * under.fill_null(0)
+        )
         per_uc = pl.col("ressources") / uc
-        computed = pl.when(per_uc <= t.q1).then(pl.lit("1")).when(per_uc <= t.q2).then(pl.lit("2")).when(per_uc <= t.q3).then(pl.lit("3")).otherwise(pl.lit("4"))
+        computed = (
+            pl.when(per_uc <= t.q1)
+            .then(pl.lit("1"))
+            .when(per_uc <= t.q2)
+            .then(pl.lit("2"))
+            .when(per_uc <= t.q3)
+            .then(pl.lit("3"))
+            .otherwise(pl.lit("4"))
+        )
         declared = pl.col("quartile")
 
         def quartile(r: dict[str, Any]) -> dict[str, Any]:
             n = r["nb_14_plus"] if r["nb_14_plus"] is not None else r["nb_adultes"]
             uc_ = household_uc(convention, n, r["nb_moins_14"] or 0)
             per = r["ressources"] / uc_
-            return {"declared": r["quartile"], "resources": fr_number(r["ressources"]), "uc": fr_number(round(uc_, 2)),
-                    "per_uc": fr_number(round(per)), "computed": quartile_of(convention, year, per), "year": year}
+            return {
+                "declared": r["quartile"],
+                "resources": fr_number(r["ressources"]),
+                "uc": fr_number(round(uc_, 2)),
+                "per_uc": fr_number(round(per)),
+                "computed": quartile_of(convention, year, per),
+                "year": year,
+            }
 
         rules.append(Rule("QUARTILE_INCOHERENT", "quartile",
                           declared.is_in(["1", "2", "3", "4"]) & pl.col("ressources").is_not_null()
@@ -580,7 +639,7 @@ def duplicates(table: Table, key: str, code: str, ctx: Context) -> None:
         return  # the usual column: every value different
     seen: dict[str, int] = {}
     texts = values.to_list()
-    for i in (range(len(texts)) if not ascii_only else norm.is_duplicated().arg_true().to_list()):
+    for i in range(len(texts)) if not ascii_only else norm.is_duplicated().arg_true().to_list():
         value = texts[i]
         if value is None:
             continue

@@ -352,7 +352,9 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     kept = numbers.filter(mask)
     if prefilled < 0 and len(kept):  # empty rows between rows of data, in runs
         starts = pl.concat([pl.Series([first - 1], dtype=pl.UInt32), kept])
-        gaps = pl.DataFrame({"after": starts.head(-1), "before": kept}).filter(pl.col("before") > pl.col("after") + 1)
+        gaps = pl.DataFrame({"after": starts.head(-1), "before": kept}).filter(
+            pl.col("before") > pl.col("after") + 1
+        )
         for after, before in gaps.iter_rows():
             run = (after + 1, before - 1)
             text = str(run[0]) if run[0] == run[1] else f"{run[0]} à {run[1]}"

@@ -9,8 +9,6 @@ paths. Timings are not asserted here: they live in benchmarks/bench_scale.py.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import os
 import shutil
 import subprocess
@@ -23,13 +21,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cia_workbook import validate
 from cia_workbook.cli import ReadingBar, main
 from cia_workbook.consolidate import consolidate
 from cia_workbook.convention import load_convention
 from cia_workbook.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
 from cia_workbook.intake import collect_campaign, expand_sources, read_return
-from cia_workbook.schema import ATTRIBUTIONS, schema_for
+from cia_workbook.schema import schema_for
 from cia_workbook.templates import template_filename, write_template
 
 YEAR = 2024
@@ -322,7 +319,9 @@ def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path,
     assert all(CROSS_CHECKED_TABLES & set(rf.tables) for rf in campaign.files if rf.name in again)
 
 
-def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_miss(forms, tmp_path, monkeypatch):
+def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_miss(
+    forms, tmp_path, monkeypatch
+):
     import json
 
     from cia_workbook import intake
