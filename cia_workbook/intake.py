@@ -410,10 +410,34 @@ _WORKER: dict[str, Any] = {}
 def _worker_setup(setup: _WorkerSetup, parent: int) -> None:
     from cia_workbook.runs import bind_to_parent
 
-    # A worker never outlives the command (kill -9 included): it is bound to the process that
-    # forked it, the command itself or its fork server, which ends with the command.
+    # A worker never outlives the command (kill -9 included). It is bound to the process that
+    # forked it; forked by the fork server (which lives as long as its workers), it also
+    # watches the command itself.
     bind_to_parent(os.getppid())
+    if os.getppid() != parent:
+        import threading
+
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     _WORKER.update(setup._asdict())
+
+
+def _end_with(pid: int) -> None:
+    """End this process as soon as the process `pid` has ended."""
+    import select
+    import time
+
+    try:
+        select.select([os.pidfd_open(pid)], [], [])  # readable once the process has ended
+    except (AttributeError, OSError):  # no pidfd here: look every fifth of a second
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:
+                pass
+            time.sleep(0.2)
+    os._exit(1)
 
 
 def _worker_read(path: Path) -> ReturnFile:

@@ -11,7 +11,6 @@ does not expose, are found by one streaming pass over the raw XML of the sheets 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import io
 import re
 import zipfile
@@ -102,7 +101,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 Cell = Any  # str ('' = empty), int, float, bool, date, datetime, time, timedelta
 
 # How fastexcel writes a cell as text: a date "2024-03-15 00:00:00" (OpenDocument: "2024-03-15"
-# or "2024-03-15T10:00:00"), a number "14500" or "0.25" (never an exponent), a boolean "true".
+# or "2024-03-15T10:00:00"), a number "14500" or "0.25" (nine decimals at most, never an
+# exponent), a boolean "true".
 DATE_CELL = {
     "xlsx": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$",
     "ods": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?)?$",
@@ -191,11 +191,8 @@ def text_of(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        text = format(decimal.Decimal(repr(value)), "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, float):  # nine decimals, as fastexcel writes a number as text
+        return f"{value:.9f}".rstrip("0").rstrip(".")
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat(" ")
     if isinstance(value, dt.date):

@@ -65,3 +65,18 @@ def edit_return(path: Path, edit: Callable[[openpyxl.Workbook], None], target: P
 def run(workdir: Path, *args: str, catch: bool = True) -> Result:
     """A command as the officer types it, in the working folder."""
     return CliRunner().invoke(main, ["--dir", str(workdir), *args], catch_exceptions=catch)
+
+
+def workers_here(monkeypatch) -> None:
+    """The commands' reading workers run in this process: a fault a test injects here (a patched
+    function, a refused write) then reaches them too, as it did when they were forked from it
+    (they are now forked by a server process that never ran the tests, see
+    `intake.worker_context`)."""
+    from cia_workbook import intake
+
+    init = intake.Workers.__init__
+
+    def here(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, "workers": 1, "isolate": False})
+
+    monkeypatch.setattr(intake.Workers, "__init__", here)

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from campaign import CONVENTION, YEAR, edit_return, return_path, run
+from campaign import CONVENTION, YEAR, edit_return, return_path, run, workers_here
 
 from cia_workbook import intake
 from cia_workbook.schema import schema_for
@@ -58,15 +58,9 @@ def _refuse_writes(monkeypatch, folder: Path, code: int) -> None:
     """The system's answer to writes under `folder`: EACCES (a read-only folder: nothing can be
     created, replaced or removed there) or ENOSPC (a full disk: files are created, writes fail).
 
-    Simulated in this process only: the commands' workers, which are not forked from it (see
-    `intake.worker_context`), run here instead, so that what they write is refused too."""
+    Simulated in this process only: the commands' workers run here too (`workers_here`)."""
     folder = str(folder)
-    init = intake.Workers.__init__
-
-    def here(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "workers": 1, "isolate": False})
-
-    monkeypatch.setattr(intake.Workers, "__init__", here)
+    workers_here(monkeypatch)
 
     def under(path) -> bool:
         return isinstance(path, str | os.PathLike) and os.path.abspath(os.fspath(path)).startswith(folder)
@@ -190,6 +184,7 @@ def test_a_file_gone_during_validate_is_named_and_the_others_still_judged(make_c
         return read_return(convention, year, path, *args, **kwargs)
 
     monkeypatch.setattr(intake, "read_return", taken_away)
+    workers_here(monkeypatch)
     result = run(workdir, "validate", "--year", str(YEAR))
     out = result.output
     assert isinstance(result.exception, SystemExit) and result.exit_code == 1, out

@@ -38,10 +38,15 @@ def _limits() -> None:
 def run_limited(workdir: Path, *args: str, script: str | None = None) -> subprocess.CompletedProcess:
     """`cia-workbook --dir workdir ARGS` in a child process with a memory limit and a timeout;
     `script` runs first in that process (to inject a fault into the readers)."""
-    code = (script or "") + "\nfrom cia_workbook.cli import main\nmain()\n"
+    # Run from a file: the workers' fork server imports the main module, as a spawned process
+    # would, so the fault reaches them too.
+    code = (
+        script or ""
+    ) + "\nif __name__ == '__main__':\n    from cia_workbook.cli import main\n    main()\n"
+    (workdir / "command.py").write_text(code)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), RUST_BACKTRACE="0")
     return subprocess.run(
-        [sys.executable, "-c", code, "--dir", str(workdir), *args],
+        [sys.executable, str(workdir / "command.py"), "--dir", str(workdir), *args],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

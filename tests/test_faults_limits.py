@@ -18,7 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from campaign import YEAR, edit_return, return_path, run
+from campaign import YEAR, edit_return, return_path, run, workers_here
 from lxml import etree
 
 OUT = f"outputs/{YEAR}"
@@ -82,7 +82,7 @@ def _plain(text: str) -> str:
 
 def _json(workdir):
     result = run(workdir, "validate", "--year", str(YEAR), "--json")
-    return result, json.loads(result.output)
+    return result, json.loads(result.stdout)  # (the progress bar goes to stderr)
 
 
 def _constats(data, name):
@@ -171,6 +171,7 @@ def test_findings_beyond_a_sheets_rows_are_counted_on_a_last_line(make_campaign,
     """A national return with a column pasted wrong can hold more findings than a sheet has rows
     (1,048,576): the limit is lowered here so that the test stays small."""
     monkeypatch.setattr("cia_workbook.excel.MAX_ROWS", 40, raising=False)
+    workers_here(monkeypatch)  # the corrected copies are written where the files are read
     workdir = make_campaign()
     path = return_path(workdir, "semiga")
 

@@ -156,13 +156,10 @@ def _finding(sheet, cell, code="DATE_TEXTE"):
 
 
 def _values(path):
-    import fastexcel
+    from python_calamine import CalamineWorkbook
 
-    reader = fastexcel.read_excel(str(path))
-    return {
-        name: reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string").to_polars().rows()
-        for name in reader.sheet_names
-    }
+    wb = CalamineWorkbook.from_path(str(path))
+    return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
 
 
 def _copy(tmp_path, src, findings):
