@@ -15,10 +15,11 @@ from typing import Any
 
 import polars as pl
 
+from cia_workbook.cells import Context, fr_date, fr_number
 from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding, finding
 from cia_workbook.model import ReturnFile, Table
-from cia_workbook.rules import Context, Rule, apply, composition_rules, fr_date, fr_number, name_rule
+from cia_workbook.rules import Rule, apply, composition_rules, name_rule
 from cia_workbook.schema import PRIVATE_STOCK, REHOUSING_STATUSES, Sheet
 
 # A household not yet rehoused has no dwelling to describe (DOMAIN.md, rehousing follow-up).

@@ -17,14 +17,14 @@ from typing import Any
 
 import polars as pl
 
-from cia_workbook import rules, schema
+from cia_workbook import cells, rules, schema
+from cia_workbook.cells import Context, blank
 from cia_workbook.convention import Convention
 from cia_workbook.excel import shortened
 from cia_workbook.findings import Finding
 from cia_workbook.identify import identify
 from cia_workbook.model import ROW, SHEET, Identity, Placement, Table
 from cia_workbook.reader import RawSheet, RawWorkbook, get_column_letter, range_boundaries
-from cia_workbook.rules import Context, blank
 from cia_workbook.schema import Sheet, WorkbookSchema, normalize
 
 # Headers repeat from file to file: each spelling is normalised once per process.
@@ -367,14 +367,14 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
             ctx.absent.add((sheet.key, col.key))
     texts = data.with_columns(numbers).filter(mask) if len(kept) else None
     typed = (
-        rules.convert(present, texts.select(pl.col(str(where[c.key])).alias(c.key) for c in present).with_columns(texts[ROW]),
+        cells.convert(present, texts.select(pl.col(str(where[c.key])).alias(c.key) for c in present).with_columns(texts[ROW]),
                       rsheet.title, letters, ctx)
         if texts is not None and present
         else pl.DataFrame(height=len(kept))
     )  # fmt: skip
     frame = pl.DataFrame(
         [
-            typed[c.key] if c.key in typed.columns else pl.Series(c.key, [None] * len(kept), rules._DTYPES.get(c.kind, pl.String))
+            typed[c.key] if c.key in typed.columns else pl.Series(c.key, [None] * len(kept), cells.DTYPES.get(c.kind, pl.String))
             for c in sheet.columns
         ]
         + [kept, pl.Series(SHEET, [0] * len(kept), pl.UInt8)]
@@ -408,7 +408,7 @@ def _unread_columns(
 
 def _read_form(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> dict[str, Any]:
     return {
-        col.key: rules.cell_value(col, rsheet.value(sheet.form_row(col.key), 2), sheet.form_row(col.key),
+        col.key: cells.cell_value(col, rsheet.value(sheet.form_row(col.key), 2), sheet.form_row(col.key),
                                   rsheet.title, ctx)
         for col in sheet.columns
     }  # fmt: skip

@@ -371,12 +371,12 @@ _REFERENCES = st.lists(
 def test_reference_checks_equal_the_row_by_row_ones(references):
     """Names as references and duplicate references: the column expressions find what a loop over
     every row finds."""
-    from cia_workbook import rules
+    from cia_workbook import cells, rules
     from cia_workbook.model import Table
 
     rows = list(range(4, 4 + len(references)))
     table = Table.of("attributions", "Attributions", rows, {"reference": references}, {"reference": "A"})
-    ctx = rules.Context(CONVENTION, YEAR, "retour.xlsx", schema_for(CONVENTION, "bailleur", YEAR))
+    ctx = cells.Context(CONVENTION, YEAR, "retour.xlsx", schema_for(CONVENTION, "bailleur", YEAR))
     rules.duplicates(table, "reference", "REFERENCE_DOUBLON", ctx)
     rules.apply([rules.name_rule(table, "reference")], table, ctx)
     seen: dict[str, int] = {}
