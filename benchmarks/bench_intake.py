@@ -93,7 +93,7 @@ def main(rows: int, rounds: int) -> None:
             t = time.perf_counter()
             reader = fastexcel.read_excel(path)
             for name in reader.sheet_names:
-                reader.load_sheet(name).to_arrow()
+                reader.load_sheet(name).to_polars()
             times["fastexcel"].append(time.perf_counter() - t)
             t = time.perf_counter()
             read_workbook(path, skip=SHEETS_NOT_JUDGED)

@@ -262,7 +262,7 @@ def _read_fastexcel(path: str) -> int:
     import fastexcel
 
     reader = fastexcel.read_excel(path)
-    return sum(reader.load_sheet(name).to_arrow().num_rows for name in reader.sheet_names)
+    return sum(reader.load_sheet(name).to_polars().height for name in reader.sheet_names)
 
 
 def _read_polars(path: str) -> int:

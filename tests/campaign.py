@@ -74,9 +74,13 @@ def workers_here(monkeypatch) -> None:
     `intake.worker_context`)."""
     from cia_workbook import intake
 
+    import inspect
+
     init = intake.Workers.__init__
 
     def here(self, *args, **kwargs):
-        init(self, *args, **{**kwargs, "workers": 1, "isolate": False})
+        bound = inspect.signature(init).bind(self, *args, **kwargs)
+        bound.arguments.update(workers=1, isolate=False)
+        init(*bound.args, **bound.kwargs)
 
     monkeypatch.setattr(intake.Workers, "__init__", here)
