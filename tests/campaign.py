@@ -72,9 +72,9 @@ def workers_here(monkeypatch) -> None:
     function, a refused write) then reaches them too, as it did when they were forked from it
     (they are now forked by a server process that never ran the tests, see
     `intake.worker_context`)."""
-    from cia_workbook import intake
-
     import inspect
+
+    from cia_workbook import intake
 
     init = intake.Workers.__init__
 
