@@ -348,7 +348,11 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
     marks = [f for j, f in filled.items() if j < width and j != prefilled]
     numbers = pl.Series(ROW, range(first, first + data.height), pl.UInt32)
-    mask = pl.select(pl.any_horizontal(marks)).to_series() if marks else pl.Series([False] * data.height, dtype=pl.Boolean)
+    mask = (
+        pl.select(pl.any_horizontal(marks)).to_series()
+        if marks
+        else pl.Series([False] * data.height, dtype=pl.Boolean)
+    )
     kept = numbers.filter(mask)
     if prefilled < 0 and len(kept):  # empty rows between rows of data, in runs
         starts = pl.concat([pl.Series([first - 1], dtype=pl.UInt32), kept])
