@@ -140,59 +140,64 @@ def convert(
     finding for each cell that is empty but required, too long, or not what its column holds.
 
     One pass of polars gives, for every column at once, its values typed where its cells are
-    clean, and which cells are empty, too long or not clean; only the latter are looked at one
-    by one, to say what is wrong with each (coded columns: each distinct spelling once)."""
-    coded = [c for c in columns if c.kind in ("code", "yesno")]
-    flags = texts.select(
-        *(e for c in columns if c.kind not in ("code", "yesno") for e in _clean(c, ctx.fmt)),
-        *(blank(pl.col(c.key)).alias(f"{c.key}\0vide") for c in columns),
-        *(pl.col(c.key).drop_nulls().unique().implode().alias(f"{c.key}\0sortes") for c in coded),
-        (
-            pl.any_horizontal(pl.col(c.key).str.len_chars() > MAX_CELL_TEXT for c in columns)
-            if columns
-            else pl.lit(False)
-        ).alias("\0long"),
-    ).with_columns(pl.col(f"{c.key}\0sortes").first() for c in coded)
+    clean, and whether any cell is empty, too long or not clean; only the columns where some are
+    look at those one by one, to say what is wrong with each (coded columns: each distinct
+    spelling once)."""
+    typed, summary = _passes(tuple(columns), ctx.fmt)
+    frame = texts.select(typed)
+    said = frame.select(summary).row(0, named=True)
     rows = texts[ROW]
-    out, mapped = {}, {}
+    mapped = {}
     for col in columns:
-        letter, empty = letters[col.key], flags[f"{col.key}\0vide"]
-        if col.required and empty.any():
-            for row in rows.filter(empty).to_list():
+        letter, key = letters[col.key], col.key
+        if col.required and said[f"{key}\0vide"]:
+            for row in rows.filter(frame[f"{key}\0vide"]).to_list():
                 ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{row}", column=col.header, when="")
-        if flags["\0long"].any():
-            long = texts[col.key].str.len_chars() > MAX_CELL_TEXT
-            for row, text in zip(
-                rows.filter(long).to_list(), texts[col.key].filter(long).to_list(), strict=True
-            ):
+        if said["\0long"]:
+            long = texts[key].str.len_chars() > MAX_CELL_TEXT
+            for row, text in zip(rows.filter(long).to_list(), texts[key].filter(long).to_list(), strict=True):
                 ctx.add("TEXTE_TROP_LONG", title, f"{letter}{row}", length=_count(len(text)),
                         limit=_count(MAX_CELL_TEXT), chars=len(text))  # fmt: skip
         if col.kind in ("code", "yesno"):
-            mapped[col.key] = _codes(
-                col, texts[col.key], flags[f"{col.key}\0sortes"][0], rows, title, letter, ctx
-            )
-            continue
-        values, odd = flags[col.key], (~empty & ~flags[f"{col.key}\0propre"]).arg_true()
-        if len(odd):  # each cell not clean told what is wrong with it, or read with a warning
-            check = (
-                _number_cell
-                if col.kind in ("integer", "decimal")
-                else _date_cell
-                if col.kind == "date"
-                else None
-            )
-            typed = []
-            for i, text in zip(odd.to_list(), texts[col.key].gather(odd).to_list(), strict=True):
+            mapped[key] = _codes(col, texts[key], said[f"{key}\0sortes"], rows, title, letter, ctx)
+        elif said[f"{key}\0autre"]:  # each cell not clean told what is wrong with it, or read with a warning
+            odd = frame[f"{key}\0autre"].arg_true()
+            check = {"integer": _number_cell, "decimal": _number_cell, "date": _date_cell}.get(col.kind)
+            values = []
+            for i, text in zip(odd.to_list(), texts[key].gather(odd).to_list(), strict=True):
                 value, problem = check(col, text, ctx.fmt) if check else (_shown(text, ctx.fmt).strip(), None)
                 if problem is not None:
                     ctx.add(problem[0], title, f"{letter}{rows[i]}", **problem[1])
-                typed.append(value)
-            values = values.scatter(odd, pl.Series(typed, dtype=values.dtype, strict=False))
-        out[col.key] = values
-    codes = texts.select(
-        pl.col(k).replace_strict(m, default=None, return_dtype=pl.String) for k, m in mapped.items()
-    )  # every coded column mapped at once
-    return pl.DataFrame([out[c.key] if c.key in out else codes[c.key] for c in columns], height=texts.height)
+                values.append(value)
+            frame = frame.with_columns(
+                frame[key].scatter(odd, pl.Series(values, dtype=frame[key].dtype, strict=False))
+            )
+    return frame.with_columns(
+        texts[k].replace_strict(m, default=None, return_dtype=pl.String) for k, m in mapped.items()
+    ).select(c.key for c in columns)  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _passes(columns: tuple[Column, ...], fmt: str) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The expressions of a table's columns, built once per sheet: each column typed where its
+    cells are clean (« key »), which of its cells are empty (« key\\0vide ») or not clean
+    (« key\\0autre »); then, over those, whether any is, the distinct spellings of each coded
+    column and whether any cell is too long."""
+    coded = [c for c in columns if c.kind in ("code", "yesno")]
+    typed = [pl.col(c.key) for c in coded]
+    for c in columns:
+        empty = blank(pl.col(c.key))
+        typed.append(empty.alias(f"{c.key}\0vide"))
+        if c.kind not in ("code", "yesno"):
+            value, good = _clean(c, fmt)
+            typed += [value.alias(c.key), (~empty & ~good).alias(f"{c.key}\0autre")]
+    summary = [pl.col(f"{c.key}\0vide").any() for c in columns]
+    summary += [pl.col(f"{c.key}\0autre").any() for c in columns if c.kind not in ("code", "yesno")]
+    summary += [pl.col(c.key).drop_nulls().unique().implode().alias(f"{c.key}\0sortes") for c in coded]
+    long = [pl.col(c.key).str.len_chars() > MAX_CELL_TEXT for c in columns]
+    typed.append(pl.any_horizontal(long).fill_null(False).alias("\0long"))
+    summary.append(pl.col("\0long").any())
+    return typed, summary
 
 
 def cell_value(col: Column, text: str, row: int, title: str, ctx: Context) -> Any:
@@ -223,10 +228,9 @@ def cell_value(col: Column, text: str, row: int, title: str, ctx: Context) -> An
     return value
 
 
-def _clean(col: Column, fmt: str) -> list[pl.Expr]:
-    """The column typed where its cells are clean, null elsewhere (named after its key), and
-    which cells are clean (« key\\0propre »)."""
-    c, key = pl.col(col.key), col.key
+def _clean(col: Column, fmt: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the column typed where its cells are clean, null elsewhere; which cells are clean)."""
+    c = pl.col(col.key)
     if col.kind in ("integer", "decimal"):
         numbers = c.cast(pl.Float64, strict=False)
         good = c.str.contains(NUMBER_CELL)
@@ -244,10 +248,7 @@ def _clean(col: Column, fmt: str) -> list[pl.Expr]:
         good = ~c.str.contains(DATE_CELL[fmt])
     good = good.fill_null(False)
     typed = pl.when(good).then(numbers)
-    return [
-        (typed.cast(DTYPES[col.kind]) if col.kind in DTYPES else typed).alias(key),
-        good.alias(f"{key}\0propre"),
-    ]
+    return (typed.cast(DTYPES[col.kind]) if col.kind in DTYPES else typed), good
 
 
 def _number_cell(col: Column, text: str, fmt: str) -> tuple[Any, Problem]:
@@ -312,12 +313,12 @@ def _code_text(text: str, fmt: str) -> str:
 
 
 def _codes(
-    col: Column, texts: pl.Series, distinct: pl.Series, rows: pl.Series, title: str, letter: str, ctx: Context
+    col: Column, texts: pl.Series, distinct: list[str], rows: pl.Series, title: str, letter: str, ctx: Context
 ) -> dict[str, str]:
     """A coded column's spellings → codes, each distinct spelling looked up once (the cells are
     then mapped at once), with a finding for each cell whose spelling is wrong."""
     lookup = _code_lookup(col, ctx)
-    answers = {text: lookup(_code_text(text, ctx.fmt)) for text in distinct.to_list() if text.strip()}
+    answers = {text: lookup(_code_text(text, ctx.fmt)) for text in distinct if text.strip()}
     codes = {text: code for text, (code, _) in answers.items() if code is not None}
     wrong = {text: problem for text, (_, problem) in answers.items() if problem is not None}
     if wrong:

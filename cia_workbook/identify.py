@@ -216,7 +216,7 @@ def partner_of_file_name(convention: Convention, name: str) -> str | None:
     → sfhe), or None: free words in a file name (« état des lieux ») are not taken for a name."""
     words = _words(name.rsplit(".", 1)[0])
     prefix = _words(schema.TEMPLATE_FILE_PREFIX)
-    ids = sorted(((_words(p.id), p.id) for p in convention.partners), key=lambda k: -len(k[0]))
+    ids = _ids_longest_first(convention)
     n = len(prefix)
     for i in range(len(words) - n):
         if words[i : i + n] == prefix and words[i + n].isdigit():
@@ -225,6 +225,18 @@ def partner_of_file_name(convention: Convention, name: str) -> str | None:
                 if rest[: len(key)] == key:
                     return pid
     return None
+
+
+_IDS: dict[int, tuple[Convention, list[tuple[tuple[str, ...], str]]]] = {}
+
+
+def _ids_longest_first(convention: Convention) -> list[tuple[tuple[str, ...], str]]:
+    """The partners' ids as words, the longest first (made once per convention)."""
+    hit = _IDS.get(id(convention))
+    if hit is None or hit[0] is not convention:
+        ids = sorted(((_words(p.id), p.id) for p in convention.partners), key=lambda k: -len(k[0]))
+        hit = _IDS[id(convention)] = (convention, ids)
+    return hit[1]
 
 
 def _identification_sheet(raw: RawWorkbook) -> RawSheet | None:

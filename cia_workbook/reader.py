@@ -547,15 +547,11 @@ def _read_fastexcel(
 
 
 def _trimmed(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame without its trailing rows and columns of empty cells (formatted, never filled)."""
+    """The frame without its columns of empty cells (formatted, never filled)."""
     if not frame.width:
         return frame
-    frame = frame.select(c for c in frame.columns if frame[c].null_count() < frame.height)
-    if not frame.width:
-        return pl.DataFrame(height=0)
-    filled = frame.select(pl.any_horizontal(pl.all().is_not_null()).alias("f"))["f"]
-    last = filled.arg_true()
-    return frame.head(int(last[-1]) + 1 if len(last) else 0)
+    nulls = frame.null_count().row(0)
+    return frame.select(c for c, n in zip(frame.columns, nulls, strict=True) if n < frame.height)
 
 
 def _bounded_sheet(data: bytes, title: str, index: int, visible: bool, bounds: SheetBounds) -> RawSheet:
