@@ -173,7 +173,7 @@ def convert(
                 frame[key].scatter(odd, pl.Series(values, dtype=frame[key].dtype, strict=False))
             )
     return frame.with_columns(
-        texts[k].replace_strict(m, default=None, return_dtype=pl.String) for k, m in mapped.items()
+        pl.col(k).replace_strict(m, default=None, return_dtype=pl.String) for k, m in mapped.items()
     ).select(c.key for c in columns)  # fmt: skip
 
 

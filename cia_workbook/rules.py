@@ -85,11 +85,12 @@ def looks_like_a_name(reference: str) -> bool:
 def name_rule(table: Table, key: str) -> Rule:
     """REFERENCE_NOMINATIVE: an id that looks like a person's name (only ids without a digit,
     which no name has, are looked at one by one)."""
-    ids = table.frame[key]
-    maybe = (ids.is_not_null() & ~ids.str.contains(r"\d")).fill_null(False).arg_true()
-    names = pl.Series(key, [False] * len(ids), pl.Boolean)
+    c = pl.col(key)
+    maybe = table.frame.select(pl.arg_where((c.is_not_null() & ~c.str.contains(r"\d")).fill_null(False)))
+    maybe = maybe.to_series()
+    names = pl.Series(key, [False] * len(table), pl.Boolean)
     if len(maybe):
-        found = [bool(text) and looks_like_a_name(text) for text in ids.gather(maybe).to_list()]
+        found = [bool(text) and looks_like_a_name(text) for text in table.frame[key].gather(maybe).to_list()]
         names = names.scatter(maybe, pl.Series(found, dtype=pl.Boolean))
     return Rule("REFERENCE_NOMINATIVE", key, pl.lit(names), lambda r: {"value": r[key]})
 
@@ -253,15 +254,25 @@ def _commune(communes: dict, insee: str) -> str:
 def duplicates(table: Table, key: str, code: str, ctx: Context) -> None:
     """`code` for each value of column `key` seen on an earlier row, of the sheet or of a copy
     (case- and space-insensitive)."""
-    values = table.frame[key]
+    c = pl.col(key)
     # Python's whitespace: Unicode's and the four ASCII separators \x1c-\x1f.
-    norm = values.str.replace_all(r"[\s\x1c-\x1f]+", " ").str.strip_chars(" ").str.to_lowercase()
-    ascii_only = values.drop_nulls().str.contains(r"^[\x00-\x7f]*$").all()
-    if ascii_only and not norm.drop_nulls().is_duplicated().any():
+    doubled = (
+        c.str.replace_all(r"[\s\x1c-\x1f]+", " ").str.strip_chars(" ").str.to_lowercase().is_duplicated()
+    )
+    doubled = doubled & c.is_not_null()
+    ascii_only, any_doubled = table.frame.select(
+        c.drop_nulls().str.contains(r"^[\x00-\x7f]*$").all().alias("ascii"), doubled.any().alias("doubled")
+    ).row(0)
+    if ascii_only and not any_doubled:
         return  # the usual column: every value different
     seen: dict[str, int] = {}
-    texts = values.to_list()
-    for i in range(len(texts)) if not ascii_only else norm.is_duplicated().arg_true().to_list():
+    texts = table.frame[key].to_list()
+    rows = (
+        range(len(texts))
+        if not ascii_only
+        else table.frame.select(pl.arg_where(doubled)).to_series().to_list()
+    )
+    for i in rows:
         value = texts[i]
         if value is None:
             continue
