@@ -351,7 +351,7 @@ def _write(ws, row: int, col: int, value: Any):
 
 
 def _cells(ref: str) -> list[str]:
-    from cia_workbook.reader import get_column_letter, range_boundaries
+    from cia_workbook.sheetxml import get_column_letter, range_boundaries
 
     if ":" not in ref:
         return [ref]
@@ -458,7 +458,7 @@ def _corrections_sheet(wb, findings: list[Finding]) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
-    from cia_workbook.reader import get_column_letter
+    from cia_workbook.sheetxml import get_column_letter
 
     sheet = _corrections(findings, wb.sheetnames)
     ws = wb.create_sheet(sheet.title, 0)

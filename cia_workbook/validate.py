@@ -24,8 +24,9 @@ from cia_workbook.excel import shortened
 from cia_workbook.findings import Finding
 from cia_workbook.identify import identify
 from cia_workbook.model import ROW, SHEET, Identity, Placement, Table
-from cia_workbook.reader import RawSheet, RawWorkbook, get_column_letter, range_boundaries
+from cia_workbook.reader import RawSheet, RawWorkbook
 from cia_workbook.schema import Sheet, WorkbookSchema, normalize
+from cia_workbook.sheetxml import get_column_letter, range_boundaries
 
 # Headers repeat from file to file: each spelling is normalised once per process.
 _normalize = lru_cache(maxsize=16384)(normalize)

@@ -26,7 +26,7 @@ from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from cia_workbook.reader import cell_position, get_column_letter, range_boundaries
+from cia_workbook.sheetxml import cell_position, get_column_letter, range_boundaries
 
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

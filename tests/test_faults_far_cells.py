@@ -22,8 +22,8 @@ from pathlib import Path
 import openpyxl
 from campaign import CONVENTION, YEAR, edit_return, return_path
 
-from cia_workbook.reader import get_column_letter
 from cia_workbook.schema import ATTRIBUTIONS
+from cia_workbook.sheetxml import get_column_letter
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_LIMIT = 1024**3  # address space of each process (every worker has its own)

@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from campaign import YEAR, edit_return, return_path, run
 
-from cia_workbook.reader import get_column_letter
 from cia_workbook.schema import ATTRIBUTIONS
+from cia_workbook.sheetxml import get_column_letter
 
 OUT = f"outputs/{YEAR}"
 # Sheets of the consolidated workbook that hold figures (not the rows, not the register of files).

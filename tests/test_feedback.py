@@ -19,7 +19,7 @@ from workbooks import CONVENTION, attribution, make_return, rezipped
 from cia_workbook import feedback, xlsx_copy
 from cia_workbook.feedback import write_feedback
 from cia_workbook.intake import collect_campaign
-from cia_workbook.reader import cell_position
+from cia_workbook.sheetxml import cell_position
 
 
 def sha(path):

@@ -118,7 +118,7 @@ def test_a1_references_as_openpyxl(ref):
     with a ValueError, exactly as openpyxl's helpers would."""
     from openpyxl.utils import cell as op
 
-    from cia_workbook import reader
+    from cia_workbook import sheetxml as reader
 
     def op_position(r):
         letters, row = op.coordinate_from_string(r)
@@ -136,7 +136,7 @@ def test_a1_references_as_openpyxl(ref):
 def test_column_letters_as_openpyxl(index):
     from openpyxl.utils import cell as op
 
-    from cia_workbook import reader
+    from cia_workbook import sheetxml as reader
 
     assert _outcome(reader.get_column_letter, index) == _outcome(op.get_column_letter, index)
     letters = _outcome(op.get_column_letter, index)

@@ -130,9 +130,9 @@ def test_openpyxl_path_reads_the_same_cells(tmp_path):
 
 
 def test_formula_scan_finds_cells_even_across_chunks(tmp_path, monkeypatch):
-    import cia_workbook.reader as reader
+    import cia_workbook.sheetxml as sheetxml
 
-    monkeypatch.setattr(reader, "CHUNK", 64)  # force many chunk boundaries
+    monkeypatch.setattr(sheetxml, "CHUNK", 64)  # force many chunk boundaries
     rows = [attribution(reference=f"R{i}") for i in range(40)]
 
     def formulas(wb):
@@ -170,7 +170,7 @@ def test_formula_scan_finds_what_an_xml_parser_finds(tmp_path_factory, prefix, r
 
     from lxml import etree
 
-    import cia_workbook.reader as reader
+    import cia_workbook.sheetxml as sheetxml
 
     p = prefix
     body = []
@@ -208,11 +208,11 @@ def test_formula_scan_finds_what_an_xml_parser_finds(tmp_path_factory, prefix, r
         f = cell.find(f"{m}f")
         if f is not None:
             expected[cell.get("r")] = ("=" + f.text if f.text else "formule recopiée")[:60]
-    reader_chunk = reader.CHUNK
-    reader.CHUNK = chunk
+    reader_chunk = sheetxml.CHUNK
+    sheetxml.CHUNK = chunk
     try:
         with zipfile.ZipFile(path) as zf:
-            found, merged = reader._scan_xlsx_part(zf, "xl/worksheets/sheet1.xml")
+            found, merged = sheetxml._scan_xlsx_part(zf, "xl/worksheets/sheet1.xml")
     finally:
-        reader.CHUNK = reader_chunk
+        sheetxml.CHUNK = reader_chunk
     assert found == expected and merged == []
