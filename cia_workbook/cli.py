@@ -205,13 +205,19 @@ class ReadingBar:
             self._bar = None
 
 
-def _check_year(convention, year: int) -> None:
+def _check_year(convention, year: int, used: Iterable[int] = ()) -> None:
+    """Refuse a year the convention cannot judge; say on stderr, before the command's work, what
+    the convention allows but probably did not mean, and the years used (`year` and `used`)
+    whose quartiles cannot be checked."""
     from cia_workbook.convention import ConventionError
 
     try:
         convention.check_year(year)
     except ConventionError as exc:
         raise click.ClickException(str(exc)) from None
+    warnings = convention.warnings + convention.year_warnings([year, *used])
+    if warnings:
+        say([f"Attention : {w}" for w in warnings], err=True)
 
 
 @click.group(cls=CommandGroup, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
@@ -398,10 +404,10 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
 
     convention, _ = wd.convention()
     year = year or default_year()
-    _check_year(convention, year)
-    bar = ReadingBar()
     # Every year read is locked: its cache receives the returns read (see runs.py).
     years = [y for y in wd.form_years() if y in convention.years and y <= year] or [year]
+    _check_year(convention, year, years)
+    bar = ReadingBar()
     try:
         with wd.lock(years, "consolidate"):
             result = run_consolidation(
@@ -448,9 +454,10 @@ def demo(wd: Workdir, year: int | None, seed: int) -> None:
 
     year = year or 2024
     convention, _ = wd.convention()
-    _check_year(convention, year)
+    years = [y for y in convention.years if y <= year]
+    _check_year(convention, year, years)
     wd.root.mkdir(parents=True, exist_ok=True)
-    with wd.lock([y for y in convention.years if y <= year], "demo"):
+    with wd.lock(years, "demo"):
         for line in run_demo(convention, wd, year, seed=seed):
             say([line])
 
