@@ -583,8 +583,8 @@ def _format_loc(loc: tuple, data: object) -> str:
     node = data
     parent = ""
     for part in loc:
-        if isinstance(part, int):
-            item = node[part] if isinstance(node, list) and part < len(node) else None
+        if isinstance(part, int) and isinstance(node, list):
+            item = node[part] if part < len(node) else None
             key = ITEM_KEYS.get(parent)
             if isinstance(item, dict) and key and isinstance(item.get(key), str | int):
                 out += f"[{key} = {item[key]}]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -180,6 +181,35 @@ def test_a_year_outside_the_period_is_refused_with_the_way_to_extend_it(tmp_path
         "Pour l'évaluer, si la convention est prolongée, portez derniere_annee à 2027"
     ) in result.output
     assert not (tmp_path / "templates" / "2027").exists()
+
+
+def test_optional_keys_are_documented_in_both_commented_files(tmp_path):
+    """Every key the model does not require appears in the embedded convention and in the file
+    `init --epci` writes, said optional (« facultatif ») with its default."""
+    from pydantic import BaseModel
+
+    from cia_workbook.convention import Convention
+
+    optional: set[str] = set()
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            if not info.is_required():
+                # A key with two spellings (population_2017, population): either documents it.
+                choices = getattr(info.validation_alias, "choices", None)
+                optional.add("|".join(choices) if choices else info.alias or name)
+            for arg in (info.annotation, *getattr(info.annotation, "__args__", ())):
+                for inner in (arg, *getattr(arg, "__args__", ())):
+                    if isinstance(inner, type) and issubclass(inner, BaseModel):
+                        walk(inner)
+
+    walk(Convention)
+    assert {"date_approbation", "raison_sociale", "parc_estime", "dans", "zooms", "sources"} <= optional
+    CliRunner().invoke(main, ["init", str(tmp_path), "--epci", "Nîmes"])
+    for text in (embedded_convention_text(), (tmp_path / "convention.toml").read_text(encoding="utf-8")):
+        missing = [key for key in sorted(optional) if not re.search(rf"\b({key})\b", text)]
+        assert not missing
+        assert text.count("acultati") >= 12
 
 
 def test_the_convention_says_where_its_data_comes_from():
