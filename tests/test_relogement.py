@@ -229,7 +229,7 @@ def test_unknown_values_stay_in_the_universe():
         (
             '"un-toit-pour-tous", "operateur',
             '"inconnu", "operateur',
-            "[charte_relogement.partenaires[1]] « inconnu »",
+            "[charte_relogement.partenaires] « inconnu » n'est pas un partenaire",
         ),
         ("hors_qpv = 50, ", "", "la cible du critère « hors_qpv » manque"),
         (
