@@ -42,6 +42,16 @@ def _plain(text: str) -> str:
     return _NOT_IN_XML.sub("", text)
 
 
+def return_address(convention: Convention) -> str:
+    """Where a partner sends its corrected file, as the Corrections sheet says it:
+    « cia.habitat@… (Direction de l'habitat …) », or "" when the convention gives no address."""
+    campaign = convention.campaign
+    address = campaign.contact_email.strip()
+    if not address:
+        return ""
+    return f"{address} ({campaign.contact_service})" if campaign.contact_service else address
+
+
 def fixed_time(year: int) -> dt.datetime:
     """Document timestamps of every output of a campaign: fixed, so reruns give the same bytes."""
     return dt.datetime(year + 1, 1, 1)
@@ -80,9 +90,10 @@ class CopyOnRead:
     the cross-checks between partners add findings to, and those of files taken from the cache.
     """
 
-    def __init__(self, targets: dict[Path, Path], year: int):
+    def __init__(self, targets: dict[Path, Path], year: int, contact: str = ""):
         self.targets = targets
         self.year = year
+        self.contact = contact  # where the corrected file goes back (`return_address`)
 
     def __call__(self, rf: ReturnFile) -> None:
         target = self.targets.get(rf.path)
@@ -93,7 +104,9 @@ class CopyOnRead:
         if CROSS_CHECKED_TABLES.intersection(rf.tables):
             return
         try:  # from the bytes just judged, whatever the file holds by now
-            write_corrected_copy(rf.path, rf.findings, target, fixed_time(self.year), rf.data, rf.sha256)
+            write_corrected_copy(
+                rf.path, rf.findings, target, fixed_time(self.year), rf.data, rf.sha256, self.contact
+            )
         except (OSError, FileChanged):  # tried again by `write_feedback`, which says why it fails
             return
         rf.copy_written = (target, len(rf.findings))
@@ -132,7 +145,8 @@ def write_feedback(
         written.append(target)
         if rf.copy_written == (target, len(findings)):
             continue  # written where the file was read, and nothing was added since
-        jobs.append((rf, (rf.path, findings, target, fixed_time(campaign.year), rf.data, rf.sha256)))
+        when = fixed_time(campaign.year)
+        jobs.append((rf, (rf.path, findings, target, when, rf.data, rf.sha256, return_address(convention))))
     pooled = pool is not None and pool.size > 1 and len(jobs) > 1
     futures = [pool.submit(write_corrected_copy, *job) for _, job in jobs] if pooled else []  # type: ignore[union-attr]
     done: list[Any] = []
@@ -249,7 +263,12 @@ CORRECTIONS_HEADERS = (
     "Cellule",
     "Ce qui ne va pas et comment le corriger",
 )
-CORRECTIONS_WIDTHS = (5, 14, 24, 16, 10, 100)
+# Widths of N°, Gravité, then the least the code, sheet and cell columns take (they grow to
+# their longest text); the message takes the rest of a landscape A4 page (CORRECTIONS_PAGE).
+CORRECTIONS_WIDTHS = (5, 13, 14, 12, 8, 60)
+CORRECTIONS_PAGE = 143  # column widths that fit one landscape A4 page at 100 % (narrow margins)
+# The Corrections sheet: a heading, three lines of instruction, then the header row.
+CORRECTIONS_HEADER_ROW = 5
 
 
 def write_corrected_copy(
@@ -259,9 +278,10 @@ def write_corrected_copy(
     when: dt.datetime,
     data: bytes | None = None,
     sha256: str | None = None,
+    contact: str = "",
 ) -> Path:
     """Copy of the received workbook `path` with the faulty cells marked and a Corrections sheet
-    first.
+    first, whose instructions say to send the corrected file back to `contact` (`return_address`).
 
     The copy is made from `data`, the bytes that were judged; without them the file is read, and
     when it no longer has the SHA-256 `sha256` that was judged, `FileChanged` is raised: a copy
@@ -285,7 +305,7 @@ def write_corrected_copy(
         try:
             copy = xlsx_copy.edit_copy(
                 data,
-                lambda names: (_marks(findings, names), _corrections(findings, names)),
+                lambda names: (_marks(findings, names), _corrections(findings, names, path.name, contact)),
                 when,
                 AUTHOR,
             )
@@ -297,7 +317,7 @@ def write_corrected_copy(
             return target
     wb = _load_copy(path, data)
     _mark_cells(wb, findings)
-    _corrections_sheet(wb, findings)
+    _corrections_sheet(wb, _corrections(findings, wb.sheetnames, path.name, contact))
     wb.properties.created = when
     wb.properties.modified = when
     wb.properties.lastModifiedBy = AUTHOR
@@ -422,8 +442,14 @@ def _mark_cells(wb, findings: list[Finding]) -> None:
         cell.comment = comment
 
 
-def _corrections(findings: list[Finding], sheetnames: list[str]) -> CorrectionsSheet:
-    """The Corrections sheet: one line per finding, each linked to its cell when it has one."""
+def _corrections(
+    findings: list[Finding], sheetnames: list[str], source: str = "", contact: str = ""
+) -> CorrectionsSheet:
+    """The Corrections sheet of the copy of `source`: a heading, three lines of instruction
+    (the colours, correct your own file, send it back to `contact`), then one line per finding,
+    each linked to its cell when it has one."""
+    from cia_workbook import sheet_layout as layout
+    from cia_workbook.typography import fr, plural
     from cia_workbook.xlsx_copy import CorrectionsSheet, Line
 
     title, n = CORRECTIONS_TITLE, 1
@@ -433,7 +459,7 @@ def _corrections(findings: list[Finding], sheetnames: list[str]) -> CorrectionsS
     lines = []
     ordered = sorted(findings, key=Finding.sort_key)
     # One line a finding, below the header, as many as a sheet has rows; the last says how many more.
-    room = excel.MAX_ROWS - 1
+    room = excel.MAX_ROWS - CORRECTIONS_HEADER_ROW
     shown = ordered if len(ordered) <= room else ordered[: room - 1]
     for n, f in enumerate(shown, start=1):
         link = None
@@ -450,38 +476,121 @@ def _corrections(findings: list[Finding], sheetnames: list[str]) -> CorrectionsS
                 f"Excel a au plus {excel.count(excel.MAX_ROWS)} lignes) : corrigez ceux-ci, puis renvoyez le "
                 "fichier ; les suivants seront signalés au prochain contrôle.")  # fmt: skip
         lines.append(Line((len(shown) + 1, "", "", "", "", text), WARNING_FILL, None))
-    return CorrectionsSheet(title, CORRECTIONS_HEADERS, CORRECTIONS_WIDTHS, tuple(lines),
-                            severity_col=1, link_col=4, wrap_col=5)  # fmt: skip
+
+    errors = sum(f.is_error for f in findings)
+    warnings = len(findings) - errors
+    to = f"à {contact}" if contact else "à l'agglomération"
+    heading = (
+        f"Corrections à apporter à votre fichier « {_plain(source)} »" if source else "Corrections à apporter"
+    )
+    counts = []
+    if errors:
+        counts.append(
+            f"en rouge, {errors} {plural(errors, 'erreur')} à corriger pour que le fichier soit retenu"
+        )
+    if warnings:
+        counts.append(f"en jaune, {warnings} {plural(warnings, 'avertissement')} à vérifier")
+    colours = " ; ".join(counts)
+    notes = (
+        f"{colours[:1].upper()}{colours[1:]}. Les cellules en cause ont la même couleur dans leur feuille, "
+        "avec un commentaire ; le lien de la colonne « Cellule » y mène.",
+        "Corrigez votre propre fichier, celui que vous avez envoyé, et non cette copie : elle sert "
+        "seulement à repérer les cellules.",
+        f"Renvoyez ensuite le fichier corrigé {to}."
+        if errors
+        else f"Le fichier est retenu tel quel ; si vous le corrigez, renvoyez-le {to}.",
+    )
+    heading, notes = fr(heading), tuple(fr(n) for n in notes)
+
+    # Columns: the code, sheet and cell columns as wide as their longest text, the message the rest.
+    widths = list(CORRECTIONS_WIDTHS)
+    for col in (2, 3, 4):
+        texts = [CORRECTIONS_HEADERS[col], *(str(line.values[col]) for line in lines[:1000])]
+        widths[col] = min(max(widths[col], *(layout.word_width(t) for t in texts)), 30)
+    widths[5] = max(CORRECTIONS_PAGE - sum(widths[:5]), CORRECTIONS_WIDTHS[5])
+    total = sum(widths)
+    heights = [layout.row_height([(heading, total)], 14, bold=True)]
+    heights += [layout.row_height([(note, total)]) for note in notes]
+    heights.append(layout.row_height(zip(CORRECTIONS_HEADERS, widths, strict=True), bold=True))
+    # (row heights for the first lines: a sheet of a million findings is not measured line by line)
+    heights += [layout.row_height([(str(line.values[5]), widths[5])]) for line in lines[:10_000]]
+    footer = f"&L&8{heading.replace('&', '&&')}&R&8page &P sur &N"
+    return CorrectionsSheet(title, CORRECTIONS_HEADERS, tuple(widths), tuple(lines),
+                            severity_col=1, link_col=4, wrap_col=5, heading=heading, notes=notes,
+                            heights=tuple(heights), footer=footer)  # fmt: skip
 
 
-def _corrections_sheet(wb, findings: list[Finding]) -> None:
+def _corrections_sheet(wb, sheet: CorrectionsSheet) -> None:
+    """The Corrections sheet `sheet` inserted first in the openpyxl workbook `wb`, laid out as
+    `xlsx_copy` lays it out."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     from cia_workbook.reader import get_column_letter
 
-    sheet = _corrections(findings, wb.sheetnames)
     ws = wb.create_sheet(sheet.title, 0)
+    # Fonts on the workbook's own (Calibri in a template): a bare Font() would leave the name out.
+    base = wb._fonts[0] if getattr(wb, "_fonts", None) else Font(name="Calibri", sz=11)
+
+    def font(**changes) -> Font:
+        return Font(name=base.name or "Calibri", sz=changes.pop("sz", base.sz or 11), **changes)
+
+    top = Alignment(vertical="top")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    hr = sheet.header_row
+    for r, text in enumerate([sheet.heading, *sheet.notes] if sheet.heading else list(sheet.notes), start=1):
+        cell = _write(ws, r, 1, text)
+        cell.alignment = wrap
+        if sheet.heading and r == 1:
+            cell.font = font(b=True, sz=sheet.heading_size)
+    for ref in sheet.merged:
+        ws.merge_cells(ref)
+    fill = PatternFill("solid", start_color=sheet.header_fill, end_color=sheet.header_fill)
     for c, text in enumerate(sheet.headers, start=1):
-        _write(ws, 1, c, text).font = Font(bold=True)
-    for r, line in enumerate(sheet.lines, start=2):
+        cell = _write(ws, hr, c, text)
+        cell.font, cell.fill, cell.alignment = font(b=True), fill, wrap
+    for r, line in enumerate(sheet.lines, start=hr + 1):
         for c, value in enumerate(line.values):
             cell = _write(ws, r, c + 1, value)
+            cell.alignment = top
             if c == sheet.severity_col:
                 cell.fill = PatternFill("solid", start_color=line.color, end_color=line.color)
             elif c == sheet.link_col and line.link:
                 cell.hyperlink = Hyperlink(ref=cell.coordinate, location=line.link, display=value)
-                cell.font = Font(color=sheet.link_color, underline="single")
+                cell.font = font(color=sheet.link_color, u="single")
             elif c == sheet.wrap_col:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = wrap
+    for r, height in enumerate(sheet.heights, start=1):
+        ws.row_dimensions[r].height = height
     for c, width in enumerate(sheet.widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{len(sheet.lines) + 1}"
+    ws.freeze_panes = f"A{hr + 1}"
+    ws.auto_filter.ref = f"A{hr}:{get_column_letter(len(sheet.headers))}{sheet.last_row}"
+    ws.print_title_rows = f"{hr}:{hr}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    left, right, top_, bottom = sheet.margins
+    ws.page_margins.left, ws.page_margins.right, ws.page_margins.top, ws.page_margins.bottom = (
+        left,
+        right,
+        top_,
+        bottom,
+    )
+    if sheet.footer:
+        ws.oddFooter.left.text, ws.oddFooter.right.text = _footer_parts(sheet.footer)
+        ws.oddFooter.left.size = ws.oddFooter.right.size = 8
     for ws_ in wb.worksheets:
         ws_.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True
     wb.active = 0
+
+
+def _footer_parts(footer: str) -> tuple[str, str]:
+    """The left and right texts of a footer written « &L…&R… » (openpyxl sets each part)."""
+    left, _, right = footer.removeprefix("&L").partition("&R")
+    return left.removeprefix("&8"), right.removeprefix("&8")
 
 
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
