@@ -25,6 +25,8 @@ from cia_workbook.typography import text_width
 # The Corrections sheet: its header row (below a heading and three lines of instruction), its first line.
 HEADER = feedback.CORRECTIONS_HEADER_ROW
 FIRST = HEADER + 1
+# The header row of every sheet of the control workbook.
+SUMMARY = feedback.SUMMARY_HEADER_ROW
 
 
 def sha(path):
@@ -41,7 +43,9 @@ def forms(tmp_path):
             attribution(reference='=HYPERLINK("http://x")', suite="Bail sgné"),
             attribution(reference="R3", date_cal="15/03/2024"),
         ],
-    )
+        form={"repondant": "Marie Dupont, chargée de gestion locative", "courriel": "m.dupont@logis.example",
+              "telephone": "04 65 71 00 12"},
+    )  # fmt: skip
     make_return(folder / "hdg.xlsx", "habitat-du-gard", rows=[attribution()])
     (folder / "vide.xlsx").write_bytes(b"")
     return folder
@@ -69,22 +73,93 @@ def test_corrected_copy_marks_cells_and_lists_findings_first(tmp_path, forms):
     assert sheet["A5"].data_type == "s" and sheet["A5"].value.startswith("=HYPERLINK")
 
 
+def _summary_rows(ws) -> list[dict]:
+    """The lines of a sheet of the control workbook, by header."""
+    rows = list(ws.iter_rows(min_row=SUMMARY, values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 def test_summary_workbook_lists_partners_files_and_findings(tmp_path, forms):
     campaign = collect_campaign(CONVENTION, 2024, [forms])
     write_feedback(CONVENTION, campaign, tmp_path / "out")
     wb = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")
     assert wb.sheetnames == ["Partenaires", "Fichiers", "Constats"]
-    partners = {r[0]: r for r in wb["Partenaires"].iter_rows(min_row=2, values_only=True)}
-    assert partners["Logis Cévenols"][2] == "avec erreurs"
-    assert partners["Habitat du Gard"][2] == "valide" and partners["Habitat du Gard"][4] == sha(
-        forms / "hdg.xlsx"
+    partners = {r["Partenaire"]: r for r in _summary_rows(wb["Partenaires"])}
+    assert partners["Logis Cévenols"]["Situation"] == "Écarté (erreurs)"
+    assert partners["Habitat du Gard"]["Situation"] == "Retenu"
+    assert partners["SFHE"]["Situation"] == "Aucun retour"
+    files = {r["Fichier"]: r for r in _summary_rows(wb["Fichiers"])}
+    assert files["vide.xlsx"]["Statut"] == "illisible"
+    assert (
+        files["hdg.xlsx"]["Empreinte SHA-256"] == sha(forms / "hdg.xlsx")
+        and files["hdg.xlsx"]["Version utilisée"] == "oui"
     )
-    assert partners["SFHE"][2] == "manquant"
-    files = {r[0]: r for r in wb["Fichiers"].iter_rows(min_row=2, values_only=True)}
-    assert files["vide.xlsx"][3] == "illisible"
-    found = [(r[0], r[3], r[4]) for r in wb["Constats"].iter_rows(min_row=2, values_only=True)]
+    found = [(r["Fichier"], r["Cellule"], r["Code"]) for r in _summary_rows(wb["Constats"])]
     assert ("vide.xlsx", None, "FICHIER_VIDE") in found and ("logis.xlsx", "D5", "VALEUR_HORS_LISTE") in found
-    assert wb["Constats"].auto_filter.ref
+    assert wb["Constats"].auto_filter.ref.startswith(f"A{SUMMARY}:")
+
+
+def test_the_control_workbook_says_whom_to_chase_and_for_what(tmp_path, forms):
+    """One line per partner, the missing first, then the excluded: with the respondent's name,
+    e-mail and phone from the Identification sheet, and the sentence to say to them."""
+    campaign = collect_campaign(CONVENTION, 2024, [forms])
+    write_feedback(CONVENTION, campaign, tmp_path / "out")
+    ws = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")["Partenaires"]
+    lines = _summary_rows(ws)
+    assert len(lines) == len(CONVENTION.partners)
+    order = [feedback.SITUATIONS.index(r["Situation"]) for r in lines]
+    assert order == sorted(order) and order[0] == 0 and order[-1] == 3
+    missing = [r["Partenaire"] for r in lines if r["Situation"] == "Aucun retour"]
+    assert missing == [
+        p.name for p in CONVENTION.partners if p.id not in ("logis-cevenols", "habitat-du-gard")
+    ]
+    logis = next(r for r in lines if r["Partenaire"] == "Logis Cévenols")
+    assert (logis["Personne qui répond"], logis["Courriel"], logis["Téléphone"]) == (
+        "Marie Dupont, chargée de gestion locative", "m.dupont@logis.example", "04 65 71 00 12")  # fmt: skip
+    assert logis["À demander"] == (
+        "Corriger 1\u00a0erreur puis renvoyer le fichier\u00a0: valeur hors liste (Attributions D5). "
+        "Vérifier aussi 1\u00a0avertissement\u00a0: date saisie comme texte (Attributions B6)."
+    )
+    assert logis["Copie annotée à envoyer"] == "logis-corrections.xlsx"
+    sfhe = next(r for r in lines if r["Partenaire"] == "SFHE")
+    assert sfhe["À demander"] == "Relancer\u00a0: aucun fichier reçu (date limite\u00a0: 31 mars 2025)."
+    assert next(r for r in lines if r["Partenaire"] == "Habitat du Gard")["À demander"] == "Rien à demander."
+    # French labels only: the types are words, no internal code is shown.
+    assert {r["Type"] for r in lines} == {"Bailleur", "Réservataire", "Opérateur de relogement"}
+    assert ws["A1"].value == "Contrôle des réponses 2024 – Alès Agglomération"
+    assert ws["A2"].value.startswith(
+        "15\u00a0partenaires\u00a0: 13\u00a0sans retour, 1\u00a0retour écarté pour erreurs"
+    )
+
+
+def test_the_control_workbook_has_french_labels_and_prints_one_page_wide(tmp_path, forms):
+    campaign = collect_campaign(CONVENTION, 2024, [forms])
+    write_feedback(CONVENTION, campaign, tmp_path / "out")
+    wb = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")
+    headers = {ws.title: [c.value for c in ws[SUMMARY]] for ws in wb}
+    assert headers == {
+        "Partenaires": ["Partenaire", "Type", "Situation", "Personne qui répond", "Courriel", "Téléphone",
+                        "À demander", "Fichier retenu", "Copie annotée à envoyer", "Erreurs", "Avertissements",
+                        "Versions remplacées", "Fichiers non retenus qui le désignent"],
+        "Fichiers": ["Fichier", "Partenaire", "Année", "Statut", "Version utilisée", "Empreinte SHA-256",
+                     "Taille (octets)", "Modifié le", "Lu par"],
+        "Constats": ["Fichier", "Partenaire", "Feuille", "Cellule", "Code", "Gravité", "Constat", "Message"],
+    }  # fmt: skip
+    english = re.compile(
+        r"\b(file|files|status|missing|valid|errors?|warnings?|used|size|partner|sheet|cell)\b", re.I
+    )
+    for ws in wb:
+        for row in ws.iter_rows(max_row=SUMMARY, values_only=True):
+            assert not any(english.search(str(v)) for v in row if v), row
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.print_title_rows == f"${SUMMARY}:${SUMMARY}" and ws.freeze_panes == f"B{SUMMARY + 1}"
+        assert ws.oddFooter.right.text and "page &P sur &N" in ws.oddFooter.right.text
+    ws = wb["Partenaires"]
+    assert ws.print_area == f"'Partenaires'!$A$1:$G${SUMMARY + len(CONVENTION.partners)}"
+    printed = sum(ws.column_dimensions[get_column_letter(c)].width for c in range(1, 8))
+    assert printed * 7 <= (11.69 - ws.page_margins.left - ws.page_margins.right) * 96
 
 
 def test_two_runs_give_byte_identical_outputs_and_inputs_are_untouched(tmp_path, forms):
