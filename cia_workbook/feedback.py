@@ -714,6 +714,12 @@ def _ask(rf: ReturnFile | None, findings: list[Finding], aside: list[str], deadl
     return " ".join(out) or "Rien à demander."
 
 
+def _answered(rf: ReturnFile) -> dt.date | None:
+    """The date of the answer the partner typed in its Identification sheet."""
+    answered = (rf.forms.get("identification") or {}).get("date_reponse")
+    return answered if isinstance(answered, dt.date) else None
+
+
 def write_summary(convention: Convention, campaign: Campaign, target: Path) -> Path:
     """controle-<year>.xlsx, the officer's control workbook: one line per partner to chase (the
     missing and the excluded first, with who answered, their e-mail and phone, what to ask), then
@@ -743,6 +749,7 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
         f_cell = wb.add_format({**base, "border": 1, "border_color": "#BFBFBF"})
         f_wrap = wb.add_format({**base, "border": 1, "border_color": "#BFBFBF", "text_wrap": True})
         f_small = wb.add_format({**base, "border": 1, "border_color": "#BFBFBF", "font_size": 8})
+        f_date = wb.add_format({**base, "border": 1, "border_color": "#BFBFBF", "num_format": "dd/mm/yyyy"})
         f_when = wb.add_format(
             {**base, "border": 1, "border_color": "#BFBFBF", "num_format": "dd/mm/yyyy hh:mm"}
         )
@@ -792,6 +799,8 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
                         ws.write_number(r, c, value, fmt)
                     elif isinstance(value, dt.datetime):
                         ws.write_datetime(r, c, value, f_when)
+                    elif isinstance(value, dt.date):
+                        ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), f_date)
                     else:
                         text = excel.fit_cell(str(value))
                         ws.write_string(r, c, text, fmt)
@@ -872,7 +881,7 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
         rows = [
             [rf.name, names.get(rf.partner_id or "", rf.partner_id), rf.identity.year if rf.identity else None,
              f"remplacé par {replaced[id(rf)].name}" if id(rf) in replaced else verdict(rf), id(rf) in used,
-             rf.sha256, rf.size, rf.modified, rf.reader]
+             rf.sha256, rf.size, _answered(rf), rf.modified, rf.reader]
             for rf in campaign.files
         ]  # fmt: skip
         sheet(
@@ -887,7 +896,8 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
             [_Column("Fichier", 30, True), _Column("Partenaire", 22, True), _Column("Année", 7),
              _Column("Statut", 20, True), _Column("Version utilisée", 9, True),
              _Column("Empreinte SHA-256", layout.width_for(text_width("0" * 64, 8)), small=True),
-             _Column("Taille (octets)", 10), _Column("Modifié le", 15), _Column("Lu par", 10)],
+             _Column("Taille (octets)", 10), _Column("Date de la réponse", 11, True), _Column("Modifié le", 15),
+             _Column("Lu par", 10)],
             rows,
         )  # fmt: skip
 

@@ -89,7 +89,9 @@ def test_summary_workbook_lists_partners_files_and_findings(tmp_path, forms):
     assert partners["Habitat du Gard"]["Situation"] == "Retenu"
     assert partners["SFHE"]["Situation"] == "Aucun retour"
     files = {r["Fichier"]: r for r in _summary_rows(wb["Fichiers"])}
-    assert files["vide.xlsx"]["Statut"] == "illisible"
+    assert files["vide.xlsx"]["Statut"] == "illisible" and files["hdg.xlsx"][
+        "Date de la réponse"
+    ] == dt.datetime(2025, 2, 15)
     assert (
         files["hdg.xlsx"]["Empreinte SHA-256"] == sha(forms / "hdg.xlsx")
         and files["hdg.xlsx"]["Version utilisée"] == "oui"
@@ -142,7 +144,7 @@ def test_the_control_workbook_has_french_labels_and_prints_one_page_wide(tmp_pat
                         "À demander", "Fichier retenu", "Copie annotée à envoyer", "Erreurs", "Avertissements",
                         "Versions remplacées", "Fichiers non retenus qui le désignent"],
         "Fichiers": ["Fichier", "Partenaire", "Année", "Statut", "Version utilisée", "Empreinte SHA-256",
-                     "Taille (octets)", "Modifié le", "Lu par"],
+                     "Taille (octets)", "Date de la réponse", "Modifié le", "Lu par"],
         "Constats": ["Fichier", "Partenaire", "Feuille", "Cellule", "Code", "Gravité", "Constat", "Message"],
     }  # fmt: skip
     english = re.compile(
