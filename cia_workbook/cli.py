@@ -396,9 +396,10 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
     """Écrit les modèles Excel à envoyer à chaque partenaire dans templates/<année>/."""
     from cia_workbook.templates import write_templates
 
-    convention, _ = wd.convention()
+    convention, path = wd.convention()
     year = year or default_year()
     _check_year(convention, year)
+    _check_contact(convention, path)
     unknown = [p for p in partner_ids if p not in convention.partners_by_id]
     if unknown:
         known = ", ".join(convention.partners_by_id)
@@ -411,6 +412,18 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
             convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
         )
     say([*(f"  {path}" for path in paths), f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}."])
+
+
+def _check_contact(convention, path) -> None:
+    """Templates tell partners where to send their files: none without a return address."""
+    from cia_workbook.templates import MissingContact, require_contact
+
+    try:
+        require_contact(convention)
+    except MissingContact as exc:
+        raise click.ClickException(
+            f"{exc} Fichier de la convention : {path or 'convention intégrée'}."
+        ) from None
 
 
 def _previous_campaign(wd: Workdir, convention, year: int):
@@ -540,9 +553,10 @@ def demo(wd: Workdir, year: int | None, seed: int) -> None:
     from cia_workbook.pipeline import run_demo
 
     year = year or 2024
-    convention, _ = wd.convention()
+    convention, path = wd.convention()
     years = [y for y in convention.years if y <= year]
     _check_year(convention, year, years)
+    _check_contact(convention, path)
     wd.root.mkdir(parents=True, exist_ok=True)
     with wd.lock(years, "demo"):
         for line in run_demo(convention, wd, year, seed=seed):

@@ -82,7 +82,11 @@ class Epci(_Model):
 class Campaign(_Model):
     deadline: str = Field(default="03-31", alias="date_limite_retour", pattern=r"^\d\d-\d\d$")
     contact_service: str = Field(default="", alias="service_contact")
-    contact_email: str = Field(default="", alias="courriel_contact")
+    # Where partners send their files: required to write the templates (`templates.require_contact`),
+    # optional here so that a convention file without it still loads for the other commands.
+    contact_email: str = Field(
+        default="", alias="courriel_contact", pattern=r"^\s*([^@\s]+@[^@\s]+\.[^@\s]+)?\s*$"
+    )
     close_gap_points: float = Field(default=5.0, alias="ecart_proche_points", ge=0, le=100)
     secrecy_threshold: int = Field(default=11, alias="seuil_secret_statistique", ge=1)
 

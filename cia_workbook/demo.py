@@ -33,6 +33,14 @@ SHARE_LOCAL_ZONE = 0.04
 SHARE_OUTCOME = {"BAIL_SIGNE": 0.80, "REFUS": 0.15, "AUTRE": 0.05}
 SHARE_UNKNOWN_QUARTILE = 0.03
 SHARE_OWN_CONTINGENT = 0.55
+# Who answers for each partner in the demo: invented people, e-mail addresses under the reserved
+# top-level domain « .example » and telephone numbers from the range ARCEP sets aside for
+# fiction (04 65 71 xx xx), so that no real person or line is ever named.
+RESPONDENTS = ("Claire Martin", "Julien Roux", "Sophie Bernard", "Karim Haddad", "Élodie Fabre",
+               "Thomas Garcia", "Nadia Benali", "Pierre Vidal", "Laure Chabert", "Mehdi Saïdi",
+               "Anne Pélissier", "Yann Le Goff", "Isabelle Nguyen", "Romain Castan", "Hélène Bouvier")  # fmt: skip
+RESPONDENT_ROLES = {"bailleur": "responsable des attributions", "reservataire": "responsable du contingent",
+                    "operateur": "responsable du relogement"}  # fmt: skip
 
 
 @dataclass
@@ -265,14 +273,13 @@ def generate_campaign(
     truth = {p.id: _bailleur_rows(rng, convention, p, year, scale, seed) for p in convention.bailleurs}
     returns: list[FilledReturn] = []
     rehousing = _rehousing_rows(convention, year, seed) if convention.rehousing is not None else {}
-    for partner in convention.partners:
+    for index, partner in enumerate(convention.partners):
         schema = schema_for(convention, partner.kind, year, partner.id)
         filled = FilledReturn(partner, year)
         filled.forms["identification"] = {
             "partenaire": partner.name,
             "annee": year,
-            "repondant": "Service gestion locative",
-            "courriel": "",
+            **_respondent(partner, index),
             "date_reponse": dt.date(year + 1, 2, 1 + rng.randrange(0, 27)),
             "commentaires": "Données de démonstration (synthétiques).",
         }
@@ -294,6 +301,20 @@ def generate_campaign(
     if mistakes:
         _inject_mistakes(rng, returns, convention, year)
     return returns
+
+
+def _respondent(partner: Partner, index: int) -> dict[str, str]:
+    """The demo's invented respondent of a partner: name and role, e-mail, telephone."""
+    import unicodedata
+
+    name = RESPONDENTS[index % len(RESPONDENTS)]
+    first, last = name.split(" ", 1)
+    ascii_ = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+    return {
+        "repondant": f"{name}, {RESPONDENT_ROLES.get(partner.kind, 'correspondant CIA')}",
+        "courriel": f"{ascii_.lower().replace(' ', '-')}@{partner.id}.example",
+        "telephone": f"04 65 71 {10 + index % 90:02d} {(37 * index) % 100:02d}",
+    }
 
 
 # -- NPNRU rehousing -------------------------------------------------------------------------

@@ -79,6 +79,7 @@ def run_validation(
         copy_targets,
         remove_replaced_copies,
         remove_stale_copies,
+        return_address,
         write_feedback,
     )
     from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
@@ -90,7 +91,7 @@ def run_validation(
         convention,
         year,
         cache=cache,
-        after_read=CopyOnRead(targets, year),
+        after_read=CopyOnRead(targets, year, return_address(convention)),
         tables_back=CROSS_CHECKED_TABLES,
         isolate=True,
     ) as pool:

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from campaign import YEAR, edit_return, return_path, run
 
+from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
 from cia_workbook.reader import get_column_letter
 from cia_workbook.schema import ATTRIBUTIONS
 
@@ -178,7 +179,7 @@ def test_findings_of_rows_read_from_a_copy_name_the_copy_and_its_cells(make_camp
     assert (wrong["feuille"], wrong["cellule"]) == ("Attributions (2)", "D5")
     copy = openpyxl.load_workbook(workdir / OUT / "retours" / f"{path.stem}-corrections.xlsx")
     assert "VALEUR_HORS_LISTE" in copy["Attributions (2)"]["D5"].comment.text
-    lines = list(copy["Corrections"].iter_rows(min_row=2))
+    lines = list(copy["Corrections"].iter_rows(min_row=CORRECTIONS_HEADER_ROW + 1))
     linked = [row[4].hyperlink.location for row in lines if row[2].value == "VALEUR_HORS_LISTE"]
     assert linked == ["'Attributions (2)'!D5"]
 

@@ -113,7 +113,8 @@ def test_init_epci_writes_a_convention_of_that_territory(tmp_path, query, siren,
     assert str(err.value).count("\n  - ") == 1
     assert "[partenaires] aucun partenaire : ajoutez au moins un bailleur" in str(err.value)
 
-    # One partner filled in: templates are written for it.
+    # One partner and the return address filled in: templates are written for it.
+    text = text.replace('courriel_contact = ""', 'courriel_contact = "habitat@epci.example"')
     path.write_text(text + PARTNER, encoding="utf-8")
     convention = load_convention(path)
     assert convention.epci.name == data["epci"]["nom"]
@@ -151,6 +152,7 @@ def test_an_epci_absent_from_the_arretes_gets_commented_thresholds_and_a_warning
     text = path.read_text(encoding="utf-8")
     assert "cet EPCI n'est nommé dans aucun des arrêtés fournis" in text
     assert "qpv = []" in text
+    text = text.replace('courriel_contact = ""', 'courriel_contact = "habitat@epci.example"')
     path.write_text(text + PARTNER, encoding="utf-8")
     assert load_convention(path).quartile_thresholds == []
     result = CliRunner().invoke(main, ["--dir", str(folder), "templates", "--year", "2025"])
