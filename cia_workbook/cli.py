@@ -136,9 +136,13 @@ class _Locked:
             raise click.ClickException(str(exc)) from None
         removed = runs.remove_leftovers([f for y in self.years for f in self.wd.own_folders(y)])
         if removed:
+            from cia_workbook.console import count
+            from cia_workbook.typography import plural
+
             click.echo(
-                f"{len(removed)} fichier(s) temporaire(s) laissé(s) par une commande interrompue retiré(s) "
-                f"(par exemple {removed[0]}).",
+                f"{count(len(removed), 'fichier temporaire', 'fichiers temporaires')} "
+                f"{plural(len(removed), 'laissé')} par une commande interrompue "
+                f"{plural(len(removed), 'retiré')} (par exemple {removed[0]}).",
                 err=True,
             )
 
@@ -411,7 +415,14 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
         paths = write_templates(
             convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
         )
-    say([*(f"  {path}" for path in paths), f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}."])
+    from cia_workbook.console import count
+
+    say(
+        [
+            *(f"  {path}" for path in paths),
+            f"{count(len(paths), 'modèle écrit', 'modèles écrits')} dans {wd.templates(year)}.",
+        ]
+    )
 
 
 def _check_contact(convention, path) -> None:

@@ -415,7 +415,8 @@ def _comment(items: list[Finding]) -> str:
     kept, size = [], 0
     for i, line in enumerate(lines):
         rest = len(lines) - i
-        more = f"… et {excel.count(rest)} autre(s) constat(s) sur cette cellule : voir la feuille {CORRECTIONS_TITLE}."
+        others = "autre constat" if rest < 2 else "autres constats"
+        more = f"… et {excel.count(rest)} {others} sur cette cellule : voir la feuille {CORRECTIONS_TITLE}."
         if size + len(line) + 1 + (len(more) if rest > 1 else 0) > excel.MAX_CELL_TEXT:
             kept.append(more)
             break

@@ -694,7 +694,7 @@ def _only(cells: list[Any], index: int) -> bool:
 def _blank_rows(run: list[int], title: str, ctx: _Context) -> None:
     text = str(run[0]) if len(run) == 1 else f"{run[0]} à {run[-1]}"
     cell = f"A{run[0]}" if len(run) == 1 else f"A{run[0]}:A{run[-1]}"
-    ctx.add("LIGNE_VIDE", title, cell, rows=text)
+    ctx.add("LIGNE_VIDE", title, cell, rows=text, count=len(run))
 
 
 def _read_form(rsheet: RawSheet, sheet: Sheet, ctx: _Context) -> dict[str, Any]:

@@ -96,9 +96,7 @@ def test_rows_moved_to_a_copy_of_a_table_sheet_are_read_and_the_partner_warned(
     (copy,) = _findings(data, path.name, "FEUILLE_COPIE_LUE")
     assert copy["gravite"] == "avertissement"
     assert copy["feuille"] == f"{title} (2)"
-    assert (
-        f"ses {total - keep} ligne(s) ont été lues avec celles de la feuille « {title} »" in copy["message"]
-    )
+    assert f"ses {total - keep} lignes ont été lues avec celles de la feuille « {title} »" in copy["message"]
 
     after = _consolidated(workdir)
     assert _figures(after) == figures  # every figure as before the rows were moved
@@ -132,7 +130,7 @@ def test_a_continuation_sheet_typed_by_hand_is_read_with_the_table(make_campaign
     assert result.exit_code == 0, result.output
     (copy,) = _findings(data, path.name, "FEUILLE_COPIE_LUE")
     assert copy["feuille"] == "Attributions suite"
-    assert "ses 5 ligne(s) ont été lues" in copy["message"]
+    assert "ses 5 lignes ont été lues" in copy["message"]
     after = _rows(_consolidated(workdir), "Données", path.name)
     assert len(after) == len(before)
     assert [(r["Feuille"], r["Ligne"]) for r in after[-5:]] == [
@@ -227,7 +225,7 @@ def test_a_sheet_with_data_the_tool_does_not_read_is_an_error(make_campaign, edi
     assert unread["gravite"] == "erreur"
     assert unread["feuille"] == sheet
     assert words in unread["message"]
-    assert f"{rows} ligne(s) remplie(s)" in unread["message"]
+    assert f"{rows} lignes remplies" in unread["message"]
     assert _file(data, path.name)["statut"] == "avec erreurs"
     console = run(workdir, "validate", "--year", str(YEAR)).output
     assert f"{sheet} [FEUILLE_NON_LUE] erreur" in console
@@ -248,7 +246,7 @@ def test_values_beside_the_table_are_an_error_with_the_number_left_out(make_camp
     assert result.exit_code == 1
     (unread,) = _findings(data, path.name, "COLONNE_NON_LUE")
     assert (unread["feuille"], unread["cellule"]) == ("Attributions", "X4:X8")
-    assert "5 valeur(s)" in unread["message"]
+    assert "5 valeurs" in unread["message"]
     assert "(sans en-tête)" in unread["message"]
 
 
@@ -271,6 +269,6 @@ def test_a_column_with_an_unknown_header_and_values_is_an_error_an_empty_one_a_w
     assert result.exit_code == 1
     (unread,) = _findings(data, path.name, "COLONNE_NON_LUE")
     assert (unread["gravite"], unread["cellule"]) == ("erreur", f"{first}5:{first}9")
-    assert "« Observations »" in unread["message"] and "2 valeur(s)" in unread["message"]
+    assert "« Observations »" in unread["message"] and "2 valeurs" in unread["message"]
     (extra,) = _findings(data, path.name, "COLONNE_EN_TROP")
     assert (extra["gravite"], extra["cellule"]) == ("avertissement", f"{second}3")

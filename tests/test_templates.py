@@ -397,5 +397,5 @@ def test_previous_year_figures_prefilled_in_synthese(tmp_path):
 def test_cli_writes_every_template(tmp_path):
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2020"])
     assert result.exit_code == 0, result.output
-    assert f"{len(CONVENTION.partners)} modèle(s) écrit(s)" in result.output
+    assert f"{len(CONVENTION.partners)} modèles écrits" in result.output
     assert (tmp_path / "templates" / "2020" / "cia-2020-logis-cevenols.xlsx").is_file()
