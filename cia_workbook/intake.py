@@ -519,10 +519,8 @@ def read_return(
     rf.forms = validation.forms
     rf.findings.extend(validation.findings)
     rf.findings.sort(key=Finding.sort_key)
-    table = rf.tables.get("attributions")
-    if table is not None and convention.reservataires:
-        ids = [r.id for r in convention.reservataires]
-        rf.contingent_counts = contingents_counts(convention, year, table, ids)
+    # (The contingents are counted by `cross_check`, in the parent: polars, threaded, is not
+    # used in a forked worker, where its thread pool is not.)
     return rf
 
 

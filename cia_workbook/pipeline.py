@@ -7,9 +7,8 @@ outputs/); every stage below it stays pure.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import as_file as resources_file
 from pathlib import Path
@@ -149,8 +148,10 @@ def _consolidation(
     from cia_workbook.report_xlsx import (
         data_csv_names,
         data_in_csv,
+        data_parquet_names,
         write_consolidation_xlsx,
         write_data_csvs,
+        write_data_parquet,
     )
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
@@ -162,8 +163,7 @@ def _consolidation(
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
     outdir = layout.outputs(year)
     csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
-    # The year's returns are loaded by workers forked now, while this process is small; they
-    # then render the CSV lines while this process consolidates (see `SplitLoad`).
+    # The year's returns are loaded by workers forked now, while this process is small.
     with (
         _no_cycle_collection(),
         SplitLoad.start(convention, year, caches[year], layout.forms(year), outdir) as split,
@@ -191,10 +191,12 @@ def _consolidation(
                 data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
             )
         )
+        parquet = {
+            key: outdir / name for key, name in data_parquet_names(year, bilan.rehousing is not None).items()
+        }
+        result.outputs += write_data_parquet(convention, campaigns[year], parquet)
         if in_csv:
-            with ExitStack() as stack:
-                rendered = split.rendered(stack) if split is not None else None
-                result.outputs += write_data_csvs(convention, campaigns[year], csvs, rendered)
+            result.outputs += write_data_csvs(convention, campaigns[year], csvs)
         else:
             for path in csvs.values():
                 path.unlink(missing_ok=True)
@@ -284,42 +286,32 @@ SEND_BATCH = 8
 class SplitLoad:
     """The workers of `consolidate`. Each takes every n-th file of the year's forms folder,
     loads it from the cache (or reads and validates it, and caches it) and sends it here at
-    once; then it renders the CSV lines of the returns it holds into its own part files, while
-    this process consolidates and writes the workbook. Each return is loaded once, by a worker,
-    and comes here ready-made: its columns are arrays and shared values, which travel between
-    processes in a fraction of the time a cache entry takes to decode.
+    once. Each return is loaded once, by a worker, and comes here ready-made: its columns are
+    arrays and shared values, which travel between processes in a fraction of the time a cache
+    entry takes to decode.
 
-    A worker that fails costs only time: what it did not send is loaded here, the CSV lines it
-    did not render are rendered here."""
+    A worker that fails costs only time: what it did not send is loaded here."""
 
     def __init__(
         self, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], outdir: Path, n: int
     ):
         from cia_workbook.intake import fork_context
-        from cia_workbook.report_xlsx import CSV_DATA_SETS
 
         self.convention, self.year, self.cache, self.paths = convention, year, cache, paths
         self.shares = [list(range(i, len(paths), n)) for i in range(n)]
-        # Names of this run only: two runs on one folder never write each other's parts (the
-        # lock of `runs.hold` keeps them apart too); `runs.LEFTOVERS` knows the pattern.
-        run = secrets.token_hex(6)
-        self.parts = [
-            {key: outdir / f".donnees-{year}.{run}.part{i}.{key}.tmp" for key in CSV_DATA_SETS}
-            for i in range(n)
-        ]
         self.failed: set[int] = set()
-        self.finished = False  # every worker's CSV lines asked for
+        self.finished = False  # every worker's returns received
         context = fork_context()
         self.conns: list[Any] = []
         self.processes: list[Any] = []
         outdir.mkdir(parents=True, exist_ok=True)
-        for share, parts in zip(self.shares, self.parts, strict=True):
+        for share in self.shares:
             # One pipe at a time, its writing end closed here once the worker has it: a worker
             # that dies is then seen at once (end of file), not when every copy is closed.
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_load_and_render,
-                args=(writer, convention, year, cache, [paths[i] for i in share], parts, os.getpid()),
+                args=(writer, convention, year, cache, [paths[i] for i in share], os.getpid()),
                 daemon=True,
             )
             process.start()
@@ -374,6 +366,7 @@ class SplitLoad:
                     del listening[i]
                     if kind != "read":
                         self.failed.add(i)
+        self.finished = True
         missing = [k for k, rf in enumerate(files) if rf is None]
         if missing:
             # On a worker of their own: one of them may be what killed a worker.
@@ -392,50 +385,18 @@ class SplitLoad:
                     progress(rf, done, len(files))
         return files  # type: ignore[return-value]
 
-    def rendered(self, stack: ExitStack) -> Callable[[ReturnFile, str], bytes | None]:
-        """`write_data_csvs`'s source of lines rendered by the workers (None for a return they did
-        not render: it is rendered there); the part files opened are closed with `stack`."""
-        found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
-        self.finished = True
-        for i, conn in enumerate(self.conns):
-            if i in self.failed:
-                continue
-            try:
-                kind, index = conn.recv()
-            except Exception:
-                continue
-            if kind == "csv":
-                for name, (sha256, where) in index.items():
-                    found[name] = (sha256, where, self.parts[i])
-        sources: dict[Path, Any] = {}
-
-        def lines(rf: ReturnFile, key: str) -> bytes | None:
-            chunk = found.get(str(rf.path))
-            if chunk is None or chunk[0] != rf.sha256:
-                return None
-            (offset, length), part = chunk[1][key], chunk[2][key]
-            if part not in sources:
-                sources[part] = stack.enter_context(open(part, "rb"))
-            sources[part].seek(offset)
-            return sources[part].read(length)
-
-        return lines
-
     def close(self) -> None:
         for conn in self.conns:
             conn.close()
         for process in self.processes:
-            # Workers whose lines were taken have finished; others (lines not needed, an error
-            # or an interruption here) are stopped: they hold nothing that is not elsewhere.
+            # Workers whose returns were taken have finished; others (an error or an
+            # interruption here) are stopped: they hold nothing that is not elsewhere.
             if not self.finished:
                 process.terminate()
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
                 process.join()
-        for parts in self.parts:
-            for part in parts.values():
-                part.unlink(missing_ok=True)
 
 
 # More workers than this would spend more on sending returns than they save.
@@ -448,11 +409,10 @@ def _load_and_render(
     year: int,
     cache: ReturnCache,
     paths: list[Path],
-    parts: dict[str, Path],
     parent: int,
 ) -> None:
-    """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`, then
-    ("read", None), then ("csv", the index `_render_parts` gives)."""
+    """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`,
+    then ("read", None)."""
     import gc
     import signal
 
@@ -463,58 +423,22 @@ def _load_and_render(
 
     # An interruption (Ctrl-C) is the parent's to handle: it stops this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    returns: list[ReturnFile] = []
     try:
         batch: list[ReturnFile] = []
         for path in paths:
             rf, read = load_or_read(convention, year, path, cache)
             if read:  # forked with the cycle collector paused: what reading left in cycles is freed
                 gc.collect(0)
-            returns.append(rf)
             batch.append(rf)
             if len(batch) == SEND_BATCH:
                 conn.send(("returns", batch))
                 batch = []
         conn.send(("returns", batch))
         conn.send(("read", None))
-        # The parent now consolidates and writes the workbook: the CSV lines give way to it
-        # (three processes on two cores slowed its part by half), taking what it leaves.
-        try:
-            os.nice(10)
-        except (AttributeError, OSError):  # not on this system: shared as before
-            pass
-        conn.send(("csv", _render_parts(convention, year, returns, parts)))
-    except Exception:  # this process loads or renders what was not sent
+    except Exception:  # this process loads what was not sent
         pass
     finally:
         conn.close()
-
-
-def _render_parts(
-    convention: Convention, year: int, returns: Iterable[ReturnFile | None], parts: dict[str, Path]
-) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
-    """The CSV lines of each return, appended to `parts` (one file per table key); file → (its
-    SHA-256, table key → (offset, length))."""
-    from cia_workbook.report_xlsx import CsvRenderer
-
-    renderer = CsvRenderer(convention, year)
-    index: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
-    files = {key: open(path, "wb") for key, path in parts.items()}
-    try:
-        for rf in returns:
-            if rf is None or rf.identity is None:
-                continue
-            path = rf.path
-            where = {}
-            for key, fh in files.items():
-                data = renderer.rows(rf.identity.partner_id, rf, key).encode("utf-8")
-                where[key] = (fh.tell(), len(data))
-                fh.write(data)
-            index[str(path)] = (rf.sha256, where)
-    finally:
-        for fh in files.values():
-            fh.close()
-    return index
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

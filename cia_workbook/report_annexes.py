@@ -27,7 +27,7 @@ from cia_workbook import frformat
 from cia_workbook.consolidate import NO_UNIVERSE, SECRET, Col, IndicatorTable, Rate
 from cia_workbook.convention import CRITERION_CODES, Convention
 from cia_workbook.fileio import write_atomic
-from cia_workbook.relogement import (
+from cia_workbook.consolidate.rehousing import (
     CRITERIA,
     IN_PROGRESS,
     STATUS_LABELS,

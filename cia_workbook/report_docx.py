@@ -940,7 +940,7 @@ class _BilanDocument:
         r = self.b.rehousing
         if r is None:
             return
-        from cia_workbook.relogement import CRITERIA
+        from cia_workbook.consolidate.rehousing import CRITERIA
         from cia_workbook.report_annexes import annexes_docx_name
 
         t = r.total

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cia_workbook import frformat
-from cia_workbook.consolidate import Col, IndicatorTable, Rate
+from cia_workbook.consolidate.tables import Col, IndicatorTable, Rate
 from cia_workbook.convention import CRITERION_CODES, Convention, RehousingCharter
 from cia_workbook.model import Campaign
 from cia_workbook.relogement_validate import household_key, rest_to_pay
