@@ -71,8 +71,8 @@ def campaign_of(
 
 
 # Tables the cross-checks between partners read (and may add findings to): a réservataire's
-# declarations and the rehousing rows. A bailleur's Attributions enter them through
-# `ReturnFile.contingent_counts`.
+# declarations and the rehousing rows. A bailleur's Attributions enter them through its
+# contingents, counted in the parent (`cross_check`).
 CROSS_CHECKED_TABLES = frozenset({"contingent", "relogements"})
 
 # A callback told of each file read: (the file, files done, files in all).

@@ -90,7 +90,8 @@ def run_validation(
         year,
         cache=cache,
         after_read=CopyOnRead(targets, year),
-        tables_back=CROSS_CHECKED_TABLES,
+        # The bailleurs' Attributions too: their contingents are counted here (`cross_check`).
+        tables_back=CROSS_CHECKED_TABLES | {"attributions"},
         isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)

@@ -787,9 +787,7 @@ class _BilanDocument:
         # Every partner owes a return (the rehousing operator too): used + excluded + missing.
         returns = f"Retours utilisés : {len(b.register)} sur {len(self.c.partners)} attendus"
         if b.excluded:
-            returns += (
-                f" ; {plural(len(b.excluded), 'exclu')} pour erreurs : {join([e.partner for e in b.excluded])}"
-            )
+            returns += f" ; {plural(len(b.excluded), 'exclu')} pour erreurs : {join([e.partner for e in b.excluded])}"
         if b.missing:
             returns += f" ; sans retour : {join(b.missing)}"
         parts.append(returns + ".")

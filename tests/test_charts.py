@@ -18,8 +18,8 @@ from matplotlib.text import Text
 from PIL import Image
 
 from cia_workbook import charts
-from cia_workbook.convention import load_convention
 from cia_workbook.consolidate.rehousing import rehousing_bilan
+from cia_workbook.convention import load_convention
 from cia_workbook.report_annexes import write_annexes_docx
 from cia_workbook.report_docx import write_bilan_docx
 
