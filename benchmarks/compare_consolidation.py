@@ -84,11 +84,18 @@ def compare_csvs(a: Path, b: Path) -> list[str]:
         return [f"CSV files differ: {names} != {sorted(p.name for p in b.glob('donnees-*.csv'))}"]
     out = []
     for name in names:
-        with open(a / name, encoding="utf-8-sig", newline="") as fa, open(b / name, encoding="utf-8-sig", newline="") as fb:
+        with (
+            open(a / name, encoding="utf-8-sig", newline="") as fa,
+            open(b / name, encoding="utf-8-sig", newline="") as fb,
+        ):
             rows_a, rows_b = list(csv.reader(fa, delimiter=";")), list(csv.reader(fb, delimiter=";"))
         if rows_a != rows_b:
-            diff = next(i for i, (x, y) in enumerate(zip(rows_a + [None], rows_b + [None])) if x != y)
-            out.append(f"{name}: rows differ first at line {diff + 1}: {rows_a[diff:diff + 1]} != {rows_b[diff:diff + 1]}")
+            diff = next(
+                i for i, (x, y) in enumerate(zip(rows_a + [None], rows_b + [None], strict=False)) if x != y
+            )
+            out.append(
+                f"{name}: rows differ first at line {diff + 1}: {rows_a[diff : diff + 1]} != {rows_b[diff : diff + 1]}"
+            )
         elif (a / name).read_bytes() != (b / name).read_bytes():
             out.append(f"{name}: same rows, different bytes")
         print(f"  {name}: {len(rows_a) - 1} rows compared")
@@ -101,14 +108,18 @@ def main() -> int:
     parser.add_argument("--after", type=Path, required=True, help="source tree of the code compared")
     parser.add_argument("--workdir", type=Path, required=True, help="working folder (forms/, outputs/)")
     parser.add_argument("--years", type=int, nargs="+", required=True)
-    parser.add_argument("--csv-beyond", type=int, default=0, help="« Données » threshold forcing the CSV files")
+    parser.add_argument(
+        "--csv-beyond", type=int, default=0, help="« Données » threshold forcing the CSV files"
+    )
     args = parser.parse_args()
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="compare-") as tmp:
         for year in args.years:
             print(f"{year}:")
             for threshold in sorted({0, args.csv_beyond}):
-                before = consolidate(args.before.resolve(), args.workdir, year, threshold, Path(tmp) / "before")
+                before = consolidate(
+                    args.before.resolve(), args.workdir, year, threshold, Path(tmp) / "before"
+                )
                 after = consolidate(args.after.resolve(), args.workdir, year, threshold, Path(tmp) / "after")
                 name = f"consolidation-{year}.xlsx"
                 problems += compare_workbooks(before / name, after / name)

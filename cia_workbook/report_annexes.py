@@ -25,8 +25,6 @@ from docx.shared import Cm, Emu, Pt
 
 from cia_workbook import frformat
 from cia_workbook.consolidate import NO_UNIVERSE, SECRET, Col, IndicatorTable, Rate
-from cia_workbook.convention import CRITERION_CODES, Convention
-from cia_workbook.fileio import write_atomic
 from cia_workbook.consolidate.rehousing import (
     CRITERIA,
     IN_PROGRESS,
@@ -42,6 +40,8 @@ from cia_workbook.consolidate.rehousing import (
     progress_table,
     rule_text,
 )
+from cia_workbook.convention import CRITERION_CODES, Convention
+from cia_workbook.fileio import write_atomic
 from cia_workbook.report_docx import (
     CAUTION_MARK,
     CELL_DETAIL_STYLE,
