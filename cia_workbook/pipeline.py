@@ -202,6 +202,9 @@ def _consolidation(
             for path in csvs.values():
                 path.unlink(missing_ok=True)
     commentary, template = _commentary_and_template(convention, layout, bilan, result) if word else ({}, None)
+    from cia_workbook.charts import ChartCache
+
+    charts = ChartCache(layout.cache(year) / "graphiques") if word else None
     for diffusion in diffusions if word else ():
         from cia_workbook.report_docx import write_bilan_docx
 
@@ -213,6 +216,7 @@ def _consolidation(
                 diffusion=diffusion,
                 commentary=commentary,
                 template=template,
+                charts=charts,
             )
         )
         if bilan.rehousing is not None:
@@ -225,6 +229,7 @@ def _consolidation(
                     outdir / annexes_docx_name(year, diffusion),
                     diffusion=diffusion,
                     template=template,
+                    charts=charts,
                 )
             )
     lines = bilan.summary_lines()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -66,6 +66,9 @@ from cia_workbook.report_docx import (
 from cia_workbook.schema import BLOCKING_REASONS
 from cia_workbook.typography import NBSP, count, join, plural
 
+if TYPE_CHECKING:
+    from cia_workbook.charts import ChartCache
+
 ANNEX_TITLES = {
     1: "Annexe 1 – Bilan annuel des relogements",
     2: "Annexe 2 – Dossiers bloqués",
@@ -97,12 +100,16 @@ def write_annexes_docx(
     path: Path,
     diffusion: str = "restreinte",
     template: Path | None = None,
+    charts: ChartCache | None = None,
 ) -> Path:
     """Write the charter's annexes of `rbilan.year` for one audience ("restreinte" | "publique"),
-    on the EPCI's Word template when given (the bilan's), else the packaged one."""
+    on the EPCI's Word template when given (the bilan's), else the packaged one; `charts`: the
+    charts drawn before."""
     if diffusion not in DIFFUSIONS:
         raise ValueError(f"Diffusion inconnue : {diffusion!r} (restreinte ou publique).")
-    doc = _AnnexesDocument(convention, rbilan, diffusion, template).build()
+    document = _AnnexesDocument(convention, rbilan, diffusion, template)
+    document.chart_cache = charts
+    doc = document.build()
     return write_atomic(Path(path), lambda tmp: doc.save(str(tmp)))
 
 
