@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from cia_workbook.consolidate.frames import (
+from cia_workbook.consolidate.frames import (  # fmt: skip
     BAIL,
     CAL,
     DALO,
@@ -473,14 +473,18 @@ def mutations(y: Year) -> IndicatorTable:
     )
 
 
-def _objective_columns(first: Col) -> list[Col]:
+def objective_columns(first: Col, shown: bool = True, target: bool = False, status: bool = True) -> list[Col]:
+    """`first`, then per objective: households, universe (`shown` or kept for masking only), rate,
+    target and met / close / not met, each when asked."""
     cols = [first]
     for _code, short, label in OBJECTIVE_COLUMNS:
+        of = (f"{short}_num", f"{short}_den")
         cols += [
-            Col(f"{short}_num", f"{label} : ménages"),
-            Col(f"{short}_den", f"{label} : univers"),
-            Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
-            Col(f"{short}_statut", f"{label} : objectif", "status", of=(f"{short}_num", f"{short}_den")),
+            Col(of[0], f"{label} : ménages", visible=shown),
+            Col(of[1], f"{label} : univers", visible=shown),
+            Col(f"{short}_taux", f"{label} : taux", "rate", of=of),
+            *([Col(f"{short}_cible", f"{label} : cible", "target")] if target else []),
+            *([Col(f"{short}_statut", f"{label} : objectif", "status", of=of)] if status else []),
         ]
     return cols
 
@@ -504,7 +508,7 @@ def reservataire_tables(y: Year, reservataires: dict[str, dict[str, Rate]]) -> l
         "reservataires",
         "reservataires",
         "Contribution des réservataires, calculée sur les lignes des bailleurs attribuées sur leur contingent",
-        _objective_columns(Col("reservataire", "Réservataire", "text")),
+        objective_columns(Col("reservataire", "Réservataire", "text")),
         [
             {"reservataire": p.name, "famille": FAMILY_RESERVATAIRE, **rate_cells(reservataires[p.id])}
             for p in c.reservataires

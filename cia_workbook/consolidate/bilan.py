@@ -21,6 +21,7 @@ from cia_workbook.consolidate.attributions import (
     TERRITORY,
     TERRITORY_LABEL,
     Year,
+    objective_columns,
     objective_names,
     rate_cells,
     year_tables,
@@ -280,16 +281,7 @@ def _dashboard(
         return USED if pid in usable else EXCLUDED if pid in excluded else MISSING
 
     def columns(first: str) -> list[Col]:
-        cols = [Col("perimetre", first, "text")]
-        for _code, short, label in OBJECTIVE_COLUMNS:
-            cols += [
-                Col(f"{short}_num", f"{label} : ménages", visible=False),
-                Col(f"{short}_den", f"{label} : univers", visible=False),
-                Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
-                Col(f"{short}_cible", f"{label} : cible", "target"),
-                Col(f"{short}_statut", f"{label} : objectif", "status", of=(f"{short}_num", f"{short}_den")),
-            ]
-        return cols
+        return objective_columns(Col("perimetre", first, "text"), shown=False, target=True)
 
     def row(label: str, family: str, etat: str, rates: dict[str, Rate] | None) -> dict[str, Any]:
         out: dict[str, Any] = {"perimetre": label, "famille": family, "etat": etat}
@@ -356,14 +348,7 @@ def _set_aside_note(files: list[str]) -> str:
 
 def _synthesis_table(objectives: dict[str, dict[str, Rate]], names: dict[str, str]) -> IndicatorTable:
     """Per bailleur and objective: rate and met / close / not met (counts kept for masking only)."""
-    cols = [Col("perimetre", "Bailleur", "text")]
-    for _code, short, label in OBJECTIVE_COLUMNS:
-        cols += [
-            Col(f"{short}_num", f"{label} : ménages", visible=False),
-            Col(f"{short}_den", f"{label} : univers", visible=False),
-            Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
-            Col(f"{short}_statut", f"{label} : objectif", "status", of=(f"{short}_num", f"{short}_den")),
-        ]
+    cols = objective_columns(Col("perimetre", "Bailleur", "text"), shown=False)
     rows = [
         {
             "perimetre": TERRITORY_LABEL if scope == TERRITORY else names[scope],
@@ -503,29 +488,15 @@ def _gaps_text(t: TrendYear) -> str:
 
 
 def _trend_table(convention: Convention, trend: list[TrendYear]) -> IndicatorTable:
-    cols = [Col("annee", "Année", "text")]
-    for _code, short, label in OBJECTIVE_COLUMNS:
-        cols += [
-            Col(f"{short}_num", f"{label} : ménages"),
-            Col(f"{short}_den", f"{label} : univers"),
-            Col(f"{short}_taux", f"{label} : taux", "rate", of=(f"{short}_num", f"{short}_den")),
-            Col(f"{short}_cible", f"{label} : cible", "target"),
-        ]
+    cols = objective_columns(Col("annee", "Année", "text"), target=True, status=False)
     cols += [
         Col("retours", "Retours utilisés", "text"),
         Col("non_utilises", "Retours écartés ou manquants", "text"),
     ]
     rows = []
     for t in trend:
-        row: dict[str, Any] = {"annee": str(t.year)}
-        for code, short, _label in OBJECTIVE_COLUMNS:
-            rate = t.rates[code]
-            row |= {
-                f"{short}_num": rate.numerator,
-                f"{short}_den": rate.denominator,
-                f"{short}_taux": rate.value,
-                f"{short}_cible": fraction(rate.target),
-            }
+        row: dict[str, Any] = {"annee": str(t.year), **rate_cells(t.rates)}
+        row |= {f"{short}_cible": fraction(t.rates[code].target) for code, short, _label in OBJECTIVE_COLUMNS}
         row["retours"] = f"{frformat.integer(t.returns_used)} sur {frformat.integer(t.returns_expected)}"
         row["non_utilises"] = _gaps_text(t)
         rows.append(row)
