@@ -44,17 +44,31 @@ def main() -> None:
     runs = [timed(command, workdir) for _ in range(args.repeat)]
     helps = [timed([str(CLI), "--help"], workdir) for _ in range(args.repeat)]
     probe = subprocess.run(
-        [sys.executable, "-X", "importtime", str(CLI), "--dir", str(workdir), "consolidate", "--year", "2024"],
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            str(CLI),
+            "--dir",
+            str(workdir),
+            "consolidate",
+            "--year",
+            "2024",
+        ],
         cwd=workdir,
         capture_output=True,
         text=True,
         check=True,
     )
     load = os.getloadavg()
-    print(f"consolidate --year 2024: median {statistics.median(runs):.2f} s, best {min(runs):.2f} s ({args.repeat} runs)")
+    print(
+        f"consolidate --year 2024: median {statistics.median(runs):.2f} s, best {min(runs):.2f} s ({args.repeat} runs)"
+    )
     print(f"--help: median {statistics.median(helps):.3f} s, best {min(helps):.3f} s")
     print(f"matplotlib imported by a warm run: {'matplotlib' in probe.stderr}")
-    print(f"load average during the measure: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} cores)")
+    print(
+        f"load average during the measure: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

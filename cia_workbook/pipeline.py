@@ -7,7 +7,7 @@ outputs/); every stage below it stays pure.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import as_file as resources_file
@@ -182,56 +182,37 @@ def _consolidation(
         # removed.
         in_csv = data_in_csv(campaigns[year])
         bilan = consolidate(convention, campaigns, year)
+        # The Word documents are laid out on a second core while this process writes the
+        # workbook and the data files (a third of the command each).
+        words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
         result = ConsolidationResult(year)
-        result.outputs.append(
-            write_consolidation_xlsx(
-                convention,
-                bilan,
-                campaigns[year],
-                outdir / f"consolidation-{year}.xlsx",
-                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
-            )
-        )
-        parquet = {
-            key: outdir / name for key, name in data_parquet_names(year, bilan.rehousing is not None).items()
-        }
-        result.outputs += write_data_parquet(convention, campaigns[year], parquet)
-        if in_csv:
-            result.outputs += write_data_csvs(convention, campaigns[year], csvs)
-        else:
-            for path in csvs.values():
-                path.unlink(missing_ok=True)
-    commentary, template = _commentary_and_template(convention, layout, bilan, result) if word else ({}, None)
-    from cia_workbook.charts import ChartCache
-
-    charts = ChartCache(layout.cache(year) / "graphiques") if word else None
-    for diffusion in diffusions if word else ():
-        from cia_workbook.report_docx import write_bilan_docx
-
-        result.outputs.append(
-            write_bilan_docx(
-                convention,
-                bilan,
-                outdir / bilan_docx_name(year, diffusion),
-                diffusion=diffusion,
-                commentary=commentary,
-                template=template,
-                charts=charts,
-            )
-        )
-        if bilan.rehousing is not None:
-            from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
-
+        try:
             result.outputs.append(
-                write_annexes_docx(
+                write_consolidation_xlsx(
                     convention,
-                    bilan.rehousing,
-                    outdir / annexes_docx_name(year, diffusion),
-                    diffusion=diffusion,
-                    template=template,
-                    charts=charts,
+                    bilan,
+                    campaigns[year],
+                    outdir / f"consolidation-{year}.xlsx",
+                    data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
                 )
             )
+            parquet = data_parquet_names(year, bilan.rehousing is not None)
+            result.outputs += write_data_parquet(
+                convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
+            )
+            if in_csv:
+                result.outputs += write_data_csvs(convention, campaigns[year], csvs)
+            else:
+                for path in csvs.values():
+                    path.unlink(missing_ok=True)
+        except BaseException:
+            if words is not None:  # the workbook's error is the one told: the documents come after it
+                words(quiet=True)
+            raise
+    if words is not None:
+        documents, notes = words()
+        result.outputs += documents
+        result.notes += notes
     lines = bilan.summary_lines()
     unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
     if unread:  # no figure comes from them: the officer is told which and why
@@ -245,6 +226,96 @@ def _consolidation(
     result.lines = lines
     result.summary = "\n".join(lines)
     return result
+
+
+def _word_documents(
+    convention: Convention, layout: Layout, bilan: Any, diffusions: tuple[str, ...]
+) -> tuple[list[Path], list[str]]:
+    """The bilan and the annexes of each audience: (the files written, the notes for the officer)."""
+    from cia_workbook.charts import ChartCache
+    from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
+    from cia_workbook.report_docx import write_bilan_docx
+
+    out = ConsolidationResult(bilan.year)
+    commentary, template = _commentary_and_template(convention, layout, bilan, out)
+    charts = ChartCache(layout.cache(bilan.year) / "graphiques")
+    outdir = layout.outputs(bilan.year)
+    for diffusion in diffusions:
+        path = outdir / bilan_docx_name(bilan.year, diffusion)
+        out.outputs.append(
+            write_bilan_docx(
+                convention,
+                bilan,
+                path,
+                diffusion=diffusion,
+                commentary=commentary,
+                template=template,
+                charts=charts,
+            )
+        )
+        if bilan.rehousing is not None:
+            path = outdir / annexes_docx_name(bilan.year, diffusion)
+            out.outputs.append(
+                write_annexes_docx(
+                    convention, bilan.rehousing, path, diffusion=diffusion, template=template, charts=charts
+                )
+            )
+    return out.outputs, out.notes
+
+
+def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
+    """Start `work` in a forked child process; call the result for its value (its exception is
+    raised here; with `quiet=True`, only waited for). Where fork is unavailable, on one core, or
+    when the child dies, `work` runs here, when asked. The child uses no polars (whose threads a
+    fork does not copy): it lays out documents."""
+    import multiprocessing
+
+    from cia_workbook.intake import available_cores
+
+    if "fork" not in multiprocessing.get_all_start_methods() or available_cores() < 2:
+        return lambda quiet=False: None if quiet else work()
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(writer, work, os.getpid()))
+    process.start()
+    writer.close()
+
+    def result(quiet: bool = False) -> Any:
+        try:
+            kind, value = reader.recv()
+        except (EOFError, OSError):  # the child died: the work is done here
+            kind, value = "lost", None
+        finally:
+            reader.close()
+            process.join()
+        if quiet:
+            return None
+        if kind == "lost":
+            return work()
+        if kind == "error":
+            raise value
+        return value
+
+    return result
+
+
+def _child(conn, work: Callable[[], Any], parent: int) -> None:
+    import signal
+
+    from cia_workbook.runs import bind_to_parent
+
+    bind_to_parent(parent)  # never outlives the command (kill -9 included)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption is the parent's to handle
+    try:
+        message = ("ok", work())
+    except Exception as exc:
+        message = ("error", exc)
+    try:
+        conn.send(message)
+    except Exception:  # an answer that does not pickle: the parent does the work again
+        pass
+    finally:
+        conn.close()
 
 
 def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):

@@ -12,6 +12,7 @@ evaluated by `rates` (a group_by and sums) into `Rate`s with the convention's ta
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,10 @@ def schema_of(columns: Sequence[Column]) -> dict[str, Any]:
 def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     """A return's table as the agreed frame: one column per schema column (typed by its kind,
     all null when the return lacks it), `_ligne` and `_feuille`. (The adapter from the list-based
-    `Table`, until the reader hands frames.)"""
+    `Table`, until the reader hands frames; made once per table and schema.)"""
+    made = _FRAMES.get(id(table))
+    if made is not None and made[0] is table.columns and made[1] is columns:
+        return made[2]
     n = len(table)
     data = {
         c.key: pl.Series(c.key, table.columns.get(c.key) or [None] * n, dtype=DTYPES[c.kind], strict=False)
@@ -55,7 +59,14 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     data[LINE] = pl.Series(LINE, table.rows, dtype=pl.UInt32)
     sheets = [i for i, (_title, _letters, rows) in enumerate(table.parts()) for _ in rows]
     data[SHEET] = pl.Series(SHEET, sheets, dtype=pl.UInt8)
-    return pl.DataFrame(data)
+    frame = pl.DataFrame(data)
+    # Kept beside the table, not on it: a table sent to a worker never carries a frame.
+    _FRAMES[id(table)] = (table.columns, columns, frame)
+    weakref.finalize(table, _FRAMES.pop, id(table), None)
+    return frame
+
+
+_FRAMES: dict[int, tuple[Any, Sequence[Column], pl.DataFrame]] = {}
 
 
 def sheet_titles(table: Table) -> list[str]:
