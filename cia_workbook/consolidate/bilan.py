@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cia_workbook import frformat
+from cia_workbook.consolidate import attributions as a
 from cia_workbook.consolidate.attributions import (
     FAMILY_BAILLEUR,
     FAMILY_RESERVATAIRE,
@@ -24,10 +25,10 @@ from cia_workbook.consolidate.attributions import (
     objective_columns,
     objective_names,
     rate_cells,
-    year_tables,
 )
 from cia_workbook.consolidate.frames import IN_YEAR, ON_CONTINGENT, PARTNER, attribution_frame, counts, rates
 from cia_workbook.consolidate.rehousing import rehousing_bilan
+from cia_workbook.consolidate.reservataires import reservataire_tables
 from cia_workbook.consolidate.tables import (
     CLOSE,
     GROUP,
@@ -192,7 +193,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
     reservataires = rates(convention, year, frame, ON_CONTINGENT, "contingent", ids)
 
     y = Year(convention, year, campaign, frame, bailleurs, names)
-    tables = [_synthesis_table(objectives, names), *year_tables(y, objectives, reservataires)]
+    tables = [_synthesis_table(objectives, names), *_year_tables(y, objectives, reservataires)]
     trend = [
         _trend_year(convention, campaigns[t], t, scopes[TERRITORY] if t == year else None)
         for t in sorted(campaigns)
@@ -256,6 +257,24 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         midterm_year=convention.info.midterm_year,
         test_years=list(convention.info.test_years),
     )
+
+
+def _year_tables(y: Year, objectives: dict[str, dict[str, Rate]], reservataires: dict[str, dict[str, Rate]]):
+    """Every table of the year's attributions, in the bilan's order (synthesis and trend aside)."""
+    return [
+        *a.objective_tables(y, objectives),
+        a.priority_by_contingent(y),
+        a.dalo(y),
+        a.zoom_qpv(y),
+        a.zooms(y),
+        a.qpv_publics(y),
+        a.refusals(y),
+        a.vacancy(y),
+        a.mutations(y),
+        *reservataire_tables(y, reservataires),
+        a.quality(y),
+        a.communes(y),
+    ]
 
 
 # A partner's place in the year's consolidation (row key « etat » of the dashboard).
