@@ -259,7 +259,9 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
     )
 
 
-def _year_tables(y: Year, objectives: dict[str, dict[str, Rate]], reservataires: dict[str, dict[str, Rate]]):
+def _year_tables(
+    y: Year, objectives: dict[str, dict[str, Rate]], reservataires: dict[str, dict[str, Rate]]
+) -> list[IndicatorTable]:
     """Every table of the year's attributions, in the bilan's order (synthesis and trend aside)."""
     return [
         *a.objective_tables(y, objectives),

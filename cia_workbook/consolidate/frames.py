@@ -5,7 +5,7 @@ that returned them (`_partenaire`). A flag column says, for each attribution row
 indicator asks (`BAIL`: a lease signed in the year, `HORS`: outside QPV and local zones…); an
 indicator is then what DOMAIN.md says it is: a universe, a numerator, group keys —
 
-    Indicator(universe=BAIL & HORS, numerator=Q1U, unknown=UNKNOWN)
+    Indicator("hors_qpv_q1", universe=BAIL & HORS, numerator=Q1U, unknown=UNKNOWN)
 
 evaluated by `rates` (a group_by and sums) into `Rate`s with the convention's targets.
 """
