@@ -7,9 +7,8 @@ outputs/); every stage below it stays pure.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import as_file as resources_file
 from pathlib import Path
@@ -92,7 +91,8 @@ def run_validation(
         year,
         cache=cache,
         after_read=CopyOnRead(targets, year, return_address(convention)),
-        tables_back=CROSS_CHECKED_TABLES,
+        # The bailleurs' Attributions too: their contingents are counted here (`cross_check`).
+        tables_back=CROSS_CHECKED_TABLES | {"attributions"},
         isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
@@ -150,8 +150,10 @@ def _consolidation(
     from cia_workbook.report_xlsx import (
         data_csv_names,
         data_in_csv,
+        data_parquet_names,
         write_consolidation_xlsx,
         write_data_csvs,
+        write_data_parquet,
     )
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
@@ -163,8 +165,7 @@ def _consolidation(
     caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
     outdir = layout.outputs(year)
     csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
-    # The year's returns are loaded by workers forked now, while this process is small; they
-    # then render the CSV lines while this process consolidates (see `SplitLoad`).
+    # The year's returns are loaded by workers forked now, while this process is small.
     with (
         _no_cycle_collection(),
         SplitLoad.start(convention, year, caches[year], layout.forms(year), outdir) as split,
@@ -182,49 +183,37 @@ def _consolidation(
         # removed.
         in_csv = data_in_csv(campaigns[year])
         bilan = consolidate(convention, campaigns, year)
+        # The Word documents are laid out on a second core while this process writes the
+        # workbook and the data files (a third of the command each).
+        words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
         result = ConsolidationResult(year)
-        result.outputs.append(
-            write_consolidation_xlsx(
-                convention,
-                bilan,
-                campaigns[year],
-                outdir / f"consolidation-{year}.xlsx",
-                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
-            )
-        )
-        if in_csv:
-            with ExitStack() as stack:
-                rendered = split.rendered(stack) if split is not None else None
-                result.outputs += write_data_csvs(convention, campaigns[year], csvs, rendered)
-        else:
-            for path in csvs.values():
-                path.unlink(missing_ok=True)
-    commentary, template = _commentary_and_template(convention, layout, bilan, result) if word else ({}, None)
-    for diffusion in diffusions if word else ():
-        from cia_workbook.report_docx import write_bilan_docx
-
-        result.outputs.append(
-            write_bilan_docx(
-                convention,
-                bilan,
-                outdir / bilan_docx_name(year, diffusion),
-                diffusion=diffusion,
-                commentary=commentary,
-                template=template,
-            )
-        )
-        if bilan.rehousing is not None:
-            from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
-
+        try:
             result.outputs.append(
-                write_annexes_docx(
+                write_consolidation_xlsx(
                     convention,
-                    bilan.rehousing,
-                    outdir / annexes_docx_name(year, diffusion),
-                    diffusion=diffusion,
-                    template=template,
+                    bilan,
+                    campaigns[year],
+                    outdir / f"consolidation-{year}.xlsx",
+                    data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
                 )
             )
+            parquet = data_parquet_names(year, bilan.rehousing is not None)
+            result.outputs += write_data_parquet(
+                convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
+            )
+            if in_csv:
+                result.outputs += write_data_csvs(convention, campaigns[year], csvs)
+            else:
+                for path in csvs.values():
+                    path.unlink(missing_ok=True)
+        except BaseException:
+            if words is not None:  # the workbook's error is the one told: the documents come after it
+                words(quiet=True)
+            raise
+    if words is not None:
+        documents, notes = words()
+        result.outputs += documents
+        result.notes += notes
     lines = bilan.summary_lines()
     unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
     if unread:  # no figure comes from them: the officer is told which and why
@@ -238,6 +227,96 @@ def _consolidation(
     result.lines = lines
     result.summary = "\n".join(lines)
     return result
+
+
+def _word_documents(
+    convention: Convention, layout: Layout, bilan: Any, diffusions: tuple[str, ...]
+) -> tuple[list[Path], list[str]]:
+    """The bilan and the annexes of each audience: (the files written, the notes for the officer)."""
+    from cia_workbook.charts import ChartCache
+    from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
+    from cia_workbook.report_docx import write_bilan_docx
+
+    out = ConsolidationResult(bilan.year)
+    commentary, template = _commentary_and_template(convention, layout, bilan, out)
+    charts = ChartCache(layout.cache(bilan.year) / "graphiques")
+    outdir = layout.outputs(bilan.year)
+    for diffusion in diffusions:
+        path = outdir / bilan_docx_name(bilan.year, diffusion)
+        out.outputs.append(
+            write_bilan_docx(
+                convention,
+                bilan,
+                path,
+                diffusion=diffusion,
+                commentary=commentary,
+                template=template,
+                charts=charts,
+            )
+        )
+        if bilan.rehousing is not None:
+            path = outdir / annexes_docx_name(bilan.year, diffusion)
+            out.outputs.append(
+                write_annexes_docx(
+                    convention, bilan.rehousing, path, diffusion=diffusion, template=template, charts=charts
+                )
+            )
+    return out.outputs, out.notes
+
+
+def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
+    """Start `work` in a forked child process; call the result for its value (its exception is
+    raised here; with `quiet=True`, only waited for). Where fork is unavailable, on one core, or
+    when the child dies, `work` runs here, when asked. The child uses no polars (whose threads a
+    fork does not copy): it lays out documents."""
+    import multiprocessing
+
+    from cia_workbook.intake import available_cores
+
+    if "fork" not in multiprocessing.get_all_start_methods() or available_cores() < 2:
+        return lambda quiet=False: None if quiet else work()
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(writer, work, os.getpid()))
+    process.start()
+    writer.close()
+
+    def result(quiet: bool = False) -> Any:
+        try:
+            kind, value = reader.recv()
+        except (EOFError, OSError):  # the child died: the work is done here
+            kind, value = "lost", None
+        finally:
+            reader.close()
+            process.join()
+        if quiet:
+            return None
+        if kind == "lost":
+            return work()
+        if kind == "error":
+            raise value
+        return value
+
+    return result
+
+
+def _child(conn, work: Callable[[], Any], parent: int) -> None:
+    import signal
+
+    from cia_workbook.runs import bind_to_parent
+
+    bind_to_parent(parent)  # never outlives the command (kill -9 included)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption is the parent's to handle
+    try:
+        message = ("ok", work())
+    except Exception as exc:
+        message = ("error", exc)
+    try:
+        conn.send(message)
+    except Exception:  # an answer that does not pickle: the parent does the work again
+        pass
+    finally:
+        conn.close()
 
 
 def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):
@@ -285,42 +364,32 @@ SEND_BATCH = 8
 class SplitLoad:
     """The workers of `consolidate`. Each takes every n-th file of the year's forms folder,
     loads it from the cache (or reads and validates it, and caches it) and sends it here at
-    once; then it renders the CSV lines of the returns it holds into its own part files, while
-    this process consolidates and writes the workbook. Each return is loaded once, by a worker,
-    and comes here ready-made: its columns are arrays and shared values, which travel between
-    processes in a fraction of the time a cache entry takes to decode.
+    once. Each return is loaded once, by a worker, and comes here ready-made: its columns are
+    arrays and shared values, which travel between processes in a fraction of the time a cache
+    entry takes to decode.
 
-    A worker that fails costs only time: what it did not send is loaded here, the CSV lines it
-    did not render are rendered here."""
+    A worker that fails costs only time: what it did not send is loaded here."""
 
     def __init__(
         self, convention: Convention, year: int, cache: ReturnCache, paths: list[Path], outdir: Path, n: int
     ):
         from cia_workbook.intake import fork_context
-        from cia_workbook.report_xlsx import CSV_DATA_SETS
 
         self.convention, self.year, self.cache, self.paths = convention, year, cache, paths
         self.shares = [list(range(i, len(paths), n)) for i in range(n)]
-        # Names of this run only: two runs on one folder never write each other's parts (the
-        # lock of `runs.hold` keeps them apart too); `runs.LEFTOVERS` knows the pattern.
-        run = secrets.token_hex(6)
-        self.parts = [
-            {key: outdir / f".donnees-{year}.{run}.part{i}.{key}.tmp" for key in CSV_DATA_SETS}
-            for i in range(n)
-        ]
         self.failed: set[int] = set()
-        self.finished = False  # every worker's CSV lines asked for
+        self.finished = False  # every worker's returns received
         context = fork_context()
         self.conns: list[Any] = []
         self.processes: list[Any] = []
         outdir.mkdir(parents=True, exist_ok=True)
-        for share, parts in zip(self.shares, self.parts, strict=True):
+        for share in self.shares:
             # One pipe at a time, its writing end closed here once the worker has it: a worker
             # that dies is then seen at once (end of file), not when every copy is closed.
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_load_and_render,
-                args=(writer, convention, year, cache, [paths[i] for i in share], parts, os.getpid()),
+                args=(writer, convention, year, cache, [paths[i] for i in share], os.getpid()),
                 daemon=True,
             )
             process.start()
@@ -375,6 +444,7 @@ class SplitLoad:
                     del listening[i]
                     if kind != "read":
                         self.failed.add(i)
+        self.finished = True
         missing = [k for k, rf in enumerate(files) if rf is None]
         if missing:
             # On a worker of their own: one of them may be what killed a worker.
@@ -393,50 +463,18 @@ class SplitLoad:
                     progress(rf, done, len(files))
         return files  # type: ignore[return-value]
 
-    def rendered(self, stack: ExitStack) -> Callable[[ReturnFile, str], bytes | None]:
-        """`write_data_csvs`'s source of lines rendered by the workers (None for a return they did
-        not render: it is rendered there); the part files opened are closed with `stack`."""
-        found: dict[str, tuple[str, dict[str, tuple[int, int]], dict[str, Path]]] = {}
-        self.finished = True
-        for i, conn in enumerate(self.conns):
-            if i in self.failed:
-                continue
-            try:
-                kind, index = conn.recv()
-            except Exception:
-                continue
-            if kind == "csv":
-                for name, (sha256, where) in index.items():
-                    found[name] = (sha256, where, self.parts[i])
-        sources: dict[Path, Any] = {}
-
-        def lines(rf: ReturnFile, key: str) -> bytes | None:
-            chunk = found.get(str(rf.path))
-            if chunk is None or chunk[0] != rf.sha256:
-                return None
-            (offset, length), part = chunk[1][key], chunk[2][key]
-            if part not in sources:
-                sources[part] = stack.enter_context(open(part, "rb"))
-            sources[part].seek(offset)
-            return sources[part].read(length)
-
-        return lines
-
     def close(self) -> None:
         for conn in self.conns:
             conn.close()
         for process in self.processes:
-            # Workers whose lines were taken have finished; others (lines not needed, an error
-            # or an interruption here) are stopped: they hold nothing that is not elsewhere.
+            # Workers whose returns were taken have finished; others (an error or an
+            # interruption here) are stopped: they hold nothing that is not elsewhere.
             if not self.finished:
                 process.terminate()
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
                 process.join()
-        for parts in self.parts:
-            for part in parts.values():
-                part.unlink(missing_ok=True)
 
 
 # More workers than this would spend more on sending returns than they save.
@@ -449,11 +487,10 @@ def _load_and_render(
     year: int,
     cache: ReturnCache,
     paths: list[Path],
-    parts: dict[str, Path],
     parent: int,
 ) -> None:
-    """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`, then
-    ("read", None), then ("csv", the index `_render_parts` gives)."""
+    """A `SplitLoad` worker: ("returns", [ReturnFile…]) messages in the order of `paths`,
+    then ("read", None)."""
     import gc
     import signal
 
@@ -464,58 +501,22 @@ def _load_and_render(
 
     # An interruption (Ctrl-C) is the parent's to handle: it stops this worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    returns: list[ReturnFile] = []
     try:
         batch: list[ReturnFile] = []
         for path in paths:
             rf, read = load_or_read(convention, year, path, cache)
             if read:  # forked with the cycle collector paused: what reading left in cycles is freed
                 gc.collect(0)
-            returns.append(rf)
             batch.append(rf)
             if len(batch) == SEND_BATCH:
                 conn.send(("returns", batch))
                 batch = []
         conn.send(("returns", batch))
         conn.send(("read", None))
-        # The parent now consolidates and writes the workbook: the CSV lines give way to it
-        # (three processes on two cores slowed its part by half), taking what it leaves.
-        try:
-            os.nice(10)
-        except (AttributeError, OSError):  # not on this system: shared as before
-            pass
-        conn.send(("csv", _render_parts(convention, year, returns, parts)))
-    except Exception:  # this process loads or renders what was not sent
+    except Exception:  # this process loads what was not sent
         pass
     finally:
         conn.close()
-
-
-def _render_parts(
-    convention: Convention, year: int, returns: Iterable[ReturnFile | None], parts: dict[str, Path]
-) -> dict[str, tuple[str, dict[str, tuple[int, int]]]]:
-    """The CSV lines of each return, appended to `parts` (one file per table key); file → (its
-    SHA-256, table key → (offset, length))."""
-    from cia_workbook.report_xlsx import CsvRenderer
-
-    renderer = CsvRenderer(convention, year)
-    index: dict[str, tuple[str, dict[str, tuple[int, int]]]] = {}
-    files = {key: open(path, "wb") for key, path in parts.items()}
-    try:
-        for rf in returns:
-            if rf is None or rf.identity is None:
-                continue
-            path = rf.path
-            where = {}
-            for key, fh in files.items():
-                data = renderer.rows(rf.identity.partner_id, rf, key).encode("utf-8")
-                where[key] = (fh.tell(), len(data))
-                fh.write(data)
-            index[str(path)] = (rf.sha256, where)
-    finally:
-        for fh in files.values():
-            fh.close()
-    return index
 
 
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -25,9 +25,7 @@ from docx.shared import Cm, Emu, Pt
 
 from cia_workbook import frformat
 from cia_workbook.consolidate import NO_UNIVERSE, SECRET, Col, IndicatorTable, Rate
-from cia_workbook.convention import CRITERION_CODES, Convention
-from cia_workbook.fileio import write_atomic
-from cia_workbook.relogement import (
+from cia_workbook.consolidate.rehousing import (
     CRITERIA,
     IN_PROGRESS,
     STATUS_LABELS,
@@ -42,6 +40,8 @@ from cia_workbook.relogement import (
     progress_table,
     rule_text,
 )
+from cia_workbook.convention import CRITERION_CODES, Convention
+from cia_workbook.fileio import write_atomic
 from cia_workbook.report_docx import (
     CAUTION_MARK,
     CELL_DETAIL_STYLE,
@@ -65,6 +65,9 @@ from cia_workbook.report_docx import (
 )
 from cia_workbook.schema import BLOCKING_REASONS
 from cia_workbook.typography import NBSP, count, join, plural
+
+if TYPE_CHECKING:
+    from cia_workbook.charts import ChartCache
 
 ANNEX_TITLES = {
     1: "Annexe 1 – Bilan annuel des relogements",
@@ -97,12 +100,16 @@ def write_annexes_docx(
     path: Path,
     diffusion: str = "restreinte",
     template: Path | None = None,
+    charts: ChartCache | None = None,
 ) -> Path:
     """Write the charter's annexes of `rbilan.year` for one audience ("restreinte" | "publique"),
-    on the EPCI's Word template when given (the bilan's), else the packaged one."""
+    on the EPCI's Word template when given (the bilan's), else the packaged one; `charts`: the
+    charts drawn before."""
     if diffusion not in DIFFUSIONS:
         raise ValueError(f"Diffusion inconnue : {diffusion!r} (restreinte ou publique).")
-    doc = _AnnexesDocument(convention, rbilan, diffusion, template).build()
+    document = _AnnexesDocument(convention, rbilan, diffusion, template)
+    document.chart_cache = charts
+    doc = document.build()
     return write_atomic(Path(path), lambda tmp: doc.save(str(tmp)))
 
 

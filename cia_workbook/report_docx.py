@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -57,6 +57,9 @@ from cia_workbook.consolidate import (
 from cia_workbook.convention import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.typography import NBSP, count, fr, join, longest_word_width, plural, text_width
+
+if TYPE_CHECKING:
+    from cia_workbook.charts import ChartCache
 
 TEMPLATE = "bilan-template.docx"
 # Style names defined by scripts/make_docx_template.py.
@@ -109,15 +112,18 @@ def write_bilan_docx(
     diffusion: str = "restreinte",
     commentary: Mapping[str, list[CommentParagraph]] | None = None,
     template: Path | None = None,
+    charts: ChartCache | None = None,
 ) -> Path:
     """Write the Word bilan of `bilan.year` for one audience ("restreinte" | "publique").
 
     `commentary`: the officer's text per section (`commentary.read_commentary`); `template`:
-    the EPCI's Word template, the packaged one by default.
+    the EPCI's Word template, the packaged one by default; `charts`: the charts drawn before.
     """
     if diffusion not in DIFFUSIONS:
         raise ValueError(f"Diffusion inconnue : {diffusion!r} (restreinte ou publique).")
-    doc = _BilanDocument(convention, bilan, diffusion, commentary=commentary, template=template).build()
+    document = _BilanDocument(convention, bilan, diffusion, commentary=commentary, template=template)
+    document.chart_cache = charts
+    doc = document.build()
     return write_atomic(Path(path), lambda tmp: doc.save(str(tmp)))
 
 
@@ -230,6 +236,7 @@ class _BilanDocument:
         self.n_tables = 0
         self.placeholders: list[tuple[Any, str, Any]] = []
         self.annex_count = 0
+        self.chart_cache: ChartCache | None = None
 
     # -- Building blocks -------------------------------------------------------------------
 
@@ -250,7 +257,10 @@ class _BilanDocument:
 
     def para(self, text: str = "", style: str | None = None):
         self.flow()
-        return self.doc.add_paragraph(text, style=style)
+        paragraph = self.doc.add_paragraph(text)
+        if style is not None:
+            self.set_style(paragraph, style)
+        return paragraph
 
     def heading(self, text: str, level: int = 1, landscape: bool = False):
         self.orient(landscape)
@@ -378,11 +388,20 @@ class _BilanDocument:
             self.rate_chart(table)
 
     def set_style(self, paragraph, name: str) -> None:
-        """Give `paragraph` the template's style `name` (a template made before it lacks it)."""
-        try:
-            paragraph.style = self.doc.styles[name]
-        except KeyError:
-            pass
+        """Give `paragraph` the template's style `name` (a template made before it lacks it).
+
+        By its id, looked up once per name: python-docx's own lookup goes over every style of the
+        template at each call (to tell the default one), a third of the time of the bilan."""
+        ids = self.__dict__.setdefault("_style_ids", {})
+        if name not in ids:
+            from docx.enum.style import WD_STYLE_TYPE
+
+            try:
+                ids[name] = self.doc.part.get_style_id(self.doc.styles[name], WD_STYLE_TYPE.PARAGRAPH)
+            except KeyError:
+                ids[name] = False
+        if ids[name] is not False:
+            paragraph._p.style = ids[name]
 
     def cell_para(self, cell, text: str = "", style: str = CELL_STYLE, first: bool = False):
         p = cell.paragraphs[0] if first else cell.add_paragraph()
@@ -521,7 +540,7 @@ class _BilanDocument:
         from cia_workbook import charts
 
         specs = self.chart_specs()
-        drawn = charts.start_rendering(list(specs.values()))
+        drawn = charts.start_rendering(list(specs.values()), self.chart_cache)
         if self.template is not None:
             self.doc = Document(str(self.template))
         else:
@@ -938,7 +957,7 @@ class _BilanDocument:
         r = self.b.rehousing
         if r is None:
             return
-        from cia_workbook.relogement import CRITERIA
+        from cia_workbook.consolidate.rehousing import CRITERIA
         from cia_workbook.report_annexes import annexes_docx_name
 
         t = r.total

@@ -23,7 +23,7 @@ from test_relogement import TRUTH, _campaigns
 from workbooks import CONVENTION
 
 from cia_workbook.cli import main
-from cia_workbook.relogement import rehousing_bilan
+from cia_workbook.consolidate.rehousing import rehousing_bilan
 from cia_workbook.report_annexes import ANNEX_TITLES, DECISION_ROW_CM, annexes_docx_name, write_annexes_docx
 from cia_workbook.report_docx import CELL_PADDING_PT
 from cia_workbook.typography import longest_word_width, text_width

@@ -9,7 +9,6 @@ CSV files) and a second command started meanwhile.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 import textwrap
@@ -128,22 +127,3 @@ def test_validate_refuses_while_another_process_holds_the_year(make_campaign, mo
         holder.wait()
     # Once the holder is gone (however it ended), the lock is free again.
     assert run(workdir, "validate", "--year", str(YEAR)).exit_code == 0
-
-
-def test_the_csv_parts_of_two_runs_never_share_a_name(make_campaign):
-    """Temporary names are unique per run, whatever the lock: two sets of `consolidate`
-    workers on one folder write different part files."""
-    from cia_workbook.cache import ReturnCache
-    from cia_workbook.pipeline import SplitLoad
-
-    if os.cpu_count() == 1 or len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("one core: consolidate starts no workers")
-    workdir = make_campaign()
-    forms, outdir = workdir / "forms" / str(YEAR), workdir / "outputs" / str(YEAR)
-    cache = ReturnCache(outdir / ".cache", CONVENTION, YEAR)
-    with SplitLoad.start(CONVENTION, YEAR, cache, forms, outdir) as one:
-        with SplitLoad.start(CONVENTION, YEAR, cache, forms, outdir) as two:
-            names_one = {p for parts in one.parts for p in parts.values()}
-            names_two = {p for parts in two.parts for p in parts.values()}
-            assert names_one and not names_one & names_two
-            assert len(one.returns()) == len(two.returns())

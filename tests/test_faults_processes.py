@@ -191,3 +191,21 @@ def test_consolidate_killed_while_writing_leaves_leftovers_the_next_run_removes(
     assert "par une commande interrompue" in result.output
     assert sorted(p.name for p in outdir.iterdir() if p.name.endswith(".tmp")) == ["notes.tmp"]
     assert (outdir / ".mes-notes.txt").exists() and (outdir / f"consolidation-{YEAR}.xlsx").is_file()
+
+
+def test_the_word_documents_laid_out_in_a_child_come_back_or_are_made_here(monkeypatch):
+    """`consolidate` lays the Word documents out in a forked child: its value and its error come
+    back as if the work had been done here; a child that dies leaves the work to this process."""
+    from cia_workbook import pipeline
+
+    assert pipeline._in_child(lambda: ["bilan.docx"])() == ["bilan.docx"]
+
+    def full_disk():
+        raise OSError(28, "le disque est plein", "bilan.docx")
+
+    with pytest.raises(OSError, match="le disque est plein"):
+        pipeline._in_child(full_disk)()
+    monkeypatch.setattr(pipeline, "_child", lambda conn, work, parent: os._exit(1))
+    done_here = []
+    assert pipeline._in_child(lambda: done_here.append(os.getpid()) or "fait")() == "fait"
+    assert done_here == [os.getpid()]

@@ -416,7 +416,7 @@ def _sheets(path: Path) -> dict[str, list]:
         return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
 
 
-def test_the_csv_written_by_the_workers_equals_the_direct_one(forms, tmp_path, monkeypatch):
+def test_the_csv_written_by_consolidate_equals_the_direct_one(forms, tmp_path, monkeypatch):
     from cia_workbook import pipeline, report_xlsx
 
     monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
@@ -435,24 +435,14 @@ def test_the_csv_written_by_the_workers_equals_the_direct_one(forms, tmp_path, m
     assert by_workers == direct
     assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
 
-    # Again with every return cached: the workers render every line, this process none.
-    rendered_here = []
-    original_rows = report_xlsx.CsvRenderer.rows
-    monkeypatch.setattr(
-        report_xlsx.CsvRenderer,
-        "rows",
-        lambda self, *a: rendered_here.append(a[0]) or original_rows(self, *a),
-    )
+    # Again with every return cached: the same bytes.
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert rendered_here == []
     assert [(out / name).read_bytes() for name in names] == direct
 
-    # A worker that dies after sending one return: this process loads the others and renders
-    # their lines; the outputs are the same.
-    original_worker = pipeline._load_and_render
-
-    def dies(conn, convention, year, cache, paths, parts):
+    # A worker that dies after sending one return: this process loads the others; the outputs
+    # are the same.
+    def dies(conn, convention, year, cache, paths, parent):
         from cia_workbook.intake import load_or_read
 
         conn.send(("returns", [load_or_read(convention, year, paths[0], cache)[0]]))
@@ -461,18 +451,10 @@ def test_the_csv_written_by_the_workers_equals_the_direct_one(forms, tmp_path, m
     monkeypatch.setattr(pipeline, "_load_and_render", dies)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert rendered_here and [(out / name).read_bytes() for name in names] == direct
+    assert [(out / name).read_bytes() for name in names] == direct
     assert _sheets(out / "consolidation-2024.xlsx") == workbook
-
-    # Workers that send every return but fail to render their lines: rendered here.
-    rendered_here.clear()
-    monkeypatch.setattr(pipeline, "_load_and_render", original_worker)
-    monkeypatch.setattr(pipeline, "_render_parts", lambda *a: 1 / 0)
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert rendered_here and [(out / name).read_bytes() for name in names] == direct
     monkeypatch.undo()
-    assert not list(out.glob(".*.tmp"))  # no part file left behind
+    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
 
     # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
     monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
