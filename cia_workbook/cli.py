@@ -416,11 +416,14 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
             convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
         )
     from cia_workbook.console import count
+    from cia_workbook.formatdoc import format_doc_name
 
     say(
         [
             *(f"  {path}" for path in paths),
             f"{count(len(paths), 'modèle écrit', 'modèles écrits')} dans {wd.templates(year)}.",
+            f"Format des classeurs, pour les éditeurs de logiciels : {wd.templates(year) / format_doc_name(year)} "
+            "(et le schéma Table Schema de chaque tableau, schema-<tableau>-<année>.json, à côté).",
         ]
     )
 

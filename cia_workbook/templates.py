@@ -140,8 +140,10 @@ def write_templates(
     partner_ids=None,
     previous: Campaign | None = None,
 ) -> list[Path]:
-    """Write one template per partner (all, or those of `partner_ids`) into `outdir`;
-    MissingContact when the convention gives no return address."""
+    """Write one template per partner (all, or those of `partner_ids`) into `outdir`, with the
+    format documentation of the year beside them (`formatdoc.write_format_files`: format-<year>.md
+    and the Table Schema of each table); MissingContact when the convention gives no return address.
+    Returns the templates' paths."""
     require_contact(convention)
     wanted = set(partner_ids) if partner_ids else None
     previous_returns = previous.usable() if previous is not None else {}
@@ -162,6 +164,7 @@ def write_templates(
                 previous_missing=previous is not None and partner.id in previous.missing,
             )
         )
+    formatdoc.write_format_files(convention, year, outdir)
     return paths
 
 
