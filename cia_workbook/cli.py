@@ -559,8 +559,9 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
 )
 @click.pass_obj
 def demo(wd: Workdir, year: int | None, seed: int) -> None:
-    """Démonstration complète sur la convention intégrée : modèles, réponses fictives, contrôle, bilan.
+    """Démonstration complète sur la convention du dossier de travail : modèles, réponses fictives, contrôle, bilan.
 
+    La convention est le convention.toml du dossier (--dir), à défaut l'exemple livré avec l'outil.
     Les réponses des partenaires sont synthétiques (reproductibles, plausibles) et comportent
     quelques erreurs typiques pour montrer le contrôle.
     """
