@@ -416,11 +416,14 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
             convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
         )
     from cia_workbook.console import count
+    from cia_workbook.formatdoc import format_doc_name
 
     say(
         [
             *(f"  {path}" for path in paths),
             f"{count(len(paths), 'modèle écrit', 'modèles écrits')} dans {wd.templates(year)}.",
+            f"Format des classeurs, pour les éditeurs de logiciels : {wd.templates(year) / format_doc_name(year)} "
+            "(et le schéma Table Schema de chaque tableau, schema-<tableau>-<année>.json, à côté).",
         ]
     )
 
@@ -556,8 +559,9 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
 )
 @click.pass_obj
 def demo(wd: Workdir, year: int | None, seed: int) -> None:
-    """Démonstration complète sur la convention intégrée : modèles, réponses fictives, contrôle, bilan.
+    """Démonstration complète sur la convention du dossier de travail : modèles, réponses fictives, contrôle, bilan.
 
+    La convention est le convention.toml du dossier (--dir), à défaut l'exemple livré avec l'outil.
     Les réponses des partenaires sont synthétiques (reproductibles, plausibles) et comportent
     quelques erreurs typiques pour montrer le contrôle.
     """

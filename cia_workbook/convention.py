@@ -37,7 +37,28 @@ ITEM_KEYS = {
     "categories_prioritaires": "code",
     "communes": "insee",
     "sources": "objet",
+    "actions": "numero",
+    "questions": "cle",
 }
+# What an action of the convention can report in the bilan (key → its name in a message): the
+# three objectives, the tables the consolidation computes for the actions, and the charter's
+# rehousing figures (which need a charte de relogement).
+ACTION_INDICATORS = {
+    "hors_qpv_q1": "objectif 1 (1er quartile hors QPV)",
+    "qpv_q234": "objectif 2 (quartiles 2 à 4 en QPV)",
+    "publics_prioritaires": "objectif 3 (publics prioritaires)",
+    "dalo": "ménages reconnus DALO relogés hors QPV",
+    "publics_qpv": "profil des ménages (jeunes, familles, emploi) en QPV et hors QPV",
+    "refus": "refus des ménages en QPV et hors QPV",
+    "vacance": "vacance du parc des bailleurs au 31 décembre",
+    "mutations": "mutations internes",
+    "criteres_relogement": "critères de qualité des relogements fixés par la charte",
+    "bilan_relogements": "bilan annuel des relogements validé par la commission de coordination",
+    "dossiers_bloques": "dossiers bloqués examinés par la commission de coordination",
+}
+REHOUSING_INDICATORS = ("criteres_relogement", "bilan_relogements", "dossiers_bloques")
+# The partners who answer an Actions sheet (an operator's workbook has none).
+ACTION_PARTNER_KINDS = ("bailleur", "reservataire")
 
 InseeCode = Annotated[str, Field(pattern=r"^(\d{5}|2[AB]\d{3})$")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -101,6 +122,9 @@ class Report(_Model):
 
     # A verdict on fewer households than this is marked « à interpréter avec prudence ».
     caution_universe: int = Field(default=20, alias="seuil_prudence", ge=0)
+    # Commitments of the convention the bilan recalls under « Le cadre de l'évaluation », as
+    # the convention words them (for example where DALO households are to be rehoused).
+    reminders: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, alias="rappels")
 
 
 class Qpv(_Model):
@@ -232,6 +256,43 @@ class RehousingCharter(_Model):
         return sum(o.households for o in self.operations if o.sector == sector)
 
 
+ActionPartnerKind = Literal["bailleur", "reservataire"]
+
+
+class ActionQuestion(_Model):
+    """A question of the partners' Actions sheet: one line of the form, its answer in column B."""
+
+    # Stable: the answer is filed under it (and a later template must keep the line's place).
+    key: str = Field(alias="cle", pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(alias="libelle", min_length=1)
+    kind: Literal["oui_non", "texte", "entier"] = Field(alias="type")
+    # Who is asked, among the action's partner kinds (by default, all of them).
+    asked: list[ActionPartnerKind] = Field(default_factory=list, alias="pour")
+    example: str = Field(default="", alias="exemple")
+    required: bool = Field(default=False, alias="obligatoire")
+
+
+class Action(_Model):
+    """An action of the convention (a « fiche-action »): what partners are asked about it in
+    their Actions sheet, and which indicators the bilan reports for it."""
+
+    number: int = Field(alias="numero", ge=1)
+    title: str = Field(alias="titre", min_length=1)
+    partner_kinds: list[ActionPartnerKind] = Field(default_factory=list, alias="partenaires")
+    questions: list[ActionQuestion] = Field(default_factory=list)
+    indicators: list[str] = Field(default_factory=list, alias="indicateurs")
+    # The sentence that introduces the indicators in the bilan (the convention's « Indicateurs
+    # de résultat », as the officer words them).
+    indicators_text: str = Field(default="", alias="phrase_indicateurs")
+
+    @property
+    def name(self) -> str:
+        return f"Action {self.number}"
+
+    def asked(self, question: ActionQuestion) -> list[str]:
+        return list(question.asked or self.partner_kinds)
+
+
 class Source(_Model):
     """Where a part of the file comes from, for the bilan's method section (French key
     `sources`): the reference data that `init --epci` used, the signed text, an arrêté."""
@@ -258,6 +319,7 @@ class Convention(_Model):
     uc_scale: UcScale = Field(default_factory=UcScale, alias="unites_consommation")
     priority_categories: list[PriorityCategory] = Field(alias="categories_prioritaires", min_length=2)
     rehousing: RehousingCharter | None = Field(default=None, alias="charte_relogement")
+    actions: list[Action] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
 
     # Cross-field checks: each raises with the key path, so the message can name it; an item
@@ -337,6 +399,7 @@ class Convention(_Model):
             problems.append(
                 ("categories_prioritaires", "il faut une catégorie non prioritaire (prioritaire = false)")
             )
+        _check_actions(self, problems)
         if self.rehousing is not None:
             _check_charter(self, problems)
         elif self.operators:
@@ -392,6 +455,14 @@ class Convention(_Model):
     @property
     def operators(self) -> list[Partner]:
         return [p for p in self.partners if p.kind == "operateur"]
+
+    def action_questions(self, kind: str) -> list[tuple[Action, ActionQuestion]]:
+        """The questions of a partner kind's Actions sheet, in the convention's order."""
+        return [(a, q) for a in self.actions for q in a.questions if kind in a.asked(q)]
+
+    def action_reporting(self, indicator: str) -> Action | None:
+        """The first action whose indicators include `indicator` (ACTION_INDICATORS), if any."""
+        return next((a for a in self.actions if indicator in a.indicators), None)
 
     def reports_rehousing(self, partner_id: str) -> bool:
         """Whether the partner's workbook holds the NPNRU rehousing sheet (the charter says who)."""
@@ -460,6 +531,43 @@ class Convention(_Model):
                 "absents dans seuils_quartiles) : seul le 1er quartile est contrôlé."
             )
         return out
+
+
+def _check_actions(c: Convention, problems: list[tuple[str, str]]) -> None:
+    _dupes(problems, "actions", [a.number for a in c.actions], "numéro")
+    # One Actions sheet per partner kind: a key names one line of it.
+    _dupes(problems, "actions", [q.key for a in c.actions for q in a.questions], "clé de question")
+    for action in c.actions:
+        where = _at("actions", action.number)
+        for question in action.questions:
+            at = f"{where}.{_at('questions', question.key)}"
+            if not action.asked(question):
+                problems.append(
+                    (
+                        f"{at}.pour",
+                        'à qui la question est-elle posée ? Écrivez pour = ["bailleur"] ou '
+                        '["reservataire"] (ou partenaires dans l\'action)',
+                    )
+                )
+            elif question.asked and action.partner_kinds:
+                for kind in question.asked:
+                    if kind not in action.partner_kinds:
+                        problems.append(
+                            (f"{at}.pour", f"« {kind} » n'est pas dans les partenaires de l'action")
+                        )
+        for key in action.indicators:
+            if key not in ACTION_INDICATORS:
+                problems.append(
+                    (
+                        f"{where}.indicateurs",
+                        f"indicateur inconnu « {key} » (indicateurs : {', '.join(ACTION_INDICATORS)})",
+                    )
+                )
+            elif key in REHOUSING_INDICATORS and c.rehousing is None:
+                problems.append(
+                    (f"{where}.indicateurs", f"l'indicateur « {key} » suppose une charte de relogement")
+                )
+        _dupes(problems, f"{where}.indicateurs", action.indicators, "indicateur")
 
 
 def _check_charter(c: Convention, problems: list[tuple[str, str]]) -> None:

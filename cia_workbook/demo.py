@@ -286,14 +286,11 @@ def generate_campaign(
         if partner.is_bailleur:
             filled.tables["attributions"] = [dict(r) for r in truth[partner.id]]
             filled.tables["patrimoine"] = _patrimoine_rows(rng, convention, partner, year)
-            filled.forms["actions"] = {
-                "a3_rehabilitations": "OUI",
-                "a3_vieillissement": "NON",
-                "a5_information": "OUI",
-            }
         elif partner.kind == "reservataire":
             filled.tables["contingent"] = _contingent_rows(convention, partner, year, truth)
-            filled.forms["actions"] = {"gestion_flux": "OUI"}
+        answers = _action_answers(convention, partner)
+        if answers:
+            filled.forms["actions"] = answers
         if convention.reports_rehousing(partner.id):
             filled.tables["relogements"] = rehousing.get(partner.id, [])
         _to_display(filled, schema)
@@ -301,6 +298,20 @@ def generate_campaign(
     if mistakes:
         _inject_mistakes(rng, returns, convention, year)
     return returns
+
+
+def _action_answers(convention: Convention, partner: Partner) -> dict[str, Any]:
+    """The demo's answers to the convention's Actions questions: « Oui » and « Non » in turn for
+    the yes/no questions, free texts left blank (partners seldom write them), counts drawn small."""
+    answers: dict[str, Any] = {}
+    yes_no = 0
+    for _action, question in convention.action_questions(partner.kind):
+        if question.kind == "oui_non":
+            answers[question.key] = "OUI" if yes_no % 2 == 0 else "NON"
+            yes_no += 1
+        elif question.kind == "entier":
+            answers[question.key] = len(question.key) % 7
+    return answers
 
 
 def _respondent(partner: Partner, index: int) -> dict[str, str]:

@@ -140,8 +140,10 @@ def write_templates(
     partner_ids=None,
     previous: Campaign | None = None,
 ) -> list[Path]:
-    """Write one template per partner (all, or those of `partner_ids`) into `outdir`;
-    MissingContact when the convention gives no return address."""
+    """Write one template per partner (all, or those of `partner_ids`) into `outdir`, with the
+    format documentation of the year beside them (`formatdoc.write_format_files`: format-<year>.md
+    and the Table Schema of each table); MissingContact when the convention gives no return address.
+    Returns the templates' paths."""
     require_contact(convention)
     wanted = set(partner_ids) if partner_ids else None
     previous_returns = previous.usable() if previous is not None else {}
@@ -162,6 +164,7 @@ def write_templates(
                 previous_missing=previous is not None and partner.id in previous.missing,
             )
         )
+    formatdoc.write_format_files(convention, year, outdir)
     return paths
 
 
@@ -804,14 +807,21 @@ class _Builder:
                 ws.write_string(r, 7, "sans objet", self.f_table_cell)
             self._previous_cells(ws, r, code, before)
         row = SYNTHESE_FIRST_ROW + len(OBJECTIVE_CODES)
+        zones = " et ".join(z.name for z in self.convention.local_zones)
+        outside = (
+            f"hors QPV et hors zone locale ({zones} : colonne « Zone locale » à « Aucune »)"
+            if zones
+            else "hors QPV"
+        )
+        inside = f"en QPV ou dans une zone locale ({zones})" if zones else "en QPV"
         notes = [
             "Définitions (texte de la convention) :",
             f"1. Univers : baux signés en {year} (date de signature du bail dans l'année) pour des logements "
-            "hors QPV et hors zone locale (« Aucune »). Numérateur : ménages du 1er quartile ou relogés "
+            f"{outside}. Numérateur : ménages du 1er quartile ou relogés "
             "dans le cadre du NPNRU (colonne « Relogé NPNRU », quelle que soit la catégorie, ou catégorie "
             "relogement NPNRU), comptés une seule fois.",
             f"2. Univers : attributions prononcées en {year} (date de décision CAL dans l'année) pour des "
-            "logements en QPV ou dans une zone locale. Numérateur : ménages des quartiles 2, 3 et 4.",
+            f"logements {inside}. Numérateur : ménages des quartiles 2, 3 et 4.",
             f"3. Univers : baux signés en {year} sur le contingent propre du bailleur. Numérateur : ménages "
             "d'une catégorie de publics prioritaires.",
             "Les ménages de quartile inconnu restent dans l'univers et ne comptent jamais comme 1er "

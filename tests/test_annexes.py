@@ -132,6 +132,8 @@ def test_page_one_asks_for_the_validation_with_the_key_figures_and_the_block(mad
     text = "\n".join(b for kind, b in blocks if kind == "p")
     assert "Bilan 2024 des relogements du NPNRU" in text
     assert "La commission de coordination est invitée à valider le bilan annuel 2024 des relogements" in text
+    # The action that has the commission validate it, as the convention numbers it.
+    assert "relogements du NPNRU (action 2 de la convention) :" in text.replace("\u00a0", " ")
     assert "annexe 2 : 1 dossier bloqué" in text
     assert "Relogés définitivement en 2024 : 3 ménages ; depuis 2020 : 5 sur 166 à reloger" in text
     assert "En cours au 31 décembre 2024 : 2 ménages, dont 1 dossier bloqué" in text

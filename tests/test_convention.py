@@ -98,6 +98,39 @@ def _write(tmp_path: Path, text: str) -> Path:
             "[charte_relogement.operations[code = LC-PSJ].bailleur] « logis-cevenols » conduit cette "
             "opération mais n'est pas dans charte_relogement.partenaires : ajoutez-le à cette liste",
         ),
+        # The actions: each named by its number, each question by its key.
+        (
+            "numero = 5\n",
+            "numero = 3\n",
+            "[actions] numéro « 3 » en double",
+        ),
+        (
+            'cle = "a5_information"',
+            'cle = "a3_rehabilitations"',
+            "[actions] clé de question « a3_rehabilitations » en double",
+        ),
+        (
+            'indicateurs = ["qpv_q234", "vacance", "publics_qpv"]',
+            'indicateurs = ["qpv_q234", "vacances"]',
+            "[actions[numero = 3].indicateurs] indicateur inconnu « vacances » (indicateurs : hors_qpv_q1,",
+        ),
+        (
+            'type = "oui_non"\n\n[[actions.questions]]\ncle = "a3_vieillissement"',
+            'type = "oui_non"\npour = ["reservataire"]\n\n[[actions.questions]]\ncle = "a3_vieillissement"',
+            "[actions[numero = 3].questions[cle = a3_rehabilitations].pour] « reservataire » n'est pas dans les "
+            "partenaires de l'action",
+        ),
+        (
+            'relèvent du bilan du PLH)."\n',
+            'relèvent du bilan du PLH)."\n'
+            '[[actions.questions]]\ncle = "a4_offre"\nlibelle = "Logements livrés"\ntype = "entier"\n',
+            "[actions[numero = 4].questions[cle = a4_offre].pour] à qui la question est-elle posée ?",
+        ),
+        (
+            'cle = "a3_commentaire"\nlibelle = "Actions menées pour l\'attractivité et la mixité en QPV"\ntype = "texte"',
+            'cle = "a3_commentaire"\nlibelle = "Actions menées pour l\'attractivité et la mixité en QPV"\ntype = "date"',
+            "[actions[numero = 3].questions[cle = a3_commentaire].type] valeur non autorisée",
+        ),
     ],
 )
 def test_faulty_convention_is_refused_naming_the_key(tmp_path, old, new, expected):
@@ -272,3 +305,37 @@ def test_nothing_specific_to_the_territory_in_code():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 offenders += [f"{path.name}:{node.lineno}: {w}" for w in words if w in node.value]
     assert not offenders, offenders
+
+
+def test_a_rehousing_indicator_needs_a_charter(tmp_path):
+    text = embedded_convention_text()
+    start = text.index("[charte_relogement]")
+    end = text.index("# Facultatif (aucune par défaut) : les actions")
+    text = text[:start] + text[end:]
+    text = text.replace('[[partenaires]]\nidentifiant = "operateur-relogement"', '[[x]]\nidentifiant = "x"')
+    text = text.replace(
+        'nom = "Opérateur de relogement du parc privé (MOUS)"\ntype = "operateur"\ncategorie = "MOUS"\n', ""
+    )
+    text = text.replace('[[x]]\nidentifiant = "x"\n', "")
+    with pytest.raises(ConventionError) as err:
+        load_convention(_write(tmp_path, text))
+    assert (
+        "[actions[numero = 1].indicateurs] l'indicateur « criteres_relogement » suppose une charte de relogement"
+        in str(err.value)
+    )
+
+
+def test_the_actions_of_the_convention_and_who_is_asked_what():
+    c = load_convention()
+    assert [a.number for a in c.actions] == [1, 2, 3, 4, 5, 6]
+    assert [q.key for _, q in c.action_questions("bailleur")] == [
+        "a3_rehabilitations", "a3_vieillissement", "a3_commentaire", "a5_information", "a5_commentaire",
+    ]  # fmt: skip
+    assert [q.key for _, q in c.action_questions("reservataire")] == [
+        "gestion_flux", "contribution_commentaire", "difficultes",
+    ]  # fmt: skip
+    assert c.action_questions("operateur") == []
+    assert c.action_reporting("bilan_relogements").number == 2
+    assert c.action_reporting("criteres_relogement").number == 1
+    assert c.action_reporting("mutations") is None
+    assert c.report.reminders[0].startswith("Le relogement des ménages reconnus DALO")

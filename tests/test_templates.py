@@ -64,7 +64,11 @@ def test_every_partner_gets_its_workbook(templates_2024):
 def test_partner_subset_and_no_temporary_file_left(tmp_path):
     paths = write_templates(CONVENTION, 2024, tmp_path, partner_ids=["semiga", "commune-anduze"])
     assert [p.name for p in paths] == ["cia-2024-semiga.xlsx", "cia-2024-commune-anduze.xlsx"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    # Beside them, the year's format documentation and Table Schemas; nothing else.
+    formats = ["format-2024.md"] + [
+        f"schema-{t}-2024.json" for t in ("attributions", "patrimoine", "relogements", "contingent")
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in paths] + formats)
 
 
 def test_identification_in_hidden_sheet_names_and_properties(templates_2024):
