@@ -301,6 +301,7 @@ def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
 
 
 def _child(conn, work: Callable[[], Any], parent: int) -> None:
+    import multiprocessing
     import signal
 
     from cia_workbook.runs import bind_to_parent
@@ -317,6 +318,10 @@ def _child(conn, work: Callable[[], Any], parent: int) -> None:
         pass
     finally:
         conn.close()
+        # A helper the work left running (a chart drawer whose layout failed) would make this
+        # process's exit wait for it, and the command with it: it is stopped instead.
+        for helper in multiprocessing.active_children():
+            helper.terminate()
 
 
 def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):

@@ -1069,7 +1069,7 @@ class _BilanDocument:
         r = self.b.rehousing
         if r is None:
             return None
-        from cia_workbook.relogement import CRITERIA
+        from cia_workbook.consolidate.rehousing import CRITERIA
         from cia_workbook.report_annexes import annexes_docx_name
 
         annexes = annexes_docx_name(r.year, self.diffusion)

@@ -209,3 +209,32 @@ def test_the_word_documents_laid_out_in_a_child_come_back_or_are_made_here(monke
     done_here = []
     assert pipeline._in_child(lambda: done_here.append(os.getpid()) or "fait")() == "fait"
     assert done_here == [os.getpid()]
+
+
+def _fails_with_a_drawer_left_running():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    drawer = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    drawer.submit(sum, [1, 2]).result()
+    raise ValueError("mise en page impossible")
+
+
+def test_a_layout_that_fails_with_its_chart_drawer_running_is_told_not_waited_for():
+    """The documents' child fails while the charts' drawer it started is still alive (a layout
+    error after the charts were asked for): the command gets the error, it does not hang."""
+    import signal
+
+    from cia_workbook import pipeline
+
+    def hung(signum, frame):
+        raise AssertionError("la commande attend encore son processus de mise en page")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(ValueError, match="mise en page impossible"):
+            pipeline._in_child(_fails_with_a_drawer_left_running)()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

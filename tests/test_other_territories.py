@@ -284,15 +284,9 @@ def test_local_zones_only_where_the_convention_has_some(run):
         assert any(run.case.zone in text for where, text in run.texts() if where.startswith("outputs"))
 
 
-def test_no_local_zone_column_in_the_consolidated_workbook_without_zones(run, request):
+def test_no_local_zone_column_in_the_consolidated_workbook_without_zones(run):
     if run.case.zone is not None:
         pytest.skip("the convention has a local zone")
-    request.applymarker(
-        pytest.mark.xfail(
-            strict=True,
-            reason="report_xlsx.py writes the « Données » sheet with the full Attributions columns (Zone locale)",
-        )
-    )
     assert not [where for where in _zone_words(run) if where.startswith(ENGINE_WORKBOOK)]
 
 
@@ -357,7 +351,6 @@ def test_the_search_finds_ales_in_its_own_templates(tmp_path):
 
 # The title the consolidation engine (consolidate.py, `qpv_publics`) gives its profile table, with
 # Alès' action numbers; it reaches the bilan's annexes and the consolidated workbook.
-ENGINE_ACTIONS_TITLE = "Actions 3 et 5 : profil des ménages"
 
 
 def _foreign_actions(run: Run) -> list[tuple[str, str]]:
@@ -375,10 +368,9 @@ def _foreign_actions(run: Run) -> list[tuple[str, str]]:
 
 
 def test_no_action_the_convention_does_not_have(run):
-    found = [(where, words) for where, words in _foreign_actions(run) if ENGINE_ACTIONS_TITLE not in words]
+    found = _foreign_actions(run)
     assert not found, found[:5]
 
 
-@pytest.mark.xfail(strict=True, reason="consolidate.py titles its profile table « Actions 3 et 5 : … »")
 def test_no_action_number_in_the_engines_table_titles(run):
     assert not _foreign_actions(run)

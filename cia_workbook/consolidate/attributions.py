@@ -371,7 +371,7 @@ def qpv_publics(y: Year) -> IndicatorTable:
     return table(
         "publics_qpv",
         "actions",
-        "Actions 3 et 5 : profil des ménages des attributions prononcées, en QPV et hors QPV",
+        "Profil des ménages des attributions prononcées, en QPV et hors QPV",
         cols,
         rows,
         total_row=True,
