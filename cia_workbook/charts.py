@@ -11,12 +11,14 @@ constrained or tight layout would draw twice), and nothing ever reaches the imag
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import multiprocessing
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cia_workbook import frformat
 
@@ -59,7 +61,60 @@ def render_all(specs: list[Spec]) -> list[Chart]:
     return [render(spec) for spec in specs]
 
 
-def start_rendering(specs: list[Spec]) -> Callable[[], list[Chart]]:
+class ChartCache:
+    """Charts drawn before, in a folder, each under the digest of its spec and of the code and
+    matplotlib that drew it: a bilan drawn again with the same figures draws nothing (and never
+    imports matplotlib). A folder that cannot be written costs time, never a chart."""
+
+    def __init__(self, folder: Path):
+        from importlib.metadata import version
+
+        self.folder = folder
+        self.salt = hashlib.sha256(Path(__file__).read_bytes() + version("matplotlib").encode()).hexdigest()
+
+    def path(self, spec: Spec) -> Path:
+        key = hashlib.sha256(f"{self.salt} {spec!r}".encode()).hexdigest()
+        return self.folder / f"{key[:40]}.chart"
+
+    def get(self, spec: Spec) -> Chart | None:
+        try:
+            alt, _, png = self.path(spec).read_bytes().partition(b"\0")
+        except OSError:
+            return None
+        return Chart(png, alt.decode("utf-8")) if png else None
+
+    def put(self, spec: Spec, chart: Chart) -> None:
+        from cia_workbook.fileio import write_atomic
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            data = chart.alt.encode("utf-8") + b"\0" + chart.png
+            write_atomic(self.path(spec), lambda tmp: tmp.write_bytes(data))
+        except OSError:
+            pass
+
+
+def start_rendering(specs: list[Spec], cache: ChartCache | None = None) -> Callable[[], list[Chart]]:
+    """Start drawing `specs` (those `cache` lacks); call the result to get the charts."""
+    known = [cache.get(spec) if cache is not None else None for spec in specs]
+    todo = [spec for spec, chart in zip(specs, known, strict=True) if chart is None]
+    drawing = _start_drawing(todo)
+
+    def result() -> list[Chart]:
+        drawn = iter(drawing())
+        out = []
+        for spec, chart in zip(specs, known, strict=True):
+            if chart is None:
+                chart = next(drawn)
+                if cache is not None:
+                    cache.put(spec, chart)
+            out.append(chart)
+        return out
+
+    return result
+
+
+def _start_drawing(specs: list[Spec]) -> Callable[[], list[Chart]]:
     """Start drawing `specs` in a forked child process; call the result to get the charts.
 
     Importing matplotlib and drawing take most of the bilan's time; a child does it while the

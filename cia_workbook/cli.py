@@ -7,6 +7,7 @@ libraries are imported inside the commands so that `cia-workbook --help` answers
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -135,9 +136,13 @@ class _Locked:
             raise click.ClickException(str(exc)) from None
         removed = runs.remove_leftovers([f for y in self.years for f in self.wd.own_folders(y)])
         if removed:
+            from cia_workbook.console import count
+            from cia_workbook.typography import plural
+
             click.echo(
-                f"{len(removed)} fichier(s) temporaire(s) laissé(s) par une commande interrompue retiré(s) "
-                f"(par exemple {removed[0]}).",
+                f"{count(len(removed), 'fichier temporaire', 'fichiers temporaires')} "
+                f"{plural(len(removed), 'laissé')} par une commande interrompue "
+                f"{plural(len(removed), 'retiré')} (par exemple {removed[0]}).",
                 err=True,
             )
 
@@ -205,13 +210,19 @@ class ReadingBar:
             self._bar = None
 
 
-def _check_year(convention, year: int) -> None:
+def _check_year(convention, year: int, used: Iterable[int] = ()) -> None:
+    """Refuse a year the convention cannot judge; say on stderr, before the command's work, what
+    the convention allows but probably did not mean, and the years used (`year` and `used`)
+    whose quartiles cannot be checked."""
     from cia_workbook.convention import ConventionError
 
     try:
         convention.check_year(year)
     except ConventionError as exc:
         raise click.ClickException(str(exc)) from None
+    warnings = convention.warnings + convention.year_warnings([year, *used])
+    if warnings:
+        say([f"Attention : {w}" for w in warnings], err=True)
 
 
 @click.group(cls=CommandGroup, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
@@ -229,6 +240,11 @@ def main(ctx: click.Context, workdir: Path) -> None:
     """Évaluation annuelle d'une convention intercommunale d'attribution (CIA).
 
     \b
+    Nouveau territoire, une fois :
+      cia-workbook init mon-dossier --epci "CA de Nîmes Métropole"
+      puis compléter mon-dossier/convention.toml (partenaires) et travailler avec --dir mon-dossier
+
+    \b
     Cycle annuel :
       1. cia-workbook templates --year 2024   modèles à envoyer aux partenaires
       2. les réponses sont déposées dans forms/2024/
@@ -244,27 +260,75 @@ def main(ctx: click.Context, workdir: Path) -> None:
     ctx.with_resource(stop_on_sigterm())
 
 
+def _period(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    found = re.fullmatch(r"\s*(\d{4})\s*[-–/]\s*(\d{4})\s*", value)
+    if not found:
+        raise click.BadParameter(
+            f"« {value} » : écrivez la période ainsi : 2025-2030.", param_hint="--annees"
+        )
+    return int(found.group(1)), int(found.group(2))
+
+
 @main.command()
 @click.argument(
     "directory", required=False, metavar="[DOSSIER]", type=click.Path(file_okay=False, path_type=Path)
 )
+@click.option(
+    "--epci",
+    "epci_query",
+    metavar="NOM|SIREN",
+    help="Prépare la convention de cet EPCI (nom, partie du nom ou SIREN) : communes, QPV 2024, seuils "
+    "de quartile et cibles légales pré-remplis. Sans cette option : la convention intégrée d'exemple.",
+)
+@click.option(
+    "--annees",
+    "--years",
+    "period",
+    metavar="PREMIÈRE-DERNIÈRE",
+    help="Avec --epci : période de la convention (par défaut : 2024 et les cinq années suivantes).",
+)
 @click.option("--force", is_flag=True, help="Remplacer un convention.toml existant.")
 @click.pass_obj
-def init(wd: Workdir, directory: Path | None, force: bool) -> None:
-    """Prépare un dossier de travail : convention.toml et dossiers templates/, forms/, outputs/."""
+def init(
+    wd: Workdir, directory: Path | None, epci_query: str | None, period: str | None, force: bool
+) -> None:
+    """Prépare un dossier de travail : convention.toml, modele-bilan.docx et dossiers templates/, forms/, outputs/.
+
+    \b
+    Pour un nouveau territoire :
+      cia-workbook init mon-dossier --epci "CA de Nîmes Métropole"
+    puis complétez les partenaires dans mon-dossier/convention.toml.
+    """
     from cia_workbook.convention import embedded_convention_text
     from cia_workbook.fileio import write_text_atomic
 
+    years = _period(period)
+    if years is not None and epci_query is None:
+        raise click.UsageError("--annees ne sert qu'avec --epci.")
     root = directory if directory is not None else wd.root
+    target = Workdir(root).convention_path
+    keep = target.exists() and not force
+    text, epci = embedded_convention_text(), None
+    if epci_query is not None:
+        from cia_workbook import territory
+
+        ref = territory.reference()
+        try:
+            epci = territory.find_one(ref, epci_query)
+            first, last = years or (territory.FIRST_YEAR, territory.FIRST_YEAR + territory.DEFAULT_YEARS - 1)
+            text = territory.convention_text(ref, epci, first, last)
+        except territory.TerritoryError as exc:
+            raise click.ClickException(str(exc)) from None
     root.mkdir(parents=True, exist_ok=True)
     for name in ("templates", "forms", "outputs"):
         (root / name).mkdir(exist_ok=True)
-    target = Workdir(root).convention_path
-    if target.exists() and not force:
+    if keep:
         say([f"{target} existe déjà : il est conservé (--force pour le remplacer)."])
     else:
-        write_text_atomic(target, embedded_convention_text())
-        say([f"Convention écrite : {target}"])
+        write_text_atomic(target, text)
+        say([f"Convention écrite : {target}" + (f" ({epci.name}, SIREN {epci.siren})" if epci else "")])
     model = Workdir(root).bilan_template()
     if model.exists():
         say([f"{model} existe déjà : il est conservé."])
@@ -280,12 +344,45 @@ def init(wd: Workdir, directory: Path | None, force: bool) -> None:
                 "modifiez-le dans Word, les bilans suivants le suivront)."
             ]
         )
-    say(
-        [
-            f"Dossier de travail prêt : {root.resolve()}",
-            "Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates ».",
-        ]
-    )
+    if epci is not None and not keep:
+        say(
+            [
+                f"Dossier de travail prêt : {root.resolve()}",
+                f"Complétez {target} (lignes « À COMPLÉTER ») : les partenaires d'abord, puis les années, les "
+                "cibles de la convention et l'adresse de retour ; ensuite lancez « cia-workbook templates ».",
+            ]
+        )
+    else:
+        say(
+            [
+                f"Dossier de travail prêt : {root.resolve()}",
+                "Modifiez convention.toml pour l'adapter à votre territoire, puis lancez « cia-workbook templates ».",
+            ]
+        )
+
+
+@main.command()
+@click.argument("query", metavar="CHERCHE")
+def epci(query: str) -> None:
+    """Cherche un EPCI par son nom (ou une partie) ou son SIREN : SIREN, type, nom, communes, QPV, seuils.
+
+    Le nom ou le SIREN trouvé se donne ensuite à « cia-workbook init DOSSIER --epci ».
+    """
+    from cia_workbook import territory
+
+    ref = territory.reference()
+    found = ref.search(query)
+    if not found:
+        raise click.ClickException(
+            "\n".join(
+                [
+                    f"Aucun EPCI ne correspond à « {query} ». Noms les plus proches :",
+                    *territory.epci_lines(ref, ref.closest(query)),
+                ]
+            )
+        )
+    n = len(found)
+    say([f"{n} EPCI correspond{'ent' if n > 1 else ''} à « {query} » :", *territory.epci_lines(ref, found)])
 
 
 @main.command()
@@ -303,9 +400,10 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
     """Écrit les modèles Excel à envoyer à chaque partenaire dans templates/<année>/."""
     from cia_workbook.templates import write_templates
 
-    convention, _ = wd.convention()
+    convention, path = wd.convention()
     year = year or default_year()
     _check_year(convention, year)
+    _check_contact(convention, path)
     unknown = [p for p in partner_ids if p not in convention.partners_by_id]
     if unknown:
         known = ", ".join(convention.partners_by_id)
@@ -317,7 +415,29 @@ def templates(wd: Workdir, year: int | None, partner_ids: tuple[str, ...]) -> No
         paths = write_templates(
             convention, year, wd.templates(year), partner_ids=partner_ids or None, previous=previous
         )
-    say([*(f"  {path}" for path in paths), f"{len(paths)} modèle(s) écrit(s) dans {wd.templates(year)}."])
+    from cia_workbook.console import count
+    from cia_workbook.formatdoc import format_doc_name
+
+    say(
+        [
+            *(f"  {path}" for path in paths),
+            f"{count(len(paths), 'modèle écrit', 'modèles écrits')} dans {wd.templates(year)}.",
+            f"Format des classeurs, pour les éditeurs de logiciels : {wd.templates(year) / format_doc_name(year)} "
+            "(et le schéma Table Schema de chaque tableau, schema-<tableau>-<année>.json, à côté).",
+        ]
+    )
+
+
+def _check_contact(convention, path) -> None:
+    """Templates tell partners where to send their files: none without a return address."""
+    from cia_workbook.templates import MissingContact, require_contact
+
+    try:
+        require_contact(convention)
+    except MissingContact as exc:
+        raise click.ClickException(
+            f"{exc} Fichier de la convention : {path or 'convention intégrée'}."
+        ) from None
 
 
 def _previous_campaign(wd: Workdir, convention, year: int):
@@ -398,10 +518,10 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
 
     convention, _ = wd.convention()
     year = year or default_year()
-    _check_year(convention, year)
-    bar = ReadingBar()
     # Every year read is locked: its cache receives the returns read (see runs.py).
     years = [y for y in wd.form_years() if y in convention.years and y <= year] or [year]
+    _check_year(convention, year, years)
+    bar = ReadingBar()
     try:
         with wd.lock(years, "consolidate"):
             result = run_consolidation(
@@ -439,18 +559,21 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
 )
 @click.pass_obj
 def demo(wd: Workdir, year: int | None, seed: int) -> None:
-    """Démonstration complète sur la convention intégrée : modèles, réponses fictives, contrôle, bilan.
+    """Démonstration complète sur la convention du dossier de travail : modèles, réponses fictives, contrôle, bilan.
 
+    La convention est le convention.toml du dossier (--dir), à défaut l'exemple livré avec l'outil.
     Les réponses des partenaires sont synthétiques (reproductibles, plausibles) et comportent
     quelques erreurs typiques pour montrer le contrôle.
     """
     from cia_workbook.pipeline import run_demo
 
     year = year or 2024
-    convention, _ = wd.convention()
-    _check_year(convention, year)
+    convention, path = wd.convention()
+    years = [y for y in convention.years if y <= year]
+    _check_year(convention, year, years)
+    _check_contact(convention, path)
     wd.root.mkdir(parents=True, exist_ok=True)
-    with wd.lock([y for y in convention.years if y <= year], "demo"):
+    with wd.lock(years, "demo"):
         for line in run_demo(convention, wd, year, seed=seed):
             say([line])
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from cia_workbook.convention import Convention
 from cia_workbook.findings import Finding
 from cia_workbook.model import Campaign, ReturnFile
+from cia_workbook.typography import plural
 
 if TYPE_CHECKING:
     from cia_workbook.feedback import StaleCopies
@@ -58,6 +59,11 @@ def partner_lines(convention: Convention, campaign: Campaign) -> list[dict[str, 
     return out
 
 
+def count(n: int, singular: str, plural_form: str | None = None) -> str:
+    """« 3 erreurs », « 1 avertissement », as a terminal shows them (plain spaces)."""
+    return f"{n} {plural(n, singular, plural_form)}"
+
+
 def replaced_by(campaign: Campaign) -> dict[int, ReturnFile]:
     """id of each version replaced by a newer one → the version used instead. A replaced
     version's findings no longer apply and it gets no annotated copy."""
@@ -89,7 +95,11 @@ def campaign_lines(
 ) -> list[str]:
     """The campaign for the officer, one console line each (the CLI shows every character a
     terminal would act on as an escape: see terminal.py)."""
-    lines = [f"Contrôle des réponses {campaign.year} — {len(campaign.files)} fichier(s) examiné(s)", ""]
+    n = len(campaign.files)
+    lines = [
+        f"Contrôle des réponses {campaign.year} — {count(n, 'fichier examiné', 'fichiers examinés')}",
+        "",
+    ]
     entries = partner_lines(convention, campaign)
     width = max(len(e["nom"]) for e in entries)
     lines.append("Partenaires :")
@@ -105,9 +115,9 @@ def campaign_lines(
             continue
         counts = []
         if e["erreurs"]:
-            counts.append(f"{e['erreurs']} erreur(s)")
+            counts.append(count(e["erreurs"], "erreur"))
         if e["avertissements"]:
-            counts.append(f"{e['avertissements']} avertissement(s)")
+            counts.append(count(e["avertissements"], "avertissement"))
         detail = f" ({', '.join(counts)})" if counts else ""
         line = f"  {e['nom']:<{width}}  reçu, {e['statut']}{detail} — fichier utilisé : {e['fichier']}"
         if e["remplace"]:
@@ -141,9 +151,9 @@ def campaign_lines(
     used = len(campaign.usable())
     lines += [
         "",
-        f"Bilan : {len(campaign.used)} partenaire(s) reçu(s) sur {len(convention.partners)}, "
-        f"{used} retenu(s) pour la consolidation, {len(campaign.excluded())} exclu(s) pour erreurs, "
-        f"{len(campaign.missing)} manquant(s).",
+        f"Bilan : {count(len(campaign.used), 'partenaire reçu', 'partenaires reçus')} sur "
+        f"{len(convention.partners)}, {count(used, 'retenu')} pour la consolidation, "
+        f"{count(len(campaign.excluded()), 'exclu')} pour erreurs, {count(len(campaign.missing), 'manquant')}.",
     ]
     if written:
         lines += ["", "Fichiers écrits :"]

@@ -33,6 +33,14 @@ SHARE_LOCAL_ZONE = 0.04
 SHARE_OUTCOME = {"BAIL_SIGNE": 0.80, "REFUS": 0.15, "AUTRE": 0.05}
 SHARE_UNKNOWN_QUARTILE = 0.03
 SHARE_OWN_CONTINGENT = 0.55
+# Who answers for each partner in the demo: invented people, e-mail addresses under the reserved
+# top-level domain « .example » and telephone numbers from the range ARCEP sets aside for
+# fiction (04 65 71 xx xx), so that no real person or line is ever named.
+RESPONDENTS = ("Claire Martin", "Julien Roux", "Sophie Bernard", "Karim Haddad", "Élodie Fabre",
+               "Thomas Garcia", "Nadia Benali", "Pierre Vidal", "Laure Chabert", "Mehdi Saïdi",
+               "Anne Pélissier", "Yann Le Goff", "Isabelle Nguyen", "Romain Castan", "Hélène Bouvier")  # fmt: skip
+RESPONDENT_ROLES = {"bailleur": "responsable des attributions", "reservataire": "responsable du contingent",
+                    "operateur": "responsable du relogement"}  # fmt: skip
 
 
 @dataclass
@@ -265,28 +273,24 @@ def generate_campaign(
     truth = {p.id: _bailleur_rows(rng, convention, p, year, scale, seed) for p in convention.bailleurs}
     returns: list[FilledReturn] = []
     rehousing = _rehousing_rows(convention, year, seed) if convention.rehousing is not None else {}
-    for partner in convention.partners:
+    for index, partner in enumerate(convention.partners):
         schema = schema_for(convention, partner.kind, year, partner.id)
         filled = FilledReturn(partner, year)
         filled.forms["identification"] = {
             "partenaire": partner.name,
             "annee": year,
-            "repondant": "Service gestion locative",
-            "courriel": "",
+            **_respondent(partner, index),
             "date_reponse": dt.date(year + 1, 2, 1 + rng.randrange(0, 27)),
             "commentaires": "Données de démonstration (synthétiques).",
         }
         if partner.is_bailleur:
             filled.tables["attributions"] = [dict(r) for r in truth[partner.id]]
             filled.tables["patrimoine"] = _patrimoine_rows(rng, convention, partner, year)
-            filled.forms["actions"] = {
-                "a3_rehabilitations": "OUI",
-                "a3_vieillissement": "NON",
-                "a5_information": "OUI",
-            }
         elif partner.kind == "reservataire":
             filled.tables["contingent"] = _contingent_rows(convention, partner, year, truth)
-            filled.forms["actions"] = {"gestion_flux": "OUI"}
+        answers = _action_answers(convention, partner)
+        if answers:
+            filled.forms["actions"] = answers
         if convention.reports_rehousing(partner.id):
             filled.tables["relogements"] = rehousing.get(partner.id, [])
         _to_display(filled, schema)
@@ -294,6 +298,34 @@ def generate_campaign(
     if mistakes:
         _inject_mistakes(rng, returns, convention, year)
     return returns
+
+
+def _action_answers(convention: Convention, partner: Partner) -> dict[str, Any]:
+    """The demo's answers to the convention's Actions questions: « Oui » and « Non » in turn for
+    the yes/no questions, free texts left blank (partners seldom write them), counts drawn small."""
+    answers: dict[str, Any] = {}
+    yes_no = 0
+    for _action, question in convention.action_questions(partner.kind):
+        if question.kind == "oui_non":
+            answers[question.key] = "OUI" if yes_no % 2 == 0 else "NON"
+            yes_no += 1
+        elif question.kind == "entier":
+            answers[question.key] = len(question.key) % 7
+    return answers
+
+
+def _respondent(partner: Partner, index: int) -> dict[str, str]:
+    """The demo's invented respondent of a partner: name and role, e-mail, telephone."""
+    import unicodedata
+
+    name = RESPONDENTS[index % len(RESPONDENTS)]
+    first, last = name.split(" ", 1)
+    ascii_ = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+    return {
+        "repondant": f"{name}, {RESPONDENT_ROLES.get(partner.kind, 'correspondant CIA')}",
+        "courriel": f"{ascii_.lower().replace(' ', '-')}@{partner.id}.example",
+        "telephone": f"04 65 71 {10 + index % 90:02d} {(37 * index) % 100:02d}",
+    }
 
 
 # -- NPNRU rehousing -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ sheet, A1 cell) is added by `Finding.text`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -98,12 +99,12 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("FEUILLE_ABSENTE", ERROR, "Feuille absente",
                 "La feuille « {expected} » est absente.{hint} Rétablissez son nom d'origine."),
     FindingType("FEUILLE_NON_LUE", ERROR, "Feuille non lue",
-                "La feuille{hidden} « {title} » ne fait pas partie du modèle et contient {rows} ligne(s) "
-                "remplie(s), qui ne sont pas lues.{hint} Si ce sont des données du bilan, recopiez-les dans la "
+                "La feuille{hidden} « {title} » ne fait pas partie du modèle et contient {rows} ligne{rows_s} "
+                "remplie{rows_s}, qui ne sont pas lues.{hint} Si ce sont des données du bilan, recopiez-les dans la "
                 "feuille du modèle qui convient ; sinon (notes, tableau croisé dynamique, ancienne version), "
                 "supprimez la feuille."),
     FindingType("FEUILLE_COPIE_LUE", WARNING, "Copie d'une feuille lue",
-                "La feuille « {title} » a les en-têtes de la feuille « {table} » : ses {rows} ligne(s) ont été "
+                "La feuille « {title} » a les en-têtes de la feuille « {table} » : ses {rows} ligne{rows_s} ont été "
                 "lues avec celles de la feuille « {table} ». Vérifiez qu'elles n'y figurent pas déjà ; la "
                 "prochaine fois, saisissez toutes les lignes dans la feuille « {table} »."),
     FindingType("FEUILLE_RENOMMEE", WARNING, "Feuille renommée",
@@ -118,21 +119,21 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("COLONNE_EN_TROP", WARNING, "Colonne en trop",
                 "La colonne « {found} » n'appartient pas au modèle : elle est ignorée."),
     FindingType("CELLULE_ELOIGNEE", WARNING, "Cellule isolée loin des données",
-                "{count} cellule(s) ne contenant que des espaces, très loin {around} : {cells}. "
+                "{count} cellule{count_s} ne contenant que des espaces, très loin {around} : {cells}. "
                 "Elles ont été ignorées. Appuyez sur Ctrl+Fin pour aller à la dernière cellule de la feuille, "
                 "effacez-la (touche Suppr), supprimez les lignes et colonnes vides après vos données, puis "
                 "enregistrez."),
     FindingType("VALEUR_ELOIGNEE", ERROR, "Valeur saisie loin des données",
-                "{count} cellule(s) remplie(s) très loin {around} n'ont pas été lues : {cells}. "
+                "{count} cellule{count_s} remplie{count_s} très loin {around} n'ont pas été lues : {cells}. "
                 "Si c'est une saisie par erreur, effacez-la ; si ce sont des données, déplacez-les dans le "
                 "tableau, à la suite des autres lignes. Ctrl+Fin mène à la dernière cellule de la feuille."),
     FindingType("FEUILLE_DEMESUREE", ERROR, "Feuille démesurée",
                 "La feuille s'étend sur {rows} lignes et {cols} colonnes (jusqu'à la cellule {last}) pour "
-                "{cells} cellule(s) remplie(s) : elle n'a pas été lue{scope}. Appuyez sur Ctrl+Fin pour aller à "
+                "{cells} cellule{cells_s} remplie{cells_s} : elle n'a pas été lue{scope}. Appuyez sur Ctrl+Fin pour aller à "
                 "la dernière cellule, effacez ce qui est saisi loin des données, supprimez les lignes et "
                 "colonnes vides après vos données, enregistrez et renvoyez le fichier."),
     FindingType("COLONNE_NON_LUE", ERROR, "Colonne non lue",
-                "La colonne {letter} {header} ne fait pas partie du modèle : ses {count} valeur(s) ne sont pas "
+                "La colonne {letter} {header} ne fait pas partie du modèle : ses {count} valeur{count_s} ne sont pas "
                 "lues. S'il s'agit de données du modèle, recopiez-les dans la bonne colonne (ou rétablissez "
                 "son en-tête d'origine) ; sinon effacez-les (une remarque trouve sa place dans les "
                 "commentaires de l'onglet Identification)."),
@@ -216,7 +217,8 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "La cellule contient une formule ({formula}) ; sa dernière valeur calculée a été lue. "
                 "Collez les valeurs plutôt que des formules (Collage spécial > Valeurs)."),
     FindingType("LIGNE_VIDE", WARNING, "Ligne vide",
-                "Ligne(s) vide(s) au milieu des données : {rows}. Elles sont ignorées ; vous pouvez les supprimer."),
+                "Ligne{count_s} vide{count_s} au milieu des données : {rows}. {count_elles} ignorée{count_s} ; vous "
+                "pouvez {count_les} supprimer."),
     FindingType("AUCUNE_DONNEE", ERROR, "Aucune donnée",
                 "La feuille « {sheet_title} » ne contient aucune ligne de données. Remplissez-la ; si vous n'avez "
                 "réellement rien à déclarer pour l'année, écrivez-le dans les commentaires de l'onglet "
@@ -235,7 +237,8 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "« {column} » est daté du {value}, après le 31 décembre {year} : la feuille décrit la situation "
                 "au 31 décembre {year}. Corrigez la date ou retirez le ménage jusqu'au bilan suivant."),
     FindingType("RELOGEMENT_REFUS", ERROR, "Plus de refus que de propositions",
-                "{refusals} proposition(s) refusée(s) pour {proposals} proposition(s) faite(s). "
+                "{refusals} proposition{refusals_s} refusée{refusals_s} pour {proposals} proposition{proposals_s} "
+                "faite{proposals_s}. "
                 "Corrigez l'un des deux nombres."),
     FindingType("RELOGEMENT_AIDE_EXCESSIVE", WARNING, "Aide au logement supérieure au loyer",
                 "{where} : l'aide au logement ({apl}) dépasse le loyer et les charges ({cost}), ce qui donne un reste "
@@ -291,7 +294,7 @@ class Finding:
     @property
     def message(self) -> str:
         """What is wrong and how to fix it (without the position)."""
-        return self.type.template.format(**dict(self.params))
+        return self.type.template.format(**_with_number(dict(self.params)))
 
     @property
     def where(self) -> str:
@@ -310,6 +313,35 @@ class Finding:
         return (self.file, self.sheet, _cell_order(self.cell), self.code)
 
 
+_SEVERAL = re.compile(r"^\d[\d\s\u00a0\u202f]*$")
+
+
+def _several(value: object) -> bool | None:
+    """Whether a parameter counts more than one thing: a number of 2 or more, a figure written
+    as text (« 1 234 »); None when it is not a count."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return abs(value) >= 2
+    if isinstance(value, str):
+        if _SEVERAL.match(value):
+            return int(re.sub(r"\D", "", value)) >= 2
+    return None
+
+
+def _with_number(params: dict[str, object]) -> dict[str, object]:
+    """The parameters plus, for each count `k`, the French endings that agree with it: `k_s`
+    (« s » or nothing), `k_elles` (« Elle est » / « Elles sont »), `k_les` (« la » / « les »)."""
+    out = dict(params)
+    for key, value in params.items():
+        several = _several(value)
+        if several is not None:
+            out[f"{key}_s"] = "s" if several else ""
+            out[f"{key}_elles"] = "Elles sont" if several else "Elle est"
+            out[f"{key}_les"] = "les" if several else "la"
+    return out
+
+
 def finding(code: str, file: str, sheet: str = "", cell: str = "", **params: object) -> Finding:
     """Make a finding; unknown codes and missing template parameters fail loudly in tests.
 
@@ -317,7 +349,7 @@ def finding(code: str, file: str, sheet: str = "", cell: str = "", **params: obj
     characters: a message always keeps its end, how to fix, wherever it is written."""
     ftype = CATALOGUE[code]
     params = {k: shortened(v) if isinstance(v, str) else v for k, v in params.items()}
-    ftype.template.format(**params)  # a missing parameter is a programming error
+    ftype.template.format(**_with_number(params))  # a missing parameter is a programming error
     return Finding(code, file, sheet, cell, tuple(params.items()))
 
 

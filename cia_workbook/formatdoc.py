@@ -1,5 +1,7 @@
-"""Documentation of the return format, generated from the schema: `docs/format.md` and the
-column table of every template's Lisez-moi sheet share the wording built here.
+"""Documentation of the return format, generated from the schema: `docs/format.md` (the Alès
+example), the `format-<year>.md` and Table Schemas that `templates` writes beside a working
+folder's templates, and the column table of every template's Lisez-moi sheet share the wording
+built here.
 
 Regenerate the committed documentation with:
 
@@ -9,13 +11,20 @@ Regenerate the committed documentation with:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from cia_workbook import schema
 from cia_workbook.convention import Convention, load_convention
+from cia_workbook.fileio import write_text_atomic
 from cia_workbook.schema import Column, Sheet, WorkbookSchema
 
 REGENERATE_COMMAND = "python -m cia_workbook.formatdoc > docs/format.md"
+# The Table Schema specification (Frictionless), the convention of schema.data.gouv.fr.
+TABLE_SCHEMA_PROFILE = "https://frictionlessdata.io/schemas/table-schema.json"
+# Dates as the templates show them and partners type them (a strptime pattern, as the spec allows).
+TABLE_SCHEMA_DATE_FORMAT = "%d/%m/%Y"
 
 KIND_LABELS = {
     "text": "Texte",
@@ -110,14 +119,33 @@ def _layout_sentence(sheet: Sheet) -> str:
     return "Mode d'emploi : rien à saisir."
 
 
-def render_format_doc(convention: Convention, year: int) -> str:
-    """The French Markdown documentation of every partner workbook of `year`."""
+def format_doc_name(year: int) -> str:
+    return f"format-{year}.md"
+
+
+def table_schema_name(sheet_key: str, year: int) -> str:
+    return f"schema-{sheet_key}-{year}.json"
+
+
+def render_format_doc(convention: Convention, year: int, folder: bool = False) -> str:
+    """The French Markdown documentation of every partner workbook of `year`: the repository's
+    example (`docs/format.md`), or with `folder` the one `templates` writes beside a working
+    folder's templates, which names the Table Schema of each table written with it."""
     geo = convention.geography(year)
+    if folder:
+        notice = [
+            f"<!-- Écrit par « cia-workbook templates » pour l'année {year}, à partir de la convention du dossier de",
+            "     travail : ne pas modifier à la main, la commande le réécrit. -->",
+        ]
+    else:
+        notice = [
+            "<!-- Fichier généré à partir du schéma (cia_workbook/schema.py) : ne pas modifier à la main.",
+            f"     Pour le régénérer : {REGENERATE_COMMAND} -->",
+        ]
     out: list[str] = [
         "# Format des classeurs de retour",
         "",
-        "<!-- Fichier généré à partir du schéma (cia_workbook/schema.py) : ne pas modifier à la main.",
-        f"     Pour le régénérer : {REGENERATE_COMMAND} -->",
+        *notice,
         "",
         f"Convention : {convention.info.title} ({convention.info.id}). Version du schéma : "
         f"{schema.SCHEMA_VERSION}. Listes de l'année {year} (géographie prioritaire : {geo.label}) ; "
@@ -167,6 +195,8 @@ def render_format_doc(convention: Convention, year: int) -> str:
                 )
                 out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
             out.append("")
+    if folder:
+        out += _table_schema_section(convention, year)
     out += [
         "## Identification du modèle",
         "",
@@ -181,6 +211,112 @@ def render_format_doc(convention: Convention, year: int) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def table_sheets(convention: Convention, year: int) -> list[tuple[WorkbookSchema, Sheet]]:
+    """Every table sheet of the year's workbooks, once, with the workbook schema it belongs to
+    (the rehousing sheet as a charter partner receives it)."""
+    out: dict[str, tuple[WorkbookSchema, Sheet]] = {}
+    charter = convention.rehousing.partners if convention.rehousing else []
+    for kind in ("bailleur", "reservataire", "operateur"):
+        partner = next((pid for pid in charter if convention.partners_by_id[pid].kind == kind), None)
+        if kind == "operateur" and partner is None:
+            continue
+        wb_schema = schema.schema_for(convention, kind, year, partner)
+        for sheet in wb_schema.sheets:
+            if sheet.layout == "table":
+                out.setdefault(sheet.key, (wb_schema, sheet))
+    return list(out.values())
+
+
+def _table_schema_section(convention: Convention, year: int) -> list[str]:
+    lines = [
+        "## Schémas des tableaux (Table Schema)",
+        "",
+        "Pour un export produit par un logiciel de gestion, chaque tableau est aussi décrit au format Table Schema "
+        f"(spécification Frictionless, celle de schema.data.gouv.fr : {TABLE_SCHEMA_PROFILE}), à côté de ce fichier. "
+        "Un champ porte le nom stable de la colonne (`name`), son en-tête dans le classeur (`title`), son type, "
+        "ses valeurs autorisées (`enum` : les libellés des menus déroulants de l'année) et ses bornes. Les lignes "
+        "exportées se collent ensuite dans le classeur, valeurs seulement, sous les en-têtes de la feuille.",
+        "",
+        "| Feuille | Fichier |",
+        "|---|---|",
+    ]
+    for _wb, sheet in table_sheets(convention, year):
+        lines.append(f"| {_cell(sheet.title)} | `{table_schema_name(sheet.key, year)}` |")
+    return [*lines, ""]
+
+
+_TABLE_SCHEMA_TYPES = {"text": "string", "integer": "integer", "decimal": "number", "date": "date",
+                       "code": "string", "yesno": "boolean"}  # fmt: skip
+
+
+def table_schema(convention: Convention, wb_schema: WorkbookSchema, sheet: Sheet) -> dict:
+    """The Table Schema (Frictionless) of a table sheet of the year: one field per column."""
+    fields = []
+    for column in sheet.columns:
+        field: dict = {
+            "name": column.key,
+            "title": column.header,
+            "description": column.definition + (f" {requirement(column)}." if column.required_when else ""),
+            "type": _TABLE_SCHEMA_TYPES[column.kind],
+        }
+        example = wb_schema.example(column)
+        if example and column.kind in ("integer", "decimal"):
+            # As a program writes it: no group separator, a decimal point.
+            example = "".join(example.split()).replace("\u202f", "").replace(",", ".")
+        if example:
+            field["example"] = example
+        constraints: dict = {}
+        if column.required:
+            constraints["required"] = True
+        if column.kind == "date":
+            field["format"] = TABLE_SCHEMA_DATE_FORMAT
+        elif column.kind == "yesno":
+            codes = wb_schema.codelists[column.codelist or "oui_non"].by_code
+            field["trueValues"] = [codes["OUI"].display]
+            field["falseValues"] = [codes["NON"].display]
+        elif column.codelist:
+            constraints["enum"] = wb_schema.codelists[column.codelist].displays
+        if column.kind in ("integer", "decimal"):
+            cast = int if column.kind == "integer" else float
+            if column.minimum is not None:
+                constraints["minimum"] = cast(column.minimum)
+            if column.maximum is not None:
+                constraints["maximum"] = cast(column.maximum)
+        if constraints:
+            field["constraints"] = constraints
+        fields.append(field)
+    info = convention.info
+    return {
+        "$schema": TABLE_SCHEMA_PROFILE,
+        "name": f"cia-{sheet.key}",
+        "title": f"{sheet.title} – bilan {wb_schema.year} de la CIA ({convention.epci.name})",
+        "description": (
+            f"{sheet.purpose} Feuille « {sheet.title} » des classeurs de retour de la « {info.title} » "
+            f"({info.id}), en-têtes en ligne {sheet.header_row}, données à partir de la ligne "
+            f"{sheet.first_data_row}. Listes de l'année {wb_schema.year}."
+        ),
+        "countryCode": "FR",
+        "version": schema.SCHEMA_VERSION,
+        "contributors": [{"title": convention.epci.name, "role": "author"}],
+        "missingValues": [""],
+        "fields": fields,
+    }
+
+
+def write_format_files(convention: Convention, year: int, outdir: Path) -> list[Path]:
+    """`format-<year>.md` and the Table Schema of each table (`schema-<table>-<year>.json`) of the
+    year's workbooks, written atomically into `outdir` (beside the templates)."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = [
+        write_text_atomic(outdir / format_doc_name(year), render_format_doc(convention, year, folder=True))
+    ]
+    for wb_schema, sheet in table_sheets(convention, year):
+        text = json.dumps(table_schema(convention, wb_schema, sheet), ensure_ascii=False, indent=2) + "\n"
+        paths.append(write_text_atomic(outdir / table_schema_name(sheet.key, year), text))
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,8 +71,8 @@ def campaign_of(
 
 
 # Tables the cross-checks between partners read (and may add findings to): a réservataire's
-# declarations and the rehousing rows. A bailleur's Attributions enter them through
-# `ReturnFile.contingent_counts`.
+# declarations and the rehousing rows. A bailleur's Attributions enter them through its
+# contingents, counted in the parent (`cross_check`).
 CROSS_CHECKED_TABLES = frozenset({"contingent", "relogements"})
 
 # A callback told of each file read: (the file, files done, files in all).
@@ -550,10 +550,8 @@ def read_return(
     rf.forms = validation.forms
     rf.findings.extend(validation.findings)
     rf.findings.sort(key=Finding.sort_key)
-    table = rf.tables.get("attributions")
-    if table is not None and convention.reservataires:
-        ids = [r.id for r in convention.reservataires]
-        rf.contingent_counts = contingents_counts(convention, year, table, ids)
+    # (The contingents are counted by `cross_check`, in the parent: polars, threaded, is not
+    # used in a forked worker, where its thread pool is not.)
     return rf
 
 
@@ -677,6 +675,7 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     does: a missing bailleur would make every declaration look wrong.
     """
     from cia_workbook.consolidate import FORMER_COUNTS
+    from cia_workbook.consolidate import contingent_counts as counts_by_bailleur
 
     usable = campaign.usable()
     bailleurs = {pid: rf for pid, rf in usable.items() if convention.partners_by_id[pid].is_bailleur}
@@ -689,14 +688,16 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     # Counted where each file was read (and cached); counted here only for a file that was not.
     counted_by_bailleur: dict[str, dict[str, dict[str, int]]] = {}
     if declaring:
+        to_count = []
         for bid, brf in bailleurs.items():
-            table = brf.tables.get("attributions")
             counts = brf.contingent_counts
             if counts is None or any(r not in counts for r in declaring):
-                if table is None:
-                    continue
-                counts = contingents_counts(convention, year, table, declaring)
-            counted_by_bailleur[bid] = counts
+                if "attributions" in brf.tables:
+                    to_count.append((bid, brf.tables["attributions"]))
+            else:
+                counted_by_bailleur[bid] = counts
+        # Every bailleur at once: one group_by over their rows.
+        counted_by_bailleur |= counts_by_bailleur(convention, year, to_count, declaring)
     for res in convention.reservataires:
         rf = usable.get(res.id)
         table = rf.tables.get("contingent") if rf else None

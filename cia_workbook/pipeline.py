@@ -6,7 +6,8 @@ outputs/); every stage below it stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import as_file as resources_file
 from pathlib import Path
@@ -76,6 +77,7 @@ def run_validation(
         copy_targets,
         remove_replaced_copies,
         remove_stale_copies,
+        return_address,
         write_feedback,
     )
     from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
@@ -87,8 +89,9 @@ def run_validation(
         convention,
         year,
         cache=cache,
-        after_read=CopyOnRead(targets, year),
-        tables_back=CROSS_CHECKED_TABLES,
+        after_read=CopyOnRead(targets, year, return_address(convention)),
+        # The bailleurs' Attributions too: their contingents are counted here (`cross_check`).
+        tables_back=CROSS_CHECKED_TABLES | {"attributions"},
         isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
@@ -146,8 +149,10 @@ def _consolidation(
     from cia_workbook.report_xlsx import (
         data_csv_names,
         data_in_csv,
+        data_parquet_names,
         write_consolidation_xlsx,
         write_data_csvs,
+        write_data_parquet,
     )
 
     years = [y for y in layout.form_years() if y in convention.years and y <= year]
@@ -171,47 +176,37 @@ def _consolidation(
     # removed.
     in_csv = data_in_csv(campaigns[year])
     bilan = consolidate(convention, campaigns, year)
+    # The Word documents are laid out on a second core while this process writes the
+    # workbook and the data files (a third of the command each).
+    words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
     result = ConsolidationResult(year)
-    result.outputs.append(
-        write_consolidation_xlsx(
-            convention,
-            bilan,
-            campaigns[year],
-            outdir / f"consolidation-{year}.xlsx",
-            data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
-        )
-    )
-    if in_csv:
-        result.outputs += write_data_csvs(convention, campaigns[year], csvs)
-    else:
-        for path in csvs.values():
-            path.unlink(missing_ok=True)
-    commentary, template = _commentary_and_template(convention, layout, bilan, result) if word else ({}, None)
-    for diffusion in diffusions if word else ():
-        from cia_workbook.report_docx import write_bilan_docx
-
+    try:
         result.outputs.append(
-            write_bilan_docx(
+            write_consolidation_xlsx(
                 convention,
                 bilan,
-                outdir / bilan_docx_name(year, diffusion),
-                diffusion=diffusion,
-                commentary=commentary,
-                template=template,
+                campaigns[year],
+                outdir / f"consolidation-{year}.xlsx",
+                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
             )
         )
-        if bilan.rehousing is not None:
-            from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
-
-            result.outputs.append(
-                write_annexes_docx(
-                    convention,
-                    bilan.rehousing,
-                    outdir / annexes_docx_name(year, diffusion),
-                    diffusion=diffusion,
-                    template=template,
-                )
-            )
+        parquet = data_parquet_names(year, bilan.rehousing is not None)
+        result.outputs += write_data_parquet(
+            convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
+        )
+        if in_csv:
+            result.outputs += write_data_csvs(convention, campaigns[year], csvs)
+        else:
+            for path in csvs.values():
+                path.unlink(missing_ok=True)
+    except BaseException:
+        if words is not None:  # the workbook's error is the one told: the documents come after it
+            words(quiet=True)
+        raise
+    if words is not None:
+        documents, notes = words()
+        result.outputs += documents
+        result.notes += notes
     lines = bilan.summary_lines()
     unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
     if unread:  # no figure comes from them: the officer is told which and why
@@ -225,6 +220,101 @@ def _consolidation(
     result.lines = lines
     result.summary = "\n".join(lines)
     return result
+
+
+def _word_documents(
+    convention: Convention, layout: Layout, bilan: Any, diffusions: tuple[str, ...]
+) -> tuple[list[Path], list[str]]:
+    """The bilan and the annexes of each audience: (the files written, the notes for the officer)."""
+    from cia_workbook.charts import ChartCache
+    from cia_workbook.report_annexes import annexes_docx_name, write_annexes_docx
+    from cia_workbook.report_docx import write_bilan_docx
+
+    out = ConsolidationResult(bilan.year)
+    commentary, template = _commentary_and_template(convention, layout, bilan, out)
+    charts = ChartCache(layout.cache(bilan.year) / "graphiques")
+    outdir = layout.outputs(bilan.year)
+    for diffusion in diffusions:
+        path = outdir / bilan_docx_name(bilan.year, diffusion)
+        out.outputs.append(
+            write_bilan_docx(
+                convention,
+                bilan,
+                path,
+                diffusion=diffusion,
+                commentary=commentary,
+                template=template,
+                charts=charts,
+            )
+        )
+        if bilan.rehousing is not None:
+            path = outdir / annexes_docx_name(bilan.year, diffusion)
+            out.outputs.append(
+                write_annexes_docx(
+                    convention, bilan.rehousing, path, diffusion=diffusion, template=template, charts=charts
+                )
+            )
+    return out.outputs, out.notes
+
+
+def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
+    """Start `work` in a forked child process; call the result for its value (its exception is
+    raised here; with `quiet=True`, only waited for). Where fork is unavailable, on one core, or
+    when the child dies, `work` runs here, when asked. The child uses no polars (whose threads a
+    fork does not copy): it lays out documents."""
+    import multiprocessing
+
+    from cia_workbook.intake import available_cores
+
+    if "fork" not in multiprocessing.get_all_start_methods() or available_cores() < 2:
+        return lambda quiet=False: None if quiet else work()
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(writer, work, os.getpid()))
+    process.start()
+    writer.close()
+
+    def result(quiet: bool = False) -> Any:
+        try:
+            kind, value = reader.recv()
+        except (EOFError, OSError):  # the child died: the work is done here
+            kind, value = "lost", None
+        finally:
+            reader.close()
+            process.join()
+        if quiet:
+            return None
+        if kind == "lost":
+            return work()
+        if kind == "error":
+            raise value
+        return value
+
+    return result
+
+
+def _child(conn, work: Callable[[], Any], parent: int) -> None:
+    import multiprocessing
+    import signal
+
+    from cia_workbook.runs import bind_to_parent
+
+    bind_to_parent(parent)  # never outlives the command (kill -9 included)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption is the parent's to handle
+    try:
+        message = ("ok", work())
+    except Exception as exc:
+        message = ("error", exc)
+    try:
+        conn.send(message)
+    except Exception:  # an answer that does not pickle: the parent does the work again
+        pass
+    finally:
+        conn.close()
+        # A helper the work left running (a chart drawer whose layout failed) would make this
+        # process's exit wait for it, and the command with it: it is stopped instead.
+        for helper in multiprocessing.active_children():
+            helper.terminate()
 
 
 def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):

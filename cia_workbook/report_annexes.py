@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -25,9 +25,7 @@ from docx.shared import Cm, Emu, Pt
 
 from cia_workbook import frformat
 from cia_workbook.consolidate import NO_UNIVERSE, SECRET, Col, IndicatorTable, Rate
-from cia_workbook.convention import CRITERION_CODES, Convention
-from cia_workbook.fileio import write_atomic
-from cia_workbook.relogement import (
+from cia_workbook.consolidate.rehousing import (
     CRITERIA,
     IN_PROGRESS,
     STATUS_LABELS,
@@ -42,6 +40,8 @@ from cia_workbook.relogement import (
     progress_table,
     rule_text,
 )
+from cia_workbook.convention import CRITERION_CODES, Convention
+from cia_workbook.fileio import write_atomic
 from cia_workbook.report_docx import (
     CAUTION_MARK,
     CELL_DETAIL_STYLE,
@@ -65,6 +65,9 @@ from cia_workbook.report_docx import (
 )
 from cia_workbook.schema import BLOCKING_REASONS
 from cia_workbook.typography import NBSP, count, join, plural
+
+if TYPE_CHECKING:
+    from cia_workbook.charts import ChartCache
 
 ANNEX_TITLES = {
     1: "Annexe 1 – Bilan annuel des relogements",
@@ -97,12 +100,16 @@ def write_annexes_docx(
     path: Path,
     diffusion: str = "restreinte",
     template: Path | None = None,
+    charts: ChartCache | None = None,
 ) -> Path:
     """Write the charter's annexes of `rbilan.year` for one audience ("restreinte" | "publique"),
-    on the EPCI's Word template when given (the bilan's), else the packaged one."""
+    on the EPCI's Word template when given (the bilan's), else the packaged one; `charts`: the
+    charts drawn before."""
     if diffusion not in DIFFUSIONS:
         raise ValueError(f"Diffusion inconnue : {diffusion!r} (restreinte ou publique).")
-    doc = _AnnexesDocument(convention, rbilan, diffusion, template).build()
+    document = _AnnexesDocument(convention, rbilan, diffusion, template)
+    document.chart_cache = charts
+    doc = document.build()
     return write_atomic(Path(path), lambda tmp: doc.save(str(tmp)))
 
 
@@ -565,6 +572,12 @@ class _AnnexesDocument(_BilanDocument):
         if new_page and not turns:
             heading.paragraph_format.page_break_before = True
 
+    def action_of(self, indicator: str, suffix: str = "") -> str:
+        """« (action 2) »: the convention's action that reports `indicator`, or nothing when no
+        action of the convention does (convention.actions)."""
+        action = self.c.action_reporting(indicator)
+        return f" (action {action.number}{suffix})" if action is not None else ""
+
     # Page 1: what the commission is asked to validate -------------------------------------
 
     def first_page(self) -> None:
@@ -581,7 +594,7 @@ class _AnnexesDocument(_BilanDocument):
             else f"La commission de coordination est invitée à valider le bilan annuel {r.year} des relogements du NPNRU"
         )
         self.para(
-            f"{asked} (action 2 de la convention) : l'avancement du programme et les critères de qualité de la charte, "
+            f"{asked}{self.action_of('bilan_relogements', ' de la convention')} : l'avancement du programme et les critères de qualité de la charte, "
             f"résumés ci-dessous et détaillés en annexe 1. Elle examine aussi les dossiers bloqués (annexe 2 : "
             f"{blocked}) ; {follow}."
         )
@@ -761,7 +774,8 @@ class _AnnexesDocument(_BilanDocument):
         _repeat_header(grid.rows[0])
         self.cell_para(
             grid.rows[0].cells[0],
-            f"Validation du bilan annuel des relogements {r.year} par la commission de coordination (action 2)",
+            f"Validation du bilan annuel des relogements {r.year} par la commission de coordination"
+            + self.action_of("bilan_relogements"),
             CELL_HEADER_STYLE,
             first=True,
         )
@@ -788,7 +802,8 @@ class _AnnexesDocument(_BilanDocument):
         self.picture("avancement")
         self.heading("Critères de qualité de la charte", 2)
         self.para(
-            "Critères locaux de qualité des relogements fixés par la charte (action 1) : relogement hors QPV, hors du "
+            f"Critères locaux de qualité des relogements fixés par la charte{self.action_of('criteres_relogement')} : "
+            "relogement hors QPV, hors du "
             "quartier d'origine, dans un logement social neuf ou conventionné depuis moins de 5 ans, et maîtrise du reste "
             f"à charge. Règle du reste à charge retenue : {rule_text(self.c)}."
         )
@@ -911,7 +926,8 @@ class _AnnexesDocument(_BilanDocument):
         # Landscape when there are cases: the commission's column needs room to write in.
         self.annex_heading(2, landscape=bool(table.rows))
         self.para(
-            "Cas que la commission de coordination examine (action 2) : le partenaire qui suit le ménage n'a pas trouvé "
+            f"Cas que la commission de coordination examine{self.action_of('dossiers_bloques')} : le partenaire qui "
+            "suit le ménage n'a pas trouvé "
             "de solution satisfaisante. Pour chaque dossier : ce qui bloque, les propositions déjà faites et refusées. "
             "La dernière colonne est à remplir en séance ; la décision est reportée au relevé de décisions de la "
             "commission et le partenaire en rend compte dans son retour suivant."

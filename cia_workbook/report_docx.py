@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -54,9 +54,12 @@ from cia_workbook.consolidate import (
     verdicts,
     zone_words,
 )
-from cia_workbook.convention import Convention
+from cia_workbook.convention import ACTION_INDICATORS, Action, Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.typography import NBSP, count, fr, join, longest_word_width, plural, text_width
+
+if TYPE_CHECKING:
+    from cia_workbook.charts import ChartCache
 
 TEMPLATE = "bilan-template.docx"
 # Style names defined by scripts/make_docx_template.py.
@@ -100,6 +103,7 @@ UNITS = {
     "publics_prioritaires": ("bail", "baux"),
 }
 _FIELD = re.compile(r"\{(\w+)\}")
+ACTIONS_TITLE = "Les actions de la convention"
 
 
 def write_bilan_docx(
@@ -109,15 +113,18 @@ def write_bilan_docx(
     diffusion: str = "restreinte",
     commentary: Mapping[str, list[CommentParagraph]] | None = None,
     template: Path | None = None,
+    charts: ChartCache | None = None,
 ) -> Path:
     """Write the Word bilan of `bilan.year` for one audience ("restreinte" | "publique").
 
     `commentary`: the officer's text per section (`commentary.read_commentary`); `template`:
-    the EPCI's Word template, the packaged one by default.
+    the EPCI's Word template, the packaged one by default; `charts`: the charts drawn before.
     """
     if diffusion not in DIFFUSIONS:
         raise ValueError(f"Diffusion inconnue : {diffusion!r} (restreinte ou publique).")
-    doc = _BilanDocument(convention, bilan, diffusion, commentary=commentary, template=template).build()
+    document = _BilanDocument(convention, bilan, diffusion, commentary=commentary, template=template)
+    document.chart_cache = charts
+    doc = document.build()
     return write_atomic(Path(path), lambda tmp: doc.save(str(tmp)))
 
 
@@ -172,11 +179,13 @@ def commentary_sections(convention: Convention, bilan: Bilan) -> list[Section]:
                 ),
             )
         )
-    out.append(
-        Section(
-            "mixite", "Mixité et attractivité des QPV", ("Profil des ménages, refus, vacance, mutations.",)
+    if any(a.indicators for a in convention.actions):
+        names = join([a.name for a in convention.actions if a.indicators])
+        out.append(
+            Section(
+                "actions", ACTIONS_TITLE, (f"{names} : ce qui a été fait, ce que montrent les indicateurs.",)
+            )
         )
-    )
     out.append(Section("evolution", f"Évolution depuis {convention.info.first_year}", ()))
     out.append(
         Section(
@@ -230,6 +239,7 @@ class _BilanDocument:
         self.n_tables = 0
         self.placeholders: list[tuple[Any, str, Any]] = []
         self.annex_count = 0
+        self.chart_cache: ChartCache | None = None
 
     # -- Building blocks -------------------------------------------------------------------
 
@@ -250,7 +260,10 @@ class _BilanDocument:
 
     def para(self, text: str = "", style: str | None = None):
         self.flow()
-        return self.doc.add_paragraph(text, style=style)
+        paragraph = self.doc.add_paragraph(text)
+        if style is not None:
+            self.set_style(paragraph, style)
+        return paragraph
 
     def heading(self, text: str, level: int = 1, landscape: bool = False):
         self.orient(landscape)
@@ -378,11 +391,20 @@ class _BilanDocument:
             self.rate_chart(table)
 
     def set_style(self, paragraph, name: str) -> None:
-        """Give `paragraph` the template's style `name` (a template made before it lacks it)."""
-        try:
-            paragraph.style = self.doc.styles[name]
-        except KeyError:
-            pass
+        """Give `paragraph` the template's style `name` (a template made before it lacks it).
+
+        By its id, looked up once per name: python-docx's own lookup goes over every style of the
+        template at each call (to tell the default one), a third of the time of the bilan."""
+        ids = self.__dict__.setdefault("_style_ids", {})
+        if name not in ids:
+            from docx.enum.style import WD_STYLE_TYPE
+
+            try:
+                ids[name] = self.doc.part.get_style_id(self.doc.styles[name], WD_STYLE_TYPE.PARAGRAPH)
+            except KeyError:
+                ids[name] = False
+        if ids[name] is not False:
+            paragraph._p.style = ids[name]
 
     def cell_para(self, cell, text: str = "", style: str = CELL_STYLE, first: bool = False):
         p = cell.paragraphs[0] if first else cell.add_paragraph()
@@ -521,7 +543,7 @@ class _BilanDocument:
         from cia_workbook import charts
 
         specs = self.chart_specs()
-        drawn = charts.start_rendering(list(specs.values()))
+        drawn = charts.start_rendering(list(specs.values()), self.chart_cache)
         if self.template is not None:
             self.doc = Document(str(self.template))
         else:
@@ -575,7 +597,7 @@ class _BilanDocument:
         self.reservataires()
         self.zooms()
         self.rehousing()
-        self.mix()
+        self.actions()
         self.trend()
         self.quality()
         self.annexes()
@@ -787,9 +809,7 @@ class _BilanDocument:
         # Every partner owes a return (the rehousing operator too): used + excluded + missing.
         returns = f"Retours utilisés : {len(b.register)} sur {len(self.c.partners)} attendus"
         if b.excluded:
-            returns += (
-                f" ; {plural(len(b.excluded), 'exclu')} pour erreurs : {join([e.partner for e in b.excluded])}"
-            )
+            returns += f" ; {plural(len(b.excluded), 'exclu')} pour erreurs : {join([e.partner for e in b.excluded])}"
         if b.missing:
             returns += f" ; sans retour : {join(b.missing)}"
         parts.append(returns + ".")
@@ -829,10 +849,10 @@ class _BilanDocument:
                 cell.width = width
         lines = [
             "Les réservataires contribuent aux objectifs 1 et 2 ; l'objectif 3 s'applique aussi à chaque contingent "
-            "de réservation. Les ménages reconnus DALO sont à reloger de préférence hors QPV ; la convention demande "
-            "une attention particulière aux demandeurs d'emploi, aux familles nombreuses, aux personnes handicapées "
-            "et âgées."
+            "de réservation."
         ]
+        # What the convention itself commits to beyond the objectives, in its own words.
+        lines += [f"La convention rappelle : {_lower_first(r)}" for r in self.c.report.reminders]
         calendar = []
         if b.test_years:
             years = join([str(y) for y in b.test_years])
@@ -884,8 +904,7 @@ class _BilanDocument:
         self.para(
             f"{_capitalize(count(t['dalo'], 'ménage reconnu DALO', 'ménages reconnus DALO', self.count(t['dalo'])))} "
             f"{'ont' if t['dalo'] > 1 else 'a'} signé un bail en {self.b.year}, dont "
-            f"{self.rate_text(t['hors_qpv'], t['dalo'])} hors QPV (la convention demande de les reloger de préférence "
-            "hors QPV)."
+            f"{self.rate_text(t['hors_qpv'], t['dalo'])} hors QPV."
         )
         self.table(self.table_data("dalo"))
         self.commentary("dalo", "Ménages reconnus DALO")
@@ -940,7 +959,7 @@ class _BilanDocument:
         r = self.b.rehousing
         if r is None:
             return
-        from cia_workbook.relogement import CRITERIA
+        from cia_workbook.consolidate.rehousing import CRITERIA
         from cia_workbook.report_annexes import annexes_docx_name
 
         t = r.total
@@ -973,37 +992,107 @@ class _BilanDocument:
         )
         self.commentary("relogement", "Relogements NPNRU")
 
-    def mix(self) -> None:
-        """Actions 3 and 5 in a few sentences; their tables are in the annex."""
+    def actions(self) -> None:
+        """The convention's actions that report indicators (`convention.actions`): per action, its
+        title and the sentence that introduces them, then one line per indicator; their tables
+        are in the annexes."""
+        shown = [a for a in self.c.actions if a.indicators]
+        if not shown:
+            return
+        self.heading(ACTIONS_TITLE)
+        first: dict[str, Action] = {}  # indicator → the action it was shown with
+        for action in shown:
+            lead = self.para()
+            lead.paragraph_format.keep_with_next = True
+            lead.add_run(f"{action.name} – {action.title}.").bold = True
+            if action.indicators_text:
+                lead.add_run(f" {action.indicators_text}")
+            again: dict[int, list[str]] = {}
+            for key in action.indicators:
+                if key in first:  # said once, then pointed at
+                    again.setdefault(first[key].number, []).append(ACTION_INDICATORS[key])
+                    continue
+                line = self.indicator_line(key)
+                if line:
+                    first[key] = action
+                    self.para(line, "List Bullet")
+            if again:
+                where = " ; ".join(f"{join(names)}, avec l'action {n}" for n, names in again.items())
+                self.para(f"Voir aussi plus haut : {where}.", "List Bullet")
+        if any(k in a.indicators for a in shown for k in ("publics_qpv", "refus", "vacance", "mutations")):
+            self.para("Le détail par bailleur figure en annexe (tableaux détaillés).", NOTE_STYLE)
+        self.commentary("actions", ACTIONS_TITLE)
+
+    def indicator_line(self, key: str) -> str | None:
+        """One indicator of an action (convention.ACTION_INDICATORS) as a line of the bilan."""
         z = zone_words(self.c)
-        self.heading("Mixité et attractivité des QPV (actions 3 et 5)")
-        publics = self.table_data("publics_qpv").rows
-        inside, outside = publics[0], publics[1]
-        refus = self.table_data("refus").rows[-1]
-        vacancy = self.table_data("vacance").rows[-1] if self.b.table("vacance").rows else None
-        mutations = self.table_data("mutations").rows[-1]
 
         def pct(value):
             return self.cell_text("rate", value)
 
-        lines = [
-            f"Profil des ménages des attributions prononcées {z.inside} : {pct(inside['jeunes_part'])} de jeunes ménages "
-            f"(hors QPV : {pct(outside['jeunes_part'])}), {pct(inside['familles_part'])} de familles avec enfant "
-            f"(hors QPV : {pct(outside['familles_part'])}), {pct(inside['emploi_part'])} de ménages en emploi "
-            f"(hors QPV : {pct(outside['emploi_part'])}).",
-            f"Refus des ménages : {pct(refus['qpv_taux'])} des attributions prononcées {z.inside_short}, "
-            f"{pct(refus['hors_taux'])} hors QPV.",
-        ]
-        if vacancy is not None:
-            lines.append(
+        if key in OBJECTIVE_SHORT:
+            rate = self.b.objectives[key][TERRITORY]
+            name = _lower_first(self.b.objective_names.get(key, OBJECTIVE_SHORT[key]))
+            return (
+                f"Objectif {OBJECTIVE_NUMBERS[key]} ({name}) : {self.rate_text(rate.numerator, rate.denominator)} "
+                f"sur le territoire pour une cible de {frformat.target(rate.target)} (objectif {rate.status})."
+            )
+        if key == "dalo":
+            t = self.b.table("dalo").rows[-1]
+            return f"Ménages reconnus DALO ayant signé un bail : {self.rate_text(t['hors_qpv'], t['dalo'])} hors QPV."
+        if key == "publics_qpv":
+            inside, outside = self.table_data("publics_qpv").rows[:2]
+            return (
+                f"Profil des ménages des attributions prononcées {z.inside} : {pct(inside['jeunes_part'])} de jeunes "
+                f"ménages (hors QPV : {pct(outside['jeunes_part'])}), {pct(inside['familles_part'])} de familles avec "
+                f"enfant (hors QPV : {pct(outside['familles_part'])}), {pct(inside['emploi_part'])} de ménages en emploi "
+                f"(hors QPV : {pct(outside['emploi_part'])})."
+            )
+        if key == "refus":
+            refus = self.table_data("refus").rows[-1]
+            return (
+                f"Refus des ménages : {pct(refus['qpv_taux'])} des attributions prononcées {z.inside_short}, "
+                f"{pct(refus['hors_taux'])} hors QPV."
+            )
+        if key == "vacance":
+            if not self.b.table("vacance").rows:
+                return "Vacance : aucune feuille Patrimoine reçue."
+            vacancy = self.table_data("vacance").rows[-1]
+            return (
                 f"Vacance au 31 décembre : {pct(vacancy['taux'])} du parc des bailleurs, {pct(vacancy['qpv_taux'])} "
                 f"{z.inside_short} ; vacance de plus de 3 mois : {pct(vacancy['taux_3_mois'])}."
             )
-        lines.append(f"Mutations internes : {pct(mutations['taux'])} des baux signés.")
-        for line in lines:
-            self.para(line, "List Bullet")
-        self.para("Le détail par bailleur figure en annexe (tableaux détaillés).", NOTE_STYLE)
-        self.commentary("mixite", "Mixité et attractivité des QPV")
+        if key == "mutations":
+            return (
+                f"Mutations internes : {pct(self.table_data('mutations').rows[-1]['taux'])} des baux signés."
+            )
+        r = self.b.rehousing
+        if r is None:
+            return None
+        from cia_workbook.consolidate.rehousing import CRITERIA
+        from cia_workbook.report_annexes import annexes_docx_name
+
+        annexes = annexes_docx_name(r.year, self.diffusion)
+        t = r.total
+        if key == "criteres_relogement":
+            parts = [
+                f"{_lower_first(CRITERIA[code])}, {self.rate_text(rate.numerator, rate.denominator)} "
+                f"(cible {frformat.target(rate.target)})"
+                for code, rate in r.year_criteria.items()
+            ]
+            return f"Critères de qualité de la charte en {r.year} : {' ; '.join(parts)}." if parts else None
+        if key == "bilan_relogements":
+            return (
+                f"Bilan annuel des relogements {r.year} : {self.count(t.rehoused_in_year)} relogés définitivement dans "
+                f"l'année, {self.count(t.rehoused)} depuis {r.first_year} sur {frformat.integer(t.planned)} à reloger ; "
+                f"à valider par la commission de coordination (annexes de la charte, {annexes})."
+            )
+        if key == "dossiers_bloques":
+            return (
+                f"Dossiers bloqués au 31 décembre {r.year} : {self.count(t.blocked)}, examinés par la commission de "
+                f"coordination (annexe 2 des annexes de la charte)."
+            )
+        return None
 
     def trend(self) -> None:
         title = f"Évolution depuis {self.c.info.first_year}"

@@ -4,23 +4,26 @@ One sheet per indicator table (numbers kept as numbers, native Excel charts), th
 every validated return with their source (file, sheet, row). Written with xlsxwriter row
 after row (constant-memory mode beyond CONSTANT_MEMORY_ROWS rows), so that large campaigns stay cheap.
 Beyond DATA_SHEET_MAX_ROWS attribution rows, the detailed rows go to CSV files beside the workbook
-(`write_data_csvs`) and the « Données » sheets say where they are.
+(`write_data_csvs`) and the « Données » sheets say where they are. The same rows, typed, go to
+Parquet files for data people (`write_data_parquet`), whatever the campaign's size; both are
+written by polars from the campaign frames (`consolidate.frames.campaign_frame`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from cia_workbook.consolidate import Bilan, IndicatorTable
+from cia_workbook.consolidate.frames import FILE, LINE, PARTNER, TITLE, campaign_frame
 from cia_workbook.convention import Convention
 from cia_workbook.excel import MAX_CELL_TEXT, fit_cell
 from cia_workbook.fileio import write_atomic
-from cia_workbook.model import Campaign, ReturnFile
-from cia_workbook.schema import ATTRIBUTIONS, PATRIMOINE, RELOGEMENTS, Column, Sheet, schema_for
+from cia_workbook.model import Campaign
+from cia_workbook.schema import RELOGEMENTS, Column, Sheet, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
 # "#,##0" displays as « 1 234 » and "0.0%" as « 25,0 % » in a French Excel.
@@ -65,6 +68,7 @@ DATA_SHEET_MAX_ROWS = 20_000
 # A cell starting with one of these is taken for a formula by spreadsheet programs opening a CSV:
 # partner text that starts so gets a leading apostrophe (OWASP, "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = r"^[=+\-@\t\r]"
 
 
 # The table sheets whose rows go to a CSV of their own when the campaign is that large
@@ -81,13 +85,23 @@ def data_csv_names(year: int) -> dict[str, str]:
     return {key: name.format(year=year) for key, name in CSV_DATA_SETS.items()}
 
 
+def data_parquet_names(year: int, rehousing: bool) -> dict[str, str]:
+    """Table key → name of its Parquet file beside the workbook (written for every campaign)."""
+    names = {
+        key: name.format(year=year).removesuffix(".csv") + ".parquet" for key, name in CSV_DATA_SETS.items()
+    }
+    return names | ({"relogements": f"donnees-relogements-{year}.parquet"} if rehousing else {})
+
+
 def data_sets(convention: Convention, year: int) -> list[tuple[str, str, Sheet]]:
     """(table key, « Données » sheet title, the returns' sheet of the schema) of every detailed
     data set, in order."""
+    # The convention's own sheets: without local zones, no « Zone locale » column.
+    bailleur = schema_for(convention, "bailleur", year)
     contingent = schema_for(convention, "reservataire", year).sheet("contingent")
     return [
-        ("attributions", DATA_SHEET, ATTRIBUTIONS),
-        ("patrimoine", "Données patrimoine", PATRIMOINE),
+        ("attributions", DATA_SHEET, bailleur.sheet("attributions")),
+        ("patrimoine", "Données patrimoine", bailleur.sheet("patrimoine")),
         ("contingent", "Données contingents", contingent),
         ("relogements", "Données relogements", RELOGEMENTS),
     ]
@@ -161,10 +175,7 @@ def _write(
     for table in [*bilan.tables, *_rehousing_tables(bilan)]:
         _indicator_sheet(wb, fmt, table, _sheet_name(table, used_names))
     # Coded values are written with the label the partner chose in the dropdown.
-    labels = {
-        name: {c.code: c.label for c in codelist.codes}
-        for name, codelist in schema_for(convention, "bailleur", campaign.year).codelists.items()
-    }
+    labels = _labels(convention, campaign.year)
     names = {p.id: p.name for p in convention.partners}
     for key, title, sheet in data_sets(convention, campaign.year):
         if key == "relogements" and not bilan.rehousing:
@@ -173,7 +184,7 @@ def _write(
             count = sum(len(rf.tables[key]) for rf in usable.values() if key in rf.tables)
             _csv_note_sheet(wb, fmt, title, sheet.title, count, csvs[key])
         else:
-            _data_sheet(wb, fmt, title, sheet.columns, usable, key, names, labels)
+            _data_sheet(wb, fmt, title, sheet.columns, campaign_frame(campaign, key, sheet), names, labels)
     wb.close()
 
 
@@ -181,7 +192,7 @@ def _rehousing_tables(bilan: Bilan) -> list[IndicatorTable]:
     """The charter's progress and criteria (year and cumulated), when the convention has a charter."""
     if bilan.rehousing is None:
         return []
-    from cia_workbook.relogement import criteria_table, progress_table
+    from cia_workbook.consolidate.rehousing import criteria_table, progress_table
 
     r = bilan.rehousing
     return [progress_table(r), criteria_table(r, cumulative=False), criteria_table(r, cumulative=True)]
@@ -206,154 +217,126 @@ def _csv_note_sheet(wb, fmt: dict, name: str, source: str, rows: int, csv_name: 
         ws.write_string(i, 0, line)
 
 
-def write_data_csvs(
-    convention: Convention,
-    campaign: Campaign,
-    targets: dict[str, Path],
-    rendered: Callable[[ReturnFile, str], bytes | None] | None = None,
-) -> list[Path]:
-    """Every validated row of each table key of `targets` with its source, one CSV per table,
-    in one pass over the usable returns.
+def data_frames(convention: Convention, campaign: Campaign, keys) -> dict[str, tuple[pl.DataFrame, Sheet]]:
+    """Table key → (every validated row of that table with its source, the schema's sheet)."""
+    sets = {key: sheet for key, _title, sheet in data_sets(convention, campaign.year)}
+    return {key: (campaign_frame(campaign, key, sets[key]), sets[key]) for key in keys}
+
+
+def write_data_csvs(convention: Convention, campaign: Campaign, targets: dict[str, Path]) -> list[Path]:
+    """Every validated row of each table key of `targets` with its source, one CSV per table.
 
     UTF-8 with a byte-order mark (Excel then reads the accents), « ; » between fields, decimal
     comma, dates as dd/mm/yyyy, coded values as their label; partner text is neutralised
-    against formulas. Written column by column, then row by row.
-
-    `rendered(return, key)` gives the lines of a return already rendered elsewhere (by a worker),
-    or None: those are rendered here. Every file is written atomically: an error leaves none of
-    them half-written.
+    against formulas. Every file is written atomically: an error leaves none of them half-written.
     """
     from contextlib import ExitStack
 
     from cia_workbook.fileio import atomic_path
 
-    renderer = CsvRenderer(convention, campaign.year)
+    names = {p.id: p.name for p in convention.partners}
+    labels = _labels(convention, campaign.year)
+    frames = data_frames(convention, campaign, targets)
     with ExitStack() as stack:
-        files = {}
         for key, path in targets.items():
-            files[key] = stack.enter_context(open(stack.enter_context(atomic_path(Path(path))), "wb"))
-            files[key].write(renderer.header(key).encode("utf-8-sig"))
-        for pid, rf in campaign.usable().items():
-            for key, fh in files.items():
-                lines = rendered(rf, key) if rendered is not None else None
-                fh.write(lines if lines is not None else renderer.rows(pid, rf, key).encode("utf-8"))
+            frame, sheet = frames[key]
+            _csv_frame(frame, sheet.columns, names, labels).write_csv(
+                stack.enter_context(atomic_path(Path(path))),
+                separator=";",
+                line_terminator="\r\n",
+                include_bom=True,
+                quote_style="necessary",
+            )
     return [Path(p) for p in targets.values()]
 
 
-class CsvRenderer:
-    """The CSV text of the detailed rows (see `write_data_csvs`), return by return: a header
-    line per table key, then each return's rows, so that parts rendered apart (by several
-    workers, in any order) are joined into the same bytes."""
+def write_data_parquet(convention: Convention, campaign: Campaign, targets: dict[str, Path]) -> list[Path]:
+    """The same rows as `write_data_csvs`, typed, for data people: one Parquet file per table,
+    columns named by the schema's keys (codes as codes, dates as dates) after the source
+    (fichier, partenaire_id, partenaire, feuille, ligne)."""
+    from cia_workbook.fileio import atomic_path
 
-    def __init__(self, convention: Convention, year: int):
-        self.columns = {key: sheet.columns for key, _title, sheet in data_sets(convention, year)}
-        self.labels = {
-            name: {c.code: _field(c.label) for c in codelist.codes}
-            for name, codelist in schema_for(convention, "bailleur", year).codelists.items()
-        }
-        self.names = {p.id: p.name for p in convention.partners}
-        # Dates, counts and codes repeat across the whole campaign: each distinct value of a
-        # column is written once (Babel's format_date costs 20 µs a call).
-        self.written: dict[tuple[str, str], dict[Any, str]] = {}
-
-    def header(self, key: str) -> str:
-        return ";".join(_field(h) for h in (*SOURCE_HEADERS, *(c.header for c in self.columns[key]))) + "\r\n"
-
-    def _by_value(self, tag: tuple[str, str], values: list, convert) -> list[str]:
-        fields = self.written.setdefault(tag, {None: ""})
-        for v in set(values).difference(fields):
-            fields[v] = convert(v)
-        return list(map(fields.__getitem__, values))
-
-    def _fields(self, key: str, col, values: list) -> list[str]:
-        """The CSV field of each value of `values`, values of column `col` of table `key`."""
-        tag = (key, col.key)
-        if col.kind == "date":
-            return self._by_value(tag, values, _date_field)
-        if col.kind == "decimal":
-            # The CSV's number notation for a French Excel (not a display format: no thousands
-            # separator, every digit kept).
-            return ["" if v is None else repr(v).replace(".", ",") for v in values]
-        if col.kind == "integer":
-            return self._by_value(tag, values, str)
-        if col.codelist or col.kind in ("code", "yesno"):
-            known = self.labels.get(col.codelist or "oui_non", {})
-            return self._by_value(tag, values, lambda v, known=known: known.get(v) or _field(str(v)))
-        return _text_fields(values)
-
-    def rows(self, pid: str, rf: ReturnFile, key: str) -> str:
-        """The rows of table `key` of one return, each line ended by CR LF ("" without rows)."""
-        table = rf.tables.get(key)
-        if table is None or not table.rows:
-            return ""
-        n = len(table.rows)
-        empty = [None] * n
-        # A column loaded from the cache as its distinct values and an index per row (see
-        # cache._Columns.keyed) is rendered value by value, then spread over its rows.
-        keyed = getattr(table.columns, "keyed", None)
-        # The csv module's quoting rules (a field holding ; " CR or LF is quoted), applied once
-        # per field and joined by hand: twice as fast as csv.writer on 12 million fields.
-        out_columns = [
-            [_field(rf.name)] * n,
-            [_field(self.names.get(pid, pid))] * n,
-            [_field(table.sheet_title)] * n if not table.more else list(map(_field, table.sheet_titles())),
-            list(map(str, table.rows)),
+    names = {p.id: p.name for p in convention.partners}
+    for key, (frame, sheet) in data_frames(convention, campaign, targets).items():
+        source = [
+            pl.col(FILE).alias("fichier"),
+            pl.col(PARTNER).alias("partenaire_id"),
+            pl.col(PARTNER).replace_strict(names, default=pl.col(PARTNER)).alias("partenaire"),
+            pl.col(TITLE).alias("feuille"),
+            pl.col(LINE).alias("ligne"),
         ]
-        for col in self.columns[key]:
-            parts = keyed(col.key) if keyed is not None else None
-            if parts is None:
-                out_columns.append(self._fields(key, col, table.columns.get(col.key) or empty))
-            else:
-                distinct, positions = parts
-                out_columns.append(list(map(self._fields(key, col, distinct).__getitem__, positions)))
-        return "\r\n".join(map(";".join, zip(*out_columns, strict=True))) + "\r\n"
+        with atomic_path(Path(targets[key])) as tmp:
+            frame.select(*source, *(c.key for c in sheet.columns)).write_parquet(tmp)
+    return [Path(p) for p in targets.values()]
 
 
-def _date_field(v: Any) -> str:
-    if isinstance(v, dt.date):
-        from babel.dates import format_date
-
-        return format_date(v, format="dd/MM/yyyy", locale="fr_FR")
-    return _field(str(v))
-
-
-_QUOTED = re.compile(r'[;"\r\n]')
+def _labels(convention: Convention, year: int) -> dict[str, dict[str, str]]:
+    """Codelist name → code → the label the partner chose in the dropdown."""
+    return {
+        name: {c.code: c.label for c in codelist.codes}
+        for name, codelist in schema_for(convention, "bailleur", year).codelists.items()
+    }
 
 
-def _field(text: str) -> str:
-    """One CSV field: as a cell of the spreadsheet opening it can hold it, neutralised against
-    formulas, quoted when it holds ; " CR or LF."""
-    text = _neutral(fit_cell(text))
-    if _QUOTED.search(text):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+def _csv_frame(
+    frame: pl.DataFrame, columns: tuple[Column, ...], names: dict[str, str], labels: dict[str, dict[str, str]]
+) -> pl.DataFrame:
+    """The CSV's fields, one text column per field: the source, then each schema column."""
+    frame = _fit_texts(frame)
+    fields = [
+        _neutral(pl.col(FILE)).alias(SOURCE_HEADERS[0]),
+        _neutral(pl.col(PARTNER).replace_strict(names, default=pl.col(PARTNER))).alias(SOURCE_HEADERS[1]),
+        _neutral(pl.col(TITLE)).alias(SOURCE_HEADERS[2]),
+        pl.col(LINE).cast(pl.String).alias(SOURCE_HEADERS[3]),
+    ]
+    for c in columns:
+        x = pl.col(c.key)
+        if c.kind == "date":
+            field = x.dt.strftime("%d/%m/%Y")
+        elif c.kind == "decimal":
+            # The CSV's number notation for a French Excel (not a display format: no thousands
+            # separator, every digit kept, as Python writes the number).
+            field = _decimal_text(frame[c.key]).str.replace(".", ",", literal=True)
+        elif c.kind == "integer":
+            field = x.cast(pl.String)
+        elif c.codelist or c.kind in ("code", "yesno"):
+            known = {
+                code: _neutral_text(label) for code, label in labels.get(c.codelist or "oui_non", {}).items()
+            }
+            field = x.replace_strict(known, default=_neutral(x), return_dtype=pl.String)
+        else:
+            field = _neutral(x)
+        fields.append(field.alias(_neutral_text(c.header)))
+    return frame.select(fields)
 
 
-# A field needing quoting: one holding ; " or CR (LF is counted apart).
-_QUOTE_ANYWHERE = re.compile(r'[;"\r]')
+def _fit_texts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text beyond a cell's limit shortened visibly (rare: looked for over each column at once)."""
+    long = [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String and (frame[name].str.len_chars().max() or 0) > MAX_CELL_TEXT
+    ]
+    return frame.with_columns(pl.col(name).map_elements(fit_cell, return_dtype=pl.String) for name in long)
 
 
-def _text_fields(values: list[Any]) -> list[str]:
-    """`_field` of a whole text column; when no field needs care (the usual case, checked at
-    once over the joined column) the texts are written as they are."""
-    if set(map(type, values)) == {str}:
-        texts = values
-    else:
-        texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
-    joined = "\n".join(texts)
-    if (
-        joined.count("\n") == max(len(texts) - 1, 0)
-        and not _QUOTE_ANYWHERE.search(joined)
-        and max(map(len, texts), default=0) <= MAX_CELL_TEXT
-    ):
-        # No line of the joined column starts with a formula trigger (substring searches).
-        if not joined.startswith(FORMULA_TRIGGERS) and not any("\n" + t in joined for t in FORMULA_TRIGGERS):
-            return list(texts)
-    return ["" if v is None else _field(str(v)) for v in values]
+def _decimal_text(values: pl.Series) -> pl.Expr:
+    """Python's own notation of each number; polars' where they agree (everywhere but below 1e-4
+    or from 1e16, where Python writes an exponent)."""
+    size = values.abs()
+    if ((size < 1e-4) & (size != 0) | (size >= 1e16)).any():
+        return pl.lit(values.map_elements(repr, return_dtype=pl.String))
+    return pl.col(values.name).cast(pl.String)
 
 
-def _neutral(text: str) -> str:
-    """Partner text that a spreadsheet would take for a formula, made plain text."""
+def _neutral(text: pl.Expr) -> pl.Expr:
+    """Partner text that a spreadsheet would take for a formula, made plain text (OWASP, "CSV
+    injection"): a leading apostrophe. Empty text is an empty field."""
+    formula = text.str.contains(FORMULA_START)
+    return pl.when(text == "").then(None).when(formula).then(pl.lit("'") + text).otherwise(text)
+
+
+def _neutral_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
@@ -436,8 +419,7 @@ def _data_sheet(
     fmt: dict,
     name: str,
     columns: tuple[Column, ...],
-    usable: dict,
-    sheet_key: str,
+    frame: pl.DataFrame,
     names: dict[str, str],
     labels: dict[str, dict[str, str]],
 ) -> None:
@@ -448,29 +430,21 @@ def _data_sheet(
         ws.write_string(0, j, header, fmt["header"])
         ws.set_column(j, j, 30 if j == 0 else 14)
     ws.freeze_panes(1, 0)
-    i = 1
+    partner = pl.col(PARTNER).replace_strict(names, default=pl.col(PARTNER))
+    source = frame.select(FILE, partner, TITLE, LINE, *(c.key for c in columns))
+    writers = [_column_writer(ws, fmt, c, labels.get(c.codelist or "", {})) for c in columns]
     offset = len(SOURCE_HEADERS)
-    for pid, rf in usable.items():
-        table = rf.tables.get(sheet_key)
-        if table is None or not table.rows:
-            continue
-        n = len(table.rows)
-        empty = [None] * n
-        values = [table.columns.get(c.key) or empty for c in columns]
-        writers = [_column_writer(ws, fmt, c, labels.get(c.codelist or "", {})) for c in columns]
-        partner = names.get(pid, pid)
-        for k, (row_number, sheet) in enumerate(zip(table.rows, table.sheet_titles(), strict=True)):
-            ws.write_string(i, 0, rf.name)
-            ws.write_string(i, 1, partner)
-            ws.write_string(i, 2, sheet)
-            ws.write_number(i, 3, row_number)
-            for j, (write, column) in enumerate(zip(writers, values, strict=True), start=offset):
-                value = column[k]
-                if value is not None:
-                    write(i, j, value)
-            i += 1
-    if i > 1:
-        ws.autofilter(0, 0, i - 1, len(headers) - 1)
+    i = 0
+    for i, (file, partner_name, sheet, row_number, *values) in enumerate(source.iter_rows(), start=1):
+        ws.write_string(i, 0, file)
+        ws.write_string(i, 1, partner_name)
+        ws.write_string(i, 2, sheet)
+        ws.write_number(i, 3, row_number)
+        for j, (write, value) in enumerate(zip(writers, values, strict=True), start=offset):
+            if value is not None:
+                write(i, j, value)
+    if i:
+        ws.autofilter(0, 0, i, len(headers) - 1)
 
 
 def _column_writer(ws, fmt: dict, column: Column, labels: dict[str, str]):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
-from cia_workbook.convention import Convention
+from cia_workbook.convention import Action, ActionQuestion, Convention
 
 SCHEMA_VERSION = "1.1"
 # Earlier versions whose returns are still read: a column added since (`Column.since`) is then
@@ -285,11 +285,12 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
         "secteur",
         qpv.codes[:-1]
         + tuple(Code(z.code, f"Zone locale : {z.name}") for z in convention.local_zones)
-        + (Code(HORS_QPV, "Hors QPV et hors zone locale"),),
+        + (Code(HORS_QPV, "Hors QPV et hors zone locale" if convention.local_zones else "Hors QPV"),),
     )
+    # A convention without local zones has no zone list (and no zone column).
     lists = [
         YES_NO, OUTCOMES, QUARTILES, TYPOLOGIES, EMPLOYMENT,
-        communes, qpv, zones, contingents, categories, bailleurs, secteurs,
+        communes, qpv, *([zones] if convention.local_zones else []), contingents, categories, bailleurs, secteurs,
     ]  # fmt: skip
     if convention.rehousing is not None:
         operations = CodeList(
@@ -314,8 +315,8 @@ IDENTIFICATION = Sheet(
         Column("partenaire", "Partenaire", "text", "Nom du partenaire (pré-rempli).", "", required=True),
         Column("annee", "Année du bilan", "integer", "Année évaluée (pré-remplie).", "2024", required=True),
         Column("repondant", "Personne qui répond", "text", "Nom et fonction de la personne à contacter pour ce fichier.", "Marie Dupont, chargée de gestion locative", required=True),
-        Column("courriel", "Courriel", "text", "Adresse électronique de la personne qui répond.", "m.dupont@bailleur.fr"),
-        Column("telephone", "Téléphone", "text", "Numéro de téléphone de la personne qui répond.", "04 66 00 00 00"),
+        Column("courriel", "Courriel", "text", "Adresse électronique de la personne qui répond.", "m.dupont@bailleur.example"),
+        Column("telephone", "Téléphone", "text", "Numéro de téléphone de la personne qui répond.", "06 39 98 00 00"),
         Column("date_reponse", "Date de la réponse", "date", "Date à laquelle le fichier est envoyé.", "15/02/2025", required=True),
         Column("commentaires", "Commentaires", "text", "Toute précision utile à la lecture du fichier.", "Export du logiciel de gestion du 10/02/2025.", width=60),
     ),
@@ -326,7 +327,7 @@ RELOGE_NPNRU_HEADER = "Relogé NPNRU"
 _ATTRIBUTION_COLUMNS = (
     Column("reference", "Référence du dossier", "text",
            "Référence interne du dossier ou du bail chez le bailleur. Jamais de nom, d'adresse ni de numéro de sécurité sociale.",
-           "LC-2024-00153", required=True, width=18),
+           "REF-2024-00153", required=True, width=18),
     Column("date_cal", "Date de décision CAL", "date",
            "Date de la commission d'attribution (CAL/CALEOL) qui a prononcé l'attribution.",
            "15/03/2024", required=True, width=14),
@@ -406,36 +407,51 @@ PATRIMOINE = Sheet(
     required=False,
 )  # fmt: skip
 
-ACTIONS_BAILLEUR = Sheet(
+ACTIONS = Sheet(
     "actions",
     "Actions",
     "form",
-    "Réponses courtes sur les actions 3 et 5 de la convention.",
-    columns=(
-        Column("a3_rehabilitations", "Action 3 – Des réhabilitations ou restructurations de logements en QPV ont-elles été engagées dans l'année ?", "yesno", "Oui ou Non.", "Oui", codelist="oui_non"),
-        Column("a3_vieillissement", "Action 3 – Une attention particulière a-t-elle été portée aux attributions dans les secteurs vieillissants ?", "yesno", "Oui ou Non.", "Oui", codelist="oui_non"),
-        Column("a3_commentaire", "Action 3 – Actions menées pour l'attractivité et la mixité en QPV", "text", "Texte libre.", "Résidentialisation de la résidence Cauvel.", width=80),
-        Column("a5_information", "Action 5 – Des informations sur le parc en QPV ont-elles été transmises aux lieux d'accueil des demandeurs ?", "yesno", "Oui ou Non.", "Non", codelist="oui_non"),
-        Column("a5_commentaire", "Action 5 – Communication positive sur le parc en QPV", "text", "Texte libre.", "Journée portes ouvertes aux Cévennes.", width=80),
-    ),
+    "Réponses courtes sur les actions de la convention.",
     required=False,
-)  # fmt: skip
+)
+# A question of the convention's Actions sheet as a form line, by its kind (convention.ActionQuestion).
+_QUESTION_KINDS = {
+    "oui_non": {"kind": "yesno", "definition": "Oui ou Non.", "codelist": "oui_non", "example": "Oui"},
+    "texte": {"kind": "text", "definition": "Texte libre.", "width": 80},
+    "entier": {"kind": "integer", "definition": "Nombre entier, sans texte ni unité.", "minimum": 0,
+               "maximum": 100000, "example": "0"},
+}  # fmt: skip
 
-ACTIONS_RESERVATAIRE = Sheet(
-    "actions",
-    "Actions",
-    "form",
-    "Réponses courtes sur la contribution du réservataire aux objectifs de la convention.",
-    columns=(
-        Column("gestion_flux", "Votre contingent est-il géré en flux dans l'année ?", "yesno", "Oui ou Non.", "Oui", codelist="oui_non"),
-        Column("contribution_commentaire", "Actions menées pour contribuer aux objectifs (1er quartile hors QPV, mixité en QPV, publics prioritaires)", "text", "Texte libre.", "Priorisation des ménages du 1er quartile sur les logements neufs.", width=80),
-        Column("difficultes", "Difficultés rencontrées", "text", "Texte libre.", "Peu de candidats pour les T4 en QPV.", width=80),
-    ),
-    required=False,
-)  # fmt: skip
+
+def question_column(action: Action, question: ActionQuestion) -> Column:
+    """A question of an action as a line of the Actions form: « Action 3 – question »."""
+    spec = dict(_QUESTION_KINDS[question.kind])
+    example = question.example or spec.pop("example", "")
+    spec.pop("example", None)
+    return Column(
+        question.key, f"{action.name} – {question.label}", example=example, required=question.required, **spec
+    )
+
+
+def actions_sheet(convention: Convention, kind: str) -> Sheet | None:
+    """The Actions form of a partner kind: the convention's questions asked to it; None without any."""
+    asked = convention.action_questions(kind)
+    if not asked:
+        return None
+    numbers = [str(n) for n in sorted({a.number for a, _ in asked})]
+    names = ", ".join(numbers[:-1]) + " et " + numbers[-1] if len(numbers) > 1 else numbers[0]
+    about = f"les actions {names}" if len(numbers) > 1 else f"l'action {names}"
+    return replace(
+        ACTIONS,
+        purpose=f"Réponses courtes sur {about} de la convention.",
+        columns=tuple(question_column(a, q) for a, q in asked),
+    )
 
 
 def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
+    zones = _zone_names(convention)
+    outside = "hors QPV" + (f" et hors {zones}" if zones else "")
+    inside = "en QPV" + "".join(f" ou {z.inside}" for z in convention.local_zones)
     cats = [
         Column(
             f"prioritaires_{c.code.lower()}",
@@ -458,13 +474,13 @@ def _contingent_columns(convention: Convention) -> tuple[Column, ...]:
         Column("baux_signes", "Attributions suivies d'un bail signé", "integer", "Attributions sur votre contingent suivies d'un bail signé dans l'année.", "35", required=True, minimum=0, maximum=100000, width=14),
         *cats,
         Column("q1_hors_qpv", "Dont 1er quartile ou relogés NPNRU hors QPV", "integer",
-               "Baux signés hors QPV et hors zone locale au profit de ménages du 1er quartile ou relogés dans le cadre "
+               f"Baux signés {outside} au profit de ménages du 1er quartile ou relogés dans le cadre "
                "du NPNRU, quelle que soit leur catégorie (un ménage des deux compte une fois).",
                "8", required=True, minimum=0, maximum=100000, width=14, since="1.1",
                former_headers=("Dont 1er quartile hors QPV",),
                before="dans votre fichier, elle compte le 1er quartile seul, sans les relogés NPNRU : elle est "
                "comparée aux lignes des bailleurs selon cette définition."),
-        Column("q234_qpv", "Dont quartiles 2 à 4 en QPV ou zone locale", "integer", "Attributions en QPV ou en zone locale au profit de ménages des quartiles 2, 3 et 4.", "6", required=True, minimum=0, maximum=100000, width=14),
+        Column("q234_qpv", "Dont quartiles 2 à 4 en QPV" + (" ou zone locale" if zones else ""), "integer", f"Attributions {inside} au profit de ménages des quartiles 2, 3 et 4.", "6", required=True, minimum=0, maximum=100000, width=14),
         Column("refus", "Refus des ménages", "integer", "Propositions refusées par les ménages dans l'année.", "12", required=True, minimum=0, maximum=100000, width=12),
     )  # fmt: skip
 
@@ -477,7 +493,7 @@ _REHOUSING_COLUMNS = (
     Column("identifiant", "Identifiant du ménage", "text",
            "Identifiant pseudonyme du ménage, le même chaque année (par exemple opération et numéro d'ordre). "
            "Jamais de nom, d'adresse ni de numéro de sécurité sociale.",
-           "PSJ-0012", required=True, width=14),
+           "OPERATION-012", required=True, width=14),
     Column("operation", "Opération NPNRU", "code", "Opération de renouvellement urbain à l'origine du relogement.",
            "", required=True, codelist="operation_npnru", width=30),
     Column("taille_menage", "Taille du ménage", "integer", "Nombre total de personnes du ménage.", "3",
@@ -575,21 +591,88 @@ SYNTHESE = Sheet(
 )
 
 
+def _zone_names(convention: Convention) -> str:
+    """The convention's local zones by their names (« Quartier des Promelles »), or ""."""
+    return " et ".join(z.name for z in convention.local_zones)
+
+
+def reference_example(partner_id: str, year: int) -> str:
+    """A file reference as a partner's software might number it, from its id: « HDG-2024-00153 »
+    for habitat-du-gard (initials of a compound id, else its first three letters)."""
+    words = [w for w in partner_id.split("-") if w]
+    prefix = "".join(w[0] for w in words)[:4] if len(words) > 1 else (words[0][:3] if words else "ref")
+    return f"{prefix.upper()}-{year}-00153"
+
+
+def _attributions(convention: Convention, year: int, reference: str) -> Sheet:
+    """The Attributions sheet of a convention: its zones named, no zone column without any."""
+    zones = _zone_names(convention)
+    columns = []
+    for column in ATTRIBUTIONS.columns:
+        if column.key == "zone_locale":
+            if not zones:
+                continue  # the column's place is taken by the next ones: the schema drives every reader
+            column = replace(
+                column, definition=f"Zone que la convention traite comme un QPV ({zones}), ou « Aucune »."
+            )
+        elif column.key == "reference":
+            column = replace(column, example=reference)
+        columns.append(column)
+    return replace(ATTRIBUTIONS, columns=tuple(columns))
+
+
+def _patrimoine(convention: Convention) -> Sheet:
+    zones = _zone_names(convention)
+    if not zones:
+        purpose = "Le parc et sa vacance au 31 décembre, par commune et par secteur (chaque QPV, hors QPV)."
+        secteur = ("QPV du parc décrit, ou « Hors QPV ».", "Hors QPV")
+    else:
+        purpose = (
+            f"Le parc et sa vacance au 31 décembre, par commune et par secteur (QPV, {zones}, hors QPV)."
+        )
+        secteur = (
+            f"QPV, zone locale ({zones}) ou « Hors QPV et hors zone locale ».",
+            "Hors QPV et hors zone locale",
+        )
+    columns = tuple(
+        replace(c, definition=secteur[0], example=secteur[1]) if c.key == "secteur" else c
+        for c in PATRIMOINE.columns
+    )
+    return replace(PATRIMOINE, purpose=purpose, columns=columns)
+
+
+def _relogements(convention: Convention, required: bool = False) -> Sheet:
+    """The rehousing sheet, its household id exemplified by the charter's first operation."""
+    charter = convention.rehousing
+    example = f"{charter.operations[0].code}-012" if charter is not None else "OPERATION-012"
+    columns = tuple(replace(c, example=example) if c.key == "identifiant" else c for c in RELOGEMENTS.columns)
+    return replace(RELOGEMENTS, columns=columns, required=required)
+
+
 def schema_for(
     convention: Convention, kind: PartnerKind, year: int, partner: str | None = None
 ) -> WorkbookSchema:
     """The workbook schema of a partner kind for a year of the convention.
 
     With `partner`, the rehousing sheet is added when the convention's charter lists that
-    partner; an operator's workbook holds that sheet only.
+    partner; an operator's workbook holds that sheet only. Examples (a file reference) are made
+    from the partner's id, or from the convention's first bailleur's without one.
     """
     codelists = codelists_for(convention, year)
     rehousing = partner is not None and convention.reports_rehousing(partner)
+    actions = actions_sheet(convention, kind)
+    forms = (actions,) if actions is not None else ()
     if kind == "operateur":
-        sheets = (README, IDENTIFICATION, replace(RELOGEMENTS, required=True))
+        sheets = (README, IDENTIFICATION, _relogements(convention, required=True))
     elif kind == "bailleur":
-        sheets = (README, IDENTIFICATION, ATTRIBUTIONS, PATRIMOINE, ACTIONS_BAILLEUR)
-        sheets += (RELOGEMENTS, SYNTHESE) if rehousing else (SYNTHESE,)
+        example_id = partner or (convention.bailleurs[0].id if convention.bailleurs else "bailleur")
+        sheets = (
+            README,
+            IDENTIFICATION,
+            _attributions(convention, year, reference_example(example_id, year)),
+        )
+        sheets += (_patrimoine(convention), *forms)
+        sheets += (_relogements(convention), SYNTHESE) if rehousing else (SYNTHESE,)
     else:
         contingent = Sheet(
             "contingent",
@@ -600,7 +683,7 @@ def schema_for(
             header_row=3,
             rows=max(20, len(convention.bailleurs) + 5),
         )
-        sheets = (README, IDENTIFICATION, contingent, ACTIONS_RESERVATAIRE)
+        sheets = (README, IDENTIFICATION, contingent, *forms)
         if rehousing:
-            sheets += (RELOGEMENTS,)
+            sheets += (_relogements(convention),)
     return WorkbookSchema(kind=kind, year=year, sheets=sheets, codelists=codelists)

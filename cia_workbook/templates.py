@@ -10,7 +10,6 @@ trusts them and recomputes everything from the rows.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +20,14 @@ from babel.numbers import format_decimal
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from cia_workbook import formatdoc, schema
+from cia_workbook import sheet_layout as layout
 from cia_workbook.consolidate import Rate, objective_rates
 from cia_workbook.convention import OBJECTIVE_CODES, Convention, Partner
 from cia_workbook.fileio import atomic_path
 from cia_workbook.model import Campaign, ReturnFile
 from cia_workbook.schema import Column, Sheet, WorkbookSchema
 from cia_workbook.templates_synthese import objective_formulas, range_names
+from cia_workbook.typography import fr
 
 if TYPE_CHECKING:
     from cia_workbook.demo import FilledReturn
@@ -78,6 +79,20 @@ OPTIONAL_HEADER_FILL = "#DDEBF7"
 PREFILLED_FILL = "#EDEDED"
 DATE_FORMAT = "dd/mm/yyyy"
 
+# Columns of the Lisez-moi sheet (sheet, header, definition, requirement, allowed values,
+# example): one landscape A4 page wide at full size with the narrow margins below.
+README_WIDTHS = (14, 23, 38, 17, 31, 20)
+# The definitions table of the Lisez-moi: a reference, set a point smaller than the text.
+README_TABLE_SIZE = 10
+# Print margins in inches (left, right, top, bottom): narrow, as in Excel's « Étroites ».
+MARGINS = (0.4, 0.4, 0.6, 0.6)
+# A header wraps on at most this many lines: a column whose header needs more is widened (up to
+# half as wide again), the row then takes the height of the tallest header.
+HEADER_MAX_LINES = 4
+HEADER_HEIGHT_MIN = 30
+# Columns of a form sheet: question, answer, example.
+FORM_WIDTHS = (60, 55, 40)
+
 
 class _Worksheet(xlsxwriter.worksheet.Worksheet):
     """A worksheet that writes formulas as given.
@@ -96,6 +111,23 @@ class _Workbook(xlsxwriter.Workbook):
     worksheet_class = _Worksheet
 
 
+class MissingContact(ValueError):
+    """The convention gives no address for the returns: no template can say where to send it."""
+
+
+def require_contact(convention: Convention) -> str:
+    """The address partners send their files to (« courriel_contact »); MissingContact without one."""
+    address = convention.campaign.contact_email.strip()
+    if not address:
+        raise MissingContact(
+            "La convention n'indique pas l'adresse à laquelle les partenaires renvoient leurs fichiers : "
+            "renseignez « courriel_contact » dans la section [campagne] du fichier de la convention "
+            '(par exemple courriel_contact = "habitat@mon-epci.fr"), puis relancez la commande. '
+            "Chaque modèle affiche cette adresse."
+        )
+    return address
+
+
 def template_filename(partner: Partner, year: int) -> str:
     """Stable file name without spaces or accents, e.g. cia-2024-logis-cevenols.xlsx."""
     return schema.template_file_name(partner.id, year)
@@ -108,7 +140,11 @@ def write_templates(
     partner_ids=None,
     previous: Campaign | None = None,
 ) -> list[Path]:
-    """Write one template per partner (all, or those of `partner_ids`) into `outdir`."""
+    """Write one template per partner (all, or those of `partner_ids`) into `outdir`, with the
+    format documentation of the year beside them (`formatdoc.write_format_files`: format-<year>.md
+    and the Table Schema of each table); MissingContact when the convention gives no return address.
+    Returns the templates' paths."""
+    require_contact(convention)
     wanted = set(partner_ids) if partner_ids else None
     previous_returns = previous.usable() if previous is not None else {}
     previous_excluded = previous.excluded() if previous is not None else {}
@@ -128,6 +164,7 @@ def write_templates(
                 previous_missing=previous is not None and partner.id in previous.missing,
             )
         )
+    formatdoc.write_format_files(convention, year, outdir)
     return paths
 
 
@@ -150,7 +187,10 @@ def write_template(
     `filled` (demo and benchmarks only) writes a partner's answers into the data rows and forms
     as the template is built: thousands of filled returns in seconds, where opening each
     template again with openpyxl would take minutes.
+
+    MissingContact when the convention gives no return address (every template shows it).
     """
+    require_contact(convention)
     wb_schema = schema.schema_for(convention, partner.kind, year, partner.id)
     with atomic_path(Path(path)) as tmp:
         builder = _Builder(convention, partner, year, wb_schema, previous_return, filled)
@@ -176,10 +216,18 @@ def _number(value: float) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
-def _lines(text: str, width: float) -> int:
-    """Rough count of wrapped lines, to size rows (neither Excel nor xlsxwriter does it for merged cells)."""
-    chars = max(int(width * 1.1), 10)
-    return sum(max(1, math.ceil(len(part) / chars)) for part in str(text).split("\n"))
+def header_width(column: Column) -> float:
+    """The width of a table column: the schema's, widened so that no word of its header is cut
+    and the header wraps on at most HEADER_MAX_LINES lines."""
+    width = max(float(column.width), layout.word_width(column.header, bold=True))
+    while layout.lines(column.header, width, bold=True) > HEADER_MAX_LINES and width < column.width * 1.5:
+        width += 1
+    return width
+
+
+def header_height(headers: list[tuple[str, float]]) -> float:
+    """The height of a header row: its tallest wrapped header (bold), never under two lines."""
+    return max(layout.row_height(headers, bold=True), HEADER_HEIGHT_MIN)
 
 
 class _Builder:
@@ -252,6 +300,10 @@ class _Builder:
         self.f_header_req = add({**header, "bg_color": REQUIRED_HEADER_FILL})
         self.f_header_opt = add({**header, "bg_color": OPTIONAL_HEADER_FILL})
         self.f_table_cell = add({**base, "text_wrap": True, "border": 1})
+        small = {**base, "font_size": README_TABLE_SIZE, "text_wrap": True, "border": 1}
+        self.f_small_cell = add(small)
+        self.f_small_header = add({**small, "bold": True, "align": "center", "valign": "vcenter",
+                                   "bg_color": OPTIONAL_HEADER_FILL})  # fmt: skip
         self.f_prefilled = add({**base, "bg_color": PREFILLED_FILL, "border": 1, "align": "left"})
         self.f_required = add({"bg_color": REQUIRED_FILL})
         self.f_percent = add({**base, "num_format": "0.0 %", "border": 1})
@@ -380,96 +432,112 @@ class _Builder:
     # -- Readme ----------------------------------------------------------------------------
 
     def _readme(self, ws, sheet: Sheet) -> None:
-        widths = (18, 30, 60, 22, 44, 26)
+        """The mode d'emploi, readable as a page: the essentials, short sections, one filled
+        example row of the main table, then the definition of every column."""
+        widths = README_WIDTHS
         for col, width in enumerate(widths):
             ws.set_column(col, col, width)
+        last_col = len(widths) - 1
         total = sum(widths)
         row = 0
 
-        def para(text: str, fmt=None) -> None:
+        def para(text: str, fmt=None, first: int = 0, size: float = 11, bold: bool = False) -> None:
             nonlocal row
-            ws.merge_range(row, 0, row, len(widths) - 1, text, fmt or self.f_wrap)
-            ws.set_row(row, 15 * _lines(text, total) + 4)
+            text = fr(text)
+            ws.merge_range(row, first, row, last_col, text, fmt or self.f_wrap)
+            ws.set_row(row, layout.row_height([(text, sum(widths[first:]))], size, bold))
+            row += 1
+
+        def section(title: str) -> None:
+            nonlocal row
+            ws.set_row(row, 8)  # a gap before each section
+            row += 1
+            ws.write_string(row, 0, fr(title), self.f_section)
+            ws.set_row(row, layout.row_height([(title, total)], 12, True))
+            row += 1
+
+        def pair(key: str, value: str) -> None:
+            """A key in A:B, its value in C:F."""
+            nonlocal row
+            key, value = fr(key), fr(value)
+            ws.merge_range(row, 0, row, 1, key, self.f_bold)
+            ws.merge_range(row, 2, row, last_col, value, self.f_wrap)
+            ws.set_row(row, max(layout.row_height([(key, sum(widths[:2]))], bold=True),
+                                layout.row_height([(value, sum(widths[2:]))])))  # fmt: skip
             row += 1
 
         campaign = self.convention.campaign
         deadline = format_date(campaign.deadline_for(self.year), format="long", locale=LOCALE)
         info = self.convention.info
         epci = self.convention.epci.name
-        ws.write_string(
-            row,
-            0,
-            f"Bilan {self.year} de la convention intercommunale d'attribution – {self.partner.name}",
-            self.f_title,
+        address = campaign.contact_email
+        title = f"Bilan {self.year} de la convention intercommunale d'attribution – {self.partner.name}"
+        para(title, self.f_title, size=14, bold=True)
+        para(
+            f"{epci} évalue chaque année la « {info.title} ». Ce fichier recueille vos données de "
+            f"l'année {self.year} ; elles entrent dans le bilan présenté à la commission de coordination "
+            "puis à la Conférence intercommunale du logement."
         )
-        ws.set_row(row, 22)
-        row += 1
+        section("L'essentiel")
+        pair("Année évaluée", f"{self.year}, du 1er janvier au 31 décembre")
+        pair("Date limite de retour", deadline)
+        pair("Envoi du fichier", f"par courriel à {address}" if address else "par courriel à l'agglomération")
+        service = campaign.contact_service or epci
+        pair("Questions", f"{service} – {address}" if address else service)
+
         inputs = formatdoc.input_sheets(self.schema)
-        para(
-            f"{epci} évalue chaque année la « {info.title} ». Ce fichier recueille les données de "
-            f"{self.partner.name} pour l'année {self.year}, du 1er janvier au 31 décembre {self.year}. "
-            "Elles servent au bilan annuel présenté à la commission de coordination puis à la "
-            "Conférence intercommunale du logement."
-        )
-        para(f"Date limite de retour : {deadline}.", self.f_bold)
-        contact = campaign.contact_service or epci
-        if campaign.contact_email:
-            contact += f" – {campaign.contact_email}"
-        else:
-            contact += " – à l'adresse indiquée dans le courriel qui accompagne ce fichier"
-        para(f"Questions et envoi du fichier : {contact}.")
-        row += 1
-        ws.write_string(row, 0, "Comment remplir ce fichier", self.f_section)
-        row += 1
-        para("Feuilles à remplir : " + " ; ".join(f"« {s.title} » : {s.purpose}" for s in inputs))
-        para(
-            "Les cellules colorées en orange sont obligatoires : elles restent colorées tant qu'elles "
-            "sont vides (dans un tableau, dès que la ligne contient une donnée). Les en-têtes orange "
-            "signalent les colonnes obligatoires, les en-têtes bleus les colonnes facultatives."
-        )
-        para(
-            "Choisissez les valeurs des colonnes à liste dans le menu déroulant de la cellule ; une bulle "
-            "d'aide rappelle la définition de chaque colonne. Dates au format JJ/MM/AAAA (par exemple "
-            f"15/03/{self.year}) ; nombres sans texte ni unité (14500 et non « 14 500 € »)."
-        )
-        for table in (s for s in inputs if s.layout == "table"):
-            free = [c.header for c in table.columns if not c.codelist]
-            coded = [c.header for c in table.columns if c.codelist]
-            last = table.first_data_row + table.rows - 1
-            para(
-                f"Feuille « {table.title} » : une ligne par enregistrement à partir de la ligne "
-                f"{table.first_data_row}, {table.rows} lignes préparées (jusqu'à la ligne {last}). "
-                "Vous pouvez coller un export de votre logiciel, colonne par colonne dans l'ordre des "
-                f"en-têtes de la ligne {table.header_row}, en collant uniquement les valeurs (Excel : "
-                "Collage spécial > Valeurs ; LibreOffice : Édition > Collage spécial > Coller "
-                "seulement le texte, les nombres ou les dates) pour garder les menus et les contrôles. "
-                f"Colonnes qui se collent telles quelles (texte, nombres, dates) : {', '.join(free)}. "
-                f"Colonnes à liste, dont les valeurs collées doivent s'écrire exactement comme dans le "
-                f"tableau ci-dessous : {', '.join(coded)}."
-            )
-            para(
-                f"Pour ajouter des lignes à la feuille « {table.title} », insérez-les à l'intérieur du "
-                f"tableau (clic droit sur un numéro de ligne entre {table.first_data_row} et {last} > "
-                "Insérer des lignes) : les menus déroulants et les contrôles s'étendent aux nouvelles "
-                "lignes. N'écrivez pas sous la dernière ligne préparée."
-            )
+        section("Les feuilles à remplir")
+        for sheet_ in inputs:
+            where = ""
+            if sheet_.layout == "table":
+                last = sheet_.first_data_row + sheet_.rows - 1
+                where = (
+                    f" Lignes {sheet_.first_data_row} à {_number(last)} ({_number(sheet_.rows)} lignes "
+                    "préparées, d'autres peuvent être insérées)."
+                )
+            pair(sheet_.title, f"{sheet_.purpose}{where}")
         if any(s.layout == "synthese" for s in self.schema.sheets):
-            para(
-                "La feuille « Synthèse » calcule vos taux en direct face aux cibles de l'année, à partir "
-                "de la feuille « Attributions ». Elle est indicative : l'agglomération recalcule tous "
-                "les indicateurs à partir de vos lignes."
+            pair(
+                "Synthèse (rien à saisir)",
+                "Vos taux calculés en direct face aux cibles de l'année, à partir de la feuille « Attributions ». "
+                "Indicative : l'agglomération recalcule tous les indicateurs à partir de vos lignes.",
             )
-        para(
-            "Ne saisissez aucun nom, adresse ni numéro de sécurité sociale : une référence de dossier "
-            "suffit. Ne renommez pas les feuilles, ne déplacez pas et ne supprimez pas de colonnes, ne "
-            "modifiez pas les en-têtes : la structure est protégée (sans mot de passe) pour éviter les "
-            "erreurs de lecture. Enregistrez au format .xlsx (ou .ods avec LibreOffice) et renvoyez "
-            "le fichier. Un collage de valeurs contourne les menus déroulants : toutes les valeurs "
-            "sont contrôlées à la réception et vous recevrez la liste des corrections éventuelles."
-        )
-        row += 1
-        ws.write_string(row, 0, "Définition de chaque colonne", self.f_section)
-        row += 1
+
+        section("Comment remplir")
+        for text in (
+            "Cellules orange : obligatoires ; elles restent orange tant qu'elles sont vides (dans un tableau, "
+            "dès que la ligne est commencée). En-têtes orange : colonnes obligatoires ; en-têtes bleus : facultatives.",
+            "Colonnes à liste : choisissez la valeur dans le menu déroulant de la cellule ; une bulle d'aide "
+            "rappelle la définition de chaque colonne.",
+            f"Dates au format JJ/MM/AAAA (par exemple 15/03/{self.year}) ; nombres sans texte ni unité "
+            "(14500 et non « 14 500 € »).",
+            "Jamais de nom, d'adresse ni de numéro de sécurité sociale : une référence de dossier suffit.",
+            "Ne renommez pas les feuilles, ne déplacez pas et ne supprimez pas de colonnes, ne modifiez pas les "
+            "en-têtes : la structure est protégée (sans mot de passe) pour que le fichier soit lu sans erreur.",
+            "Enregistrez au format .xlsx (ou .ods avec LibreOffice) et envoyez le fichier "
+            + (f"à {address}." if address else "à l'agglomération.")
+            + " Toutes les valeurs sont contrôlées à la réception : s'il y a lieu, vous recevrez une copie "
+            "annotée de votre fichier avec la liste des corrections.",
+        ):
+            para(f"•  {text}")
+        tables = [s for s in inputs if s.layout == "table"]
+        if tables:
+            section("Coller un export de votre logiciel")
+            for text in (
+                "Collez uniquement les valeurs, colonne par colonne dans l'ordre des en-têtes (Excel : Collage "
+                "spécial > Valeurs ; LibreOffice : Édition > Collage spécial > Coller seulement le texte, les "
+                "nombres ou les dates) : les menus déroulants et les contrôles restent en place.",
+                "Dans une colonne à liste, une valeur collée doit s'écrire exactement comme dans la colonne "
+                "« Valeurs autorisées » du tableau des définitions ci-dessous.",
+                "Pour ajouter des lignes, insérez-les à l'intérieur du tableau (clic droit sur un numéro de ligne "
+                "> Insérer des lignes) : les menus et les contrôles s'étendent aux nouvelles lignes. N'écrivez "
+                "pas sous la dernière ligne préparée.",
+            ):
+                para(f"•  {text}")
+            section(f"Exemple : une ligne remplie de la feuille « {tables[0].title} »")
+            row = self._readme_example(ws, tables[0], row)
+
+        section("Définition de chaque colonne")
         headers = (
             "Feuille",
             "Colonne (en-tête)",
@@ -478,39 +546,58 @@ class _Builder:
             "Valeurs autorisées",
             "Exemple",
         )
+        size = README_TABLE_SIZE
         for col, text in enumerate(headers):
-            ws.write_string(row, col, text, self.f_header_opt)
+            ws.write_string(row, col, text, self.f_small_header)
+        ws.set_row(row, layout.row_height(zip(headers, widths, strict=True), size, bold=True))
         ws.repeat_rows(row)
         row += 1
         for sheet_ in inputs:
             for column in sheet_.columns:
+                # (the header as the sheet spells it, so that a partner finds it again)
                 cells = (
                     sheet_.title,
                     column.header,
-                    column.definition,
-                    formatdoc.requirement(column),
-                    formatdoc.allowed_values(column, self.schema),
+                    fr(column.definition),
+                    fr(formatdoc.requirement(column)),
+                    fr(formatdoc.allowed_values(column, self.schema)),
                     self.schema.example(column),
                 )
                 for col, text in enumerate(cells):
-                    ws.write_string(row, col, text, self.f_table_cell)
-                ws.set_row(row, 15 * max(_lines(t, w) for t, w in zip(cells, widths, strict=True)) + 3)
+                    ws.write_string(row, col, text, self.f_small_cell)
+                ws.set_row(row, layout.row_height(zip(cells, widths, strict=True), size))
                 row += 1
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        self._print_page(ws)
+
+    def _readme_example(self, ws, table: Sheet, row: int) -> int:
+        """One filled row of `table` as the partner will type it, its headers above its values,
+        cut into lines of the Lisez-moi's columns (read left to right, then the next line)."""
+        widths = README_WIDTHS
+        columns = list(table.columns)
+        for start in range(0, len(columns), len(widths)):
+            chunk = columns[start : start + len(widths)]
+            heads = [c.header for c in chunk]
+            values = [self.schema.example(c) for c in chunk]
+            for col, column in enumerate(chunk):
+                required = column.required or bool(column.required_when)
+                ws.write_string(row, col, column.header, self.f_header_req if required else self.f_header_opt)
+                ws.write_string(row + 1, col, values[col], self.f_table_cell)
+            ws.set_row(row, layout.row_height(zip(heads, widths, strict=False), bold=True))
+            ws.set_row(row + 1, layout.row_height(zip(values, widths, strict=False)))
+            row += 2
+        return row
 
     # -- Forms ------------------------------------------------------------------------------
 
     def _form(self, ws, sheet: Sheet) -> None:
-        ws.set_column(0, 0, 60)
-        ws.set_column(1, 1, 55)
-        ws.set_column(2, 2, 40)
+        widths = FORM_WIDTHS
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
         ws.write_string(0, 0, f"{sheet.title} – {self.partner.name} – bilan {self.year}", self.f_title)
-        ws.write_string(
-            1, 0, f"{sheet.purpose} Réponses en colonne B ; cellules orange : obligatoires.", self.f_hint
-        )
-        ws.set_row(1, 32)  # the hint wraps on two lines in column A
+        ws.set_row(0, layout.row_height([], 14))
+        hint = f"{sheet.purpose} Réponses en colonne B ; cellules orange : obligatoires."
+        ws.write_string(1, 0, hint, self.f_hint)
+        ws.set_row(1, layout.row_height([(hint, widths[0])]))
         prefilled = {}
         if sheet.key == "identification":
             prefilled = {"partenaire": self.partner.name, "annee": self.year}
@@ -518,11 +605,15 @@ class _Builder:
             row = sheet.form_row(column.key) - 1
             ws.write_string(row, 0, column.header, self.f_bold)
             example = self.schema.example(column)
-            if example and column.key not in prefilled:
-                ws.write_string(row, 2, f"Exemple : {example}", self.f_example)
-            height = 15 * max(_lines(column.header, 60), _lines(example, 40), 1) + 4
-            if column.width >= 60:
-                height = max(height, 60)
+            shown = f"Exemple : {example}" if example and column.key not in prefilled else ""
+            if shown:
+                ws.write_string(row, 2, shown, self.f_example)
+            height = max(
+                layout.row_height([(column.header, widths[0])], bold=True),
+                layout.row_height([(shown, widths[2])]),
+            )
+            if column.width >= 60:  # room for a few lines of answer
+                height = max(height, layout.row_height([], minimum=4))
             ws.set_row(row, height)
             if column.key in prefilled:
                 value = prefilled[column.key]
@@ -548,9 +639,7 @@ class _Builder:
                     1,
                     {"type": "formula", "criteria": f"=LEN({cell})=0", "format": self.f_required},
                 )
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        self._print_page(ws)
 
     # -- Tables -----------------------------------------------------------------------------
 
@@ -562,9 +651,12 @@ class _Builder:
         last_letter = xl_col_to_name(ncols - 1)
         # Rows above the data keep a locked style (a row style wins over the column style for
         # empty cells); the data columns take unlocked styles.
+        widths = [header_width(c) for c in sheet.columns]
         for r in range(header_row + 1):
             ws.set_row(r, None, self.f_locked)
-        ws.set_row(header_row, 48, self.f_locked)
+        ws.set_row(0, layout.row_height([], 14), self.f_locked)
+        heads = [(c.header, w) for c, w in zip(sheet.columns, widths, strict=True)]
+        ws.set_row(header_row, header_height(heads), self.f_locked)
         ws.write_string(0, 0, f"{sheet.title} – {self.partner.name} – bilan {self.year}", self.f_title)
         ws.write_string(
             1,
@@ -575,7 +667,7 @@ class _Builder:
         )
         index = {c.key: i for i, c in enumerate(sheet.columns)}
         for col, column in enumerate(sheet.columns):
-            ws.set_column(col, col, column.width, self.f_input[column.kind])
+            ws.set_column(col, col, widths[col], self.f_input[column.kind])
             required = column.required or bool(column.required_when)
             ws.write_string(
                 header_row, col, column.header, self.f_header_req if required else self.f_header_opt
@@ -613,14 +705,21 @@ class _Builder:
                 ws.write_string(first + offset, index["bailleur"], name, self.f_input["code"])
         ws.freeze_panes(sheet.first_data_row - 1, 1)
         ws.autofilter(header_row, 0, last, ncols - 1)
-        ws.set_landscape()
-        ws.set_paper(9)
         ws.repeat_rows(header_row)
-        ws.fit_to_pages(1, 0)
+        self._print_page(ws)
         if self.filled is not None and self.filled.tables.get(sheet.key):
             for r, row in enumerate(self.filled.tables[sheet.key], start=first):
                 for col, column in enumerate(sheet.columns):
                     self._answer(ws, r, col, row.get(column.key), self.f_input[column.kind])
+
+    def _print_page(self, ws) -> None:
+        """Landscape A4, one page wide, narrow margins, the sheet's name and the page in the footer."""
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.set_margins(*MARGINS)
+        ws.fit_to_pages(1, 0)
+        name = self.partner.name.replace("&", "&&")  # « & » starts a code in a footer
+        ws.set_footer(f"&L&8{name} – bilan {self.year}&R&8&A – page &P sur &N")
 
     def _answer(self, ws, row: int, col: int, value, fmt) -> None:
         """One pre-filled answer, typed as Excel stores what a partner types or picks."""
@@ -639,11 +738,6 @@ class _Builder:
 
     def _synthese(self, ws, sheet: Sheet) -> None:
         year = self.year
-        widths = (46, 12, 14, 10, 10, 10, 16, 14, 10, 12, 12, 10)
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        ws.write_string(0, 0, f"Synthèse {year} – {self.partner.name}", self.f_title)
-        ws.write_string(1, 0, f"{sheet.purpose} Calcul à partir de la feuille « Attributions ».", self.f_hint)
         headers = (
             "Objectif",
             f"Numérateur {year}",
@@ -658,8 +752,19 @@ class _Builder:
             f"Univers {year - 1}",
             f"Cible {year - 1}",
         )
+        widths = [
+            max(w, layout.word_width(h, bold=True))
+            for w, h in zip((46, 12, 14, 10, 10, 10, 16, 14, 10, 12, 12, 10), headers, strict=True)
+        ]
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.write_string(0, 0, f"Synthèse {year} – {self.partner.name}", self.f_title)
+        ws.set_row(0, layout.row_height([], 14))
+        hint = f"{sheet.purpose} Calcul à partir de la feuille « Attributions »."
+        ws.merge_range(1, 0, 1, len(widths) - 1, hint, self.f_hint)
+        ws.set_row(1, layout.row_height([(hint, sum(widths))]))
         hr = SYNTHESE_HEADER_ROW - 1
-        ws.set_row(hr, 48)
+        ws.set_row(hr, header_height(list(zip(headers, widths, strict=True))))
         for col, text in enumerate(headers):
             ws.write_string(hr, col, text, self.f_header_opt)
         for name, ref in range_names(self.schema).items():
@@ -671,7 +776,7 @@ class _Builder:
             excel_row = r + 1
             objective = self.convention.objective(code)
             f = formulas[code]
-            ws.set_row(r, 15 * _lines(objective.label, widths[0]) + 4)
+            ws.set_row(r, layout.row_height([(objective.label, widths[0])]))
             ws.write_string(r, 0, objective.label, self.f_table_cell)
             ws.write_formula(r, 1, f.numerator, self.f_count, 0)
             ws.write_formula(r, 2, f.universe, self.f_count, 0)
@@ -702,14 +807,21 @@ class _Builder:
                 ws.write_string(r, 7, "sans objet", self.f_table_cell)
             self._previous_cells(ws, r, code, before)
         row = SYNTHESE_FIRST_ROW + len(OBJECTIVE_CODES)
+        zones = " et ".join(z.name for z in self.convention.local_zones)
+        outside = (
+            f"hors QPV et hors zone locale ({zones} : colonne « Zone locale » à « Aucune »)"
+            if zones
+            else "hors QPV"
+        )
+        inside = f"en QPV ou dans une zone locale ({zones})" if zones else "en QPV"
         notes = [
             "Définitions (texte de la convention) :",
             f"1. Univers : baux signés en {year} (date de signature du bail dans l'année) pour des logements "
-            "hors QPV et hors zone locale (« Aucune »). Numérateur : ménages du 1er quartile ou relogés "
+            f"{outside}. Numérateur : ménages du 1er quartile ou relogés "
             "dans le cadre du NPNRU (colonne « Relogé NPNRU », quelle que soit la catégorie, ou catégorie "
             "relogement NPNRU), comptés une seule fois.",
             f"2. Univers : attributions prononcées en {year} (date de décision CAL dans l'année) pour des "
-            "logements en QPV ou dans une zone locale. Numérateur : ménages des quartiles 2, 3 et 4.",
+            f"logements {inside}. Numérateur : ménages des quartiles 2, 3 et 4.",
             f"3. Univers : baux signés en {year} sur le contingent propre du bailleur. Numérateur : ménages "
             "d'une catégorie de publics prioritaires.",
             "Les ménages de quartile inconnu restent dans l'univers et ne comptent jamais comme 1er "
@@ -718,12 +830,10 @@ class _Builder:
         notes.append(self._previous_note(before is not None))
         for note in notes:
             ws.merge_range(row, 0, row, len(widths) - 1, note, self.f_wrap)
-            ws.set_row(row, 15 * _lines(note, sum(widths)) + 4)
+            ws.set_row(row, layout.row_height([(note, sum(widths))]))
             row += 1
         ws.freeze_panes(SYNTHESE_HEADER_ROW, 1)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        self._print_page(ws)
 
     def _previous_note(self, compared: bool) -> str:
         """What the previous-year columns rest on: which return, or why there is none."""

@@ -3,7 +3,7 @@ Attributions sheet, giving the same counts as `consolidate.objective_rates` (a t
 on a file recalculated by LibreOffice).
 
 They follow DOMAIN.md: (a) hors_qpv_q1 — signed leases of the year outside QPV and
-outside any local zone, numerator first quartile or rehoused by the NPNRU (the « Relogé NPNRU »
+outside any local zone (a convention without zones has no zone column, nor term), numerator first quartile or rehoused by the NPNRU (the « Relogé NPNRU »
 column whatever the category, or the urban-renewal category), counted once;
 (b) qpv_q234 — CAL decisions of the year in a QPV or a local zone, numerator quartiles 2-4;
 (c) publics_prioritaires — signed leases of the year on the bailleur's own contingent,
@@ -124,12 +124,14 @@ def range_name(key: str) -> str:
 
 
 def range_names(wb_schema: WorkbookSchema) -> dict[str, str]:
-    """Workbook name → whole data column of the Attributions sheet, for the formulas."""
+    """Workbook name → whole data column of the Attributions sheet, for the formulas (the zone
+    column only where the convention has local zones)."""
     sheet = wb_schema.sheet("attributions")
     letters = {c.key: xl_col_to_name(i) for i, c in enumerate(sheet.columns)}
     return {
         range_name(key): f"='{sheet.title}'!${letters[key]}${sheet.first_data_row}:${letters[key]}$1048576"
         for key in FORMULA_COLUMNS
+        if key in letters
     }
 
 
@@ -173,8 +175,10 @@ def objective_formulas(
     # The QPV and zone lists start with the real QPVs / zones and end with "Hors QPV" / "Aucune".
     geo_qpvs = convention.geography(year).qpvs
     qpvs = _one_of(rng("qpv"), [label("qpv", q.code) for q in geo_qpvs], array("qpv", len(geo_qpvs)))
-    zone_labels = [label("zone_locale", z.code) for z in convention.local_zones]
-    zones = _one_of(rng("zone_locale"), zone_labels, array("zone_locale", len(zone_labels)))
+    zones: list[Term] = []
+    if convention.local_zones:
+        zone_labels = [label("zone_locale", z.code) for z in convention.local_zones]
+        zones = _one_of(rng("zone_locale"), zone_labels, array("zone_locale", len(zone_labels)))
     hors_qpv = _one_of(rng("qpv"), [label("qpv", schema.HORS_QPV)])
     quartiles = {q: _one_of(rng("quartile"), [label("quartile", q)]) for q in KNOWN_QUARTILES}
     categories = convention.priority_categories

@@ -364,7 +364,7 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
             run = (after + 1, before - 1)
             text = str(run[0]) if run[0] == run[1] else f"{run[0]} à {run[1]}"
             cell = f"A{run[0]}" if run[0] == run[1] else f"A{run[0]}:A{run[1]}"
-            ctx.add("LIGNE_VIDE", rsheet.title, cell, rows=text)
+            ctx.add("LIGNE_VIDE", rsheet.title, cell, rows=text, count=run[1] - run[0] + 1)
     letters = {c.key: get_column_letter(where.get(c.key, i) + 1) for i, c in enumerate(sheet.columns)}
     present = [c for c in sheet.columns if str(where.get(c.key)) in data.columns]
     for col in sheet.columns:

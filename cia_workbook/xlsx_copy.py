@@ -92,6 +92,10 @@ class Line:
 
 @dataclass(frozen=True)
 class CorrectionsSheet:
+    """The Corrections sheet as both ways of making a copy lay it out: a heading and lines of
+    instruction merged across the columns, the header row, one line per finding; row heights
+    (points, rows 1…) sized to their wrapped text; printed landscape, one page wide."""
+
     title: str
     headers: tuple[str, ...]
     widths: tuple[float, ...]
@@ -100,6 +104,28 @@ class CorrectionsSheet:
     link_col: int
     wrap_col: int
     link_color: str = "0563C1"
+    heading: str = ""
+    notes: tuple[str, ...] = ()
+    heights: tuple[float, ...] = ()
+    footer: str = ""
+    header_fill: str = "DDEBF7"
+    heading_size: float = 14
+    margins: tuple[float, float, float, float] = (0.4, 0.4, 0.6, 0.6)  # left, right, top, bottom (inches)
+
+    @property
+    def header_row(self) -> int:
+        """1-based row of the headers, below the heading and the notes."""
+        return 1 + bool(self.heading) + len(self.notes)
+
+    @property
+    def last_row(self) -> int:
+        return self.header_row + len(self.lines)
+
+    @property
+    def merged(self) -> list[str]:
+        """The ranges of the heading and the notes, across every column."""
+        last = get_column_letter(len(self.headers))
+        return [f"A{r}:{last}{r}" for r in range(1, self.header_row)]
 
 
 def edit_copy(
@@ -397,13 +423,16 @@ class _Package:
         for name in names:
             if name.get("localSheetId") is not None:
                 name.set("localSheetId", str(int(name.get("localSheetId")) + 1))
+        quoted = sheet.title.replace("'", "''")
+        titles = etree.Element(_q(M, "definedName"), name="_xlnm.Print_Titles", localSheetId="0")
+        titles.text = f"'{quoted}'!${sheet.header_row}:${sheet.header_row}"
+        names.insert(0, titles)
         if sheet.lines:
-            quoted = sheet.title.replace("'", "''")
             last = get_column_letter(len(sheet.headers))
             db = etree.Element(
                 _q(M, "definedName"), name="_xlnm._FilterDatabase", localSheetId="0", hidden="1"
             )
-            db.text = f"'{quoted}'!$A$1:${last}${len(sheet.lines) + 1}"
+            db.text = f"'{quoted}'!$A${sheet.header_row}:${last}${sheet.last_row}"
             names.insert(0, db)
         views = self.workbook.find(_q(M, "bookViews"))
         if views is None:
@@ -598,27 +627,38 @@ class _Styles:
         return self._filled[key]
 
     def xf(
-        self, bold: bool = False, color: str | None = None, fill: str | None = None, wrap: bool = False
+        self,
+        bold: bool = False,
+        color: str | None = None,
+        fill: str | None = None,
+        wrap: bool = False,
+        size: float | None = None,
+        top: bool = False,
     ) -> int:
-        """A cell format on the workbook's default font, with the given changes."""
+        """A cell format on the workbook's default font, with the given changes (`top`: aligned
+        at the top of the cell, as `wrap` is too)."""
         from copy import deepcopy
 
         from lxml import etree
 
-        key = (bold, color, fill, wrap)
+        key = (bold, color, fill, wrap, size, top)
         if key in self._named:
             return self._named[key]
         font_id = 0
-        if bold or color:
+        if bold or color or size:
             font = deepcopy(self.fonts[0])
             for el in list(font):
-                if etree.QName(el).localname in ("b", "u", "color"):
+                if etree.QName(el).localname in ("b", "u", "color") or (
+                    size and etree.QName(el).localname == "sz"
+                ):
                     font.remove(el)
-            if bold:
-                font.insert(0, etree.Element(_q(M, "b")))
+            if size:
+                font.insert(0, etree.Element(_q(M, "sz"), val=f"{size:g}"))
             if color:
                 font.insert(0, etree.Element(_q(M, "u")))
                 font.append(etree.Element(_q(M, "color"), rgb="FF" + color))
+            if bold:
+                font.insert(0, etree.Element(_q(M, "b")))
             font_id = self._append(self.fonts, font)
         xf = etree.Element(_q(M, "xf"), numFmtId="0", fontId=str(font_id), fillId="0", borderId="0", xfId="0")
         if font_id:
@@ -626,9 +666,11 @@ class _Styles:
         if fill:
             xf.set("fillId", str(self.fill(fill)))
             xf.set("applyFill", "1")
-        if wrap:
+        if wrap or top:
             xf.set("applyAlignment", "1")
-            etree.SubElement(xf, _q(M, "alignment"), wrapText="1", vertical="top")
+            alignment = etree.SubElement(xf, _q(M, "alignment"), vertical="top")
+            if wrap:
+                alignment.set("wrapText", "1")
         self._named[key] = self._append(self.xfs, xf)
         return self._named[key]
 
@@ -647,31 +689,46 @@ def _cell_xml(ref: str, value: Any, style: int) -> str:
 
 
 def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
-    header = styles.xf(bold=True)
-    link = styles.xf(color=sheet.link_color)
+    heading = styles.xf(bold=True, size=sheet.heading_size, wrap=True)
+    note = styles.xf(wrap=True)
+    header = styles.xf(bold=True, fill=sheet.header_fill, wrap=True)
+    link = styles.xf(color=sheet.link_color, top=True)
     wrap = styles.xf(wrap=True)
+    top = styles.xf(top=True)
+    hr = sheet.header_row
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{M}" xmlns:r="{R}">',
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
         '<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>',
+        f'<pane ySplit="{hr}" topLeftCell="A{hr + 1}" activePane="bottomLeft" state="frozen"/>'
+        f'<selection pane="bottomLeft" activeCell="A{hr + 1}" sqref="A{hr + 1}"/></sheetView></sheetViews>',
         '<sheetFormatPr defaultRowHeight="15"/><cols>',
     ]
     for i, width in enumerate(sheet.widths, start=1):
         out.append(f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>')
-    out.append('</cols><sheetData><row r="1">')
+    out.append("</cols><sheetData>")
+
+    def row(r: int) -> str:
+        height = sheet.heights[r - 1] if r <= len(sheet.heights) else None
+        return f'<row r="{r}" ht="{height:g}" customHeight="1">' if height else f'<row r="{r}">'
+
+    above = ([sheet.heading] if sheet.heading else []) + list(sheet.notes)
+    for r, text in enumerate(above, start=1):
+        style = heading if sheet.heading and r == 1 else note
+        out.append(row(r) + _cell_xml(f"A{r}", text, style) + "</row>")
+    out.append(row(hr))
     for i, text in enumerate(sheet.headers, start=1):
-        out.append(_cell_xml(f"{get_column_letter(i)}1", text, header))
+        out.append(_cell_xml(f"{get_column_letter(i)}{hr}", text, header))
     out.append("</row>")
     links = []
-    for r, line in enumerate(sheet.lines, start=2):
-        out.append(f'<row r="{r}">')
+    for r, line in enumerate(sheet.lines, start=hr + 1):
+        out.append(row(r))
         for c, value in enumerate(line.values):
             ref = f"{get_column_letter(c + 1)}{r}"
-            style = 0
+            style = top
             if c == sheet.severity_col:
-                style = styles.xf(fill=line.color)
+                style = styles.xf(fill=line.color, top=True)
             elif c == sheet.link_col and line.link:
                 style = link
                 links.append((ref, line.link, str(value)))
@@ -680,8 +737,13 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
             out.append(_cell_xml(ref, value, style))
         out.append("</row>")
     out.append("</sheetData>")
+    last = get_column_letter(len(sheet.headers))
     if sheet.lines:
-        out.append(f'<autoFilter ref="A1:{get_column_letter(len(sheet.headers))}{len(sheet.lines) + 1}"/>')
+        out.append(f'<autoFilter ref="A{hr}:{last}{sheet.last_row}"/>')
+    if sheet.merged:
+        out.append(f'<mergeCells count="{len(sheet.merged)}">')
+        out.extend(f'<mergeCell ref="{ref}"/>' for ref in sheet.merged)
+        out.append("</mergeCells>")
     if links:
         out.append("<hyperlinks>")
         for ref, location, display in links:
@@ -690,7 +752,13 @@ def _corrections_xml(sheet: CorrectionsSheet, styles: _Styles) -> bytes:
                 f"display={quoteattr(display)}/>"
             )
         out.append("</hyperlinks>")
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    left, right, top_, bottom = sheet.margins
+    out.append(
+        f'<pageMargins left="{left}" right="{right}" top="{top_}" bottom="{bottom}" header="0.3" footer="0.3"/>'
+        '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    )
+    if sheet.footer:
+        out.append(f"<headerFooter><oddFooter>{escape(sheet.footer)}</oddFooter></headerFooter>")
     out.append("</worksheet>")
     return "".join(out).encode("utf-8")
 

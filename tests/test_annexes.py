@@ -23,7 +23,7 @@ from test_relogement import TRUTH, _campaigns
 from workbooks import CONVENTION
 
 from cia_workbook.cli import main
-from cia_workbook.relogement import rehousing_bilan
+from cia_workbook.consolidate.rehousing import rehousing_bilan
 from cia_workbook.report_annexes import ANNEX_TITLES, DECISION_ROW_CM, annexes_docx_name, write_annexes_docx
 from cia_workbook.report_docx import CELL_PADDING_PT
 from cia_workbook.typography import longest_word_width, text_width
@@ -132,6 +132,8 @@ def test_page_one_asks_for_the_validation_with_the_key_figures_and_the_block(mad
     text = "\n".join(b for kind, b in blocks if kind == "p")
     assert "Bilan 2024 des relogements du NPNRU" in text
     assert "La commission de coordination est invitée à valider le bilan annuel 2024 des relogements" in text
+    # The action that has the commission validate it, as the convention numbers it.
+    assert "relogements du NPNRU (action 2 de la convention) :" in text.replace("\u00a0", " ")
     assert "annexe 2 : 1 dossier bloqué" in text
     assert "Relogés définitivement en 2024 : 3 ménages ; depuis 2020 : 5 sur 166 à reloger" in text
     assert "En cours au 31 décembre 2024 : 2 ménages, dont 1 dossier bloqué" in text

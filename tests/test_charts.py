@@ -18,8 +18,8 @@ from matplotlib.text import Text
 from PIL import Image
 
 from cia_workbook import charts
+from cia_workbook.consolidate.rehousing import rehousing_bilan
 from cia_workbook.convention import load_convention
-from cia_workbook.relogement import rehousing_bilan
 from cia_workbook.report_annexes import write_annexes_docx
 from cia_workbook.report_docx import write_bilan_docx
 
@@ -237,3 +237,25 @@ def test_every_chart_of_the_bilans_and_annexes_has_a_background_band(tmp_path):
             assert not secret, name
         elif name == "annexes-publique":
             assert secret, name
+
+
+def test_a_chart_drawn_before_is_taken_from_the_cache_and_nothing_is_drawn(tmp_path, monkeypatch):
+    specs = [
+        charts.Spec("rate_bars", ("Taux", ["A", "B"], [0.5, 0.2], [0.4, 0.4])),
+        charts.Spec("rate_bars", ("Autre", ["A"], [0.1], [None])),
+    ]
+    cache = charts.ChartCache(tmp_path / "graphiques")
+    drawn = charts.start_rendering(specs, cache)()
+    assert len(list((tmp_path / "graphiques").iterdir())) == 2
+
+    def no_drawing(specs):
+        assert not specs, "drawn again"
+        return []
+
+    monkeypatch.setattr(charts, "render_all", no_drawing)
+    again = charts.start_rendering(specs, charts.ChartCache(tmp_path / "graphiques"))()
+    assert again == drawn  # same PNG bytes, same alt text
+    # Another spec (other figures) is drawn: the cache never answers for it.
+    monkeypatch.undo()
+    other = charts.Spec("rate_bars", ("Taux", ["A", "B"], [0.5, 0.3], [0.4, 0.4]))
+    assert charts.start_rendering([other], cache)()[0].png != drawn[0].png

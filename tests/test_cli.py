@@ -29,10 +29,10 @@ def test_errors_from_click_are_french(tmp_path):
     assert "Commande inconnue" in result.output
 
 
-def test_a_year_outside_every_geography_is_refused(tmp_path):
+def test_a_year_outside_the_convention_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2012"])
     assert result.exit_code == 1
-    assert "Aucune géographie prioritaire ne s'applique à l'année 2012" in result.output
+    assert "L'année 2012 est hors de la période de la convention (2020-2026)" in result.output
 
 
 def test_consolidate_without_returns_says_where_to_put_them(tmp_path):

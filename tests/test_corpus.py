@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from workbooks import CONVENTION
 
+from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
 from cia_workbook.findings import CATALOGUE, RUN_CODES
 from cia_workbook.intake import collect_campaign, read_return
 
@@ -199,7 +200,7 @@ def test_every_corpus_file_gets_a_corrected_copy_with_its_marks(name, tmp_path):
     target = write_corrected_copy(rf.path, rf.findings, tmp_path / "copie.xlsx", dt.datetime(2025, 1, 1))
     wb = openpyxl.load_workbook(target)
     assert wb.sheetnames[0] == "Corrections" and wb.active.title == "Corrections"
-    assert wb["Corrections"].max_row == len(rf.findings) + 1
+    assert wb["Corrections"].max_row == len(rf.findings) + CORRECTIONS_HEADER_ROW
     for f in rf.findings:
         if f.sheet in wb.sheetnames and f.cell and ":" not in f.cell:
             cell = wb[f.sheet][f.cell]

@@ -19,6 +19,8 @@ import pytest
 from campaign import YEAR, edit_return, return_path, run
 from openpyxl.packaging.custom import StringProperty
 
+from cia_workbook.feedback import SUMMARY_HEADER_ROW
+
 LATER = dt.datetime(YEAR + 1, 3, 20)  # answered after every clean return of the campaign
 
 
@@ -96,7 +98,7 @@ def test_rows_typed_into_another_partners_template_are_used_for_no_one(make_camp
     assert f"{name} : avec erreurs — identification contradictoire" in console
     assert f"manquant — le fichier {name} pourrait être le sien (identification contradictoire)" in console
     control = openpyxl.load_workbook(workdir / f"outputs/{YEAR}/controle-{YEAR}.xlsx", read_only=True)
-    partners = list(control["Partenaires"].iter_rows(values_only=True))
+    partners = list(control["Partenaires"].iter_rows(min_row=SUMMARY_HEADER_ROW, values_only=True))
     header = partners[0]
     sfhe_row = dict(zip(header, next(r for r in partners if r[0] == "SFHE"), strict=True))
     assert sfhe_row["Fichiers non retenus qui le désignent"] == name

@@ -21,6 +21,8 @@ import pytest
 from campaign import YEAR, edit_return, return_path, run, workers_here
 from lxml import etree
 
+from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
+
 OUT = f"outputs/{YEAR}"
 MARKER = "@@TEXTE-LONG@@"
 LONG = ("Suite exportée du logiciel de gestion, champ libre collé en entier. " * 700)[:40_000]
@@ -113,7 +115,9 @@ def test_a_text_beyond_a_cells_limit_is_a_finding_and_no_message_loses_its_end(m
     assert limits_broken(control) == []
     wb = openpyxl.load_workbook(copy)
     messages = {
-        row[2].value: row[5].value for row in wb["Corrections"].iter_rows(min_row=2) if row[4].value == "D5"
+        row[2].value: row[5].value
+        for row in wb["Corrections"].iter_rows(min_row=CORRECTIONS_HEADER_ROW + 1)
+        if row[4].value == "D5"
     }
     assert messages["VALEUR_HORS_LISTE"].endswith(FIX)
     assert wb["Attributions"]["D5"].comment.text.rstrip().endswith(FIX)
@@ -188,8 +192,8 @@ def test_findings_beyond_a_sheets_rows_are_counted_on_a_last_line(make_campaign,
 
     copy = openpyxl.load_workbook(workdir / OUT / "retours" / f"{path.stem}-corrections.xlsx")
     lines = list(copy["Corrections"].iter_rows(values_only=True))
-    assert len(lines) == 40
-    assert f"{total - 38} autres constats" in lines[-1][5]
+    assert len(lines) == 40  # the heading, three lines of instruction, the header, then the findings
+    assert f"{total - (40 - CORRECTIONS_HEADER_ROW - 1)} autres constats" in lines[-1][5]
     control = openpyxl.load_workbook(workdir / OUT / f"controle-{YEAR}.xlsx", read_only=True)
     rows = list(control["Constats"].iter_rows(values_only=True))
     assert len(rows) == 40
@@ -217,6 +221,8 @@ def test_links_of_the_corrections_sheet_stay_within_excels_limit(make_campaign):
     assert [p for p in limits_broken(copy) if "link" in p] == []
     wb = openpyxl.load_workbook(copy)
     (cell,) = [
-        row[4] for row in wb["Corrections"].iter_rows(min_row=2) if row[2].value == "VALEUR_HORS_LISTE"
+        row[4]
+        for row in wb["Corrections"].iter_rows(min_row=CORRECTIONS_HEADER_ROW + 1)
+        if row[2].value == "VALEUR_HORS_LISTE"
     ]
     assert cell.value == "D5" and cell.hyperlink is None  # the cell named, without a link Excel refuses

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from campaign import YEAR, edit_return, return_path, run
 
+from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
 from cia_workbook.schema import ATTRIBUTIONS
 from cia_workbook.sheetxml import get_column_letter
 
@@ -95,9 +96,7 @@ def test_rows_moved_to_a_copy_of_a_table_sheet_are_read_and_the_partner_warned(
     (copy,) = _findings(data, path.name, "FEUILLE_COPIE_LUE")
     assert copy["gravite"] == "avertissement"
     assert copy["feuille"] == f"{title} (2)"
-    assert (
-        f"ses {total - keep} ligne(s) ont été lues avec celles de la feuille « {title} »" in copy["message"]
-    )
+    assert f"ses {total - keep} lignes ont été lues avec celles de la feuille « {title} »" in copy["message"]
 
     after = _consolidated(workdir)
     assert _figures(after) == figures  # every figure as before the rows were moved
@@ -131,7 +130,7 @@ def test_a_continuation_sheet_typed_by_hand_is_read_with_the_table(make_campaign
     assert result.exit_code == 0, result.output
     (copy,) = _findings(data, path.name, "FEUILLE_COPIE_LUE")
     assert copy["feuille"] == "Attributions suite"
-    assert "ses 5 ligne(s) ont été lues" in copy["message"]
+    assert "ses 5 lignes ont été lues" in copy["message"]
     after = _rows(_consolidated(workdir), "Données", path.name)
     assert len(after) == len(before)
     assert [(r["Feuille"], r["Ligne"]) for r in after[-5:]] == [
@@ -178,7 +177,7 @@ def test_findings_of_rows_read_from_a_copy_name_the_copy_and_its_cells(make_camp
     assert (wrong["feuille"], wrong["cellule"]) == ("Attributions (2)", "D5")
     copy = openpyxl.load_workbook(workdir / OUT / "retours" / f"{path.stem}-corrections.xlsx")
     assert "VALEUR_HORS_LISTE" in copy["Attributions (2)"]["D5"].comment.text
-    lines = list(copy["Corrections"].iter_rows(min_row=2))
+    lines = list(copy["Corrections"].iter_rows(min_row=CORRECTIONS_HEADER_ROW + 1))
     linked = [row[4].hyperlink.location for row in lines if row[2].value == "VALEUR_HORS_LISTE"]
     assert linked == ["'Attributions (2)'!D5"]
 
@@ -226,7 +225,7 @@ def test_a_sheet_with_data_the_tool_does_not_read_is_an_error(make_campaign, edi
     assert unread["gravite"] == "erreur"
     assert unread["feuille"] == sheet
     assert words in unread["message"]
-    assert f"{rows} ligne(s) remplie(s)" in unread["message"]
+    assert f"{rows} lignes remplies" in unread["message"]
     assert _file(data, path.name)["statut"] == "avec erreurs"
     console = run(workdir, "validate", "--year", str(YEAR)).output
     assert f"{sheet} [FEUILLE_NON_LUE] erreur" in console
@@ -247,7 +246,7 @@ def test_values_beside_the_table_are_an_error_with_the_number_left_out(make_camp
     assert result.exit_code == 1
     (unread,) = _findings(data, path.name, "COLONNE_NON_LUE")
     assert (unread["feuille"], unread["cellule"]) == ("Attributions", "X4:X8")
-    assert "5 valeur(s)" in unread["message"]
+    assert "5 valeurs" in unread["message"]
     assert "(sans en-tête)" in unread["message"]
 
 
@@ -270,6 +269,6 @@ def test_a_column_with_an_unknown_header_and_values_is_an_error_an_empty_one_a_w
     assert result.exit_code == 1
     (unread,) = _findings(data, path.name, "COLONNE_NON_LUE")
     assert (unread["gravite"], unread["cellule"]) == ("erreur", f"{first}5:{first}9")
-    assert "« Observations »" in unread["message"] and "2 valeur(s)" in unread["message"]
+    assert "« Observations »" in unread["message"] and "2 valeurs" in unread["message"]
     (extra,) = _findings(data, path.name, "COLONNE_EN_TROP")
     assert (extra["gravite"], extra["cellule"]) == ("avertissement", f"{second}3")

@@ -14,6 +14,7 @@ import shutil
 import openpyxl
 from campaign import CONVENTION, YEAR, edit_return, return_path, run
 
+from cia_workbook.feedback import SUMMARY_HEADER_ROW
 from cia_workbook.schema import IDENTIFICATION, schema_for
 
 ATTRIBUTIONS = schema_for(CONVENTION, "bailleur", YEAR).sheet("attributions")
@@ -63,10 +64,14 @@ def test_the_replaced_version_shows_no_finding_and_keeps_no_copy(make_campaign):
     assert list((workdir / "outputs" / str(YEAR) / "retours").glob("*")) == []
     # The officer's summary workbook says the same.
     wb = openpyxl.load_workbook(workdir / "outputs" / str(YEAR) / f"controle-{YEAR}.xlsx")
-    files = {row[0]: row[3] for row in wb["Fichiers"].iter_rows(min_row=2, values_only=True)}
+    files = {
+        row[0]: row[3] for row in wb["Fichiers"].iter_rows(min_row=SUMMARY_HEADER_ROW + 1, values_only=True)
+    }
     assert files[first.name] == f"remplacé par {corrected.name}"
     assert [
-        row for row in wb["Constats"].iter_rows(min_row=2, values_only=True) if row[0] == first.name
+        row
+        for row in wb["Constats"].iter_rows(min_row=SUMMARY_HEADER_ROW + 1, values_only=True)
+        if row[0] == first.name
     ] == []
 
 

@@ -20,6 +20,13 @@ from cia_workbook import feedback, xlsx_copy
 from cia_workbook.feedback import write_feedback
 from cia_workbook.intake import collect_campaign
 from cia_workbook.sheetxml import cell_position
+from cia_workbook.typography import text_width
+
+# The Corrections sheet: its header row (below a heading and three lines of instruction), its first line.
+HEADER = feedback.CORRECTIONS_HEADER_ROW
+FIRST = HEADER + 1
+# The header row of every sheet of the control workbook.
+SUMMARY = feedback.SUMMARY_HEADER_ROW
 
 
 def sha(path):
@@ -36,7 +43,9 @@ def forms(tmp_path):
             attribution(reference='=HYPERLINK("http://x")', suite="Bail sgné"),
             attribution(reference="R3", date_cal="15/03/2024"),
         ],
-    )
+        form={"repondant": "Marie Dupont, chargée de gestion locative", "courriel": "m.dupont@logis.example",
+              "telephone": "04 65 71 00 12"},
+    )  # fmt: skip
     make_return(folder / "hdg.xlsx", "habitat-du-gard", rows=[attribution()])
     (folder / "vide.xlsx").write_bytes(b"")
     return folder
@@ -49,12 +58,12 @@ def test_corrected_copy_marks_cells_and_lists_findings_first(tmp_path, forms):
     assert names == ["controle-2024.xlsx", "logis-corrections.xlsx"]  # hdg is valid, vide is unreadable
     wb = openpyxl.load_workbook(tmp_path / "out" / "retours" / "logis-corrections.xlsx")
     assert wb.sheetnames[0] == "Corrections"
-    rows = list(wb["Corrections"].iter_rows(min_row=2, values_only=True))
+    rows = list(wb["Corrections"].iter_rows(min_row=FIRST, values_only=True))
     assert [(r[2], r[3], r[4]) for r in rows] == [
         ("VALEUR_HORS_LISTE", "Attributions", "D5"),
         ("DATE_TEXTE", "Attributions", "B6"),
     ]
-    link = wb["Corrections"]["E2"].hyperlink
+    link = wb["Corrections"][f"E{FIRST}"].hyperlink
     assert link.location == "'Attributions'!D5"
     sheet = wb["Attributions"]
     assert sheet["D5"].fill.start_color.rgb.endswith(feedback.ERROR_FILL)
@@ -64,22 +73,95 @@ def test_corrected_copy_marks_cells_and_lists_findings_first(tmp_path, forms):
     assert sheet["A5"].data_type == "s" and sheet["A5"].value.startswith("=HYPERLINK")
 
 
+def _summary_rows(ws) -> list[dict]:
+    """The lines of a sheet of the control workbook, by header."""
+    rows = list(ws.iter_rows(min_row=SUMMARY, values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 def test_summary_workbook_lists_partners_files_and_findings(tmp_path, forms):
     campaign = collect_campaign(CONVENTION, 2024, [forms])
     write_feedback(CONVENTION, campaign, tmp_path / "out")
     wb = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")
     assert wb.sheetnames == ["Partenaires", "Fichiers", "Constats"]
-    partners = {r[0]: r for r in wb["Partenaires"].iter_rows(min_row=2, values_only=True)}
-    assert partners["Logis Cévenols"][2] == "avec erreurs"
-    assert partners["Habitat du Gard"][2] == "valide" and partners["Habitat du Gard"][4] == sha(
-        forms / "hdg.xlsx"
+    partners = {r["Partenaire"]: r for r in _summary_rows(wb["Partenaires"])}
+    assert partners["Logis Cévenols"]["Situation"] == "Écarté (erreurs)"
+    assert partners["Habitat du Gard"]["Situation"] == "Retenu"
+    assert partners["SFHE"]["Situation"] == "Aucun retour"
+    files = {r["Fichier"]: r for r in _summary_rows(wb["Fichiers"])}
+    assert files["vide.xlsx"]["Statut"] == "illisible" and files["hdg.xlsx"][
+        "Date de la réponse"
+    ] == dt.datetime(2025, 2, 15)
+    assert (
+        files["hdg.xlsx"]["Empreinte SHA-256"] == sha(forms / "hdg.xlsx")
+        and files["hdg.xlsx"]["Version utilisée"] == "oui"
     )
-    assert partners["SFHE"][2] == "manquant"
-    files = {r[0]: r for r in wb["Fichiers"].iter_rows(min_row=2, values_only=True)}
-    assert files["vide.xlsx"][3] == "illisible"
-    found = [(r[0], r[3], r[4]) for r in wb["Constats"].iter_rows(min_row=2, values_only=True)]
+    found = [(r["Fichier"], r["Cellule"], r["Code"]) for r in _summary_rows(wb["Constats"])]
     assert ("vide.xlsx", None, "FICHIER_VIDE") in found and ("logis.xlsx", "D5", "VALEUR_HORS_LISTE") in found
-    assert wb["Constats"].auto_filter.ref
+    assert wb["Constats"].auto_filter.ref.startswith(f"A{SUMMARY}:")
+
+
+def test_the_control_workbook_says_whom_to_chase_and_for_what(tmp_path, forms):
+    """One line per partner, the missing first, then the excluded: with the respondent's name,
+    e-mail and phone from the Identification sheet, and the sentence to say to them."""
+    campaign = collect_campaign(CONVENTION, 2024, [forms])
+    write_feedback(CONVENTION, campaign, tmp_path / "out")
+    ws = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")["Partenaires"]
+    lines = _summary_rows(ws)
+    assert len(lines) == len(CONVENTION.partners)
+    order = [feedback.SITUATIONS.index(r["Situation"]) for r in lines]
+    assert order == sorted(order) and order[0] == 0 and order[-1] == 3
+    missing = [r["Partenaire"] for r in lines if r["Situation"] == "Aucun retour"]
+    assert missing == [
+        p.name for p in CONVENTION.partners if p.id not in ("logis-cevenols", "habitat-du-gard")
+    ]
+    logis = next(r for r in lines if r["Partenaire"] == "Logis Cévenols")
+    assert (logis["Personne qui répond"], logis["Courriel"], logis["Téléphone"]) == (
+        "Marie Dupont, chargée de gestion locative", "m.dupont@logis.example", "04 65 71 00 12")  # fmt: skip
+    assert logis["À demander"] == (
+        "Corriger 1\u00a0erreur puis renvoyer le fichier\u00a0: valeur hors liste (Attributions D5). "
+        "Vérifier aussi 1\u00a0avertissement\u00a0: date saisie comme texte (Attributions B6)."
+    )
+    assert logis["Copie annotée à envoyer"] == "logis-corrections.xlsx"
+    sfhe = next(r for r in lines if r["Partenaire"] == "SFHE")
+    assert sfhe["À demander"] == "Relancer\u00a0: aucun fichier reçu (date limite\u00a0: 31 mars 2025)."
+    assert next(r for r in lines if r["Partenaire"] == "Habitat du Gard")["À demander"] == "Rien à demander."
+    # French labels only: the types are words, no internal code is shown.
+    assert {r["Type"] for r in lines} == {"Bailleur", "Réservataire", "Opérateur de relogement"}
+    assert ws["A1"].value == "Contrôle des réponses 2024 – Alès Agglomération"
+    assert ws["A2"].value.startswith(
+        "15\u00a0partenaires\u00a0: 13\u00a0sans retour, 1\u00a0retour écarté pour erreurs"
+    )
+
+
+def test_the_control_workbook_has_french_labels_and_prints_one_page_wide(tmp_path, forms):
+    campaign = collect_campaign(CONVENTION, 2024, [forms])
+    write_feedback(CONVENTION, campaign, tmp_path / "out")
+    wb = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")
+    headers = {ws.title: [c.value for c in ws[SUMMARY]] for ws in wb}
+    assert headers == {
+        "Partenaires": ["Partenaire", "Type", "Situation", "Personne qui répond", "Courriel", "Téléphone",
+                        "À demander", "Fichier retenu", "Copie annotée à envoyer", "Erreurs", "Avertissements",
+                        "Versions remplacées", "Fichiers non retenus qui le désignent"],
+        "Fichiers": ["Fichier", "Partenaire", "Année", "Statut", "Version utilisée", "Empreinte SHA-256",
+                     "Taille (octets)", "Date de la réponse", "Modifié le", "Lu par"],
+        "Constats": ["Fichier", "Partenaire", "Feuille", "Cellule", "Code", "Gravité", "Constat", "Message"],
+    }  # fmt: skip
+    english = re.compile(
+        r"\b(file|files|status|missing|valid|errors?|warnings?|used|size|partner|sheet|cell)\b", re.I
+    )
+    for ws in wb:
+        for row in ws.iter_rows(max_row=SUMMARY, values_only=True):
+            assert not any(english.search(str(v)) for v in row if v), row
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.print_title_rows == f"${SUMMARY}:${SUMMARY}" and ws.freeze_panes == f"B{SUMMARY + 1}"
+        assert ws.oddFooter.right.text and "page &P sur &N" in ws.oddFooter.right.text
+    ws = wb["Partenaires"]
+    assert ws.print_area == f"'Partenaires'!$A$1:$G${SUMMARY + len(CONVENTION.partners)}"
+    printed = sum(ws.column_dimensions[get_column_letter(c)].width for c in range(1, 8))
+    assert printed * 7 <= (11.69 - ws.page_margins.left - ws.page_margins.right) * 96
 
 
 def test_two_runs_give_byte_identical_outputs_and_inputs_are_untouched(tmp_path, forms):
@@ -168,6 +250,57 @@ def _copy(tmp_path, src, findings):
     return target
 
 
+@pytest.mark.parametrize("way", ["edited", "openpyxl"])
+def test_the_corrections_sheet_tells_what_to_do_and_prints_one_page_wide(tmp_path, monkeypatch, way):
+    """Both ways of making a copy give the same sheet: a title naming the file, three lines of
+    instruction (the colours, correct your own file and not this copy, send it back to the
+    convention's address), the header row repeated on each printed page, landscape, one page wide."""
+    if way == "openpyxl":
+        monkeypatch.setattr(
+            xlsx_copy, "edit_copy", lambda *a, **k: (_ for _ in ()).throw(xlsx_copy.NotEditable("x"))
+        )
+    src = make_return(tmp_path / "cia-2024-logis-cevenols.xlsx", rows=[attribution()])
+    findings = [_finding("Attributions", "B4"), _finding("Attributions", "D4", "VALEUR_HORS_LISTE")]
+    target = tmp_path / "copie.xlsx"
+    feedback.write_corrected_copy(src, findings, target, WHEN, contact=feedback.return_address(CONVENTION))
+    ws = openpyxl.load_workbook(target)["Corrections"]
+    lines = [ws.cell(r, 1).value for r in range(1, HEADER)]
+    assert lines[0] == "Corrections à apporter à votre fichier «\u00a0cia-2024-logis-cevenols.xlsx\u00a0»"
+    assert lines[1].startswith("En rouge, 1 erreur à corriger pour que le fichier soit retenu\u202f; en jaune, "
+                               "1 avertissement à vérifier.")  # fmt: skip
+    assert "et non cette copie" in lines[2] and "Corrigez votre propre fichier" in lines[2]
+    assert lines[3] == (
+        "Renvoyez ensuite le fichier corrigé à cia.habitat@alesagglo.fr (Direction de l'habitat d'Alès Agglomération)."
+    )
+    assert ws["A1"].font.b and ws["A1"].font.sz == 14 and ws["A1"].font.name == "Calibri"
+    assert {str(r) for r in ws.merged_cells.ranges} == {f"A{r}:F{r}" for r in range(1, HEADER)}
+    assert [c.value for c in ws[HEADER]] == list(feedback.CORRECTIONS_HEADERS)
+    assert all(c.font.b and c.font.name == "Calibri" for c in ws[HEADER])
+    assert ws.print_title_rows == f"${HEADER}:${HEADER}" and ws.freeze_panes == f"A{FIRST}"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, 7)]
+    assert sum(widths) * 7 <= (11.69 - ws.page_margins.left - ws.page_margins.right) * 96
+    # Every row as tall as its wrapped text (the message column, the notes across the sheet).
+    for r in range(1, FIRST + 2):
+        text = str(ws.cell(r, 6 if r >= FIRST else 1).value)
+        room = (widths[5] if r >= FIRST else sum(widths)) * 7 * 0.75
+        size = ws.cell(r, 1).font.sz or 11
+        assert ws.row_dimensions[r].height >= -(-text_width(text, size) // room) * size * 1.2
+
+
+def test_a_copy_with_warnings_only_says_the_file_is_kept(tmp_path):
+    src = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    target = _copy(tmp_path, src, [_finding("Attributions", "B4")])
+    ws = openpyxl.load_workbook(target)["Corrections"]
+    assert ws["A2"].value.startswith("En jaune, 1 avertissement à vérifier.")
+    assert (
+        ws["A4"].value
+        == "Le fichier est retenu tel quel\u202f; si vous le corrigez, renvoyez-le à l'agglomération."
+    )
+
+
 def test_copy_of_a_libreoffice_return_keeps_every_value_and_setting(tmp_path):
     # A file really saved by LibreOffice: the copy shows what the partner sent, formulas'
     # results included (a load-and-save through openpyxl dropped the Synthèse values).
@@ -200,16 +333,20 @@ def test_copy_of_a_libreoffice_return_keeps_every_value_and_setting(tmp_path):
     assert att["B4"].number_format == original["Attributions"]["B4"].number_format
     assert att["K900"].fill.fgColor.rgb.endswith(feedback.WARNING_FILL) and att["K900"].value is None
     corrections = wb["Corrections"]
-    assert corrections.freeze_panes == "A2" and corrections.auto_filter.ref == "A1:F5"
-    assert [c.value for c in corrections[1]] == list(feedback.CORRECTIONS_HEADERS)
-    assert {corrections.cell(r, 5).hyperlink.location for r in range(2, 6)} == {
+    assert (
+        corrections.freeze_panes == f"A{FIRST}" and corrections.auto_filter.ref == f"A{HEADER}:F{FIRST + 3}"
+    )
+    assert [c.value for c in corrections[HEADER]] == list(feedback.CORRECTIONS_HEADERS)
+    assert {corrections.cell(r, 5).hyperlink.location for r in range(FIRST, FIRST + 4)} == {
         "'Attributions'!B4",
         "'Attributions'!K900",
         "'Identification'!B3",
     }
-    fills = {corrections.cell(r, 2).value: corrections.cell(r, 2).fill.fgColor.rgb for r in range(2, 6)}
+    fills = {
+        corrections.cell(r, 2).value: corrections.cell(r, 2).fill.fgColor.rgb for r in range(FIRST, FIRST + 4)
+    }
     assert fills == {"erreur": "FF" + feedback.ERROR_FILL, "avertissement": "FF" + feedback.WARNING_FILL}
-    assert corrections["E2"].font.u == "single" and corrections["F2"].alignment.wrap_text
+    assert corrections[f"E{FIRST}"].font.u == "single" and corrections[f"F{FIRST}"].alignment.wrap_text
     assert wb.properties.lastModifiedBy == "cia-workbook" and wb.properties.modified == WHEN
 
 
@@ -350,7 +487,7 @@ def test_the_copy_keeps_the_workbook_parts_in_the_schema_order(tmp_path, names):
     children = [etree.QName(el).localname for el in book]
     assert children == sorted(children, key=WORKBOOK_ORDER.index)
     assert "definedNames" in children  # the Corrections filter's own name
-    assert openpyxl.load_workbook(target)["Corrections"].auto_filter.ref == "A1:F2"
+    assert openpyxl.load_workbook(target)["Corrections"].auto_filter.ref == f"A{HEADER}:F{FIRST}"
 
 
 WORKSHEET_ORDER = ["sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
@@ -399,7 +536,7 @@ def test_control_characters_pasted_by_a_partner_do_not_stop_the_copy(tmp_path, m
     target = _copy(tmp_path, src, [pasted])
     wb = openpyxl.load_workbook(target)
     assert "« Bail sgn »" in wb["Attributions"]["D4"].comment.text
-    assert "« Bail sgn »" in wb["Corrections"]["F2"].value
+    assert "« Bail sgn »" in wb["Corrections"][f"F{FIRST}"].value
 
 
 def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_path, monkeypatch):

@@ -197,5 +197,8 @@ def test_corrected_copy_opens_in_libreoffice_with_its_marks(tmp_path):
     assert "[DATE_TEXTE]" in att["B4"].comment.text and "[VALEUR_HORS_LISTE]" in att["D30"].comment.text
     assert att["B4"].fill.fgColor.rgb.endswith(feedback.WARNING_FILL)
     assert att["D30"].fill.fgColor.rgb.endswith(feedback.ERROR_FILL)
-    assert back["Corrections"]["E2"].hyperlink.location == "'Attributions'!B4"
+    assert (
+        back["Corrections"][f"E{feedback.CORRECTIONS_HEADER_ROW + 1}"].hyperlink.location
+        == "'Attributions'!B4"
+    )
     assert back["Attributions"].print_title_rows == "$3:$3"

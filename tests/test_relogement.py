@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from workbooks import CONVENTION, attribution, make_return, relogement
 
+from cia_workbook.consolidate.rehousing import Household, criteria, rehousing_bilan, rest_to_pay_controlled
 from cia_workbook.convention import ConventionError, embedded_convention_text, parse_convention
 from cia_workbook.intake import collect_campaign
-from cia_workbook.relogement import Household, criteria, rehousing_bilan, rest_to_pay_controlled
 
 PSJ = "LC-PSJ – Démolitions Logis Cévenols – Près Saint-Jean"
 FBG = "PRIVE-FBG – Parc privé dégradé – faubourgs du centre-ville d'Alès"
@@ -229,7 +229,7 @@ def test_unknown_values_stay_in_the_universe():
         (
             '"un-toit-pour-tous", "operateur',
             '"inconnu", "operateur',
-            "[charte_relogement.partenaires[1]] « inconnu »",
+            "[charte_relogement.partenaires] « inconnu » n'est pas un partenaire",
         ),
         ("hors_qpv = 50, ", "", "la cible du critère « hors_qpv » manque"),
         (
@@ -255,7 +255,7 @@ def test_the_consolidated_workbook_carries_the_charter_and_the_rows(campaigns, t
     import openpyxl
 
     from cia_workbook.consolidate import consolidate
-    from cia_workbook.relogement import CRITERIA
+    from cia_workbook.consolidate.rehousing import CRITERIA
     from cia_workbook.report_xlsx import write_consolidation_xlsx
 
     full = consolidate(CONVENTION, campaigns, 2024)

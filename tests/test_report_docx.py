@@ -325,3 +325,28 @@ def test_bilan_converts_to_pdf_with_libreoffice(made, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert pdf.stat().st_size > 50_000  # charts and tables made it into the PDF
     assert Emu(1).pt > 0
+
+
+def test_the_actions_and_the_reminders_come_from_the_convention(made):
+    """Issue 16: the convention's actions, each with the sentence introducing its indicators and
+    one line per indicator (an indicator already shown is pointed at), and the commitments the
+    convention recalls; none of it written in the code."""
+    _, _, paths = made
+    text = _plain(_full_text(paths["restreinte"]))
+    assert "Les actions de la convention" in text
+    assert (
+        "Action 3 – Favoriser l'attractivité et la mixité sociale dans les secteurs en difficulté par des actions sur "
+        "l'offre existante. Indicateurs de résultat : taux d'attribution aux ménages des quartiles 2, 3 et 4 en QPV"
+    ) in text
+    assert "Action 6" not in text  # no indicator: its questions are the réservataires' only
+    assert re.search(
+        r"Objectif 2 \(quartiles 2 à 4, attributions prononcées en QPV ou [^)]*\) : [\d,]+ % sur le territoire",
+        text,
+    )
+    assert "Voir aussi plus haut : objectif 2 (quartiles 2 à 4 en QPV), avec l'action 3" in text
+    assert "Refus des ménages : " in text and "Vacance au 31 décembre : " in text
+    assert (
+        "La convention rappelle : le relogement des ménages reconnus DALO doit se faire prioritairement"
+        in text
+    )
+    assert "actions 3 et 5" not in text

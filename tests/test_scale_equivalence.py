@@ -319,6 +319,51 @@ def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path,
     assert all(CROSS_CHECKED_TABLES & set(rf.tables) for rf in campaign.files if rf.name in again)
 
 
+def _sheets(path: Path) -> dict[str, list]:
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as wb:
+        return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+
+
+def test_the_csv_written_by_consolidate_equals_the_direct_one(forms, tmp_path, monkeypatch):
+    from cia_workbook import report_xlsx
+
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
+    root = _copy_forms(forms, tmp_path / "travail")
+    args = ["--dir", str(root), "consolidate", "--year", str(YEAR), "--sans-word"]
+    result = CliRunner().invoke(main, args)  # a cold cache: the workers read the files
+    assert result.exit_code == 0, result.output
+    out = root / "outputs" / str(YEAR)
+    names = ["donnees-2024.csv", "donnees-patrimoine-2024.csv", "donnees-contingents-2024.csv"]
+    by_workers = [(out / name).read_bytes() for name in names]
+    workbook = _sheets(out / "consolidation-2024.xlsx")
+
+    campaign = collect_campaign(CONVENTION, YEAR, [root / "forms" / str(YEAR)], workers=1)
+    targets = {k: tmp_path / f"direct-{k}.csv" for k in ("attributions", "patrimoine", "contingent")}
+    direct = [p.read_bytes() for p in report_xlsx.write_data_csvs(CONVENTION, campaign, targets)]
+    assert by_workers == direct
+    assert [data.count(b"\r\n") > 5 for data in direct] == [True] * 3
+
+    # Again with every return cached: the same bytes.
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert [(out / name).read_bytes() for name in names] == direct
+    assert _sheets(out / "consolidation-2024.xlsx") == workbook
+
+    # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
+    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
+    from cia_workbook.cache import ReturnCache
+
+    for entry in (out / ".cache").glob("*/*.parquet"):
+        entry.unlink()
+    monkeypatch.setattr(ReturnCache, "store", lambda self, rf: False)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert not list((out / ".cache").glob("*/*.parquet"))
+    assert [(out / name).read_bytes() for name in names] == direct
+
+
 def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_miss(
     forms, tmp_path, monkeypatch
 ):

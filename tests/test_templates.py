@@ -9,19 +9,22 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter
 
 from cia_workbook import schema
 from cia_workbook.cli import main
 from cia_workbook.consolidate import objective_rates
-from cia_workbook.convention import OBJECTIVE_CODES, load_convention
+from cia_workbook.convention import OBJECTIVE_CODES, embedded_convention_text, load_convention
 from cia_workbook.model import ReturnFile, Table
 from cia_workbook.templates import (
     SYNTHESE_FIRST_ROW,
+    MissingContact,
     template_filename,
     write_template,
     write_templates,
 )
 from cia_workbook.templates_synthese import objective_formulas
+from cia_workbook.typography import longest_word_width, text_width
 
 CONVENTION = load_convention(None)
 
@@ -61,7 +64,11 @@ def test_every_partner_gets_its_workbook(templates_2024):
 def test_partner_subset_and_no_temporary_file_left(tmp_path):
     paths = write_templates(CONVENTION, 2024, tmp_path, partner_ids=["semiga", "commune-anduze"])
     assert [p.name for p in paths] == ["cia-2024-semiga.xlsx", "cia-2024-commune-anduze.xlsx"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    # Beside them, the year's format documentation and Table Schemas; nothing else.
+    formats = ["format-2024.md"] + [
+        f"schema-{t}-2024.json" for t in ("attributions", "patrimoine", "relogements", "contingent")
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in paths] + formats)
 
 
 def test_identification_in_hidden_sheet_names_and_properties(templates_2024):
@@ -193,19 +200,140 @@ def test_contingent_prefilled_with_every_bailleur(templates_2024):
     assert ws["A4"].protection.locked is False
 
 
+def _readme_pairs(ws) -> dict[str, str]:
+    """The « key : value » lines of the Lisez-moi (key in A, value in C)."""
+    return {r[0]: r[2] for r in ws.iter_rows(values_only=True) if r[0] and r[1] is None and r[2]}
+
+
 def test_readme_tells_deadline_contact_and_every_column(templates_2024):
     wb = _bailleur(templates_2024)
-    text = "\n".join(str(c.value) for row in wb["Lisez-moi"].iter_rows() for c in row if c.value)
-    assert "Date limite de retour : 31 mars 2025." in text
-    assert "Direction de l'habitat d'Alès Agglomération" in text
+    ws = wb["Lisez-moi"]
+    text = "\n".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    pairs = _readme_pairs(ws)
+    assert pairs["Date limite de retour"] == "31 mars 2025"
+    assert pairs["Envoi du fichier"] == "par courriel à cia.habitat@alesagglo.fr"
+    assert pairs["Questions"] == "Direction de l'habitat d'Alès Agglomération – cia.habitat@alesagglo.fr"
+    assert "envoyez le fichier à cia.habitat@alesagglo.fr." in text
+    assert "adresse indiquée" not in text  # the address itself, never a pointer to it
     assert "Collage spécial > Valeurs" in text
     assert "liste des communes de l'EPCI (72 valeurs" in text
     wb_schema = schema.schema_for(CONVENTION, "bailleur", 2024)
-    ws = wb["Lisez-moi"]
     listed = {(r[0], r[1]) for r in ws.iter_rows(values_only=True)}
     for sheet in wb_schema.sheets:
         for column in sheet.columns:
             assert (sheet.title, column.header) in listed
+
+
+def test_readme_reads_as_a_page(templates_2024):
+    """Short sections in a reader's order, one filled example row of the main table, and one
+    landscape page wide at full size."""
+    ws = _bailleur(templates_2024)["Lisez-moi"]
+    sections = [c.value for c in ws["A"] if c.font.b and c.font.sz == 12]
+    assert sections == [
+        "L'essentiel",
+        "Les feuilles à remplir",
+        "Comment remplir",
+        "Coller un export de votre logiciel",
+        "Exemple\u00a0: une ligne remplie de la feuille «\u00a0Attributions\u00a0»",
+        "Définition de chaque colonne",
+    ]
+    # The example: each header of the Attributions sheet above the value the schema gives.
+    table = schema.schema_for(CONVENTION, "bailleur", 2024).sheet("attributions")
+    start = next(c.row for c in ws["A"] if c.value == sections[4]) + 1
+    shown = {}
+    for r in range(start, start + 2 * -(-len(table.columns) // 6), 2):
+        for head, value in zip(ws[r], ws[r + 1], strict=True):
+            if head.value:
+                shown[head.value] = value.value
+    assert list(shown) == [c.header for c in table.columns]
+    assert shown["Suite donnée"] == "Bail signé" and shown["Quartile du ménage"] == "2"
+    # Print: landscape A4, one page wide, and the columns fit that width at 100 %.
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)  # (1 is the default)
+    widths = [ws.column_dimensions[get_column_letter(i)].width for i in range(1, 7)]
+    printable = (11.69 - ws.page_margins.left - ws.page_margins.right) * 96  # pixels at 96 dpi
+    assert sum(w * 7 for w in widths) <= printable  # (a stored width includes the cell's padding)
+    # No paragraph wider than a short one: every text cell of the first sections is short.
+    first_table = next(c.row for c in ws["A"] if c.value == sections[-1])
+    assert max(len(str(c.value)) for row in ws.iter_rows(max_row=first_table) for c in row if c.value) < 330
+
+
+def _min_height(text: str, width: float, size: float = 11, bold: bool = False) -> float:
+    """A lower bound of the height a wrapped text needs: its length over the column's room for
+    text (Excel: 7 px a character at 96 dpi), in lines of 1.2 times the font size."""
+    room = width * 7 * 0.75
+    lines = max(1, -(-text_width(text, size, bold) // room))
+    return lines * size * 1.2
+
+
+@pytest.mark.parametrize("partner_id", ["logis-cevenols", "etat", "operateur-relogement"])
+def test_no_header_is_clipped(templates_2024, partner_id):
+    """Every header of every table sheet and of the Synthèse: its row as tall as its wrapped
+    text at its font, its column as wide as its longest word; the same for the Lisez-moi rows."""
+    partner = CONVENTION.partners_by_id[partner_id]
+    wb = _open(templates_2024[template_filename(partner, 2024)])
+    wb_schema = schema.schema_for(CONVENTION, partner.kind, 2024, partner_id)
+    checked = 0
+    for sheet in wb_schema.sheets:
+        ws = wb[sheet.title]
+        header_row = {"table": sheet.header_row, "synthese": SYNTHESE_FIRST_ROW - 1}.get(sheet.layout)
+        if header_row is None:
+            continue
+        for cell in ws[header_row]:
+            if not cell.value:
+                continue
+            width = ws.column_dimensions[cell.column_letter].width
+            size, bold = cell.font.sz, cell.font.b
+            assert bold and cell.alignment.wrap_text
+            assert ws.row_dimensions[header_row].height >= _min_height(cell.value, width, size, bold), (
+                cell.value
+            )
+            assert longest_word_width(cell.value, size, bold) <= width * 7 * 0.75 - 3, cell.value
+            checked += 1
+    assert checked >= 10
+    ws = wb["Lisez-moi"]
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if not isinstance(cell.value, str) or not cell.alignment.wrap_text:
+                continue
+            merged = next((m for m in ws.merged_cells.ranges if cell.coordinate in m), None)
+            cols = range(merged.min_col, merged.max_col + 1) if merged else [cell.column]
+            width = sum(ws.column_dimensions[get_column_letter(c)].width for c in cols)
+            height = ws.row_dimensions[cell.row].height
+            assert height >= _min_height(cell.value, width, cell.font.sz, cell.font.b), cell.value
+
+
+def test_contingent_headers_are_sized_to_their_text(templates_2024):
+    """The réservataire's Contingent sheet: its long « Dont publics prioritaires : … » headers
+    wrap on up to four lines, and the header row is as tall as four lines."""
+    ws = _reservataire(templates_2024)["Contingent"]
+    longest = "Dont publics prioritaires : Autre public prioritaire (art. L. 441-1 du CCH)"
+    cell = next(c for c in ws[3] if c.value == longest)
+    assert ws.row_dimensions[3].height >= 4 * 11 * 1.2
+    assert ws.row_dimensions[3].height >= _min_height(
+        longest, ws.column_dimensions[cell.column_letter].width, 11, True
+    )
+
+
+def test_templates_refuse_a_convention_without_return_address(tmp_path):
+    no_address = CONVENTION.model_copy(
+        update={"campaign": CONVENTION.campaign.model_copy(update={"contact_email": ""})}
+    )
+    with pytest.raises(MissingContact, match="courriel_contact"):
+        write_templates(no_address, 2024, tmp_path / "t")
+    with pytest.raises(MissingContact):
+        write_template(no_address, CONVENTION.partners[0], 2024, tmp_path / "t.xlsx")
+    assert not (tmp_path / "t").exists() and not (tmp_path / "t.xlsx").exists()
+    text = embedded_convention_text().replace(
+        'courriel_contact = "cia.habitat@alesagglo.fr"', 'courriel_contact = ""'
+    )
+    (tmp_path / "convention.toml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2024"])
+    assert result.exit_code == 1
+    assert "renseignez « courriel_contact » dans la section [campagne]" in result.output
+    assert str(tmp_path / "convention.toml") in result.output
+    assert not list((tmp_path / "templates").glob("**/*.xlsx"))
 
 
 @pytest.mark.parametrize(
@@ -271,5 +399,5 @@ def test_previous_year_figures_prefilled_in_synthese(tmp_path):
 def test_cli_writes_every_template(tmp_path):
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2020"])
     assert result.exit_code == 0, result.output
-    assert f"{len(CONVENTION.partners)} modèle(s) écrit(s)" in result.output
+    assert f"{len(CONVENTION.partners)} modèles écrits" in result.output
     assert (tmp_path / "templates" / "2020" / "cia-2020-logis-cevenols.xlsx").is_file()

@@ -15,12 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from cia_workbook import frformat
-from cia_workbook.consolidate import Col, IndicatorTable, Rate
+from cia_workbook.consolidate.frames import LINE, table_frame
+from cia_workbook.consolidate.tables import Col, IndicatorTable, Rate
 from cia_workbook.convention import CRITERION_CODES, Convention, RehousingCharter
 from cia_workbook.model import Campaign
 from cia_workbook.relogement_validate import household_key, rest_to_pay
-from cia_workbook.schema import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES
+from cia_workbook.schema import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES, RELOGEMENTS
 from cia_workbook.typography import plural
 
 CRITERIA = {
@@ -175,10 +178,9 @@ def collect_households(
             table = rf.tables.get("relogements")
             if table is None:
                 continue
-            for row, record in zip(table.rows, table.records(), strict=True):
-                ident = record.get("identifiant")
-                if not ident:
-                    continue
+            frame = table_frame(table, RELOGEMENTS.columns).filter(pl.col("identifiant").str.len_chars() > 0)
+            for record in frame.to_dicts():
+                ident, row = record["identifiant"], record.pop(LINE)
                 key = household_key(ident)
                 if key in seen:
                     if seen[key] != pid:
@@ -205,8 +207,9 @@ def excluded_households(convention: Convention, campaign: Campaign | None) -> di
     excluded = campaign.excluded()
     for pid in convention.rehousing.partners:
         table = excluded[pid].tables.get("relogements") if pid in excluded else None
-        for ident in table.columns.get("identifiant", []) if table is not None else ():
-            if ident:
+        if table is not None:
+            idents = table_frame(table, RELOGEMENTS.columns)["identifiant"]
+            for ident in idents.filter(idents.str.len_chars() > 0):
                 out.setdefault(household_key(ident), pid)
     return out
 
