@@ -51,7 +51,9 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     present = set(frame.columns)
     return frame.select(
         [
-            (pl.col(c.key) if c.key in present else pl.lit(None)).cast(DTYPES[c.kind], strict=False).alias(c.key)
+            (pl.col(c.key) if c.key in present else pl.lit(None))
+            .cast(DTYPES[c.kind], strict=False)
+            .alias(c.key)
             for c in columns
         ]
         + [pl.col(ROW).cast(pl.UInt32), pl.col(SHEET).cast(pl.UInt8).alias(SHEET)]
