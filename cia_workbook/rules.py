@@ -152,13 +152,16 @@ def attribution_rules(table: Table, ctx: Context) -> None:
                         "value": fr_date(r["date_cal"] if r["date_cal"] is not None else r["date_bail"])}),
         Rule("QPV_HORS_COMMUNE", "qpv", commune.is_not_null() & in_qpv & ~pl.concat_str(qpv, pl.lit("|"), commune).is_in(pairs),
              lambda r: {"qpv": r["qpv"], "commune": _commune(communes, r["commune"])}),
-        Rule("ZONE_HORS_COMMUNE", "zone_locale",
-             commune.is_not_null() & in_zone & (zone.replace_strict(zone_commune, default=None) != commune),
-             lambda r: {"zone": zones[r["zone_locale"]].name, "expected": _commune(communes, zones[r["zone_locale"]].commune),
-                        "commune": _commune(communes, r["commune"])}),
-        Rule("ZONE_ET_QPV", "zone_locale", in_qpv & in_zone, lambda r: {"qpv": r["qpv"], "zone": zones[r["zone_locale"]].name}),
         *composition_rules(),
     ]  # fmt: skip
+    if "zone_locale" in table.frame.columns:  # a convention without local zones has no such column
+        rules += [
+            Rule("ZONE_HORS_COMMUNE", "zone_locale",
+                 commune.is_not_null() & in_zone & (zone.replace_strict(zone_commune, default=None) != commune),
+                 lambda r: {"zone": zones[r["zone_locale"]].name, "expected": _commune(communes, zones[r["zone_locale"]].commune),
+                            "commune": _commune(communes, r["commune"])}),
+            Rule("ZONE_ET_QPV", "zone_locale", in_qpv & in_zone, lambda r: {"qpv": r["qpv"], "zone": zones[r["zone_locale"]].name}),
+        ]  # fmt: skip
     adults, n14, under, size = (
         pl.col("nb_adultes"),
         pl.col("nb_14_plus"),

@@ -26,7 +26,11 @@ from cia_workbook.schema import ATTRIBUTIONS
 from cia_workbook.sheetxml import get_column_letter
 
 ROOT = Path(__file__).resolve().parents[1]
-MEMORY_LIMIT = 1024**3  # address space of each process (every worker has its own)
+# Address space of each process (every worker has its own). Not resident memory: polars and
+# fastexcel each reserve hundreds of MB of address space for their allocators when imported
+# (about 1.1 GB in all for a consolidation whose resident peak is about 120 MB); a dense range
+# allocated for a far cell would need terabytes.
+MEMORY_LIMIT = 2 * 1024**3
 TIMEOUT = 240
 
 

@@ -351,18 +351,6 @@ def test_the_csv_written_by_consolidate_equals_the_direct_one(forms, tmp_path, m
     assert [(out / name).read_bytes() for name in names] == direct
     assert _sheets(out / "consolidation-2024.xlsx") == workbook
 
-    # A cache that cannot store anything (a read-only outputs/): the rows come from memory.
-    monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
-    from cia_workbook.cache import ReturnCache
-
-    for entry in (out / ".cache").glob("*/*.parquet"):
-        entry.unlink()
-    monkeypatch.setattr(ReturnCache, "store", lambda self, rf: False)
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    assert not list((out / ".cache").glob("*/*.parquet"))
-    assert [(out / name).read_bytes() for name in names] == direct
-
 
 def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_miss(
     forms, tmp_path, monkeypatch
