@@ -21,10 +21,10 @@ import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from cia_workbook.consolidate import consolidate  # noqa: E402
-from cia_workbook.convention import load_convention  # noqa: E402
-from cia_workbook.model import Campaign, Identity, ReturnFile, Table  # noqa: E402
-from cia_workbook.report_docx import write_bilan_docx  # noqa: E402
-from cia_workbook.report_xlsx import write_consolidation_xlsx  # noqa: E402
+from cia_workbook.convention.settings import load_convention  # noqa: E402
+from cia_workbook.intake.model import Campaign, Identity, ReturnFile, Table  # noqa: E402
+from cia_workbook.render.bilan import write_bilan_docx  # noqa: E402
+from cia_workbook.render.workbook import write_consolidation_xlsx  # noqa: E402
 
 ROWS = 1000
 

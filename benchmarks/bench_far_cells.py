@@ -116,9 +116,9 @@ class _NoProbe:
 def extent_cost(work: Path, rows: int, repeat: int) -> None:
     from bench_intake import write_big_return
 
-    from cia_workbook import reader
-    from cia_workbook.convention import load_convention
-    from cia_workbook.intake import read_return
+    from cia_workbook.convention.settings import load_convention
+    from cia_workbook.intake import reader
+    from cia_workbook.intake.campaign import read_return
 
     convention = load_convention()
     path = work / f"large-{rows}.xlsx"

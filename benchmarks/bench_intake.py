@@ -22,11 +22,11 @@ from pathlib import Path
 import fastexcel
 import xlsxwriter
 
-from cia_workbook import schema
-from cia_workbook.convention import load_convention
-from cia_workbook.intake import read_return
-from cia_workbook.reader import read_workbook
-from cia_workbook.validate import SHEETS_NOT_JUDGED
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.intake.campaign import read_return
+from cia_workbook.intake.reader import read_workbook
+from cia_workbook.intake.validate import SHEETS_NOT_JUDGED
+from cia_workbook.schema import sheets as schema
 
 
 def write_big_return(path: Path, rows: int, convention) -> None:

@@ -73,8 +73,8 @@ def synthetic_convention_text(n_bailleurs: int, rows: int) -> str:
     Réservataires, geography, targets and thresholds stay those of the embedded convention; the
     rehousing charter (and its operator) is left out: this benchmark is about attributions.
     """
-    from cia_workbook.convention import embedded_convention_text
-    from cia_workbook.demo import TURNOVER
+    from cia_workbook.convention.settings import embedded_convention_text
+    from cia_workbook.partners.demo import TURNOVER
 
     kept = []
     for header, body in _sections(embedded_convention_text()):
@@ -104,8 +104,8 @@ def synthetic_convention_text(n_bailleurs: int, rows: int) -> str:
 
 
 def _write_one(args) -> int:
-    from cia_workbook.convention import load_convention
-    from cia_workbook.demo import write_filled_return
+    from cia_workbook.convention.settings import load_convention
+    from cia_workbook.partners.demo import write_filled_return
 
     convention_path, filled, target = args
     convention = _CONVENTIONS.get(convention_path) or load_convention(Path(convention_path))
@@ -119,9 +119,9 @@ _CONVENTIONS: dict[str, object] = {}
 
 def ensure_campaign(rows: int) -> dict:
     """The campaign of about `rows` attribution rows in its working folder, generated once."""
-    from cia_workbook.convention import load_convention
-    from cia_workbook.demo import generate_campaign, is_missing
-    from cia_workbook.templates import template_filename
+    from cia_workbook.convention.settings import load_convention
+    from cia_workbook.partners.demo import generate_campaign, is_missing
+    from cia_workbook.partners.templates import template_filename
 
     folder = WORK / f"scale-{rows}"
     stamp = folder / "campagne.json"

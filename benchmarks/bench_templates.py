@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cia_workbook import templates  # noqa: E402
-from cia_workbook.convention import load_convention  # noqa: E402
+from cia_workbook.convention.settings import load_convention  # noqa: E402
+from cia_workbook.partners import templates  # noqa: E402
 
 YEAR = 2024
 

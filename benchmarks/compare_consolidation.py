@@ -29,10 +29,10 @@ from pathlib import Path
 
 RUN = """
 import sys
-import cia_workbook.report_xlsx as report_xlsx
+import cia_workbook.render.workbook as report_xlsx
 if sys.argv[3] != "0":
     report_xlsx.DATA_SHEET_MAX_ROWS = int(sys.argv[3])
-from cia_workbook.cli import main
+from cia_workbook.cli.commands import main
 main(["--dir", sys.argv[1], "consolidate", "--year", sys.argv[2], "--sans-word"])
 """
 

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-RUN = "import sys; from cia_workbook.cli import main; main(sys.argv[1:])"
+RUN = "import sys; from cia_workbook.cli.commands import main; main(sys.argv[1:])"
 
 
 def run(code_root: Path, workdir: Path, paths: list[Path], year: int) -> dict:

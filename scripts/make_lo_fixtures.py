@@ -23,9 +23,9 @@ import openpyxl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cia_workbook import schema  # noqa: E402
-from cia_workbook.convention import Convention, load_convention  # noqa: E402
-from cia_workbook.templates import write_template  # noqa: E402
+from cia_workbook.convention.settings import Convention, load_convention  # noqa: E402
+from cia_workbook.partners.templates import write_template  # noqa: E402
+from cia_workbook.schema import sheets as schema  # noqa: E402
 
 YEAR = 2024
 BAILLEUR = "logis-cevenols"

@@ -14,7 +14,7 @@ import itertools
 from bilan_helpers import campaign, return_file
 
 from cia_workbook.consolidate import consolidate
-from cia_workbook.convention import load_convention
+from cia_workbook.convention.settings import load_convention
 
 CONVENTION = load_convention()
 BAILLEURS = ["logis-cevenols", "habitat-du-gard", "un-toit-pour-tous"]

@@ -7,9 +7,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from cia_workbook import schema
-from cia_workbook.findings import finding
-from cia_workbook.model import Campaign, Identity, ReturnFile, Table
+from cia_workbook.intake.model import Campaign, Identity, ReturnFile, Table
+from cia_workbook.schema import sheets as schema
+from cia_workbook.schema.findings import finding
 
 SHEET_TITLES = {"attributions": "Attributions", "patrimoine": "Patrimoine", "contingent": "Contingent"}
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import openpyxl
 from click.testing import CliRunner, Result
 
-from cia_workbook.cli import main
-from cia_workbook.convention import load_convention
-from cia_workbook.demo import generate_campaign, write_filled_return
-from cia_workbook.templates import template_filename
+from cia_workbook.cli.commands import main
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.partners.demo import generate_campaign, write_filled_return
+from cia_workbook.partners.templates import template_filename
 
 CONVENTION = load_convention()
 YEAR = 2024
@@ -74,7 +74,7 @@ def workers_here(monkeypatch) -> None:
     `intake.worker_context`)."""
     import inspect
 
-    from cia_workbook import intake
+    from cia_workbook.intake import campaign as intake
 
     init = intake.Workers.__init__
 

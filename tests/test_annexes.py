@@ -22,11 +22,12 @@ from libreoffice import convert, needs_libreoffice
 from test_relogement import TRUTH, _campaigns
 from workbooks import CONVENTION
 
-from cia_workbook.cli import main
+from cia_workbook.cli.commands import main
 from cia_workbook.consolidate.rehousing import rehousing_bilan
-from cia_workbook.report_annexes import ANNEX_TITLES, DECISION_ROW_CM, annexes_docx_name, write_annexes_docx
-from cia_workbook.report_docx import CELL_PADDING_PT
-from cia_workbook.typography import longest_word_width, text_width
+from cia_workbook.render.annexes import ANNEX_TITLES, DECISION_ROW_CM, write_annexes_docx
+from cia_workbook.render.bilan import CELL_PADDING_PT
+from cia_workbook.render.names import annexes_docx_name
+from cia_workbook.render.typography import longest_word_width, text_width
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 IDS = ["PSJ-001", "PSJ-002", "PSJ-003", "PSJ-004", "PSJ-005", "FBG-001", "FBG-002"]
@@ -336,7 +337,7 @@ def test_the_annexes_take_the_working_folders_word_template(make_campaign):
 
 def test_bilan_points_to_the_annexes_with_the_headline_figures(tmp_path):
     from cia_workbook.consolidate import consolidate
-    from cia_workbook.report_docx import write_bilan_docx
+    from cia_workbook.render.bilan import write_bilan_docx
 
     campaigns = _campaigns(tmp_path / "forms")
     bilan = consolidate(CONVENTION, campaigns, 2024)

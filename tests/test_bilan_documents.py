@@ -17,8 +17,8 @@ from docx.oxml.ns import qn
 from libreoffice import SOFFICE, needs_libreoffice
 from PIL import Image
 
-from cia_workbook.cli import main
-from cia_workbook.convention import load_convention
+from cia_workbook.cli.commands import main
+from cia_workbook.convention.settings import load_convention
 
 CONVENTION = load_convention()
 YEAR = 2024
@@ -117,7 +117,7 @@ def test_the_officers_commentary_survives_every_regeneration(make_campaign):
 
 def test_consolidate_pdf_says_in_french_when_libreoffice_is_missing(make_campaign, monkeypatch):
     wd = make_campaign()
-    monkeypatch.setattr("cia_workbook.pdfexport.soffice", lambda: None)
+    monkeypatch.setattr("cia_workbook.render.pdfexport.soffice", lambda: None)
     result = run(wd, "consolidate", "--year", str(YEAR), "--pdf")
     assert result.exit_code == 1
     assert (

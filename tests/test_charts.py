@@ -17,11 +17,11 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from PIL import Image
 
-from cia_workbook import charts
 from cia_workbook.consolidate.rehousing import rehousing_bilan
-from cia_workbook.convention import load_convention
-from cia_workbook.report_annexes import write_annexes_docx
-from cia_workbook.report_docx import write_bilan_docx
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.render import charts
+from cia_workbook.render.annexes import write_annexes_docx
+from cia_workbook.render.bilan import write_bilan_docx
 
 BAND = 4  # pixels of background all round
 NBSP = "\u00a0"

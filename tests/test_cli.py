@@ -7,7 +7,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from cia_workbook.cli import main
+from cia_workbook.cli.commands import main
 
 ENGLISH = re.compile(r"\b(Usage|Show|Options:\s*$|INTEGER|TEXT|DIRECTORY|PATH|Error|default:|Commands)\b")
 

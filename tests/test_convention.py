@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cia_workbook.cli import main
-from cia_workbook.convention import ConventionError, embedded_convention_text, load_convention
+from cia_workbook.cli.commands import main
+from cia_workbook.convention.settings import ConventionError, embedded_convention_text, load_convention
 
 
 def test_embedded_default_is_the_ales_convention():
@@ -221,7 +221,7 @@ def test_optional_keys_are_documented_in_both_commented_files(tmp_path):
     `init --epci` writes, said optional (« facultatif ») with its default."""
     from pydantic import BaseModel
 
-    from cia_workbook.convention import Convention
+    from cia_workbook.convention.settings import Convention
 
     optional: set[str] = set()
 
@@ -277,7 +277,7 @@ def test_init_writes_the_editable_convention_and_layout(tmp_path):
 def test_working_folder_convention_wins_over_the_default(tmp_path):
     text = embedded_convention_text().replace('nom = "Alès Agglomération"', 'nom = "Agglo de test"', 1)
     _write(tmp_path, text)
-    from cia_workbook.convention import convention_for_dir
+    from cia_workbook.convention.settings import convention_for_dir
 
     convention, path = convention_for_dir(tmp_path)
     assert convention.epci.name == "Agglo de test" and path == tmp_path / "convention.toml"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from workbooks import CONVENTION
 
-from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
-from cia_workbook.findings import CATALOGUE, RUN_CODES
-from cia_workbook.intake import collect_campaign, read_return
+from cia_workbook.intake.campaign import collect_campaign, read_return
+from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.schema.findings import CATALOGUE, RUN_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -194,7 +194,7 @@ def test_every_corpus_file_gets_a_corrected_copy_with_its_marks(name, tmp_path):
 
     import openpyxl
 
-    from cia_workbook.feedback import write_corrected_copy
+    from cia_workbook.partners.feedback import write_corrected_copy
 
     rf = read_return(CONVENTION, 2024, CORPUS / name)
     target = write_corrected_copy(rf.path, rf.findings, tmp_path / "copie.xlsx", dt.datetime(2025, 1, 1))

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from cia_workbook.cli import main
-from cia_workbook.convention import load_convention
-from cia_workbook.schema import schema_for
-from cia_workbook.templates import template_filename
+from cia_workbook.cli.commands import main
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.partners.templates import template_filename
+from cia_workbook.schema.sheets import schema_for
 
 YEAR = 2024
 CONVENTION = load_convention()

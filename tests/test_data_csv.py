@@ -14,18 +14,18 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cia_workbook import report_xlsx
-from cia_workbook.cli import main
+from cia_workbook.cli.commands import main
 from cia_workbook.consolidate import consolidate
-from cia_workbook.demo import generate_campaign, is_missing, write_filled_return
-from cia_workbook.report_xlsx import (
+from cia_workbook.partners.demo import generate_campaign, is_missing, write_filled_return
+from cia_workbook.partners.templates import template_filename
+from cia_workbook.render import workbook as report_xlsx
+from cia_workbook.render.workbook import (
     DATA_SHEET,
     data_in_csv,
     write_consolidation_xlsx,
     write_data_csvs,
 )
-from cia_workbook.schema import ATTRIBUTIONS
-from cia_workbook.templates import template_filename
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 YEAR = 2024
 TRICKY = ['=HYPERLINK("http://x")', "+33 4 66", "-12", "@SUM(A1)", "\tA", "0042", 'dossier; n° "7"\n']

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from docx import Document
 
-from cia_workbook.cli import main
+from cia_workbook.cli.commands import main
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import shutil
 import openpyxl
 from campaign import CONVENTION, YEAR, edit_return, return_path, run
 
-from cia_workbook import cache as cache_module
-from cia_workbook import intake
-from cia_workbook.schema import schema_for
+from cia_workbook.intake import cache as cache_module
+from cia_workbook.intake import campaign as intake
+from cia_workbook.schema.sheets import schema_for
 
 ATTRIBUTIONS = schema_for(CONVENTION, "bailleur", YEAR).sheet("attributions")
 CONTINGENT = schema_for(CONVENTION, "reservataire", YEAR).sheet("contingent")

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from campaign import CONVENTION, YEAR, run
 
-from cia_workbook import report_xlsx, runs
+from cia_workbook.cli import runs
+from cia_workbook.render import workbook as report_xlsx
 
 # A `consolidate` that goes the CSV way (more rows than the threshold) and stops just before
 # writing its CSV files until told to go on (a file named `go` in the working folder).
@@ -26,7 +27,7 @@ HELD_CONSOLIDATE = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    import cia_workbook.report_xlsx as report_xlsx
+    import cia_workbook.render.workbook as report_xlsx
 
     workdir = Path(sys.argv[1])
     report_xlsx.DATA_SHEET_MAX_ROWS = 10
@@ -40,7 +41,7 @@ HELD_CONSOLIDATE = textwrap.dedent(
         return write(*args, **kwargs)
 
     report_xlsx.write_data_csvs = held
-    from cia_workbook.cli import main
+    from cia_workbook.cli.commands import main
     main(["--dir", str(workdir), "consolidate", "--year", sys.argv[2], "--sans-word"])
     """
 )

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from campaign import CONVENTION, YEAR, edit_return, return_path, run, workers_here
 
-from cia_workbook import intake
-from cia_workbook.schema import schema_for
+from cia_workbook.intake import campaign as intake
+from cia_workbook.schema.sheets import schema_for
 
 ATTRIBUTIONS = schema_for(CONVENTION, "bailleur", YEAR).sheet("attributions")
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import openpyxl
 from campaign import CONVENTION, YEAR, edit_return, return_path
 
-from cia_workbook.schema import ATTRIBUTIONS
-from cia_workbook.sheetxml import get_column_letter
+from cia_workbook.intake.sheetxml import get_column_letter
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Address space of each process (every worker has its own). Not resident memory: polars and
@@ -46,7 +46,7 @@ def run_limited(workdir: Path, *args: str, script: str | None = None) -> subproc
     # would, so the fault reaches them too.
     code = (
         script or ""
-    ) + "\nif __name__ == '__main__':\n    from cia_workbook.cli import main\n    main()\n"
+    ) + "\nif __name__ == '__main__':\n    from cia_workbook.cli.commands import main\n    main()\n"
     (workdir / "command.py").write_text(code)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), RUST_BACKTRACE="0")
     return subprocess.run(
@@ -200,8 +200,8 @@ def test_the_openpyxl_reader_does_not_trust_the_size_a_sheet_declares(make_campa
     edit_return(semiga, formatted_only)
     script = f"""
 import json, sys
-from cia_workbook.convention import load_convention
-from cia_workbook.intake import read_return
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.intake.campaign import read_return
 conv = load_convention()
 out = {{}}
 for engine in ("calamine", "openpyxl"):
@@ -263,7 +263,7 @@ def test_an_opendocument_return_with_a_far_cell_is_refused_with_the_sheet_and_th
 # process of the command (workers are forked, so they inherit it).
 KILL_SEMIGA = """
 import os
-from cia_workbook import intake
+from cia_workbook.intake import campaign as intake
 _read = intake.read_workbook
 def read_workbook(path, *args, **kwargs):
     if "semiga" in str(path):

@@ -21,7 +21,7 @@ import pytest
 from campaign import YEAR, edit_return, return_path, run, workers_here
 from lxml import etree
 
-from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
 
 OUT = f"outputs/{YEAR}"
 MARKER = "@@TEXTE-LONG@@"
@@ -158,7 +158,7 @@ def test_a_long_text_of_a_valid_return_is_shortened_visibly_in_the_consolidated_
 
 
 def test_a_long_text_is_shortened_visibly_in_the_csv_of_a_large_campaign(make_campaign, monkeypatch):
-    monkeypatch.setattr("cia_workbook.report_xlsx.DATA_SHEET_MAX_ROWS", 100)  # rows go to CSV files
+    monkeypatch.setattr("cia_workbook.render.workbook.DATA_SHEET_MAX_ROWS", 100)  # rows go to CSV files
     workdir = make_campaign()
     semiga = return_path(workdir, "semiga")
     _with_long_text(semiga, {"Attributions": "A4"})
@@ -174,7 +174,7 @@ def test_a_long_text_is_shortened_visibly_in_the_csv_of_a_large_campaign(make_ca
 def test_findings_beyond_a_sheets_rows_are_counted_on_a_last_line(make_campaign, monkeypatch):
     """A national return with a column pasted wrong can hold more findings than a sheet has rows
     (1,048,576): the limit is lowered here so that the test stays small."""
-    monkeypatch.setattr("cia_workbook.excel.MAX_ROWS", 40, raising=False)
+    monkeypatch.setattr("cia_workbook.partners.excel.MAX_ROWS", 40, raising=False)
     workers_here(monkeypatch)  # the corrected copies are written where the files are read
     workdir = make_campaign()
     path = return_path(workdir, "semiga")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from campaign import YEAR, run
 
-from cia_workbook.intake import POOL_MIN_FILES, available_cores
+from cia_workbook.intake.campaign import POOL_MIN_FILES, available_cores
 
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to watch processes"),
@@ -33,7 +33,7 @@ BUSY_VALIDATE = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    import cia_workbook.intake as intake
+    import cia_workbook.intake.campaign as intake
 
     read = intake._worker_read
 
@@ -44,7 +44,7 @@ BUSY_VALIDATE = textwrap.dedent(
 
     intake._worker_read = slow
     if __name__ == "__main__":
-        from cia_workbook.cli import main
+        from cia_workbook.cli.commands import main
         main(["--dir", sys.argv[1], "validate", "--year", sys.argv[2]])
     """
 )
@@ -65,7 +65,7 @@ HELD_CONSOLIDATE = textwrap.dedent(
 
     xlsxwriter.Workbook.close = held
     if __name__ == "__main__":
-        from cia_workbook.cli import main
+        from cia_workbook.cli.commands import main
         main(["--dir", sys.argv[1], "consolidate", "--year", sys.argv[2], "--sans-word"])
     """
 )
@@ -211,7 +211,7 @@ def test_consolidate_killed_while_writing_leaves_leftovers_the_next_run_removes(
 def test_the_word_documents_laid_out_in_a_child_come_back_or_are_made_here(monkeypatch):
     """`consolidate` lays the Word documents out in a forked child: its value and its error come
     back as if the work had been done here; a child that dies leaves the work to this process."""
-    from cia_workbook import pipeline
+    from cia_workbook.cli import pipeline
 
     assert pipeline._in_child(lambda: ["bilan.docx"])() == ["bilan.docx"]
 
@@ -240,7 +240,7 @@ def test_a_layout_that_fails_with_its_chart_drawer_running_is_told_not_waited_fo
     error after the charts were asked for): the command gets the error, it does not hang."""
     import signal
 
-    from cia_workbook import pipeline
+    from cia_workbook.cli import pipeline
 
     def hung(signum, frame):
         raise AssertionError("la commande attend encore son processus de mise en page")

@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 from campaign import YEAR, edit_return, return_path, run
 
-from cia_workbook.feedback import CORRECTIONS_HEADER_ROW
-from cia_workbook.schema import ATTRIBUTIONS
-from cia_workbook.sheetxml import get_column_letter
+from cia_workbook.intake.sheetxml import get_column_letter
+from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 OUT = f"outputs/{YEAR}"
 # Sheets of the consolidated workbook that hold figures (not the rows, not the register of files).

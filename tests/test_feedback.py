@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from workbooks import CONVENTION, attribution, make_return, rezipped
 
-from cia_workbook import feedback, xlsx_copy
-from cia_workbook.feedback import write_feedback
-from cia_workbook.intake import collect_campaign
-from cia_workbook.sheetxml import cell_position
-from cia_workbook.typography import text_width
+from cia_workbook.intake.campaign import collect_campaign
+from cia_workbook.intake.sheetxml import cell_position
+from cia_workbook.partners import feedback, xlsx_copy
+from cia_workbook.partners.feedback import write_feedback
+from cia_workbook.render.typography import text_width
 
 # The Corrections sheet: its header row (below a heading and three lines of instruction), its first line.
 HEADER = feedback.CORRECTIONS_HEADER_ROW
@@ -174,8 +174,8 @@ def test_two_runs_give_byte_identical_outputs_and_inputs_are_untouched(tmp_path,
 
 
 def test_ods_copy_is_rebuilt_as_xlsx(tmp_path):
-    from cia_workbook.findings import finding
-    from cia_workbook.model import ReturnFile
+    from cia_workbook.intake.model import ReturnFile
+    from cia_workbook.schema.findings import finding
 
     # Any file openpyxl cannot open is rebuilt from the values calamine read.
     src = make_return(tmp_path / "r.xlsx", rows=[attribution()])
@@ -230,7 +230,7 @@ WHEN = dt.datetime(2025, 1, 1)
 
 
 def _finding(sheet, cell, code="DATE_TEXTE"):
-    from cia_workbook.findings import finding
+    from cia_workbook.schema.findings import finding
 
     if code == "DATE_TEXTE":
         return finding(code, "r.xlsx", sheet, cell, value="x", column="c", parsed="p")
@@ -523,7 +523,7 @@ def test_every_sheet_of_the_copy_keeps_the_schema_order(tmp_path, src):
 
 @pytest.mark.parametrize("way", ["edited", "openpyxl"])
 def test_control_characters_pasted_by_a_partner_do_not_stop_the_copy(tmp_path, monkeypatch, way):
-    from cia_workbook.findings import finding
+    from cia_workbook.schema.findings import finding
 
     if way == "openpyxl":
         monkeypatch.setattr(
@@ -547,7 +547,7 @@ def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_p
 
     from click.testing import CliRunner
 
-    from cia_workbook.cli import main
+    from cia_workbook.cli.commands import main
 
     forms = tmp_path / "forms" / "2024"
     make_return(forms / "logis.xlsx", rows=[attribution(suite="Bail sgné")])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cia_workbook import schema
-from cia_workbook.convention import load_convention
-from cia_workbook.formatdoc import REGENERATE_COMMAND, render_format_doc, write_format_files
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.schema import sheets as schema
+from cia_workbook.schema.formatdoc import REGENERATE_COMMAND, render_format_doc, write_format_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVENTION = load_convention(None)
@@ -92,7 +92,7 @@ def test_an_export_that_follows_the_table_schema_is_valid_and_a_wrong_one_is_not
     """A software vendor's export checked with frictionless against the schema written for it:
     the demo's rows of a bailleur as its software would write them, then one value off the list."""
     frictionless = pytest.importorskip("frictionless")
-    from cia_workbook.demo import generate_campaign
+    from cia_workbook.partners.demo import generate_campaign
 
     [path] = [p for p in write_format_files(CONVENTION, 2024, tmp_path) if "attributions" in p.name]
     descriptor = json.loads(path.read_text(encoding="utf-8"))

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from cia_workbook import frformat
+from cia_workbook.render import frformat
 
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator (Babel, CLDR)
 NBSP = "\u00a0"

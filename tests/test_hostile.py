@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 from workbooks import CONVENTION, attribution, make_return, rezipped
 
-import cia_workbook.reader as reader
-from cia_workbook.feedback import write_feedback
-from cia_workbook.intake import collect_campaign
-from cia_workbook.reader import read_workbook
+import cia_workbook.intake.reader as reader
+from cia_workbook.intake.campaign import collect_campaign
+from cia_workbook.intake.reader import read_workbook
+from cia_workbook.partners.feedback import write_feedback
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 

@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from cia_workbook.cli import main
-from cia_workbook.convention import ConventionError, load_convention
+from cia_workbook.cli.commands import main
+from cia_workbook.convention.settings import ConventionError, load_convention
 
 SHIPPED = Path(__file__).resolve().parents[1] / "cia_workbook" / "data" / "reference"
 # The reference data as the project keeps it (shared/ beside the repository, as in CI).
@@ -234,7 +234,7 @@ def test_thresholds_join_most_epcis_of_the_arretes():
     """Every EPCI the arrêtés name is found but one (named in 2026 only, « Thionville Fensch
     Agglomération », for which the 2026 list of EPCIs has no such EPCI); 417 of the 1,255 EPCIs
     get thresholds."""
-    from cia_workbook.territory import reference
+    from cia_workbook.convention.territory import reference
 
     ref = reference()
     matched = {n for years in ref.thresholds.values() for t in years.values() for n in t.names}

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from workbooks import CONVENTION, attribution, contingent_row, make_return
 
-from cia_workbook import console
-from cia_workbook.intake import collect_campaign, contingents_counts, expand_sources, read_return
+from cia_workbook.cli import console
+from cia_workbook.intake.campaign import collect_campaign, contingents_counts, expand_sources, read_return
 
 
 def test_newest_version_is_used_and_older_ones_listed(tmp_path):
@@ -141,7 +141,7 @@ def test_contingent_cross_check(tmp_path):
 
 def _fill_template(template, target, rows):
     """What a partner does: open the template sent to them, type in the cells, save."""
-    from cia_workbook.schema import ATTRIBUTIONS, IDENTIFICATION
+    from cia_workbook.schema.sheets import ATTRIBUTIONS, IDENTIFICATION
 
     wb = openpyxl.load_workbook(template)
     ident = wb[IDENTIFICATION.title]
@@ -158,7 +158,7 @@ def _fill_template(template, target, rows):
 
 
 def test_a_real_template_filled_by_a_partner(tmp_path):
-    from cia_workbook.templates import write_templates
+    from cia_workbook.partners.templates import write_templates
 
     [template] = write_templates(CONVENTION, 2024, tmp_path / "templates", partner_ids=["logis-cevenols"])
     forms = tmp_path / "forms"
@@ -220,8 +220,8 @@ def test_console_counts_a_problem_repeated_down_a_column(tmp_path):
 
     from workbooks import CONVENTION, attribution, make_return
 
-    from cia_workbook.console import campaign_json, campaign_text
-    from cia_workbook.intake import collect_campaign
+    from cia_workbook.cli.console import campaign_json, campaign_text
+    from cia_workbook.intake.campaign import collect_campaign
 
     rows = [attribution(reference=f"LC-{i}", quartile="Q2") for i in range(12)]
     make_return(tmp_path / "logis.xlsx", "logis-cevenols", rows)

@@ -14,11 +14,11 @@ import pytest
 from libreoffice import convert, needs_libreoffice
 from python_calamine import CalamineWorkbook
 
-from cia_workbook import schema
 from cia_workbook.consolidate import objective_rates
-from cia_workbook.convention import OBJECTIVE_CODES, load_convention
-from cia_workbook.model import Table
-from cia_workbook.templates import SYNTHESE_FIRST_ROW
+from cia_workbook.convention.settings import OBJECTIVE_CODES, load_convention
+from cia_workbook.intake.model import Table
+from cia_workbook.partners.templates import SYNTHESE_FIRST_ROW
+from cia_workbook.schema import sheets as schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "libreoffice"
@@ -135,9 +135,9 @@ def test_synthese_recalculated_by_libreoffice_gives_the_consolidation_rates(fmt)
 
 
 def _intake():
-    intake = pytest.importorskip("cia_workbook.intake")
+    intake = pytest.importorskip("cia_workbook.intake.campaign")
     if not hasattr(intake, "read_return"):
-        pytest.skip("cia_workbook.intake.read_return n'existe pas encore")
+        pytest.skip("cia_workbook.intake.campaign.read_return n'existe pas encore")
     return intake
 
 
@@ -179,8 +179,8 @@ def test_fresh_template_filled_and_recalculated_by_libreoffice(tmp_path):
 @pytest.mark.libreoffice
 @needs_libreoffice
 def test_corrected_copy_opens_in_libreoffice_with_its_marks(tmp_path):
-    from cia_workbook import feedback
-    from cia_workbook.findings import finding
+    from cia_workbook.partners import feedback
+    from cia_workbook.schema.findings import finding
 
     findings = [
         finding("DATE_TEXTE", "r.xlsx", "Attributions", "B4", value="x", column="c", parsed="p"),

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cia_workbook import territory
-from cia_workbook.cli import main
-from cia_workbook.convention import load_convention
+from cia_workbook.cli.commands import main
+from cia_workbook.convention import territory
+from cia_workbook.convention.settings import load_convention
 
 YEAR = 2025  # the demo makes 2024 and 2025: a trend of two years
 ALES_SIREN = "200066918"
@@ -338,7 +338,7 @@ def test_demo_help_names_no_convention():
 
 def test_the_search_finds_ales_in_its_own_templates(tmp_path):
     """The search above is not blind: Alès' own templates hold its names and codes."""
-    from cia_workbook.templates import write_templates
+    from cia_workbook.partners.templates import write_templates
 
     write_templates(load_convention(None), YEAR, tmp_path, partner_ids=["logis-cevenols"])
     (tmp_path / "convention.toml").write_text("", encoding="utf-8")

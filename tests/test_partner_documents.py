@@ -12,9 +12,9 @@ from libreoffice import convert, needs_libreoffice
 from lxml import etree
 from workbooks import CONVENTION, attribution, make_return
 
-from cia_workbook import feedback
-from cia_workbook.intake import collect_campaign
-from cia_workbook.templates import template_filename, write_template
+from cia_workbook.intake.campaign import collect_campaign
+from cia_workbook.partners import feedback
+from cia_workbook.partners.templates import template_filename, write_template
 
 pytestmark = [pytest.mark.libreoffice, needs_libreoffice]
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workbooks import CONVENTION, attribution, make_return
 
-from cia_workbook.intake import read_return
-from cia_workbook.reader import read_workbook
-from cia_workbook.schema import ATTRIBUTIONS
-from cia_workbook.validate import validate_workbook
+from cia_workbook.intake.campaign import read_return
+from cia_workbook.intake.reader import read_workbook
+from cia_workbook.intake.validate import validate_workbook
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -118,7 +118,7 @@ def test_a1_references_as_openpyxl(ref):
     with a ValueError, exactly as openpyxl's helpers would."""
     from openpyxl.utils import cell as op
 
-    from cia_workbook import sheetxml as reader
+    from cia_workbook.intake import sheetxml as reader
 
     def op_position(r):
         letters, row = op.coordinate_from_string(r)
@@ -136,7 +136,7 @@ def test_a1_references_as_openpyxl(ref):
 def test_column_letters_as_openpyxl(index):
     from openpyxl.utils import cell as op
 
-    from cia_workbook import sheetxml as reader
+    from cia_workbook.intake import sheetxml as reader
 
     assert _outcome(reader.get_column_letter, index) == _outcome(op.get_column_letter, index)
     letters = _outcome(op.get_column_letter, index)

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from workbooks import CONVENTION, attribution, flat, make_return, rezipped
 
-from cia_workbook.reader import is_lock_file, read_workbook
-from cia_workbook.validate import validate_workbook
+from cia_workbook.intake.reader import is_lock_file, read_workbook
+from cia_workbook.intake.validate import validate_workbook
 
 
 def codes(result):
@@ -130,7 +130,7 @@ def test_openpyxl_path_reads_the_same_cells(tmp_path):
 
 
 def test_formula_scan_finds_cells_even_across_chunks(tmp_path, monkeypatch):
-    import cia_workbook.sheetxml as sheetxml
+    import cia_workbook.intake.sheetxml as sheetxml
 
     monkeypatch.setattr(sheetxml, "CHUNK", 64)  # force many chunk boundaries
     rows = [attribution(reference=f"R{i}") for i in range(40)]
@@ -170,7 +170,7 @@ def test_formula_scan_finds_what_an_xml_parser_finds(tmp_path_factory, prefix, r
 
     from lxml import etree
 
-    import cia_workbook.sheetxml as sheetxml
+    import cia_workbook.intake.sheetxml as sheetxml
 
     p = prefix
     body = []

@@ -15,8 +15,8 @@ import pytest
 from workbooks import CONVENTION, attribution, make_return, relogement
 
 from cia_workbook.consolidate.rehousing import Household, criteria, rehousing_bilan, rest_to_pay_controlled
-from cia_workbook.convention import ConventionError, embedded_convention_text, parse_convention
-from cia_workbook.intake import collect_campaign
+from cia_workbook.convention.settings import ConventionError, embedded_convention_text, parse_convention
+from cia_workbook.intake.campaign import collect_campaign
 
 PSJ = "LC-PSJ – Démolitions Logis Cévenols – Près Saint-Jean"
 FBG = "PRIVE-FBG – Parc privé dégradé – faubourgs du centre-ville d'Alès"
@@ -256,7 +256,7 @@ def test_the_consolidated_workbook_carries_the_charter_and_the_rows(campaigns, t
 
     from cia_workbook.consolidate import consolidate
     from cia_workbook.consolidate.rehousing import CRITERIA
-    from cia_workbook.report_xlsx import write_consolidation_xlsx
+    from cia_workbook.render.workbook import write_consolidation_xlsx
 
     full = consolidate(CONVENTION, campaigns, 2024)
     path = write_consolidation_xlsx(CONVENTION, full, campaigns[2024], tmp_path / "consolidation.xlsx")

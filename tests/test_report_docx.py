@@ -11,15 +11,15 @@ from docx.oxml.ns import qn
 from docx.shared import Emu
 from libreoffice import convert, needs_libreoffice
 
-from cia_workbook.commentary import read_commentary, write_commentary_docx
 from cia_workbook.consolidate import SECRET
-from cia_workbook.report_docx import (
+from cia_workbook.render.bilan import (
     CELL_PADDING_PT,
     commentary_sections,
     template_path,
     write_bilan_docx,
 )
-from cia_workbook.typography import fr, longest_word_width
+from cia_workbook.render.commentary import read_commentary, write_commentary_docx
+from cia_workbook.render.typography import fr, longest_word_width
 
 YEAR = 2024
 NNBSP, NBSP = "\u202f", "\u00a0"

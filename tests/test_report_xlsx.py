@@ -8,8 +8,8 @@ from bilan_cases import CONVENTION, bilan_case
 from bilan_helpers import attribution, campaign, return_file
 
 from cia_workbook.consolidate import consolidate
-from cia_workbook.report_xlsx import DATA_SHEET, SHEET_NAMES, _rehousing_tables, write_consolidation_xlsx
-from cia_workbook.schema import ATTRIBUTIONS
+from cia_workbook.render.workbook import DATA_SHEET, SHEET_NAMES, _rehousing_tables, write_consolidation_xlsx
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 YEAR = 2024
 HEADER_ROW = 4
@@ -69,7 +69,7 @@ def test_data_sheet_lists_every_validated_row_with_its_source(made):
 @pytest.mark.parametrize("streamed", [False, True], ids=["en-memoire", "constant-memory"])
 def test_partner_text_is_always_written_as_text(tmp_path, monkeypatch, streamed):
     if streamed:
-        monkeypatch.setattr("cia_workbook.report_xlsx.CONSTANT_MEMORY_ROWS", 0)
+        monkeypatch.setattr("cia_workbook.render.workbook.CONSTANT_MEMORY_ROWS", 0)
     tricky = ['=HYPERLINK("http://x")', "+33 4 66", "-12", "@SUM(A1)", "http://exemple.fr", "0042"]
     rows = [attribution(YEAR, i, reference=ref) for i, ref in enumerate(tricky)]
     camp = campaign(YEAR, [return_file("semiga", "bailleur", YEAR, {"attributions": rows})])

@@ -21,13 +21,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cia_workbook.cli import ReadingBar, main
+from cia_workbook.cli.commands import ReadingBar, main
 from cia_workbook.consolidate import consolidate
-from cia_workbook.convention import load_convention
-from cia_workbook.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
-from cia_workbook.intake import collect_campaign, expand_sources, read_return
-from cia_workbook.schema import schema_for
-from cia_workbook.templates import template_filename, write_template
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.intake.campaign import collect_campaign, expand_sources, read_return
+from cia_workbook.partners.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
+from cia_workbook.partners.templates import template_filename, write_template
+from cia_workbook.schema.sheets import schema_for
 
 YEAR = 2024
 CONVENTION = load_convention()
@@ -153,7 +153,7 @@ def test_help_loads_no_heavy_library():
         "defusedxml",
     }
     code = (
-        "import sys\nfrom click.testing import CliRunner\nfrom cia_workbook.cli import main\n"
+        "import sys\nfrom click.testing import CliRunner\nfrom cia_workbook.cli.commands import main\n"
         "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(heavy)!r})))"
     )
@@ -171,9 +171,9 @@ def test_reading_a_return_and_writing_its_copy_do_not_load_openpyxl(forms, tmp_p
     )
     code = (
         "import sys, datetime as dt\nfrom pathlib import Path\n"
-        "from cia_workbook.convention import load_convention\n"
-        "from cia_workbook.intake import read_return\n"
-        "from cia_workbook.feedback import write_corrected_copy\n"
+        "from cia_workbook.convention.settings import load_convention\n"
+        "from cia_workbook.intake.campaign import read_return\n"
+        "from cia_workbook.partners.feedback import write_corrected_copy\n"
         f"rf = read_return(load_convention(), {YEAR}, Path({str(faulty)!r}))\n"
         "assert rf.findings and rf.reader == 'calamine'\n"
         f"write_corrected_copy(rf.path, rf.findings, Path({str(tmp_path / 'copie.xlsx')!r}), dt.datetime(2025, 1, 6))\n"
@@ -198,8 +198,8 @@ def _bilan_view(campaign) -> tuple:
 
 
 def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monkeypatch):
-    from cia_workbook import intake
-    from cia_workbook.cache import ReturnCache
+    from cia_workbook.intake import campaign as intake
+    from cia_workbook.intake.cache import ReturnCache
 
     cold = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
     stored = collect_campaign(
@@ -238,7 +238,7 @@ def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monk
 
 
 def test_a_damaged_or_foreign_cache_entry_is_read_again(forms, tmp_path):
-    from cia_workbook.cache import ReturnCache
+    from cia_workbook.intake.cache import ReturnCache
 
     cache = ReturnCache(tmp_path, CONVENTION, YEAR)
     cold = collect_campaign(CONVENTION, YEAR, [forms], workers=1, cache=cache)
@@ -254,7 +254,7 @@ def test_a_damaged_or_foreign_cache_entry_is_read_again(forms, tmp_path):
 
 
 def test_another_convention_or_year_does_not_use_the_cache(forms, tmp_path):
-    from cia_workbook.cache import ReturnCache
+    from cia_workbook.intake.cache import ReturnCache
 
     first = ReturnCache(tmp_path, CONVENTION, YEAR)
     collect_campaign(CONVENTION, YEAR, [forms], workers=1, cache=first)
@@ -281,7 +281,7 @@ def test_validate_on_workers_writes_the_same_answers_as_one_file_at_a_time(forms
     the cross-checks), contingent counts taken from each return, only the cross-checked tables
     sent back: the corrected copies and the officer's summary are byte for byte those of the
     plain path."""
-    from cia_workbook.feedback import write_feedback
+    from cia_workbook.partners.feedback import write_feedback
 
     root = _copy_forms(forms, tmp_path / "travail")
     result = CliRunner().invoke(main, ["--dir", str(root), "validate", "--year", str(YEAR)])
@@ -302,8 +302,8 @@ def test_validate_on_workers_writes_the_same_answers_as_one_file_at_a_time(forms
 
 
 def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path, monkeypatch):
-    from cia_workbook import feedback
-    from cia_workbook.intake import CROSS_CHECKED_TABLES, Workers
+    from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES, Workers
+    from cia_workbook.partners import feedback
 
     folder = forms
     targets = feedback.copy_targets(expand_sources([folder]), tmp_path)
@@ -327,7 +327,7 @@ def _sheets(path: Path) -> dict[str, list]:
 
 
 def test_the_csv_written_by_consolidate_equals_the_direct_one(forms, tmp_path, monkeypatch):
-    from cia_workbook import report_xlsx
+    from cia_workbook.render import workbook as report_xlsx
 
     monkeypatch.setattr(report_xlsx, "DATA_SHEET_MAX_ROWS", 10)
     root = _copy_forms(forms, tmp_path / "travail")
@@ -357,8 +357,8 @@ def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_mi
 ):
     import json
 
-    from cia_workbook import intake
-    from cia_workbook.cache import ReturnCache
+    from cia_workbook.intake import campaign as intake
+    from cia_workbook.intake.cache import ReturnCache
 
     stamped = []
     original = intake._stamp
@@ -404,8 +404,8 @@ _REFERENCES = st.lists(
 def test_reference_checks_equal_the_row_by_row_ones(references):
     """Names as references and duplicate references: the column expressions find what a loop over
     every row finds."""
-    from cia_workbook import cells, rules
-    from cia_workbook.model import Table
+    from cia_workbook.intake import cells, rules
+    from cia_workbook.intake.model import Table
 
     rows = list(range(4, 4 + len(references)))
     table = Table.of("attributions", "Attributions", rows, {"reference": references}, {"reference": "A"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cia_workbook.convention import load_convention
-from cia_workbook.schema import schema_for
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.schema.sheets import schema_for
 
 CONVENTION = load_convention()
 
@@ -34,7 +34,7 @@ def test_every_coded_column_and_condition_points_at_something_real(partner, year
 def test_without_local_zones_nor_actions_no_zone_column_list_or_formula_nor_actions_sheet():
     """Issue 16, item 3: a convention without local zones has no « Zone locale » column, list or
     formula term; without actions, no Actions sheet. The validator follows the schema."""
-    from cia_workbook.templates_synthese import objective_formulas, range_names
+    from cia_workbook.partners.synthese import objective_formulas, range_names
 
     bare = CONVENTION.model_copy(update={"local_zones": [], "actions": []})
     wschema = schema_for(bare, "bailleur", 2024, "logis-cevenols")

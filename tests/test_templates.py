@@ -11,20 +11,20 @@ import pytest
 from click.testing import CliRunner
 from openpyxl.utils import get_column_letter
 
-from cia_workbook import schema
-from cia_workbook.cli import main
+from cia_workbook.cli.commands import main
 from cia_workbook.consolidate import objective_rates
-from cia_workbook.convention import OBJECTIVE_CODES, embedded_convention_text, load_convention
-from cia_workbook.model import ReturnFile, Table
-from cia_workbook.templates import (
+from cia_workbook.convention.settings import OBJECTIVE_CODES, embedded_convention_text, load_convention
+from cia_workbook.intake.model import ReturnFile, Table
+from cia_workbook.partners.synthese import objective_formulas
+from cia_workbook.partners.templates import (
     SYNTHESE_FIRST_ROW,
     MissingContact,
     template_filename,
     write_template,
     write_templates,
 )
-from cia_workbook.templates_synthese import objective_formulas
-from cia_workbook.typography import longest_word_width, text_width
+from cia_workbook.render.typography import longest_word_width, text_width
+from cia_workbook.schema import sheets as schema
 
 CONVENTION = load_convention(None)
 

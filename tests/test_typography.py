@@ -1,6 +1,15 @@
 """French typography of generated text: one module, `typography`, used by every document."""
 
-from cia_workbook.typography import NBSP, NNBSP, count, fr, join, longest_word_width, plural, text_width
+from cia_workbook.render.typography import (
+    NBSP,
+    NNBSP,
+    count,
+    fr,
+    join,
+    longest_word_width,
+    plural,
+    text_width,
+)
 
 
 def test_no_break_spaces_before_high_punctuation_and_inside_guillemets():

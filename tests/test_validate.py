@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from workbooks import CONVENTION, attribution, contingent_row, flat, make_return
 
-from cia_workbook.cells import parse_date, parse_number
-from cia_workbook.reader import read_workbook
-from cia_workbook.rules import looks_like_a_name
-from cia_workbook.schema import ATTRIBUTIONS
-from cia_workbook.validate import validate_workbook
+from cia_workbook.intake.cells import parse_date, parse_number
+from cia_workbook.intake.reader import read_workbook
+from cia_workbook.intake.rules import looks_like_a_name
+from cia_workbook.intake.validate import validate_workbook
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 A = "Attributions"
 

@@ -19,8 +19,8 @@ import openpyxl
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.workbook.defined_name import DefinedName
 
-from cia_workbook import schema
-from cia_workbook.convention import load_convention
+from cia_workbook.convention.settings import load_convention
+from cia_workbook.schema import sheets as schema
 
 CONVENTION = load_convention(None)
 FIXED_TIME = dt.datetime(2025, 1, 15, 12, 0, 0)

@@ -51,9 +51,9 @@ from cia_workbook.consolidate.tables import (
     fraction,
     with_rates,
 )
-from cia_workbook.convention import Convention
-from cia_workbook.model import Campaign
-from cia_workbook.schema import HORS_QPV, PATRIMOINE
+from cia_workbook.convention.settings import Convention
+from cia_workbook.intake.model import Campaign
+from cia_workbook.schema.sheets import HORS_QPV, PATRIMOINE
 
 TERRITORY = "territoire"
 TERRITORY_LABEL = "Territoire"

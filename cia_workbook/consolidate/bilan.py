@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from cia_workbook import frformat
 from cia_workbook.consolidate import attributions as a
 from cia_workbook.consolidate.attributions import (
     FAMILY_BAILLEUR,
@@ -40,8 +39,9 @@ from cia_workbook.consolidate.tables import (
     Rate,
     fraction,
 )
-from cia_workbook.convention import Convention
-from cia_workbook.model import Campaign, ReturnFile
+from cia_workbook.convention.settings import Convention
+from cia_workbook.intake.model import Campaign, ReturnFile
+from cia_workbook.render import frformat
 
 
 @dataclass

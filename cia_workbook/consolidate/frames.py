@@ -19,9 +19,9 @@ from typing import Any
 import polars as pl
 
 from cia_workbook.consolidate.tables import Rate
-from cia_workbook.convention import Convention
-from cia_workbook.model import ROW, SHEET, Campaign, Table
-from cia_workbook.schema import ATTRIBUTIONS, CONTINGENT_OWN, HORS_QPV, NO_ZONE, Column, Sheet
+from cia_workbook.convention.settings import Convention
+from cia_workbook.intake.model import ROW, SHEET, Campaign, Table
+from cia_workbook.schema.sheets import ATTRIBUTIONS, CONTINGENT_OWN, HORS_QPV, NO_ZONE, Column, Sheet
 
 KNOWN_QUARTILES = ("1", "2", "3", "4")
 YOUNG_AGE = 30  # Action 3: "jeunes ménages", holder under 30

@@ -17,14 +17,14 @@ from typing import Any
 
 import polars as pl
 
-from cia_workbook import frformat
 from cia_workbook.consolidate.frames import LINE, table_frame
 from cia_workbook.consolidate.tables import Col, IndicatorTable, Rate
-from cia_workbook.convention import CRITERION_CODES, Convention, RehousingCharter
-from cia_workbook.model import Campaign
-from cia_workbook.relogement_validate import household_key, rest_to_pay
-from cia_workbook.schema import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES, RELOGEMENTS
-from cia_workbook.typography import plural
+from cia_workbook.convention.settings import CRITERION_CODES, Convention, RehousingCharter
+from cia_workbook.intake.model import Campaign
+from cia_workbook.intake.rehousing_rules import household_key, rest_to_pay
+from cia_workbook.render import frformat
+from cia_workbook.render.typography import plural
+from cia_workbook.schema.sheets import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES, RELOGEMENTS
 
 CRITERIA = {
     "hors_qpv": "Relogés hors QPV",

@@ -28,7 +28,7 @@ from cia_workbook.consolidate.frames import (
     table_frame,
 )
 from cia_workbook.consolidate.tables import FAMILY_RESERVATAIRE, Col, IndicatorTable, Rate
-from cia_workbook.schema import older_than, schema_for
+from cia_workbook.schema.sheets import older_than, schema_for
 
 
 def reservataire_tables(y: Year, reservataires: dict[str, dict[str, Rate]]) -> list[IndicatorTable]:

@@ -1,0 +1,380 @@
+"""The yearly cycle put together: the stages chained for `validate`, `consolidate` and `demo`.
+
+Paths come from the CLI through a `Layout` (the working folder's templates/, forms/,
+outputs/); every stage below it stays pure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib.resources import as_file as resources_file
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cia_workbook.convention.settings import Convention
+
+if TYPE_CHECKING:
+    from cia_workbook.intake.cache import ReturnCache
+    from cia_workbook.intake.campaign import Progress
+    from cia_workbook.intake.model import Campaign
+    from cia_workbook.partners.feedback import StaleCopies
+    from cia_workbook.schema.findings import Finding
+
+
+class Layout(Protocol):
+    def templates(self, year: int) -> Path: ...
+    def forms(self, year: int) -> Path: ...
+    def outputs(self, year: int) -> Path: ...
+    def cache(self, year: int) -> Path: ...
+    def form_years(self) -> list[int]: ...
+    def bilan_template(self) -> Path: ...
+    def commentary(self, year: int) -> Path: ...
+
+
+class PipelineError(Exception):
+    """A French message for the officer when a run cannot go on."""
+
+
+@dataclass
+class ConsolidationResult:
+    year: int
+    outputs: list[Path] = field(default_factory=list)
+    summary: str = ""
+    notes: list[str] = field(default_factory=list)  # said to the officer after the files written
+    lines: list[str] = field(default_factory=list)  # the summary, one console line each
+
+
+def run_validation(
+    convention: Convention,
+    year: int,
+    sources: list[Path],
+    outdir: Path,
+    cache: ReturnCache | None = None,
+    progress: Progress | None = None,
+    whole_folder: bool = False,
+) -> tuple[Campaign, list[Path], StaleCopies, list[Finding]]:
+    """Read and check every file of `sources`, write the corrected copies and the officer's
+    summary into `outdir`: (the campaign, the files written, the stale copies, the outputs that
+    could not be written, as findings naming them).
+
+    One set of workers reads the files and writes each corrected copy as soon as its file is
+    read; the copies the cross-checks between partners may add to are written after them.
+    The copy of a version replaced by a newer one is removed (see
+    `feedback.remove_replaced_copies`). With `whole_folder` (`sources` is the year's whole
+    forms folder), the copies of earlier runs that are no longer due are removed too (see
+    `feedback.remove_stale_copies`).
+    """
+    from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
+    from cia_workbook.partners.feedback import (
+        CopyOnRead,
+        StaleCopies,
+        copy_targets,
+        remove_replaced_copies,
+        remove_stale_copies,
+        return_address,
+        write_feedback,
+    )
+
+    targets = copy_targets(expand_sources(sources), outdir)
+    # Isolated: a file whose reading kills its process costs only that file, never the run.
+    problems: list[Finding] = []
+    with Workers(
+        convention,
+        year,
+        cache=cache,
+        after_read=CopyOnRead(targets, year, return_address(convention)),
+        # The bailleurs' Attributions too: their contingents are counted here (`cross_check`).
+        tables_back=CROSS_CHECKED_TABLES | {"attributions"},
+        isolate=True,
+    ) as pool:
+        campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)
+        written = write_feedback(convention, campaign, outdir, pool=pool, problems=problems)
+    stale = remove_replaced_copies(campaign, outdir)
+    if whole_folder:
+        more = remove_stale_copies(outdir, written)
+        stale = StaleCopies(stale.removed + more.removed, stale.left + more.left)
+    return campaign, written, stale, problems
+
+
+def run_consolidation(
+    convention: Convention,
+    layout: Layout,
+    year: int,
+    diffusions: tuple[str, ...] = ("restreinte",),
+    word: bool = True,
+    progress: Progress | None = None,
+) -> ConsolidationResult:
+    """Validate every year found in forms/ up to `year`, consolidate, write the outputs.
+
+    The consolidation and the workbook are made once; the Word documents once per audience in
+    `diffusions` ("restreinte", "publique").
+
+    `progress` is told of every file read (see `intake.Progress`), for a progress bar. Returns
+    already validated by `validate` are taken from the layout's cache instead of read again.
+
+    An output that cannot be written (read-only folder, full disk) stops the run with a
+    `PipelineError` naming it; every output is written whole or not at all.
+    """
+    try:
+        return _consolidation(convention, layout, year, diffusions, word, progress)
+    except OSError as exc:
+        from cia_workbook.fileio import describe_os_error
+
+        where = getattr(exc, "target", None) or exc.filename or layout.outputs(year)
+        raise PipelineError(
+            f"{where} n'a pas pu être écrit ({describe_os_error(exc)}). La consolidation {year} est "
+            "arrêtée ; aucun fichier incomplet n'est laissé à sa place. Relancez "
+            f"« cia-workbook consolidate --year {year} » une fois le problème réglé."
+        ) from None
+
+
+def _consolidation(
+    convention: Convention,
+    layout: Layout,
+    year: int,
+    diffusions: tuple[str, ...],
+    word: bool,
+    progress: Progress | None,
+) -> ConsolidationResult:
+    from cia_workbook.consolidate import consolidate
+    from cia_workbook.intake.cache import ReturnCache
+    from cia_workbook.intake.campaign import collect_campaign
+    from cia_workbook.render.workbook import (
+        data_csv_names,
+        data_in_csv,
+        data_parquet_names,
+        write_consolidation_xlsx,
+        write_data_csvs,
+        write_data_parquet,
+    )
+
+    years = [y for y in layout.form_years() if y in convention.years and y <= year]
+    if year not in years:
+        raise PipelineError(
+            f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. "
+            f"Déposez-y les classeurs reçus des partenaires, puis relancez « cia-workbook consolidate --year {year} »."
+        )
+    caches = {y: ReturnCache(layout.cache(y), convention, y) for y in years}
+    outdir = layout.outputs(year)
+    csvs = {key: outdir / name for key, name in data_csv_names(year).items()}
+    # Each year's returns from the cache, or read, checked and cached on worker processes.
+    campaigns = {
+        y: collect_campaign(
+            convention, y, [layout.forms(y)], progress=progress, cache=caches[y], isolate=True
+        )
+        for y in years
+    }
+    # Several territories at once: the validated rows go to CSV files beside the workbook
+    # (see report_xlsx.DATA_SHEET_MAX_ROWS); CSV files left by an earlier, larger run are
+    # removed.
+    in_csv = data_in_csv(campaigns[year])
+    bilan = consolidate(convention, campaigns, year)
+    # The Word documents are laid out on a second core while this process writes the
+    # workbook and the data files (a third of the command each).
+    words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
+    result = ConsolidationResult(year)
+    try:
+        result.outputs.append(
+            write_consolidation_xlsx(
+                convention,
+                bilan,
+                campaigns[year],
+                outdir / f"consolidation-{year}.xlsx",
+                data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
+            )
+        )
+        parquet = data_parquet_names(year, bilan.rehousing is not None)
+        result.outputs += write_data_parquet(
+            convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
+        )
+        if in_csv:
+            result.outputs += write_data_csvs(convention, campaigns[year], csvs)
+        else:
+            for path in csvs.values():
+                path.unlink(missing_ok=True)
+    except BaseException:
+        if words is not None:  # the workbook's error is the one told: the documents come after it
+            words(quiet=True)
+        raise
+    if words is not None:
+        documents, notes = words()
+        result.outputs += documents
+        result.notes += notes
+    lines = bilan.summary_lines()
+    unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
+    if unread:  # no figure comes from them: the officer is told which and why
+        lines += ["", f"Fichiers de {year} illisibles, dont aucun chiffre n'est tiré :"]
+        for rf in unread:
+            first = rf.findings[0] if rf.findings else None
+            lines.append(f"  {rf.name}" + (f" : [{first.code}] {first.message}" if first else ""))
+    lines += ["", "Fichiers écrits :"]
+    lines += [f"  {p}" for p in result.outputs]
+    lines += result.notes
+    result.lines = lines
+    result.summary = "\n".join(lines)
+    return result
+
+
+def _word_documents(
+    convention: Convention, layout: Layout, bilan: Any, diffusions: tuple[str, ...]
+) -> tuple[list[Path], list[str]]:
+    """The bilan and the annexes of each audience: (the files written, the notes for the officer)."""
+    from cia_workbook.render.annexes import write_annexes_docx
+    from cia_workbook.render.bilan import write_bilan_docx
+    from cia_workbook.render.charts import ChartCache
+    from cia_workbook.render.names import annexes_docx_name, bilan_docx_name
+
+    out = ConsolidationResult(bilan.year)
+    commentary, template = _commentary_and_template(convention, layout, bilan, out)
+    charts = ChartCache(layout.cache(bilan.year) / "graphiques")
+    outdir = layout.outputs(bilan.year)
+    for diffusion in diffusions:
+        path = outdir / bilan_docx_name(bilan.year, diffusion)
+        out.outputs.append(
+            write_bilan_docx(
+                convention,
+                bilan,
+                path,
+                diffusion=diffusion,
+                commentary=commentary,
+                template=template,
+                charts=charts,
+            )
+        )
+        if bilan.rehousing is not None:
+            path = outdir / annexes_docx_name(bilan.year, diffusion)
+            out.outputs.append(
+                write_annexes_docx(
+                    convention, bilan.rehousing, path, diffusion=diffusion, template=template, charts=charts
+                )
+            )
+    return out.outputs, out.notes
+
+
+def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
+    """Start `work` in a forked child process; call the result for its value (its exception is
+    raised here; with `quiet=True`, only waited for). Where fork is unavailable, on one core, or
+    when the child dies, `work` runs here, when asked. The child uses no polars (whose threads a
+    fork does not copy): it lays out documents."""
+    import multiprocessing
+
+    from cia_workbook.intake.campaign import available_cores
+
+    if "fork" not in multiprocessing.get_all_start_methods() or available_cores() < 2:
+        return lambda quiet=False: None if quiet else work()
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(writer, work, os.getpid()))
+    process.start()
+    writer.close()
+
+    def result(quiet: bool = False) -> Any:
+        try:
+            kind, value = reader.recv()
+        except (EOFError, OSError):  # the child died: the work is done here
+            kind, value = "lost", None
+        finally:
+            reader.close()
+            process.join()
+        if quiet:
+            return None
+        if kind == "lost":
+            return work()
+        if kind == "error":
+            raise value
+        return value
+
+    return result
+
+
+def _child(conn, work: Callable[[], Any], parent: int) -> None:
+    import multiprocessing
+    import signal
+
+    from cia_workbook.cli.runs import bind_to_parent
+
+    bind_to_parent(parent)  # never outlives the command (kill -9 included)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption is the parent's to handle
+    try:
+        message = ("ok", work())
+    except Exception as exc:
+        message = ("error", exc)
+    try:
+        conn.send(message)
+    except Exception:  # an answer that does not pickle: the parent does the work again
+        pass
+    finally:
+        conn.close()
+        # A helper the work left running (a chart drawer whose layout failed) would make this
+        # process's exit wait for it, and the command with it: it is stopped instead.
+        for helper in multiprocessing.active_children():
+            helper.terminate()
+
+
+def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):
+    """The officer's commentary (its file written the first time, never again) and the EPCI's
+    Word template when the working folder has one."""
+    from cia_workbook.render.bilan import commentary_sections, template_path
+    from cia_workbook.render.commentary import read_commentary, write_commentary_docx
+
+    template = layout.bilan_template()
+    template = template if template.is_file() else None
+    path = layout.commentary(bilan.year)
+    sections = commentary_sections(convention, bilan)
+    if not path.is_file():
+        with resources_file(template_path()) as packaged:
+            write_commentary_docx(packaged, path, bilan.epci, bilan.year, sections)
+        result.notes.append(
+            f"Commentaires à rédiger : {path} (un titre par section du bilan). Complétez-le dans Word puis "
+            "relancez la consolidation : le texte entre dans le bilan. Ce fichier n'est jamais réécrit."
+        )
+    else:
+        result.notes.append(f"Commentaires repris de {path}.")
+    return read_commentary(path, sections), template
+
+
+def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
+    """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`:
+    the console lines, one at a time."""
+    from cia_workbook.cli import console
+    from cia_workbook.intake.cache import ReturnCache
+    from cia_workbook.partners.demo import demo_submissions, fill_workbook, generate_campaign, is_missing
+    from cia_workbook.partners.templates import template_filename, write_templates
+    from cia_workbook.schema.sheets import schema_for
+
+    years = [y for y in convention.years if y <= year]
+    yield f"Démonstration sur la convention « {convention.info.title} », années {years[0]} à {year}."
+    for y in years:
+        paths = write_templates(convention, y, layout.templates(y))
+        by_partner = {p.id: layout.templates(y) / template_filename(p, y) for p in convention.partners}
+        forms = layout.forms(y)
+        written = 0
+        for sent in demo_submissions(convention, y, seed=seed, story=y == year):
+            filled = sent.filled
+            template = by_partner[filled.partner.id]
+            schema = schema_for(convention, filled.partner.kind, y, filled.partner.id)
+            fill_workbook(template, forms / f"{template.stem}{sent.suffix}{template.suffix}", filled, schema)
+            written += 1
+            if y == year:
+                for mistake in filled.mistakes:
+                    yield f"  {filled.partner.name} : {mistake}"
+        if y == year:
+            for filled in generate_campaign(convention, y, seed=seed):
+                if is_missing(filled):
+                    yield f"  {filled.partner.name} : {filled.mistakes[0]}"
+        yield f"{y} : {len(paths)} modèles dans {layout.templates(y)}, {written} réponses fictives dans {forms}."
+    # As `validate` does: what is read here is cached, so the consolidation reads no file again.
+    cache = ReturnCache(layout.cache(year), convention, year)
+    campaign, written, stale, problems = run_validation(
+        convention, year, [layout.forms(year)], layout.outputs(year), cache, whole_folder=True
+    )
+    yield ""
+    yield from console.campaign_lines(convention, campaign, written, stale, problems)
+    yield ""
+    result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
+    yield from result.lines
+    yield ""
+    docx = [p for p in result.outputs if p.suffix == ".docx"]
+    yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)
