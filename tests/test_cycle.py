@@ -163,7 +163,7 @@ def test_validate_names_errors_and_exits_1(cycle):
 def test_validate_json_for_programs(cycle):
     wd = cycle[0]
     result = CliRunner().invoke(main, ["--dir", str(wd), "validate", "--year", str(YEAR), "--json"])
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     text = json.dumps(data, ensure_ascii=False)
     assert "VALEUR_HORS_LISTE" in text and "logis.xlsx" in text
     # French keys throughout, the findings' too.

@@ -26,7 +26,7 @@ LATER = dt.datetime(YEAR + 1, 3, 20)  # answered after every clean return of the
 
 def _validate(workdir):
     result = run(workdir, "validate", "--year", str(YEAR), "--json")
-    return result, json.loads(result.output)
+    return result, json.loads(result.stdout)
 
 
 def _partner(data, pid):

@@ -64,7 +64,7 @@ def test_the_json_output_keeps_the_text_and_escapes_what_json_leaves_raw(make_ca
     result = run(workdir, "validate", "--year", str(YEAR), "--json")
     assert not UNSAFE.search(result.output), [m.group() for m in UNSAFE.finditer(result.output)][:5]
     assert "\\u009b31m\\u202eNIF" in result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     messages = [c["message"] for f in data["fichiers"] for c in f["constats"]]
     assert any(f"« {READ} »" in m for m in messages)  # the same text for programs
 

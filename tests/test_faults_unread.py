@@ -25,7 +25,7 @@ NOT_FIGURES = ("Données", "Retours utilisés", "Qualité des données")
 
 def _validate(workdir):
     result = run(workdir, "validate", "--year", str(YEAR), "--json")
-    return result, json.loads(result.output)
+    return result, json.loads(result.stdout)
 
 
 def _file(data, name):

@@ -585,6 +585,6 @@ def test_a_copy_no_longer_due_is_removed_after_a_run_over_the_whole_folder(tmp_p
     assert "relancez « cia-workbook validate »" in result.output
     monkeypatch.setattr(Path, "unlink", original_unlink)
     result = CliRunner().invoke(main, [*args, "--json"])
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert [Path(p).name for p in data["retires"]] == ["hdg-corrections.xlsx"] and data["non_retires"] == []
     assert sorted(p.name for p in retours.iterdir()) == ["notes-agglo.xlsx"]
