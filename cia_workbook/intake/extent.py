@@ -141,7 +141,7 @@ def _listing(cells: list[FarCell], count: int, with_text: bool = False) -> str:
         else:
             shown.append(c.ref)
     more = count - len(shown)
-    return ", ".join(shown) + (f" et {_count(more)} autre(s)" if more > 0 else "")
+    return ", ".join(shown) + (f" et {_count(more)} {'autres' if more >= 2 else 'autre'}" if more > 0 else "")
 
 
 def _budget(cells: int) -> int:

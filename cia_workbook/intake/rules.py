@@ -107,10 +107,10 @@ def composition_rules() -> list[Rule]:
     wrong_size = ~more_adults & (size != n14 + under).fill_null(False)
     return [
         Rule("COMPOSITION_INCOHERENTE", "nb_adultes", more_adults,
-             lambda r: {"detail": f"{r['nb_adultes']} adulte(s) mais {r['nb_14_plus']} personne(s) de 14 ans ou plus"}),
+             lambda r: {"detail": f"{_n(r['nb_adultes'], 'adulte')} mais {_n(r['nb_14_plus'], 'personne')} de 14 ans ou plus"}),
         Rule("COMPOSITION_INCOHERENTE", "taille_menage", wrong_size,
-             lambda r: {"detail": f"taille {r['taille_menage']} mais {r['nb_14_plus']} personne(s) de 14 ans ou plus "
-                                  f"et {r['nb_moins_14']} enfant(s) de moins de 14 ans"}),
+             lambda r: {"detail": f"taille {r['taille_menage']} mais {_n(r['nb_14_plus'], 'personne')} de 14 ans ou plus "
+                                  f"et {_n(r['nb_moins_14'], 'enfant')} de moins de 14 ans"}),
     ]  # fmt: skip
 
 
@@ -288,3 +288,8 @@ def duplicates(table: Table, key: str, code: str, ctx: Context) -> None:
                     other_row=row if other == sheet else f"{row} de la feuille « {other} »")  # fmt: skip
         else:
             seen[folded] = i
+
+
+def _n(n: int, word: str) -> str:
+    """« 1 adulte », « 2 adultes » (French: 0 and 1 take the singular)."""
+    return f"{n} {word}{'s' if abs(n) >= 2 else ''}"
