@@ -31,7 +31,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
 
-from cia_workbook import frformat
+from cia_workbook import frformat, report_attention
 from cia_workbook.commentary import CommentParagraph, Section, commentary_docx_name
 from cia_workbook.consolidate import (
     CLOSE,
@@ -186,6 +186,7 @@ def commentary_sections(convention: Convention, bilan: Bilan) -> list[Section]:
                 "actions", ACTIONS_TITLE, (f"{names} : ce qui a été fait, ce que montrent les indicateurs.",)
             )
         )
+    out += report_attention.commentary_sections(b)
     out.append(Section("evolution", f"Évolution depuis {convention.info.first_year}", ()))
     out.append(
         Section(
@@ -594,10 +595,12 @@ class _BilanDocument:
         for code in OBJECTIVE_SHORT:
             self.objective_section(code)
         self.dalo()
+        report_attention.attention_section(self)
         self.reservataires()
         self.zooms()
         self.rehousing()
         self.actions()
+        report_attention.mix_section(self)
         self.trend()
         self.quality()
         self.annexes()
@@ -1066,6 +1069,9 @@ class _BilanDocument:
             return (
                 f"Mutations internes : {pct(self.table_data('mutations').rows[-1]['taux'])} des baux signés."
             )
+        line = report_attention.indicator_line(self, key)
+        if line is not None:
+            return line
         r = self.b.rehousing
         if r is None:
             return None

@@ -29,8 +29,9 @@ ELDERLY_BAND_START = 50  # the band before the elderly one: 50 to 64 years with 
 @dataclass(frozen=True)
 class Group:
     key: str
-    label: str  # column header
-    words: str  # in a sentence: « de ménages … »
+    label: str  # column header of the count
+    short: str  # of the share: « Sans emploi (part) »
+    unknown_label: str  # of the rows not filled in: « Emploi non renseigné »
     yes: pl.Expr
     unknown: pl.Expr
 
@@ -48,13 +49,13 @@ def groups(attention: AttentionGroups) -> list[Group]:
     # Without the adults, a count of children under 14 that reaches the threshold is enough.
     large = pl.when(known_children).then(children_expr() >= n).otherwise(c("nb_moins_14") >= n)
     return [
-        Group("sans_emploi", "Sans emploi", "de titulaires demandeurs d'emploi",
+        Group("sans_emploi", "Sans emploi", "Sans emploi (part)", "Emploi non renseigné",
               c("emploi") == "CHOMAGE", c("emploi").is_null() | (c("emploi") == "INCONNU")),
-        Group("familles_nombreuses", f"Familles nombreuses ({n} enfants ou plus)", "de familles nombreuses",
-              large, ~large.fill_null(False) & ~known_children),
-        Group("handicap", "Personne handicapée", "de ménages comptant une personne handicapée",
+        Group("familles_nombreuses", f"Familles nombreuses ({n} enfants ou plus)", "Familles nombreuses (part)",
+              "Composition non renseignée", large, ~large.fill_null(False) & ~known_children),
+        Group("handicap", "Personne handicapée", "Personne handicapée (part)", "Handicap non renseigné",
               c("handicap") == "OUI", c("handicap").is_null() | (c("handicap") == "INCONNU")),
-        Group("ages", f"Titulaire de {age} ans ou plus", f"de titulaires de {age} ans ou plus",
+        Group("ages", f"Titulaire de {age} ans ou plus", f"{age} ans ou plus (part)", "Âge non renseigné",
               c("age_titulaire") >= age, c("age_titulaire").is_null()),
     ]  # fmt: skip
 
@@ -64,8 +65,8 @@ def _columns(first: Col, universe: Col, gs: list[Group]) -> list[Col]:
     for g in gs:
         cols += [
             Col(g.key, g.label),
-            Col(f"{g.key}_part", f"{g.label.split(' (')[0]} : part", "rate", of=(g.key, universe.key)),
-            Col(f"{g.key}_nr", f"{g.label.split(' (')[0]} : non renseigné"),
+            Col(f"{g.key}_part", g.short, "rate", of=(g.key, universe.key)),
+            Col(f"{g.key}_nr", g.unknown_label),
         ]
     return cols
 
