@@ -124,7 +124,7 @@ def format_doc_name(year: int) -> str:
 
 
 def table_schema_name(sheet_key: str, year: int) -> str:
-    return f"schema-{sheet_key}-{year}.json"
+    return f"schema-{sheet_key.replace('_', '-')}-{year}.json"
 
 
 def render_format_doc(convention: Convention, year: int, folder: bool = False) -> str:
