@@ -141,7 +141,8 @@ def attribution_rules(table: Table, ctx: Context) -> None:
     in_year = (cal.dt.year() == year).fill_null(False) | (bail.dt.year() == year).fill_null(False)
     pairs = [f"{q.code}|{c}" for q in qpvs.values() for c in q.communes]
     zone_commune = {z.code: z.commune for z in zones.values()}
-    in_qpv, in_zone = qpv.is_in(list(qpvs)), zone.is_in(list(zones))
+    # Without local zones the sheet has no zone column (schema._attributions): no expression may name it.
+    in_qpv, in_zone = qpv.is_in(list(qpvs)), (zone.is_in(list(zones)) if zones else pl.lit(False))
     rules = [
         Rule("BAIL_SANS_SUITE", "date_bail", bail.is_not_null() & suite.is_in(["REFUS", "AUTRE"]),
              lambda r: {"suite": outcomes[r["suite"]]}),
@@ -152,11 +153,12 @@ def attribution_rules(table: Table, ctx: Context) -> None:
                         "value": fr_date(r["date_cal"] if r["date_cal"] is not None else r["date_bail"])}),
         Rule("QPV_HORS_COMMUNE", "qpv", commune.is_not_null() & in_qpv & ~pl.concat_str(qpv, pl.lit("|"), commune).is_in(pairs),
              lambda r: {"qpv": r["qpv"], "commune": _commune(communes, r["commune"])}),
-        Rule("ZONE_HORS_COMMUNE", "zone_locale",
-             commune.is_not_null() & in_zone & (zone.replace_strict(zone_commune, default=None) != commune),
-             lambda r: {"zone": zones[r["zone_locale"]].name, "expected": _commune(communes, zones[r["zone_locale"]].commune),
-                        "commune": _commune(communes, r["commune"])}),
-        Rule("ZONE_ET_QPV", "zone_locale", in_qpv & in_zone, lambda r: {"qpv": r["qpv"], "zone": zones[r["zone_locale"]].name}),
+        *([Rule("ZONE_HORS_COMMUNE", "zone_locale",
+                commune.is_not_null() & in_zone & (zone.replace_strict(zone_commune, default=None) != commune),
+                lambda r: {"zone": zones[r["zone_locale"]].name, "expected": _commune(communes, zones[r["zone_locale"]].commune),
+                           "commune": _commune(communes, r["commune"])}),
+           Rule("ZONE_ET_QPV", "zone_locale", in_qpv & in_zone,
+                lambda r: {"qpv": r["qpv"], "zone": zones[r["zone_locale"]].name})] if zones else []),
         *composition_rules(),
     ]  # fmt: skip
     adults, n14, under, size = (
