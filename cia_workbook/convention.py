@@ -609,22 +609,35 @@ def _check_reception_points(c: Convention, problems: list[tuple[str, str]]) -> N
     for point in c.reception_points:
         where = _at("lieux_accueil", point.code)
         if point.commune not in insee:
-            problems.append((f"{where}.commune", f"la commune {point.commune} n'est pas une commune de l'EPCI"))
+            problems.append(
+                (f"{where}.commune", f"la commune {point.commune} n'est pas une commune de l'EPCI")
+            )
         partner = partners.get(point.partner)
         if partner is None:
-            problems.append((f"{where}.partenaire", f"« {point.partner} » n'est pas un partenaire de la convention"))
+            problems.append(
+                (f"{where}.partenaire", f"« {point.partner} » n'est pas un partenaire de la convention")
+            )
         elif partner.kind == "operateur":
             problems.append(
-                (f"{where}.partenaire", f"« {point.partner} » est un opérateur : un lieu d'accueil est tenu par un bailleur ou un réservataire")
+                (
+                    f"{where}.partenaire",
+                    f"« {point.partner} » est un opérateur : un lieu d'accueil est tenu par un bailleur ou un réservataire",
+                )
             )
     for action in c.actions:
         if "lieux_accueil" in action.indicators and not c.reception_points:
             problems.append(
-                (f"{_at('actions', action.number)}.indicateurs", "l'indicateur « lieux_accueil » suppose au moins un [[lieux_accueil]]")
+                (
+                    f"{_at('actions', action.number)}.indicateurs",
+                    "l'indicateur « lieux_accueil » suppose au moins un [[lieux_accueil]]",
+                )
             )
         if "publics_attention" in action.indicators and c.attention is None:
             problems.append(
-                (f"{_at('actions', action.number)}.indicateurs", "l'indicateur « publics_attention » suppose une section [attention_particuliere]")
+                (
+                    f"{_at('actions', action.number)}.indicateurs",
+                    "l'indicateur « publics_attention » suppose une section [attention_particuliere]",
+                )
             )
 
 

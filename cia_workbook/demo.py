@@ -199,20 +199,40 @@ def _bailleur_rows(
 SHARE_DISABLED = 0.09  # households with a disabled member, among those the bailleur knows about
 SHARE_DISABILITY_UNKNOWN = 0.12
 # Motive of a refusal: the convention names location and the residence's image first.
-REFUSAL_MOTIVES_QPV = {"LOCALISATION": 0.3, "IMAGE": 0.35, "TYPOLOGIE": 0.1, "LOYER": 0.1, "AUTRE": 0.1, None: 0.05}
-REFUSAL_MOTIVES_OUT = {"LOCALISATION": 0.35, "IMAGE": 0.08, "TYPOLOGIE": 0.22, "LOYER": 0.2, "AUTRE": 0.1, None: 0.05}
+REFUSAL_MOTIVES_QPV = {
+    "LOCALISATION": 0.3,
+    "IMAGE": 0.35,
+    "TYPOLOGIE": 0.1,
+    "LOYER": 0.1,
+    "AUTRE": 0.1,
+    None: 0.05,
+}
+REFUSAL_MOTIVES_OUT = {
+    "LOCALISATION": 0.35,
+    "IMAGE": 0.08,
+    "TYPOLOGIE": 0.22,
+    "LOYER": 0.2,
+    "AUTRE": 0.1,
+    None: 0.05,
+}
 
 
 def _attention_cells(rng: random.Random, row: dict[str, Any]) -> dict[str, Any]:
     """The disability and refusal-motive cells of a demo row."""
     draw = rng.random()
     elderly = (row["age_titulaire"] or 0) >= 65
-    disabled = "INCONNU" if draw < SHARE_DISABILITY_UNKNOWN else (
-        "OUI" if rng.random() < SHARE_DISABLED * (2 if elderly else 1) else "NON"
+    disabled = (
+        "INCONNU"
+        if draw < SHARE_DISABILITY_UNKNOWN
+        else ("OUI" if rng.random() < SHARE_DISABLED * (2 if elderly else 1) else "NON")
     )
     motive = None
     if row["suite"] == "REFUS":
-        weights = REFUSAL_MOTIVES_OUT if row["qpv"] == HORS_QPV and row["zone_locale"] == NO_ZONE else REFUSAL_MOTIVES_QPV
+        weights = (
+            REFUSAL_MOTIVES_OUT
+            if row["qpv"] == HORS_QPV and row["zone_locale"] == NO_ZONE
+            else REFUSAL_MOTIVES_QPV
+        )
         motive = rng.choices(list(weights), weights=list(weights.values()))[0]
     return {"handicap": disabled, "motif_refus": motive}
 

@@ -178,7 +178,8 @@ def render_format_doc(convention: Convention, year: int, folder: bool = False) -
                 ]
             if sheet.key == "lieux_accueil":
                 names = ", ".join(
-                    f"{p.name} ({convention.partners_by_id[p.partner].name})" for p in convention.reception_points
+                    f"{p.name} ({convention.partners_by_id[p.partner].name})"
+                    for p in convention.reception_points
                 )
                 out += [
                     "Feuille présente seulement dans les classeurs des partenaires qui tiennent un lieu d'accueil, "

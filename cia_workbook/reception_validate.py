@@ -30,7 +30,9 @@ def _duplicates(table: Table, ctx: Context) -> None:
     frame = table.frame
     if not len(frame):
         return
-    keyed = frame.with_row_index("_i").filter(pl.col("lieu").is_not_null() & pl.col("trimestre").is_not_null())
+    keyed = frame.with_row_index("_i").filter(
+        pl.col("lieu").is_not_null() & pl.col("trimestre").is_not_null()
+    )
     names = ctx.schema.codelists["lieu_accueil"].by_code
     seen: dict[tuple[str, str], int] = {}
     for i, point, quarter, row in keyed.select("_i", "lieu", "trimestre", ROW).iter_rows():

@@ -17,7 +17,14 @@ from cia_workbook.typography import count, join
 
 ATTENTION_TITLE = "Publics appelant une attention particulière"
 MIX_TITLE = "Refus, accueil des demandeurs et mixité sociale en QPV"
-MIX_TABLES = ("refus_motifs", "lieux_accueil", "lieux_accueil_evolution", "mixite_age", "mixite_composition", "mixite_emploi")
+MIX_TABLES = (
+    "refus_motifs",
+    "lieux_accueil",
+    "lieux_accueil_evolution",
+    "mixite_age",
+    "mixite_composition",
+    "mixite_emploi",
+)
 GROUP_KEYS = ("sans_emploi", "familles_nombreuses", "handicap", "ages")
 
 
@@ -33,17 +40,29 @@ def commentary_sections(b: Any) -> list[Section]:
     out = []
     if _has(b, "attention_categories"):
         out.append(
-            Section("attention", ATTENTION_TITLE, ("Sans emploi, familles nombreuses, handicap, âge : ce que montrent les parts.",))
+            Section(
+                "attention",
+                ATTENTION_TITLE,
+                ("Sans emploi, familles nombreuses, handicap, âge : ce que montrent les parts.",),
+            )
         )
     if any(_has(b, k) for k in MIX_TABLES):
-        out.append(Section("mixite", MIX_TITLE, ("Motifs des refus, fréquentation des lieux d'accueil, évolution des profils.",)))
+        out.append(
+            Section(
+                "mixite",
+                MIX_TITLE,
+                ("Motifs des refus, fréquentation des lieux d'accueil, évolution des profils.",),
+            )
+        )
     return out
 
 
 def _compact(table: IndicatorTable) -> IndicatorTable:
     """The attention table as the bilan shows it: the parts and the rows not filled in, the counts
     of each group kept for masking only (they are in the workbook)."""
-    return replace(table, columns=[replace(c, visible=False) if c.key in GROUP_KEYS else c for c in table.columns])
+    return replace(
+        table, columns=[replace(c, visible=False) if c.key in GROUP_KEYS else c for c in table.columns]
+    )
 
 
 def attention_section(d: Any) -> None:
@@ -68,7 +87,9 @@ def attention_section(d: Any) -> None:
         ]
         unknown = [
             (total[f"{k}_nr"], what)
-            for k, what in zip(GROUP_KEYS, ("l'emploi", "la composition", "le handicap", "l'âge"), strict=True)
+            for k, what in zip(
+                GROUP_KEYS, ("l'emploi", "la composition", "le handicap", "l'âge"), strict=True
+            )
             if total[f"{k}_nr"]
         ]
         text = f"Sur les {d.count(baux)} baux signés en {d.b.year}, {join(parts)}."
@@ -208,7 +229,11 @@ def indicator_line(d: Any, key: str) -> str | None:
         return (
             f"Mixité sociale {_lower_first(now['secteur'])} : {d.rate_text(now['age_jeune'], now['prononcees'])} de "
             f"titulaires de moins de 30 ans en {b.year}"
-            + (f" ({first['annee']} : {d.rate_text(first['age_jeune'], first['prononcees'])})" if first is not now else "")
+            + (
+                f" ({first['annee']} : {d.rate_text(first['age_jeune'], first['prononcees'])})"
+                if first is not now
+                else ""
+            )
             + f" (section « {MIX_TITLE} »)."
         )
     return None

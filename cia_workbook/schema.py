@@ -223,7 +223,9 @@ EMPLOYMENT = CodeList(
 
 # Issue 17: the disability of a household member (yes / no / unknown), the motive of a refusal,
 # the quarters of the reception points' counts.
-YES_NO_UNKNOWN = CodeList("oui_non_inconnu", (Code("OUI", "Oui"), Code("NON", "Non"), Code("INCONNU", "Inconnu")))
+YES_NO_UNKNOWN = CodeList(
+    "oui_non_inconnu", (Code("OUI", "Oui"), Code("NON", "Non"), Code("INCONNU", "Inconnu"))
+)
 REFUSAL_MOTIVES = CodeList(
     "motif_refus",
     (
@@ -731,7 +733,10 @@ def schema_for(
     codelists = codelists_for(convention, year)
     reception = _lieux_accueil(convention, partner)
     if reception:  # its dropdown lists the partner's own points only
-        codelists |= {"trimestre": QUARTERS, "lieu_accueil": _reception_list(convention.reception_points_of(partner))}
+        codelists |= {
+            "trimestre": QUARTERS,
+            "lieu_accueil": _reception_list(convention.reception_points_of(partner)),
+        }
     rehousing = partner is not None and convention.reports_rehousing(partner)
     actions = actions_sheet(convention, kind)
     forms = (actions,) if actions is not None else ()

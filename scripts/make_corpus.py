@@ -291,7 +291,9 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "texte-trop-long.xlsx": _patched(_long_text, rows=[r()], form={"commentaires": LONG_MARKER.decode()}),
         "date-1904.xlsx": _workbook(rows=[r()], date1904=True),
         # -- Reception points (issue 17) -------------------------------------------------------
-        "accueil-informes.xlsx": _workbook(rows=[r()], lieux_accueil=[a(), a(trimestre="2e trimestre", informes_qpv=90)]),
+        "accueil-informes.xlsx": _workbook(
+            rows=[r()], lieux_accueil=[a(), a(trimestre="2e trimestre", informes_qpv=90)]
+        ),
         "accueil-doublon.xlsx": _workbook(rows=[r()], lieux_accueil=[a(), a(demandeurs=12, informes_qpv=3)]),
         # -- NPNRU rehousing sheet ----------------------------------------------------------
         "relogement-valide.xlsx": _workbook(rows=[r()], relogements=[h()]),

@@ -151,7 +151,11 @@ def sheet_rows(path: Path, sheet: str) -> dict[str, dict[str, Any]]:
     """A consolidated workbook's table sheet: first cell of a row → {header: value}."""
     ws = openpyxl.load_workbook(path, read_only=True)[sheet]
     values = list(ws.iter_rows(values_only=True))
-    header_at = next(i for i, row in enumerate(values) if row[0] and i > 0 and row[1] is not None and isinstance(row[1], str))
+    header_at = next(
+        i
+        for i, row in enumerate(values)
+        if row[0] and i > 0 and row[1] is not None and isinstance(row[1], str)
+    )
     headers = values[header_at]
     out: dict[str, dict[str, Any]] = {}
     for row in values[header_at + 1 :]:

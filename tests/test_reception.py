@@ -11,7 +11,9 @@ from campaign import CONVENTION, edit_return, return_path, run
 
 from cia_workbook.schema import template_file_name
 
-POINT_NAMES = {p.code: f"{p.name} ({CONVENTION.partners_by_id[p.partner].name})" for p in CONVENTION.reception_points}
+POINT_NAMES = {
+    p.code: f"{p.name} ({CONVENTION.partners_by_id[p.partner].name})" for p in CONVENTION.reception_points
+}
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,7 @@ def test_more_informed_than_received_is_an_error(make_campaign):
         for ln in lines
     ), out
     assert any(
-        ln.startswith("Lieux d'accueil A9 [ACCUEIL_DOUBLON] erreur") and "a déjà une ligne pour le 1er trimestre (ligne 4)" in ln
+        ln.startswith("Lieux d'accueil A9 [ACCUEIL_DOUBLON] erreur")
+        and "a déjà une ligne pour le 1er trimestre (ligne 4)" in ln
         for ln in lines
     ), out

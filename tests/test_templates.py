@@ -66,7 +66,8 @@ def test_partner_subset_and_no_temporary_file_left(tmp_path):
     assert [p.name for p in paths] == ["cia-2024-semiga.xlsx", "cia-2024-commune-anduze.xlsx"]
     # Beside them, the year's format documentation and Table Schemas; nothing else.
     formats = ["format-2024.md"] + [
-        f"schema-{t}-2024.json" for t in ("attributions", "patrimoine", "lieux-accueil", "relogements", "contingent")
+        f"schema-{t}-2024.json"
+        for t in ("attributions", "patrimoine", "lieux-accueil", "relogements", "contingent")
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in paths] + formats)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +215,12 @@ def make_return(
             for extra in extra_headers if sheet.key in ("attributions", "contingent") else ():
                 ws.cell(sheet.header_row, len(written) + 1, extra)
                 written.append((len(written) + 1, "_extra"))
-            data = {"attributions": rows, "contingent": rows, "relogements": relogements, "lieux_accueil": lieux_accueil}.get(
-                sheet.key, patrimoine
-            )
+            data = {
+                "attributions": rows,
+                "contingent": rows,
+                "relogements": relogements,
+                "lieux_accueil": lieux_accueil,
+            }.get(sheet.key, patrimoine)
             for offset, values in enumerate(data or []):
                 r = sheet.first_data_row + offset
                 if values.get("_blank"):

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cia_workbook.consolidate.frames import BAIL, CAL, HORS, INQ, OWN, ROWS, YOUNG_AGE, attribution_frame, counts
+from cia_workbook.consolidate.frames import (
+    BAIL,
+    CAL,
+    HORS,
+    INQ,
+    OWN,
+    ROWS,
+    YOUNG_AGE,
+    attribution_frame,
+    counts,
+)
 from cia_workbook.consolidate.tables import Col, IndicatorTable, with_rates
 from cia_workbook.convention import AttentionGroups, Convention
 from cia_workbook.model import Campaign
@@ -194,7 +204,12 @@ def profiles(convention: Convention) -> list[Profile]:
 
 
 def social_mix_tables(
-    convention: Convention, campaigns: dict[int, Campaign], year: int, frame: pl.DataFrame, inside: str, outside: str
+    convention: Convention,
+    campaigns: dict[int, Campaign],
+    year: int,
+    frame: pl.DataFrame,
+    inside: str,
+    outside: str,
 ) -> list[IndicatorTable]:
     """Per profile, rows year × (in QPV, outside): the share of each band among the attributions
     prononcées, with the rows not filled in counted beside (and kept in the universe).

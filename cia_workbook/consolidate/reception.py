@@ -34,7 +34,9 @@ def reported_points(convention: Convention, campaign: Campaign) -> tuple[list[st
     return shown, lacking
 
 
-def reception_tables(convention: Convention, campaigns: dict[int, Campaign], year: int) -> list[IndicatorTable]:
+def reception_tables(
+    convention: Convention, campaigns: dict[int, Campaign], year: int
+) -> list[IndicatorTable]:
     """The year's applicants per point and quarter, then every year's since the first."""
     if not convention.reception_points:
         return []
@@ -67,7 +69,9 @@ def reception_tables(convention: Convention, campaigns: dict[int, Campaign], yea
         "du partenaire qui tient le lieu)."
     )
     if lacking:
-        note += f" Sans retour utilisé cette année (« – ») : {', '.join(lacking)} ; l'ensemble ne les compte pas."
+        note += (
+            f" Sans retour utilisé cette année (« – ») : {', '.join(lacking)} ; l'ensemble ne les compte pas."
+        )
     year_table = IndicatorTable(
         "lieux_accueil",
         "mixite",
@@ -89,7 +93,10 @@ def reception_tables(convention: Convention, campaigns: dict[int, Campaign], yea
         if t > year or t not in convention.years:
             continue
         answered, _ = reported_points(convention, campaigns[t])
-        n = counts(_reception_frame(campaigns[t]), {"demandeurs": measures["demandeurs"], "informes": measures["informes"]})
+        n = counts(
+            _reception_frame(campaigns[t]),
+            {"demandeurs": measures["demandeurs"], "informes": measures["informes"]},
+        )
         trend.append(
             {"annee": str(t), "lieux": f"{len(answered)} sur {len(convention.reception_points)}", **n}
         )
@@ -121,9 +128,17 @@ def refusal_motives(convention: Convention, frame: pl.DataFrame, inside: str) ->
     rows = []
     for code, label in [*motives, ("NR", NOT_FILLED)]:
         rows.append(
-            {"motif": label, "qpv": n[f"qpv_{code}"], "hors": n[f"hors_{code}"], "qpv_dec": n["qpv_dec"], "hors_dec": n["hors_dec"]}
+            {
+                "motif": label,
+                "qpv": n[f"qpv_{code}"],
+                "hors": n[f"hors_{code}"],
+                "qpv_dec": n["qpv_dec"],
+                "hors_dec": n["hors_dec"],
+            }
         )
-    total = counts(decided, {"qpv": INQ & REFUS, "hors": HORS & REFUS, "qpv_dec": INQ, "hors_dec": HORS, "_": ROWS})
+    total = counts(
+        decided, {"qpv": INQ & REFUS, "hors": HORS & REFUS, "qpv_dec": INQ, "hors_dec": HORS, "_": ROWS}
+    )
     total.pop("_")
     rows.append({"motif": "Ensemble des refus", **total})
     cols = [
