@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from workbooks import FIXED_TIME, attribution, contingent_row, make_return, relogement  # noqa: E402
+from workbooks import FIXED_TIME, attribution, contingent_row, make_return, reception_row, relogement  # noqa: E402
 
 from cia_workbook.partners.feedback import normalize_zip  # noqa: E402
 from cia_workbook.schema.sheets import ATTRIBUTIONS  # noqa: E402
@@ -178,7 +178,12 @@ def _sheet_copy(wb) -> None:
 
 
 def _beside_the_table(wb) -> None:
-    wb["Attributions"]["V4"] = "à vérifier"
+    """A note typed in the first column after the table (X since schema 1.2)."""
+    from openpyxl.utils import get_column_letter
+
+    from cia_workbook.schema.sheets import ATTRIBUTIONS
+
+    wb["Attributions"][f"{get_column_letter(len(ATTRIBUTIONS.columns) + 1)}4"] = "à vérifier"
 
 
 LONG_MARKER = b"@@TEXTE-LONG@@"
@@ -191,7 +196,7 @@ def _long_text(name: str, data: bytes) -> bytes:
 
 def cases() -> dict[str, Callable[[Path], None]]:
     """File name → builder. Sub-folders hold cases made of several files (cross-checks)."""
-    r, h = attribution, relogement
+    r, h, a = attribution, relogement, reception_row
     return {
         # -- A clean return, as a reference ----------------------------------------------
         "valide.xlsx": _workbook(
@@ -285,6 +290,11 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "aucune-donnee.xlsx": _workbook(rows=[]),
         "texte-trop-long.xlsx": _patched(_long_text, rows=[r()], form={"commentaires": LONG_MARKER.decode()}),
         "date-1904.xlsx": _workbook(rows=[r()], date1904=True),
+        # -- Reception points (issue 17) -------------------------------------------------------
+        "accueil-informes.xlsx": _workbook(
+            rows=[r()], lieux_accueil=[a(), a(trimestre="2e trimestre", informes_qpv=90)]
+        ),
+        "accueil-doublon.xlsx": _workbook(rows=[r()], lieux_accueil=[a(), a(demandeurs=12, informes_qpv=3)]),
         # -- NPNRU rehousing sheet ----------------------------------------------------------
         "relogement-valide.xlsx": _workbook(rows=[r()], relogements=[h()]),
         "relogement-statut-incoherent.xlsx": _workbook(rows=[r()], relogements=[h(statut="À reloger")]),

@@ -232,7 +232,10 @@ def test_returns_made_on_the_previous_template_stay_readable_and_say_what_they_l
     assert result.exit_code == 0, out
     assert "MODELE_VERSION" not in out
     found = [ln for ln in _findings_of(out, "cia-2024-logis-cevenols.xlsx") if "[MODELE_ANCIEN]" in ln]
-    assert len(found) == 1, out
+    # Schema 1.2 added two more columns (disability, refusal motive), each said once too.
+    assert len(found) == 3, out
+    assert sum("Personne handicapée dans le ménage" in ln for ln in found) == 1
+    assert sum("« Motif du refus »" in ln for ln in found) == 1
     lc = found[0]
     assert lc.startswith(f"{ATT} U3 [MODELE_ANCIEN] avertissement : ")
     assert (

@@ -217,7 +217,7 @@ def test_the_bilan_trend_says_which_returns_each_year_rests_on(excluded_case):
     trend = next(
         [[_plain(c.text) for c in row.cells] for row in t.rows]
         for t in doc.tables
-        if t.rows[0].cells[0].text == "Année"
+        if t.rows[0].cells[0].text == "Année" and "Retours utilisés" in [c.text for c in t.rows[0].cells]
     )
     heads = trend[0]
     rows = {r[0]: dict(zip(heads, r, strict=True)) for r in trend[1:]}

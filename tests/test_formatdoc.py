@@ -54,6 +54,7 @@ def test_templates_write_the_format_doc_and_a_table_schema_per_table(tmp_path):
         "format-2024.md",
         "schema-attributions-2024.json",
         "schema-patrimoine-2024.json",
+        "schema-lieux-accueil-2024.json",
         "schema-relogements-2024.json",
         "schema-contingent-2024.json",
     ]

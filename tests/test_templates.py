@@ -66,7 +66,8 @@ def test_partner_subset_and_no_temporary_file_left(tmp_path):
     assert [p.name for p in paths] == ["cia-2024-semiga.xlsx", "cia-2024-commune-anduze.xlsx"]
     # Beside them, the year's format documentation and Table Schemas; nothing else.
     formats = ["format-2024.md"] + [
-        f"schema-{t}-2024.json" for t in ("attributions", "patrimoine", "relogements", "contingent")
+        f"schema-{t}-2024.json"
+        for t in ("attributions", "patrimoine", "lieux-accueil", "relogements", "contingent")
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([p.name for p in paths] + formats)
 
@@ -182,7 +183,7 @@ def test_required_cells_are_highlighted_until_filled(templates_2024):
     wb = _bailleur(templates_2024)
     ws = wb["Attributions"]
     rules = {str(cf.sqref): [r.formula[0] for r in cf.rules] for cf in ws.conditional_formatting}
-    assert rules["A4:A1503"] == ["AND(COUNTA($A4:$U4)>0,LEN(A4)=0)"]
+    assert rules["A4:A1503"] == ["AND(COUNTA($A4:$W4)>0,LEN(A4)=0)"]
     assert rules["C4:C1503"] == ['AND($D4="Bail signé",LEN(C4)=0)']  # date_bail, if lease signed
     assert "K4:K1503" not in rules  # typologie is optional
     # The rehousing destination is required for both housed statuses, as the validator says.

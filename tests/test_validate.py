@@ -269,7 +269,7 @@ def test_deleted_and_extra_columns_shift_the_others_silently(tmp_path):
     # The typologie column is dropped and one is added at the end: later columns shift left
     # but keep their order, so they are read without a "moved" warning.
     v = check(tmp_path, [attribution()], headers={"typologie": None}, extra_headers=["Observations"])
-    assert flat(v.findings) == [(A, "K3", "COLONNE_ABSENTE"), (A, "U3", "COLONNE_EN_TROP")]
+    assert flat(v.findings) == [(A, "K3", "COLONNE_ABSENTE"), (A, "W3", "COLONNE_EN_TROP")]
     assert v.tables["attributions"].columns["taille_menage"] == [3]
     assert v.tables["attributions"].letters["taille_menage"] == "K"
     assert v.tables["attributions"].columns["typologie"] == [None]

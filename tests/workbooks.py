@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,18 @@ def relogement(**overrides: Any) -> dict[str, Any]:
     return row
 
 
+def reception_row(**overrides: Any) -> dict[str, Any]:
+    """A row of Logis Cévenols' « Lieux d'accueil » sheet (issue 17)."""
+    row: dict[str, Any] = {
+        "lieu": "Accueil des Logis Cévenols à Alès",
+        "trimestre": "1er trimestre",
+        "demandeurs": 40,
+        "informes_qpv": 12,
+    }
+    row.update(overrides)
+    return row
+
+
 def contingent_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "bailleur": "Logis Cévenols",
@@ -128,6 +141,7 @@ def make_return(
     column_order: list[str] | None = None,
     patrimoine: list[dict[str, Any]] | None = None,
     relogements: list[dict[str, Any]] | None = None,
+    lieux_accueil: list[dict[str, Any]] | None = None,
     date1904: bool = False,
     convention=CONVENTION,
     edit=None,
@@ -147,7 +161,12 @@ def make_return(
     if kind == "operateur" and relogements is None:
         relogements, rows = rows, None
     rehousing = relogements is not None and convention.reports_rehousing(partner_id)
-    wschema = schema.schema_for(convention, kind, year, partner_id if rehousing else None)
+    # Likewise the « Lieux d'accueil » sheet of a partner running a reception point.
+    shown = rehousing or (lieux_accueil is not None and bool(convention.reception_points_of(partner_id)))
+    wschema = schema.schema_for(convention, kind, year, partner_id if shown else None)
+    dropped = {"relogements"} if not rehousing else set()
+    dropped |= {"lieux_accueil"} if lieux_accueil is None else set()
+    wschema = replace(wschema, sheets=tuple(s for s in wschema.sheets if s.key not in dropped))
     ident = {
         "modele": schema.TEMPLATE_MARKER,
         "version_schema": schema.SCHEMA_VERSION,
@@ -196,9 +215,12 @@ def make_return(
             for extra in extra_headers if sheet.key in ("attributions", "contingent") else ():
                 ws.cell(sheet.header_row, len(written) + 1, extra)
                 written.append((len(written) + 1, "_extra"))
-            data = {"attributions": rows, "contingent": rows, "relogements": relogements}.get(
-                sheet.key, patrimoine
-            )
+            data = {
+                "attributions": rows,
+                "contingent": rows,
+                "relogements": relogements,
+                "lieux_accueil": lieux_accueil,
+            }.get(sheet.key, patrimoine)
             for offset, values in enumerate(data or []):
                 r = sheet.first_data_row + offset
                 if values.get("_blank"):

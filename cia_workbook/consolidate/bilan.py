@@ -194,6 +194,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
 
     y = Year(convention, year, campaign, frame, bailleurs, names)
     tables = [_synthesis_table(objectives, names), *_year_tables(y, objectives, reservataires)]
+    tables += _issue17_tables(y, campaigns)
     trend = [
         _trend_year(convention, campaigns[t], t, scopes[TERRITORY] if t == year else None)
         for t in sorted(campaigns)
@@ -277,6 +278,23 @@ def _year_tables(
         a.quality(y),
         a.communes(y),
     ]
+
+
+def _issue17_tables(y: Year, campaigns: dict[int, Campaign]) -> list[IndicatorTable]:
+    """The attention groups ([attention_particuliere]), the reception points ([[lieux_accueil]]),
+    the refusal motives and the social mix over the years (when an action reports them)."""
+    from cia_workbook.consolidate.attention import attention_tables, social_mix_tables
+    from cia_workbook.consolidate.reception import reception_tables, refusal_motives
+
+    c = y.convention
+    out = attention_tables(c, y.frame)
+    if c.action_reporting("motifs_refus") is not None:
+        out.append(refusal_motives(c, y.frame, y.z.inside_short))
+    out += reception_tables(c, campaigns, y.year)
+    if c.action_reporting("mixite_qpv") is not None:
+        inside = y.z.inside_short[:1].upper() + y.z.inside_short[1:]
+        out += social_mix_tables(c, campaigns, y.year, y.frame, inside, "Hors QPV")
+    return out
 
 
 # A partner's place in the year's consolidation (row key « etat » of the dashboard).

@@ -39,6 +39,7 @@ ITEM_KEYS = {
     "sources": "objet",
     "actions": "numero",
     "questions": "cle",
+    "lieux_accueil": "code",
 }
 # What an action of the convention can report in the bilan (key → its name in a message): the
 # three objectives, the tables the consolidation computes for the actions, and the charter's
@@ -55,6 +56,11 @@ ACTION_INDICATORS = {
     "criteres_relogement": "critères de qualité des relogements fixés par la charte",
     "bilan_relogements": "bilan annuel des relogements validé par la commission de coordination",
     "dossiers_bloques": "dossiers bloqués examinés par la commission de coordination",
+    # Issue 17, items 1 and 4 (consolidate/attention.py, consolidate/reception.py).
+    "publics_attention": "publics appelant une attention particulière (sans emploi, familles nombreuses, handicap, âgés)",
+    "lieux_accueil": "demandeurs reçus dans les lieux d'accueil et informés sur le parc en QPV",
+    "motifs_refus": "taux de refus en QPV et hors QPV par motif",
+    "mixite_qpv": "indicateurs de mixité sociale en QPV (âge, composition des ménages, emploi) depuis le début",
 }
 REHOUSING_INDICATORS = ("criteres_relogement", "bilan_relogements", "dossiers_bloques")
 # The partners who answer an Actions sheet (an operator's workbook has none).
@@ -293,6 +299,25 @@ class Action(_Model):
         return list(question.asked or self.partner_kinds)
 
 
+class AttentionGroups(_Model):
+    """« Une attention particulière sera accordée aux personnes sans emploi, aux familles
+    nombreuses et aux personnes en situation de handicap et/ou âgées » (French key
+    `attention_particuliere`): the thresholds that make a large family and an elderly holder."""
+
+    large_family_children: int = Field(default=3, alias="enfants_famille_nombreuse", ge=1, le=20)
+    elderly_age: int = Field(default=65, alias="age_personne_agee", ge=40, le=120)
+
+
+class ReceptionPoint(_Model):
+    """A place where applicants are received and informed (lieu d'accueil, French key
+    `lieux_accueil`), run by a partner whose workbook gets the « Lieux d'accueil » sheet."""
+
+    code: str = Field(pattern=r"^[A-Z0-9_]+$")
+    name: str = Field(alias="nom", min_length=1)
+    commune: InseeCode
+    partner: str = Field(alias="partenaire", min_length=1)
+
+
 class Source(_Model):
     """Where a part of the file comes from, for the bilan's method section (French key
     `sources`): the reference data that `init --epci` used, the signed text, an arrêté."""
@@ -321,6 +346,8 @@ class Convention(_Model):
     rehousing: RehousingCharter | None = Field(default=None, alias="charte_relogement")
     actions: list[Action] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    attention: AttentionGroups | None = Field(default=None, alias="attention_particuliere")
+    reception_points: list[ReceptionPoint] = Field(default_factory=list, alias="lieux_accueil")
 
     # Cross-field checks: each raises with the key path, so the message can name it; an item
     # of a list is named by its identifying key (ITEM_KEYS), never by its position.
@@ -400,6 +427,7 @@ class Convention(_Model):
                 ("categories_prioritaires", "il faut une catégorie non prioritaire (prioritaire = false)")
             )
         _check_actions(self, problems)
+        _check_reception_points(self, problems)
         if self.rehousing is not None:
             _check_charter(self, problems)
         elif self.operators:
@@ -463,6 +491,10 @@ class Convention(_Model):
     def action_reporting(self, indicator: str) -> Action | None:
         """The first action whose indicators include `indicator` (ACTION_INDICATORS), if any."""
         return next((a for a in self.actions if indicator in a.indicators), None)
+
+    def reception_points_of(self, partner_id: str) -> list[ReceptionPoint]:
+        """The reception points a partner runs: its workbook has a « Lieux d'accueil » sheet when any."""
+        return [p for p in self.reception_points if p.partner == partner_id]
 
     def reports_rehousing(self, partner_id: str) -> bool:
         """Whether the partner's workbook holds the NPNRU rehousing sheet (the charter says who)."""
@@ -568,6 +600,45 @@ def _check_actions(c: Convention, problems: list[tuple[str, str]]) -> None:
                     (f"{where}.indicateurs", f"l'indicateur « {key} » suppose une charte de relogement")
                 )
         _dupes(problems, f"{where}.indicateurs", action.indicators, "indicateur")
+
+
+def _check_reception_points(c: Convention, problems: list[tuple[str, str]]) -> None:
+    _dupes(problems, "lieux_accueil", [p.code for p in c.reception_points], "code")
+    insee = {m.insee for m in c.epci.communes}
+    partners = {p.id: p for p in c.partners}
+    for point in c.reception_points:
+        where = _at("lieux_accueil", point.code)
+        if point.commune not in insee:
+            problems.append(
+                (f"{where}.commune", f"la commune {point.commune} n'est pas une commune de l'EPCI")
+            )
+        partner = partners.get(point.partner)
+        if partner is None:
+            problems.append(
+                (f"{where}.partenaire", f"« {point.partner} » n'est pas un partenaire de la convention")
+            )
+        elif partner.kind == "operateur":
+            problems.append(
+                (
+                    f"{where}.partenaire",
+                    f"« {point.partner} » est un opérateur : un lieu d'accueil est tenu par un bailleur ou un réservataire",
+                )
+            )
+    for action in c.actions:
+        if "lieux_accueil" in action.indicators and not c.reception_points:
+            problems.append(
+                (
+                    f"{_at('actions', action.number)}.indicateurs",
+                    "l'indicateur « lieux_accueil » suppose au moins un [[lieux_accueil]]",
+                )
+            )
+        if "publics_attention" in action.indicators and c.attention is None:
+            problems.append(
+                (
+                    f"{_at('actions', action.number)}.indicateurs",
+                    "l'indicateur « publics_attention » suppose une section [attention_particuliere]",
+                )
+            )
 
 
 def _check_charter(c: Convention, problems: list[tuple[str, str]]) -> None:

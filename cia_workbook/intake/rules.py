@@ -141,7 +141,8 @@ def attribution_rules(table: Table, ctx: Context) -> None:
     in_year = (cal.dt.year() == year).fill_null(False) | (bail.dt.year() == year).fill_null(False)
     pairs = [f"{q.code}|{c}" for q in qpvs.values() for c in q.communes]
     zone_commune = {z.code: z.commune for z in zones.values()}
-    in_qpv, in_zone = qpv.is_in(list(qpvs)), zone.is_in(list(zones))
+    # Without local zones the sheet has no zone column (schema._attributions): no expression may name it.
+    in_qpv, in_zone = qpv.is_in(list(qpvs)), (zone.is_in(list(zones)) if zones else pl.lit(False))
     rules = [
         Rule("BAIL_SANS_SUITE", "date_bail", bail.is_not_null() & suite.is_in(["REFUS", "AUTRE"]),
              lambda r: {"suite": outcomes[r["suite"]]}),

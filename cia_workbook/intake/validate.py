@@ -35,7 +35,7 @@ HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the c
 HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
 # Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
 # a row holding nothing but that key was not started by the partner and is not data.
-PREFILLED_KEY = {"contingent": "bailleur"}
+PREFILLED_KEY = {"contingent": ("bailleur",), "lieux_accueil": ("lieu", "trimestre")}
 # Sheets whose cells no rule reads (the notice, the dropdown lists, the partner's own live
 # summary, which the consolidation recomputes): the reader may skip them.
 SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title, schema.SYNTHESE.title})
@@ -106,6 +106,10 @@ def _row_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
         from cia_workbook.intake.rehousing_rules import rehousing_rules
 
         rehousing_rules(table, sheet, ctx)
+    elif sheet.key == "lieux_accueil":
+        from cia_workbook.intake.reception_rules import reception_rules
+
+        reception_rules(table, ctx)
 
 
 def _joined(parts: list[Table]) -> Table:
@@ -125,7 +129,8 @@ def _schema_for(convention: Convention, kind: str, year: int, partner: str) -> W
     A national convention's code lists (a thousand bailleurs) cost more to build than a return
     to validate; the schema depends on the partner only through the rehousing sheet.
     """
-    key = (id(convention), kind, year, convention.reports_rehousing(partner))
+    points = tuple(p.code for p in convention.reception_points_of(partner))
+    key = (id(convention), kind, year, convention.reports_rehousing(partner), points)
     hit = _SCHEMAS.get(key)
     if hit is None or hit[0] is not convention:
         hit = _SCHEMAS[key] = (convention, schema.schema_for(convention, kind, year, partner))  # type: ignore[arg-type]
@@ -347,8 +352,8 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     # A row is data when a column of the table holds a value (what other columns hold is
     # reported above, not taken for a row); a row holding only a pre-filled key is not.
     width = max(where.values(), default=-1) + 1
-    prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
-    marks = [f for j, f in filled.items() if j < width and j != prefilled]
+    prefilled = {where[k] for k in PREFILLED_KEY.get(sheet.key, ()) if k in where}
+    marks = [f for j, f in filled.items() if j < width and j not in prefilled]
     numbers = pl.Series(ROW, range(first, first + data.height), pl.UInt32)
     mask = (
         pl.select(pl.any_horizontal(marks)).to_series()
@@ -356,7 +361,7 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
         else pl.Series([False] * data.height, dtype=pl.Boolean)
     )
     kept = numbers.filter(mask)
-    if prefilled < 0 and len(kept):  # empty rows between rows of data, in runs
+    if not prefilled and len(kept):  # empty rows between rows of data, in runs
         starts = pl.concat([pl.Series([first - 1], dtype=pl.UInt32), kept])
         gaps = pl.DataFrame({"after": starts.head(-1), "before": kept}).filter(
             pl.col("before") > pl.col("after") + 1

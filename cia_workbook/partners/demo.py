@@ -91,6 +91,7 @@ def _bailleur_rows(
     """Rows as codes (the truth), before they are turned into what the partner types."""
     # The NPNRU flag is drawn apart, so that every other figure stays what it was without it.
     npnru_rng = random.Random(f"{seed}-{year}-{partner.id}-npnru")
+    attention_rng = random.Random(f"{seed}-{year}-{partner.id}-attention")
     carries_renewal = partner.id in _renewal_bailleurs(convention)
     geo = convention.geography(year)
     communes = convention.epci.communes
@@ -178,7 +179,71 @@ def _bailleur_rows(
             else "NON",
         }
         row.update(_household(rng, convention, year, quartile))
+        row.update(_attention_cells(attention_rng, row))
         rows.append(row)
+    return rows
+
+
+# Issue 17: drawn from a generator of their own, so that every other figure of the demo stays.
+SHARE_DISABLED = 0.09  # households with a disabled member, among those the bailleur knows about
+SHARE_DISABILITY_UNKNOWN = 0.12
+# Motive of a refusal: the convention names location and the residence's image first.
+REFUSAL_MOTIVES_QPV = {
+    "LOCALISATION": 0.3,
+    "IMAGE": 0.35,
+    "TYPOLOGIE": 0.1,
+    "LOYER": 0.1,
+    "AUTRE": 0.1,
+    None: 0.05,
+}
+REFUSAL_MOTIVES_OUT = {
+    "LOCALISATION": 0.35,
+    "IMAGE": 0.08,
+    "TYPOLOGIE": 0.22,
+    "LOYER": 0.2,
+    "AUTRE": 0.1,
+    None: 0.05,
+}
+
+
+def _attention_cells(rng: random.Random, row: dict[str, Any]) -> dict[str, Any]:
+    """The disability and refusal-motive cells of a demo row."""
+    draw = rng.random()
+    elderly = (row["age_titulaire"] or 0) >= 65
+    disabled = (
+        "INCONNU"
+        if draw < SHARE_DISABILITY_UNKNOWN
+        else ("OUI" if rng.random() < SHARE_DISABLED * (2 if elderly else 1) else "NON")
+    )
+    motive = None
+    if row["suite"] == "REFUS":
+        weights = (
+            REFUSAL_MOTIVES_OUT
+            if row["qpv"] == HORS_QPV and row["zone_locale"] == NO_ZONE
+            else REFUSAL_MOTIVES_QPV
+        )
+        motive = rng.choices(list(weights), weights=list(weights.values()))[0]
+    return {"handicap": disabled, "motif_refus": motive}
+
+
+def _reception_rows(convention: Convention, partner: Partner, year: int, seed: int) -> list[dict[str, Any]]:
+    """Applicants received per reception point of the partner and quarter, the share informed about
+    housing in QPV rising over the years of the convention (Action 5's information)."""
+    rng = random.Random(f"{seed}-{year}-{partner.id}-accueil")
+    informed = min(0.2 + 0.08 * (year - convention.info.first_year), 0.75)
+    rows = []
+    for point in convention.reception_points_of(partner.id):
+        base = 60 + rng.randrange(0, 140)
+        for quarter in ("T1", "T2", "T3", "T4"):
+            received = round(base * rng.uniform(0.75, 1.25) * (0.8 if quarter == "T3" else 1.0))
+            rows.append(
+                {
+                    "lieu": point.code,
+                    "trimestre": quarter,
+                    "demandeurs": received,
+                    "informes_qpv": round(received * min(informed * rng.uniform(0.85, 1.15), 1.0)),
+                }
+            )
     return rows
 
 
@@ -282,6 +347,8 @@ def generate_campaign(
             filled.forms["actions"] = answers
         if convention.reports_rehousing(partner.id):
             filled.tables["relogements"] = rehousing.get(partner.id, [])
+        if convention.reception_points_of(partner.id):
+            filled.tables["lieux_accueil"] = _reception_rows(convention, partner, year, seed)
         _to_display(filled, schema)
         returns.append(filled)
     if mistakes:

@@ -715,6 +715,13 @@ class _Builder:
         if sheet.key == "contingent":
             for offset, name in enumerate(self.schema.codelists["bailleur"].displays):
                 ws.write_string(first + offset, index["bailleur"], name, self.f_input["code"])
+        if sheet.key == "lieux_accueil":  # one row per reception point and quarter
+            quarters = self.schema.codelists["trimestre"].displays
+            for offset, (point, quarter) in enumerate(
+                (p, q) for p in self.schema.codelists["lieu_accueil"].displays for q in quarters
+            ):
+                ws.write_string(first + offset, index["lieu"], point, self.f_input["code"])
+                ws.write_string(first + offset, index["trimestre"], quarter, self.f_input["code"])
         ws.freeze_panes(sheet.first_data_row - 1, 1)
         ws.autofilter(header_row, 0, last, ncols - 1)
         ws.repeat_rows(header_row)

@@ -54,6 +54,7 @@ from cia_workbook.consolidate import (
 )
 from cia_workbook.convention.settings import ACTION_INDICATORS, Action, Convention
 from cia_workbook.fileio import write_atomic
+from cia_workbook.render import attention as report_attention
 from cia_workbook.render import frformat
 from cia_workbook.render.commentary import CommentParagraph, Section, commentary_docx_name
 from cia_workbook.render.typography import NBSP, count, fr, join, longest_word_width, plural, text_width
@@ -186,6 +187,7 @@ def commentary_sections(convention: Convention, bilan: Bilan) -> list[Section]:
                 "actions", ACTIONS_TITLE, (f"{names} : ce qui a été fait, ce que montrent les indicateurs.",)
             )
         )
+    out += report_attention.commentary_sections(b)
     out.append(Section("evolution", f"Évolution depuis {convention.info.first_year}", ()))
     out.append(
         Section(
@@ -594,10 +596,12 @@ class _BilanDocument:
         for code in OBJECTIVE_SHORT:
             self.objective_section(code)
         self.dalo()
+        report_attention.attention_section(self)
         self.reservataires()
         self.zooms()
         self.rehousing()
         self.actions()
+        report_attention.mix_section(self)
         self.trend()
         self.quality()
         self.annexes()
@@ -1066,6 +1070,9 @@ class _BilanDocument:
             return (
                 f"Mutations internes : {pct(self.table_data('mutations').rows[-1]['taux'])} des baux signés."
             )
+        line = report_attention.indicator_line(self, key)
+        if line is not None:
+            return line
         r = self.b.rehousing
         if r is None:
             return None

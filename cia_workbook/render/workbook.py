@@ -53,6 +53,15 @@ SHEET_NAMES = {
     "evolution": "Évolution",
     "registre": "Retours utilisés",
     "exclus": "Retours exclus",
+    # Issue 17, items 1 and 4.
+    "attention_categories": "Attention par catégorie",
+    "attention_contingents": "Attention par contingent",
+    "refus_motifs": "Refus par motif",
+    "lieux_accueil": "Lieux d'accueil",
+    "lieux_accueil_evolution": "Lieux d'accueil évolution",
+    "mixite_age": "Mixité QPV âge",
+    "mixite_composition": "Mixité QPV composition",
+    "mixite_emploi": "Mixité QPV emploi",
 }
 DATA_SHEET = "Données"
 CONSTANT_MEMORY_ROWS = 20_000

@@ -240,6 +240,13 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "{refusals} proposition{refusals_s} refusée{refusals_s} pour {proposals} proposition{proposals_s} "
                 "faite{proposals_s}. "
                 "Corrigez l'un des deux nombres."),
+    # -- Reception points (issue 17, Action 5: reception_validate.py) -----------------------
+    FindingType("ACCUEIL_INFORMES", ERROR, "Plus d'informés que de demandeurs reçus",
+                "{informed} demandeur{informed_s} informé{informed_s} sur le parc en QPV pour {received} demandeur{received_s} "
+                "reçu{received_s} : les demandeurs informés sont une partie des demandeurs reçus. Corrigez l'un des deux nombres."),
+    FindingType("ACCUEIL_DOUBLON", ERROR, "Lieu d'accueil et trimestre en double",
+                "« {point} » a déjà une ligne pour le {quarter} (ligne {other_row}). Une seule ligne par lieu et par "
+                "trimestre : additionnez les deux lignes et supprimez l'autre."),
     FindingType("RELOGEMENT_AIDE_EXCESSIVE", WARNING, "Aide au logement supérieure au loyer",
                 "{where} : l'aide au logement ({apl}) dépasse le loyer et les charges ({cost}), ce qui donne un reste "
                 "à charge négatif. Vérifiez les montants (mensuels, en euros)."),

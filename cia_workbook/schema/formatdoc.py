@@ -124,7 +124,7 @@ def format_doc_name(year: int) -> str:
 
 
 def table_schema_name(sheet_key: str, year: int) -> str:
-    return f"schema-{sheet_key}-{year}.json"
+    return f"schema-{sheet_key.replace('_', '-')}-{year}.json"
 
 
 def render_format_doc(convention: Convention, year: int, folder: bool = False) -> str:
@@ -163,7 +163,7 @@ def render_format_doc(convention: Convention, year: int, folder: bool = False) -
     charter = convention.rehousing.partners if convention.rehousing else []
     for kind in kinds:
         # The bailleurs' section shows the rehousing sheet as a charter partner receives it.
-        partner = next((pid for pid in charter if convention.partners_by_id[pid].kind == kind), None)
+        partner = _shown_partner(convention, kind, charter)
         wb_schema = schema.schema_for(convention, kind, year, partner)
         out += [f"## {PARTNER_KIND_TITLES[kind]}", ""]
         out.append("Feuilles, dans l'ordre : " + ", ".join(f"« {t} »" for t in wb_schema.sheet_titles) + ".")
@@ -174,6 +174,16 @@ def render_format_doc(convention: Convention, year: int, folder: bool = False) -
                 names = ", ".join(convention.partners_by_id[pid].name for pid in charter)
                 out += [
                     f"Feuille présente seulement dans les classeurs des partenaires de la charte de relogement : {names}.",
+                    "",
+                ]
+            if sheet.key == "lieux_accueil":
+                names = ", ".join(
+                    f"{p.name} ({convention.partners_by_id[p.partner].name})"
+                    for p in convention.reception_points
+                )
+                out += [
+                    "Feuille présente seulement dans les classeurs des partenaires qui tiennent un lieu d'accueil, "
+                    f"ses lignes pré-remplies pour leurs lieux : {names}.",
                     "",
                 ]
             if sheet.required and sheet.layout in ("form", "table"):
@@ -219,7 +229,7 @@ def table_sheets(convention: Convention, year: int) -> list[tuple[WorkbookSchema
     out: dict[str, tuple[WorkbookSchema, Sheet]] = {}
     charter = convention.rehousing.partners if convention.rehousing else []
     for kind in ("bailleur", "reservataire", "operateur"):
-        partner = next((pid for pid in charter if convention.partners_by_id[pid].kind == kind), None)
+        partner = _shown_partner(convention, kind, charter)
         if kind == "operateur" and partner is None:
             continue
         wb_schema = schema.schema_for(convention, kind, year, partner)
@@ -227,6 +237,15 @@ def table_sheets(convention: Convention, year: int) -> list[tuple[WorkbookSchema
             if sheet.layout == "table":
                 out.setdefault(sheet.key, (wb_schema, sheet))
     return list(out.values())
+
+
+def _shown_partner(convention: Convention, kind: str, charter: list[str]) -> str | None:
+    """The partner whose workbook documents a kind: one of the charter (the rehousing sheet),
+    else one running a reception point (the « Lieux d'accueil » sheet), else none."""
+    kind_of = {p.id: p.kind for p in convention.partners}
+    return next((pid for pid in charter if kind_of[pid] == kind), None) or next(
+        (p.partner for p in convention.reception_points if kind_of[p.partner] == kind), None
+    )
 
 
 def _table_schema_section(convention: Convention, year: int) -> list[str]:

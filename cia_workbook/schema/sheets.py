@@ -15,10 +15,10 @@ from typing import Literal
 
 from cia_workbook.convention.settings import Action, ActionQuestion, Convention
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # Earlier versions whose returns are still read: a column added since (`Column.since`) is then
 # not expected, and what its absence means is said once per file (finding MODELE_ANCIEN).
-READABLE_VERSIONS = ("1.0",)
+READABLE_VERSIONS = ("1.0", "1.1")
 TEMPLATE_MARKER = "cia-workbook"
 ID_SHEET = "_cia"  # very hidden sheet holding the identification of the template
 LISTS_SHEET = "_listes"  # very hidden sheet holding the dropdown lists
@@ -221,6 +221,26 @@ EMPLOYMENT = CodeList(
     ),
 )
 
+# Issue 17: the disability of a household member (yes / no / unknown), the motive of a refusal,
+# the quarters of the reception points' counts.
+YES_NO_UNKNOWN = CodeList(
+    "oui_non_inconnu", (Code("OUI", "Oui"), Code("NON", "Non"), Code("INCONNU", "Inconnu"))
+)
+REFUSAL_MOTIVES = CodeList(
+    "motif_refus",
+    (
+        Code("LOCALISATION", "Localisation"),
+        Code("IMAGE", "Image de la résidence"),
+        Code("TYPOLOGIE", "Typologie"),
+        Code("LOYER", "Loyer ou charges"),
+        Code("AUTRE", "Autre motif"),
+    ),
+)
+QUARTERS = CodeList(
+    "trimestre",
+    tuple(Code(f"T{i}", f"{i}{'er' if i == 1 else 'e'} trimestre") for i in range(1, 5)),
+)
+
 HORS_QPV = "HORS_QPV"
 CONTINGENT_OWN = "PROPRE"
 NO_ZONE = "NON"
@@ -289,7 +309,7 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
     )
     # A convention without local zones has no zone list (and no zone column).
     lists = [
-        YES_NO, OUTCOMES, QUARTILES, TYPOLOGIES, EMPLOYMENT,
+        YES_NO, OUTCOMES, QUARTILES, TYPOLOGIES, EMPLOYMENT, YES_NO_UNKNOWN, REFUSAL_MOTIVES,
         communes, qpv, *([zones] if convention.local_zones else []), contingents, categories, bailleurs, secteurs,
     ]  # fmt: skip
     if convention.rehousing is not None:
@@ -300,6 +320,10 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
         housing = CodeList("parc_relogement", bailleurs.codes + (Code(PRIVATE_STOCK, "Parc privé"),))
         lists += [operations, REHOUSING_STATUSES, housing, BLOCKING_REASONS]
     return {cl.name: cl for cl in lists}
+
+
+def _reception_list(points) -> CodeList:
+    return CodeList("lieu_accueil", tuple(Code(p.code, p.name) for p in points))
 
 
 # -- The sheets ----------------------------------------------------------------------------
@@ -378,6 +402,19 @@ _ATTRIBUTION_COLUMNS = (
            before="la colonne n'existe pas dans votre fichier : le relogement NPNRU n'y est connu que par la "
            "catégorie prioritaire, et un ménage relogé NPNRU déclaré dans une catégorie plus haute (DALO) ne compte "
            "pas comme relogé NPNRU dans l'objectif hors QPV."),
+    # Issue 17: the attention groups (a disabled member) and the motives of refusals (Action 5).
+    Column("handicap", "Personne handicapée dans le ménage", "code",
+           "Oui si une personne du ménage est en situation de handicap (reconnaissance MDPH, AAH, carte mobilité "
+           "inclusion) ; « Inconnu » si vous ne le savez pas. Vide : inconnu.",
+           "Non", codelist="oui_non_inconnu", width=12, since="1.2",
+           before="la colonne n'existe pas dans votre fichier : la présence d'une personne handicapée dans le ménage "
+           "y est comptée comme inconnue."),
+    Column("motif_refus", "Motif du refus", "code",
+           "Si le ménage a refusé le logement (suite « Refus du ménage ») : le motif principal de son refus. "
+           "Vide : motif non renseigné.",
+           "Localisation", codelist="motif_refus", width=20, since="1.2",
+           before="la colonne n'existe pas dans votre fichier : les motifs de vos refus y sont comptés comme non "
+           "renseignés."),
 )  # fmt: skip
 
 ATTRIBUTIONS = Sheet(
@@ -582,6 +619,41 @@ RELOGEMENTS = Sheet(
     required=False,
 )
 
+# Issue 17, Action 5: the applicants received at a reception point, per quarter, in the workbook
+# of the partner that runs it (convention `[[lieux_accueil]]`); rows pre-filled point × quarter.
+LIEUX_ACCUEIL = Sheet(
+    "lieux_accueil",
+    "Lieux d'accueil",
+    "table",
+    "Une ligne par lieu d'accueil que vous tenez et par trimestre : demandeurs reçus, dont ceux informés "
+    "sur le parc en QPV.",
+    columns=(
+        Column("lieu", "Lieu d'accueil", "code", "Lieu d'accueil et d'information des demandeurs (pré-rempli).", "",
+               required=True, codelist="lieu_accueil", width=36),
+        Column("trimestre", "Trimestre", "code", "Trimestre de l'année (pré-rempli).", "1er trimestre",
+               required=True, codelist="trimestre", width=14),
+        Column("demandeurs", "Demandeurs reçus", "integer",
+               "Demandeurs de logement social reçus au lieu d'accueil dans le trimestre (chaque demandeur une fois "
+               "par trimestre, quel que soit le nombre de ses visites).", "120", required=True, minimum=0,
+               maximum=100000, width=14),
+        Column("informes_qpv", "Dont informés sur le parc en QPV", "integer",
+               "Parmi les demandeurs reçus, ceux à qui une information sur le parc en QPV (réhabilitations, "
+               "aménagements, services) a été délivrée.", "45", required=True, minimum=0, maximum=100000, width=16),
+    ),
+    header_row=3,
+    rows=40,
+    required=False,
+)  # fmt: skip
+
+
+def _lieux_accueil(convention: Convention, partner: str | None) -> tuple[Sheet, ...]:
+    """The « Lieux d'accueil » sheet of the partner that runs reception points; () for the others."""
+    points = convention.reception_points_of(partner) if partner is not None else []
+    if not points:
+        return ()
+    return (replace(LIEUX_ACCUEIL, rows=max(LIEUX_ACCUEIL.rows, 4 * len(points) + 4)),)
+
+
 SYNTHESE = Sheet(
     "synthese",
     "Synthèse",
@@ -659,6 +731,12 @@ def schema_for(
     from the partner's id, or from the convention's first bailleur's without one.
     """
     codelists = codelists_for(convention, year)
+    reception = _lieux_accueil(convention, partner)
+    if reception:  # its dropdown lists the partner's own points only
+        codelists |= {
+            "trimestre": QUARTERS,
+            "lieu_accueil": _reception_list(convention.reception_points_of(partner)),
+        }
     rehousing = partner is not None and convention.reports_rehousing(partner)
     actions = actions_sheet(convention, kind)
     forms = (actions,) if actions is not None else ()
@@ -671,7 +749,7 @@ def schema_for(
             IDENTIFICATION,
             _attributions(convention, year, reference_example(example_id, year)),
         )
-        sheets += (_patrimoine(convention), *forms)
+        sheets += (_patrimoine(convention), *forms, *reception)
         sheets += (_relogements(convention), SYNTHESE) if rehousing else (SYNTHESE,)
     else:
         contingent = Sheet(
@@ -683,7 +761,7 @@ def schema_for(
             header_row=3,
             rows=max(20, len(convention.bailleurs) + 5),
         )
-        sheets = (README, IDENTIFICATION, contingent, *forms)
+        sheets = (README, IDENTIFICATION, contingent, *forms, *reception)
         if rehousing:
             sheets += (_relogements(convention),)
     return WorkbookSchema(kind=kind, year=year, sheets=sheets, codelists=codelists)
