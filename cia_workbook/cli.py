@@ -89,6 +89,12 @@ class Workdir:
 
         return self.outputs(year) / commentary_docx_name(year)
 
+    def commission(self) -> Path:
+        """Where the officer drops the commission's filled workbooks (commission-<year>.xlsx):
+        a folder of its own, never written by the tool (outputs/ is rewritten by every run, and
+        every file of forms/<year>/ is taken for a partner's return)."""
+        return self.root / "commission"
+
     def lock(self, years: list[int], command: str):
         """The locks of `years` for `command` (see runs.py), and once held, the leftovers of
         interrupted runs removed from those years' folders. Refuses with a French message when

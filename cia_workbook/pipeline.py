@@ -31,6 +31,7 @@ class Layout(Protocol):
     def form_years(self) -> list[int]: ...
     def bilan_template(self) -> Path: ...
     def commentary(self, year: int) -> Path: ...
+    def commission(self) -> Path: ...
 
 
 class PipelineError(Exception):
@@ -176,6 +177,7 @@ def _consolidation(
     # removed.
     in_csv = data_in_csv(campaigns[year])
     bilan = consolidate(convention, campaigns, year)
+    commission = _commission_work(convention, layout, campaigns, bilan.rehousing)
     # The Word documents are laid out on a second core while this process writes the
     # workbook and the data files (a third of the command each).
     words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
@@ -190,6 +192,8 @@ def _consolidation(
                 data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
             )
         )
+        if commission is not None:
+            result.outputs.append(commission())
         parquet = data_parquet_names(year, bilan.rehousing is not None)
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
@@ -208,6 +212,8 @@ def _consolidation(
         result.outputs += documents
         result.notes += notes
     lines = bilan.summary_lines()
+    if bilan.rehousing is not None and bilan.rehousing.commission is not None:
+        lines += bilan.rehousing.commission.lines
     unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
     if unread:  # no figure comes from them: the officer is told which and why
         lines += ["", f"Fichiers de {year} illisibles, dont aucun chiffre n'est tiré :"]
@@ -220,6 +226,44 @@ def _consolidation(
     result.lines = lines
     result.summary = "\n".join(lines)
     return result
+
+
+def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rbilan: Any):
+    """The commission's decisions read back from the layout's commission folder into `rbilan`
+    (before the annexes are laid out), and the writing of this year's commission workbook, to
+    call with the other outputs; None without a charter."""
+    if rbilan is None:
+        return None
+    from cia_workbook.commission_read import commission_files, read_commission
+    from cia_workbook.commission_xlsx import commission_xlsx_name, write_commission_xlsx
+    from cia_workbook.consolidate.commission import case_states, commission_work
+    from cia_workbook.relogement_validate import household_key
+    from cia_workbook.typography import count
+
+    year = rbilan.year
+    known = {household_key(h.id) for h in rbilan.households}
+    decisions, lines = [], []
+    for book, path in commission_files(layout.commission(), year):
+        found, findings = read_commission(path, book, known, year)
+        decisions += found
+        taken = count(len(found), "décision reprise", "décisions reprises")
+        wrong = f", {count(len(findings), 'constat')} (lignes non reprises) :" if findings else "."
+        lines.append(f"Classeur de la commission {path} : {taken}{wrong}")
+        lines += [f"  {f.text}" for f in findings]
+    target = layout.outputs(year) / commission_xlsx_name(year)
+    lines.append(
+        f"Classeur de la commission pour les séances de {year + 1} : {target} ; rempli, déposez-le dans "
+        f"{layout.commission()} sous le même nom, la consolidation {year + 1} reprend ses décisions."
+    )
+    work = commission_work(rbilan, decisions)
+    work.lines = lines
+    rbilan.commission = work
+    states = case_states(campaigns, year)
+
+    def write() -> Path:
+        return write_commission_xlsx(rbilan, states, work, target, convention.info.id)
+
+    return write
 
 
 def _word_documents(

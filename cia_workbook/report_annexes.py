@@ -42,6 +42,7 @@ from cia_workbook.consolidate.rehousing import (
 )
 from cia_workbook.convention import CRITERION_CODES, Convention
 from cia_workbook.fileio import write_atomic
+from cia_workbook.report_commission import commission_section
 from cia_workbook.report_docx import (
     CAUTION_MARK,
     CELL_DETAIL_STYLE,
@@ -345,7 +346,8 @@ def blocked_table(r: RehousingBilan) -> IndicatorTable:
             if h.get("motif_blocage") in reasons
             else "Non précisé",
             "commentaire": h.get("commentaire") or "",
-            "suite": "",
+            # The decisions already taken on the case (the commission's workbooks read back).
+            "suite": r.commission.suite(h.id) if r.commission is not None else "",
         }
         for h in r.blocked
     ]
@@ -921,6 +923,7 @@ class _AnnexesDocument(_BilanDocument):
                 "coordination examine chaque dossier sur la version de travail de ces annexes (diffusion restreinte) ; "
                 "aucun ménage n'est décrit ici."
             )
+            commission_section(self)
             return
         table = blocked_table(r)
         # Landscape when there are cases: the commission's column needs room to write in.
@@ -929,12 +932,14 @@ class _AnnexesDocument(_BilanDocument):
             f"Cas que la commission de coordination examine{self.action_of('dossiers_bloques')} : le partenaire qui "
             "suit le ménage n'a pas trouvé "
             "de solution satisfaisante. Pour chaque dossier : ce qui bloque, les propositions déjà faites et refusées. "
-            "La dernière colonne est à remplir en séance ; la décision est reportée au relevé de décisions de la "
-            "commission et le partenaire en rend compte dans son retour suivant."
+            "La dernière colonne reprend les décisions déjà prises en séance et se complète en séance ; chaque "
+            f"décision est saisie dans le classeur de la commission (commission-{r.year}.xlsx, à côté de ces annexes) "
+            "et le partenaire en rend compte dans son retour suivant."
         )
         self.table(table, chart=False)
         if table.rows:
             self.decision_room(table)
+        commission_section(self)
         earlier = [h for h in r.stale if h.get("bloque") == "OUI"]
         if earlier:
             names = r.partner_names
