@@ -383,6 +383,42 @@ def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any,
     return read_commentary(path, sections), template
 
 
+def run_midterm(convention: Convention, layout: Layout, year: int, progress: Progress | None = None) -> Path:
+    """The mid-term re-evaluation of `year` from every year's returns up to it: the Word file written."""
+    from cia_workbook.cache import ReturnCache
+    from cia_workbook.consolidate.midterm import midterm
+    from cia_workbook.intake import collect_campaign
+    from cia_workbook.report_midterm import midterm_docx_name, write_midterm_docx
+
+    years = [y for y in layout.form_years() if y in convention.years and y <= year]
+    if year not in years:
+        raise PipelineError(
+            f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. La réévaluation à mi-parcours "
+            f"repose sur les retours de chaque année jusqu'à {year} ; déposez-les dans forms/<année>/."
+        )
+    campaigns = {
+        y: collect_campaign(
+            convention,
+            y,
+            [layout.forms(y)],
+            progress=progress,
+            cache=ReturnCache(layout.cache(y), convention, y),
+            isolate=True,
+        )
+        for y in years
+    }
+    template = layout.bilan_template()
+    path = layout.outputs(year) / midterm_docx_name(year)
+    try:
+        return write_midterm_docx(
+            convention, midterm(convention, campaigns, year), path, template if template.is_file() else None
+        )
+    except OSError as exc:
+        from cia_workbook.fileio import describe_os_error
+
+        raise PipelineError(f"{path} n'a pas pu être écrit ({describe_os_error(exc)}).") from None
+
+
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
     """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`:
     the console lines, one at a time."""
