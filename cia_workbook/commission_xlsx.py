@@ -177,9 +177,10 @@ class _CommissionWorkbook:
             ws.set_row(row, layout.row_height([(text, sum(widths))], size, bold))
             row += 1
 
-        def pair(key: str, value: str) -> None:
+        def pair(key: str, value: str, command: str = "") -> None:
+            """`command`, typed as is (its « -- » untouched by the typography), ends the value."""
             nonlocal row
-            key, value = fr(key), fr(value)
+            key, value = fr(key), fr(value) + command
             ws.write_string(row, 0, key, self.f_bold)
             ws.write_string(row, 1, value, self.f_wrap)
             ws.set_row(
@@ -215,9 +216,10 @@ class _CommissionWorkbook:
         pair(
             "Après la séance",
             f"Enregistrez le classeur au format .xlsx sous le nom {commission_xlsx_name(y)} dans le dossier "
-            f"« commission » du dossier de travail (à côté de « forms »), puis relancez « cia-workbook consolidate "
-            f"--year {s} » : les décisions sont contrôlées et reprises dans les annexes de la charte {s} (historique "
-            "des décisions, suite décidée pour chaque dossier, dossiers examinés et relogés).",
+            f"« commission » du dossier de travail (à côté de « forms ») : les décisions sont contrôlées et reprises "
+            f"dans les annexes de la charte {s} (historique des décisions, suite décidée pour chaque dossier, dossiers "
+            "examinés et relogés) à la consolidation suivante, ",
+            f"cia-workbook consolidate --year {s}.",
         )
         pair(
             "Ce qui est contrôlé",

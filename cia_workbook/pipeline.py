@@ -457,8 +457,28 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
     yield ""
     yield from console.campaign_lines(convention, campaign, written, stale, problems)
     yield ""
+    # The commission's decisions of the two years before: its workbooks, filled, in commission/.
+    from cia_workbook.demo_commission import write_demo_commission
+    from cia_workbook.intake import collect_campaign
+
+    earlier = [y for y in years if y >= year - 2 and y < year]
+    if earlier and convention.rehousing is not None:
+        campaigns = {
+            y: collect_campaign(
+                convention, y, [layout.forms(y)], cache=ReturnCache(layout.cache(y), convention, y)
+            )
+            for y in years
+            if y < year
+        }
+        for y in earlier:
+            path = write_demo_commission(convention, campaigns, y, layout.commission())
+            if path is not None:
+                yield f"Décisions fictives de la commission de coordination (séances de {y + 1}) : {path}"
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
     yield from result.lines
     yield ""
     docx = [p for p in result.outputs if p.suffix == ".docx"]
+    midterm = convention.info.midterm_year
+    if midterm is not None and midterm in years:
+        docx.append(run_midterm(convention, layout, midterm))
     yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)
