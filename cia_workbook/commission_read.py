@@ -15,8 +15,7 @@ from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 
-import openpyxl
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from cia_workbook.commission_xlsx import CASES_SHEET, ID_KIND, ID_SHEET, columns
 from cia_workbook.consolidate.commission import DECISIONS, Decision
@@ -51,6 +50,8 @@ def read_commission(
 
     `known`: household keys (`household_key`) of every case the rehousing returns mention up to
     `last`, the bilan's year."""
+    import openpyxl  # only when the commission's folder holds a workbook: a consolidation imports none otherwise
+
     path = Path(path)
     name = path.name
     try:
@@ -191,7 +192,7 @@ def _value(row: tuple, where: dict[str, int], key: str):
 
 
 def _cell(where: dict[str, int], r: int, key: str) -> str:
-    return f"{get_column_letter(where[key] + 1)}{r}"
+    return f"{xl_col_to_name(where[key])}{r}"
 
 
 def _date(value) -> dt.date | None:

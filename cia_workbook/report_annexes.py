@@ -932,9 +932,9 @@ class _AnnexesDocument(_BilanDocument):
             f"Cas que la commission de coordination examine{self.action_of('dossiers_bloques')} : le partenaire qui "
             "suit le ménage n'a pas trouvé "
             "de solution satisfaisante. Pour chaque dossier : ce qui bloque, les propositions déjà faites et refusées. "
-            "La dernière colonne reprend les décisions déjà prises en séance et se complète en séance ; chaque "
-            f"décision est saisie dans le classeur de la commission (commission-{r.year}.xlsx, à côté de ces annexes) "
-            "et le partenaire en rend compte dans son retour suivant."
+            "La dernière colonne reprend les décisions déjà prises et se complète en séance ; la décision est reportée "
+            f"au relevé de décisions de la commission, le classeur commission-{r.year}.xlsx écrit à côté de ces "
+            "annexes, et le partenaire en rend compte dans son retour suivant."
         )
         self.table(table, chart=False)
         if table.rows:

@@ -5,13 +5,10 @@ the history of its decisions case by case. Laid out with the annexes' own buildi
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from cia_workbook.consolidate.commission import decisions_table, figures_table
 from cia_workbook.consolidate.tables import SECRET
-
-NOTE_STYLE = "Note"
 
 
 def commission_section(doc: Any) -> None:
@@ -20,12 +17,17 @@ def commission_section(doc: Any) -> None:
     work = r.commission
     doc.heading("Travail de la commission de coordination", 2, landscape=doc.want_landscape)
     if work is None or not work.decisions:
-        doc.para(
+        text = (
             f"Aucune décision de la commission sur les dossiers bloqués n'a été reportée pour les séances tenues "
-            f"jusqu'au 31 décembre {r.year}. Les décisions se saisissent dans le classeur de la commission "
-            "(commission-<année>.xlsx, écrit avec ces annexes), déposé rempli dans le dossier « commission » du "
-            "dossier de travail : la consolidation suivante les reprend ici.",
+            f"jusqu'au 31 décembre {r.year}."
         )
+        if not doc.public:  # the public version names no file
+            text += (
+                " Les décisions se saisissent dans le classeur de la commission (commission-<année>.xlsx, écrit avec "
+                "ces annexes), déposé rempli dans le dossier « commission » du dossier de travail : la consolidation "
+                "suivante les reprend ici."
+            )
+        doc.para(text)
         return
     figures = figures_table(work)
     if doc.public:
@@ -44,4 +46,4 @@ def commission_section(doc: Any) -> None:
     if doc.public:
         return
     table = decisions_table(work, r.partner_names)
-    doc.table(dataclasses.replace(table), chart=False)
+    doc.table(table, chart=False)
