@@ -392,3 +392,17 @@ def test_demo_annexes_in_pdf_put_the_bilan_to_validate_on_page_one(demo, tmp_pat
         assert len(pages) <= limits[diffusion], (diffusion, len(pages))
         last = [line for line in pages[-1].splitlines() if line.strip()]
         assert len(last) > 3, (diffusion, last)
+
+
+def test_the_demo_fills_the_commission_decisions_and_writes_the_mid_term_report(demo):
+    """Two years of the commission's decisions read back into the 2024 annexes; the 2022 re-evaluation."""
+    _, headings, body, tables = _texts(demo["restreinte"])
+    assert "Travail de la commission de coordination" in headings
+    seances = _table(tables, "Séances")
+    assert [row[0] for row in seances[1:]] == ["Séances de 2023", "Séances de 2024", "Depuis 2023"]
+    assert int(seances[-1][1]) >= int(seances[1][1]) > 0
+    midterm = demo["restreinte"].parent.parent / "2022" / "reevaluation-mi-parcours-2022.docx"
+    _, _, text, found = _texts(midterm)
+    assert "Cibles proposées à partir de 2023" in text
+    targets = next(t for t in found if t[0][1] == "Objectif 1 : cible 2023")
+    assert len(targets) - 1 == len(CONVENTION.bailleurs) + len(CONVENTION.reservataires)

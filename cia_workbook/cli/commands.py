@@ -90,6 +90,12 @@ class Workdir:
 
         return self.outputs(year) / commentary_docx_name(year)
 
+    def commission(self) -> Path:
+        """Where the officer drops the commission's filled workbooks (commission-<year>.xlsx):
+        a folder of its own, never written by the tool (outputs/ is rewritten by every run, and
+        every file of forms/<year>/ is taken for a partner's return)."""
+        return self.root / "commission"
+
     def lock(self, years: list[int], command: str):
         """The locks of `years` for `command` (see runs.py), and once held, the leftovers of
         interrupted runs removed from those years' folders. Refuses with a French message when
@@ -543,6 +549,38 @@ def consolidate(wd: Workdir, year: int | None, diffusion: str, no_word: bool, pd
         except PdfError as exc:
             raise click.ClickException(str(exc)) from None
         say(["PDF écrits :", *(f"  {path}" for path in pdfs)])
+
+
+@main.command("mi-parcours")
+@_year_option(help_text="Année de la réévaluation (par défaut : annee_mi_parcours du fichier de convention).")
+@click.pass_obj
+def mi_parcours(wd: Workdir, year: int | None) -> None:
+    """Réévaluation à mi-parcours : outputs/<année>/reevaluation-mi-parcours-<année>.docx.
+
+    Chaque objectif par bailleur et par réservataire depuis le début de la convention, l'écart à
+    la cible, ce qu'il aurait fallu pour l'atteindre, les indicateurs des actions, et les cibles
+    en vigueur pré-remplies comme cibles proposées, à modifier par la commission.
+    """
+    from cia_workbook.cli.pipeline import PipelineError, run_midterm
+
+    convention, _ = wd.convention()
+    year = year or convention.info.midterm_year
+    if year is None:
+        raise click.ClickException(
+            "Le fichier de convention ne fixe pas d'année de réévaluation à mi-parcours (clé annee_mi_parcours "
+            "de la section [convention]) : ajoutez-la, ou donnez l'année avec --year."
+        )
+    years = [y for y in wd.form_years() if y in convention.years and y <= year] or [year]
+    _check_year(convention, year, years)
+    bar = ReadingBar()
+    try:
+        with wd.lock(years, "mi-parcours"):
+            path = run_midterm(convention, wd, year, progress=bar)
+    except PipelineError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        bar.close()
+    say([f"Réévaluation à mi-parcours {year} : {path}"])
 
 
 @main.command()

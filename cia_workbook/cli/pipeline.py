@@ -31,6 +31,7 @@ class Layout(Protocol):
     def form_years(self) -> list[int]: ...
     def bilan_template(self) -> Path: ...
     def commentary(self, year: int) -> Path: ...
+    def commission(self) -> Path: ...
 
 
 class PipelineError(Exception):
@@ -171,6 +172,7 @@ def _consolidation(
     # removed.
     in_csv = data_in_csv(campaigns[year])
     bilan = consolidate(convention, campaigns, year)
+    commission = _commission_work(convention, layout, campaigns, bilan.rehousing)
     # The Word documents are laid out on a second core while this process writes the
     # workbook and the data files (a third of the command each).
     words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
@@ -185,6 +187,8 @@ def _consolidation(
                 data_csv={key: path.name for key, path in csvs.items()} if in_csv else None,
             )
         )
+        if commission is not None:
+            result.outputs.append(commission())
         parquet = data_parquet_names(year, bilan.rehousing is not None)
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
@@ -203,6 +207,8 @@ def _consolidation(
         result.outputs += documents
         result.notes += notes
     lines = bilan.summary_lines()
+    if bilan.rehousing is not None and bilan.rehousing.commission is not None:
+        lines += bilan.rehousing.commission.lines
     unread = [rf for rf in campaigns[year].files if rf.status == "illisible"]
     if unread:  # no figure comes from them: the officer is told which and why
         lines += ["", f"Fichiers de {year} illisibles, dont aucun chiffre n'est tiré :"]
@@ -215,6 +221,44 @@ def _consolidation(
     result.lines = lines
     result.summary = "\n".join(lines)
     return result
+
+
+def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rbilan: Any):
+    """The commission's decisions read back from the layout's commission folder into `rbilan`
+    (before the annexes are laid out), and the writing of this year's commission workbook, to
+    call with the other outputs; None without a charter."""
+    if rbilan is None:
+        return None
+    from cia_workbook.consolidate.commission import case_states, commission_work
+    from cia_workbook.intake.commission import commission_files, read_commission
+    from cia_workbook.intake.rehousing_rules import household_key
+    from cia_workbook.partners.commission import commission_xlsx_name, write_commission_xlsx
+    from cia_workbook.render.typography import count
+
+    year = rbilan.year
+    known = {household_key(h.id) for h in rbilan.households}
+    decisions, lines = [], []
+    for book, path in commission_files(layout.commission(), year):
+        found, findings = read_commission(path, book, known, year)
+        decisions += found
+        taken = count(len(found), "décision reprise", "décisions reprises")
+        wrong = f", {count(len(findings), 'constat')} (lignes non reprises) :" if findings else "."
+        lines.append(f"Classeur de la commission {path} : {taken}{wrong}")
+        lines += [f"  {f.text}" for f in findings]
+    target = layout.outputs(year) / commission_xlsx_name(year)
+    lines.append(
+        f"Classeur de la commission pour les séances de {year + 1} : {target} ; rempli, déposez-le dans "
+        f"{layout.commission()} sous le même nom, la consolidation {year + 1} reprend ses décisions."
+    )
+    work = commission_work(rbilan, decisions)
+    work.lines = lines
+    rbilan.commission = work
+    states = case_states(campaigns, year)
+
+    def write() -> Path:
+        return write_commission_xlsx(rbilan, states, work, target, convention.info.id)
+
+    return write
 
 
 def _word_documents(
@@ -335,6 +379,42 @@ def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any,
     return read_commentary(path, sections), template
 
 
+def run_midterm(convention: Convention, layout: Layout, year: int, progress: Progress | None = None) -> Path:
+    """The mid-term re-evaluation of `year` from every year's returns up to it: the Word file written."""
+    from cia_workbook.consolidate.midterm import midterm
+    from cia_workbook.intake.cache import ReturnCache
+    from cia_workbook.intake.campaign import collect_campaign
+    from cia_workbook.render.midterm import midterm_docx_name, write_midterm_docx
+
+    years = [y for y in layout.form_years() if y in convention.years and y <= year]
+    if year not in years:
+        raise PipelineError(
+            f"Aucune réponse pour {year} : le dossier {layout.forms(year)} est absent. La réévaluation à mi-parcours "
+            f"repose sur les retours de chaque année jusqu'à {year} ; déposez-les dans forms/<année>/."
+        )
+    campaigns = {
+        y: collect_campaign(
+            convention,
+            y,
+            [layout.forms(y)],
+            progress=progress,
+            cache=ReturnCache(layout.cache(y), convention, y),
+            isolate=True,
+        )
+        for y in years
+    }
+    template = layout.bilan_template()
+    path = layout.outputs(year) / midterm_docx_name(year)
+    try:
+        return write_midterm_docx(
+            convention, midterm(convention, campaigns, year), path, template if template.is_file() else None
+        )
+    except OSError as exc:
+        from cia_workbook.fileio import describe_os_error
+
+        raise PipelineError(f"{path} n'a pas pu être écrit ({describe_os_error(exc)}).") from None
+
+
 def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020) -> Iterator[str]:
     """The whole yearly cycle on synthetic returns, for every year of the convention up to `year`:
     the console lines, one at a time."""
@@ -373,8 +453,28 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
     yield ""
     yield from console.campaign_lines(convention, campaign, written, stale, problems)
     yield ""
+    # The commission's decisions of the two years before: its workbooks, filled, in commission/.
+    from cia_workbook.intake.campaign import collect_campaign
+    from cia_workbook.partners.demo_commission import write_demo_commission
+
+    earlier = [y for y in years if y >= year - 2 and y < year]
+    if earlier and convention.rehousing is not None:
+        campaigns = {
+            y: collect_campaign(
+                convention, y, [layout.forms(y)], cache=ReturnCache(layout.cache(y), convention, y)
+            )
+            for y in years
+            if y < year
+        }
+        for y in earlier:
+            path = write_demo_commission(convention, campaigns, y, layout.commission())
+            if path is not None:
+                yield f"Décisions fictives de la commission de coordination (séances de {y + 1}) : {path}"
     result = run_consolidation(convention, layout, year, diffusions=("restreinte", "publique"))
     yield from result.lines
     yield ""
     docx = [p for p in result.outputs if p.suffix == ".docx"]
+    midterm = convention.info.midterm_year
+    if midterm is not None and midterm in years:
+        docx.append(run_midterm(convention, layout, midterm))
     yield "Rapports Word : " + ", ".join(str(p.resolve()) for p in docx)

@@ -362,6 +362,9 @@ class RehousingBilan:
     # Partner id → rows of its excluded return of `year` about households no used return knows:
     # counted nowhere at all.
     unknown_in_excluded: dict[str, int] = field(default_factory=dict)
+    # The coordination commission's decisions and indicators (consolidate.commission
+    # .CommissionWork), set when its workbooks are read back.
+    commission: Any = None
 
     @property
     def not_reported(self) -> list[Household]:

@@ -63,6 +63,7 @@ from cia_workbook.render.bilan import (
     _style_fill,
     fit_columns,
 )
+from cia_workbook.render.commission import commission_section
 from cia_workbook.render.typography import NBSP, count, join, plural
 from cia_workbook.schema.sheets import BLOCKING_REASONS
 
@@ -340,7 +341,8 @@ def blocked_table(r: RehousingBilan) -> IndicatorTable:
             if h.get("motif_blocage") in reasons
             else "Non précisé",
             "commentaire": h.get("commentaire") or "",
-            "suite": "",
+            # The decisions already taken on the case (the commission's workbooks read back).
+            "suite": r.commission.suite(h.id) if r.commission is not None else "",
         }
         for h in r.blocked
     ]
@@ -916,6 +918,7 @@ class _AnnexesDocument(_BilanDocument):
                 "coordination examine chaque dossier sur la version de travail de ces annexes (diffusion restreinte) ; "
                 "aucun ménage n'est décrit ici."
             )
+            commission_section(self)
             return
         table = blocked_table(r)
         # Landscape when there are cases: the commission's column needs room to write in.
@@ -924,12 +927,14 @@ class _AnnexesDocument(_BilanDocument):
             f"Cas que la commission de coordination examine{self.action_of('dossiers_bloques')} : le partenaire qui "
             "suit le ménage n'a pas trouvé "
             "de solution satisfaisante. Pour chaque dossier : ce qui bloque, les propositions déjà faites et refusées. "
-            "La dernière colonne est à remplir en séance ; la décision est reportée au relevé de décisions de la "
-            "commission et le partenaire en rend compte dans son retour suivant."
+            "La dernière colonne reprend les décisions déjà prises et se complète en séance ; la décision est reportée "
+            f"au relevé de décisions de la commission, le classeur commission-{r.year}.xlsx écrit à côté de ces "
+            "annexes, et le partenaire en rend compte dans son retour suivant."
         )
         self.table(table, chart=False)
         if table.rows:
             self.decision_room(table)
+        commission_section(self)
         earlier = [h for h in r.stale if h.get("bloque") == "OUI"]
         if earlier:
             names = r.partner_names

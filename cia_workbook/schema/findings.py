@@ -262,6 +262,27 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("RELOGEMENT_DOUBLON_PARTENAIRES", WARNING, "Ménage suivi par deux partenaires",
                 "Le ménage « {value} » figure aussi dans le fichier de {other} pour {year}. Un ménage est suivi par un "
                 "seul partenaire : la ligne de {kept} est retenue ; convenez entre vous de qui le déclare."),
+    # -- The coordination commission's workbook (commission-<année>.xlsx, read back by consolidate) --
+    FindingType("COMMISSION_MODELE", ERROR, "Classeur de la commission non reconnu",
+                "Ce classeur n'est pas un classeur de la commission de coordination écrit par cia-workbook ({detail}). "
+                "Reprenez le classeur commission-{year}.xlsx écrit avec les annexes de la charte {year} "
+                "(dossier outputs/{year}/), remplissez-le et déposez-le dans le dossier « commission »."),
+    FindingType("COMMISSION_DECISION_INCONNUE", ERROR, "Décision hors liste",
+                "La décision « {value} » n'est pas dans la liste ({allowed}) : la ligne n'est pas reprise. "
+                "Choisissez la décision dans le menu déroulant ; précisez-la au besoin dans la colonne « Précisions »."),
+    FindingType("COMMISSION_DATE_INVALIDE", ERROR, "Date de séance illisible",
+                "« {value} » n'est pas une date : la ligne n'est pas reprise. Saisissez la date de la séance au format "
+                "JJ/MM/AAAA (par exemple 14/03/{sessions})."),
+    FindingType("COMMISSION_DATE_HORS_ANNEE", ERROR, "Séance hors de l'année",
+                "La séance du {value} n'est pas en {sessions} : ce classeur reçoit les décisions des séances de "
+                "{sessions} sur les dossiers bloqués au 31 décembre {year}, la ligne n'est pas reprise. Corrigez la date, "
+                "ou reportez la décision dans le classeur de la commission de l'année de la séance."),
+    FindingType("COMMISSION_DOSSIER_INCONNU", ERROR, "Dossier inconnu",
+                "Aucun retour de relogement jusqu'à {last} ne mentionne le ménage « {value} » : la ligne n'est pas "
+                "reprise. Recopiez l'identifiant tel que le partenaire qui suit le ménage l'écrit dans son retour."),
+    FindingType("COMMISSION_LIGNE_INCOMPLETE", ERROR, "Décision incomplète",
+                "La ligne est commencée mais {missing} manque : elle n'est pas reprise. Complétez-la, ou effacez-la "
+                "si le dossier n'a pas été examiné."),
     # -- The run: what the officer's machine did not allow (never in a partner's copy) ----------
     FindingType("SORTIE_NON_ECRITE", ERROR, "Fichier de sortie non écrit",
                 "{path} n'a pas pu être écrit ({why}). Aucun fichier incomplet n'est laissé à sa place ; "
@@ -276,6 +297,9 @@ CATALOGUE: dict[str, FindingType] = _types(
 # them (a link to nothing, a file gone or rewritten while it is read, an output that cannot be
 # written); the fault-injection tests make them happen.
 RUN_CODES = frozenset({"FICHIER_LIEN_ROMPU", "FICHIER_DISPARU", "SORTIE_NON_ECRITE", "FICHIER_MODIFIE"})
+# Codes of the commission's workbook, not of a partner's return: tests/test_commission.py makes
+# them from workbooks the tool writes.
+COMMISSION_CODES = frozenset(c for c in CATALOGUE if c.startswith("COMMISSION_"))
 
 
 @dataclass(frozen=True)
