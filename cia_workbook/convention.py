@@ -31,6 +31,7 @@ ITEM_KEYS = {
     "qpv": "code",
     "zones_locales": "code",
     "zooms": "nom",
+    "secteurs": "nom",
     "objectifs": "code",
     "seuils_quartiles": "annee",
     "operations": "code",
@@ -55,7 +56,12 @@ ACTION_INDICATORS = {
     "criteres_relogement": "critères de qualité des relogements fixés par la charte",
     "bilan_relogements": "bilan annuel des relogements validé par la commission de coordination",
     "dossiers_bloques": "dossiers bloqués examinés par la commission de coordination",
+    # The EPCI's own Demande workbook (demand.py): its template is written only when an action
+    # reports one of these.
+    "tension": "tension locative (demandes en attente par attribution) par commune et par secteur",
+    "typologies": "écart entre les typologies demandées et attribuées",
 }
+DEMAND_INDICATORS = ("tension", "typologies")
 REHOUSING_INDICATORS = ("criteres_relogement", "bilan_relogements", "dossiers_bloques")
 # The partners who answer an Actions sheet (an operator's workbook has none).
 ACTION_PARTNER_KINDS = ("bailleur", "reservataire")
@@ -158,6 +164,14 @@ class LocalZone(_Model):
 
 
 class Zoom(_Model):
+    name: str = Field(alias="nom", min_length=1)
+    communes: list[InseeCode] = Field(min_length=1)
+
+
+class Sector(_Model):
+    """A sector of the territory whose demand and tension the bilan follows (Action 4 of Alès:
+    the urban core, the peri-urban ring, the south); a commune in no sector is « autres communes »."""
+
     name: str = Field(alias="nom", min_length=1)
     communes: list[InseeCode] = Field(min_length=1)
 
@@ -313,6 +327,7 @@ class Convention(_Model):
     qpv_geographies: list[QpvGeography] = Field(alias="geographies_qpv", min_length=1)
     local_zones: list[LocalZone] = Field(default_factory=list, alias="zones_locales")
     zooms: list[Zoom] = Field(default_factory=list)
+    sectors: list[Sector] = Field(default_factory=list, alias="secteurs")
     partners: list[Partner] = Field(alias="partenaires", min_length=1)
     objectives: list[Objective] = Field(alias="objectifs")
     quartile_thresholds: list[QuartileThresholds] = Field(default_factory=list, alias="seuils_quartiles")
@@ -357,6 +372,11 @@ class Convention(_Model):
         for zoom in self.zooms:
             for commune in zoom.communes:
                 commune_of_epci(f"{_at('zooms', zoom.name)}.communes", commune)
+        _dupes(problems, "secteurs", [s.name for s in self.sectors], "nom")
+        _dupes(problems, "secteurs.communes", [c for s in self.sectors for c in s.communes], "commune")
+        for sector in self.sectors:
+            for commune in sector.communes:
+                commune_of_epci(f"{_at('secteurs', sector.name)}.communes", commune)
         _dupes(problems, "partenaires", [p.id for p in self.partners], "identifiant")
         for partner in self.partners:
             where = _at("partenaires", partner.id)
@@ -463,6 +483,11 @@ class Convention(_Model):
     def action_reporting(self, indicator: str) -> Action | None:
         """The first action whose indicators include `indicator` (ACTION_INDICATORS), if any."""
         return next((a for a in self.actions if indicator in a.indicators), None)
+
+    @property
+    def collects_demand(self) -> bool:
+        """Whether the EPCI fills its own Demande workbook: an action reports demand or tension."""
+        return any(key in a.indicators for a in self.actions for key in DEMAND_INDICATORS)
 
     def reports_rehousing(self, partner_id: str) -> bool:
         """Whether the partner's workbook holds the NPNRU rehousing sheet (the charter says who)."""

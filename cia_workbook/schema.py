@@ -658,6 +658,10 @@ def schema_for(
     partner; an operator's workbook holds that sheet only. Examples (a file reference) are made
     from the partner's id, or from the convention's first bailleur's without one.
     """
+    if kind == "demande":  # the EPCI's own Demande workbook (demand.py)
+        from cia_workbook.demand import demand_schema
+
+        return demand_schema(convention, year)
     codelists = codelists_for(convention, year)
     rehousing = partner is not None and convention.reports_rehousing(partner)
     actions = actions_sheet(convention, kind)
