@@ -31,7 +31,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
 
-from cia_workbook import frformat
+from cia_workbook import frformat, report_demand
 from cia_workbook.commentary import CommentParagraph, Section, commentary_docx_name
 from cia_workbook.consolidate import (
     CLOSE,
@@ -186,6 +186,9 @@ def commentary_sections(convention: Convention, bilan: Bilan) -> list[Section]:
                 "actions", ACTIONS_TITLE, (f"{names} : ce qui a été fait, ce que montrent les indicateurs.",)
             )
         )
+    demand = report_demand.commentary_section(b)
+    if demand is not None:
+        out.append(demand)
     out.append(Section("evolution", f"Évolution depuis {convention.info.first_year}", ()))
     out.append(
         Section(
@@ -305,6 +308,10 @@ class _BilanDocument:
             return frformat.integer(value)
         if kind == "rate":
             return frformat.percent(value)
+        if kind == "ratio":
+            return frformat.decimal(value, 1)
+        if kind == "delta":
+            return ("+" if value > 0 else "") + frformat.decimal(value, 1)
         if kind == "target":
             return frformat.target(value * 100)
         if kind == "date":
@@ -598,6 +605,7 @@ class _BilanDocument:
         self.zooms()
         self.rehousing()
         self.actions()
+        report_demand.demand_section(self)
         self.trend()
         self.quality()
         self.annexes()
@@ -1062,6 +1070,8 @@ class _BilanDocument:
                 f"Vacance au 31 décembre : {pct(vacancy['taux'])} du parc des bailleurs, {pct(vacancy['qpv_taux'])} "
                 f"{z.inside_short} ; vacance de plus de 3 mois : {pct(vacancy['taux_3_mois'])}."
             )
+        if key in ("tension", "typologies"):
+            return report_demand.indicator_line(self, key)
         if key == "mutations":
             return (
                 f"Mutations internes : {pct(self.table_data('mutations').rows[-1]['taux'])} des baux signés."
