@@ -194,6 +194,7 @@ def _consolidation(
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
         )
+        result.outputs += _flux_reports(convention, campaigns[year], year, outdir)
         if in_csv:
             result.outputs += write_data_csvs(convention, campaigns[year], csvs)
         else:
@@ -220,6 +221,19 @@ def _consolidation(
     result.lines = lines
     result.summary = "\n".join(lines)
     return result
+
+
+def _flux_reports(convention: Convention, campaign: Any, year: int, outdir: Path) -> list[Path]:
+    """The partners' own reports (report_flux.py): a flux report per bailleur, a contribution per
+    réservataire, in outputs/<année>/flux/."""
+    from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
+    from cia_workbook.consolidate.frames import attribution_frame
+    from cia_workbook.report_flux import FLUX_FOLDER, write_flux_reports
+
+    frame = attribution_frame(convention, campaign, year)
+    fluxes = bailleur_fluxes(convention, campaign, frame)
+    contributions = reservataire_contributions(convention, campaign, frame, year)
+    return write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER)
 
 
 def _word_documents(
