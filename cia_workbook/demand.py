@@ -95,7 +95,9 @@ def demand_schema(convention: Convention, year: int) -> WorkbookSchema:
     from cia_workbook.schema import IDENTIFICATION, README
 
     sheets = (README, IDENTIFICATION, demand_sheet(convention))
-    return WorkbookSchema(kind=DEMAND_KIND, year=year, sheets=sheets, codelists=codelists_for(convention, year))  # type: ignore[arg-type]
+    return WorkbookSchema(
+        kind=DEMAND_KIND, year=year, sheets=sheets, codelists=codelists_for(convention, year)
+    )  # type: ignore[arg-type]
 
 
 def demand_rules(table: Table, ctx: Context) -> None:

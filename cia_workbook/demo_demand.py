@@ -38,7 +38,9 @@ def generate_demand(convention: Convention, year: int, seed: int = 2020) -> Fill
         base = population * 0.011 * rng.uniform(0.8, 1.2)
         growth = 1 + (0.06 if commune.insee in rising else 0.01) * elapsed
         demandes = round(base * growth)
-        tension = (2.4 if commune.insee in rising else 3.2) * (1 + (0.05 if commune.insee in rising else -0.01) * elapsed)
+        tension = (2.4 if commune.insee in rising else 3.2) * (
+            1 + (0.05 if commune.insee in rising else -0.01) * elapsed
+        )
         attributions = round(demandes / max(tension * rng.uniform(0.85, 1.15), 1.0))
         row = {
             "commune": commune.insee,

@@ -78,7 +78,9 @@ def identify(
         # The EPCI's own Demande workbook (demand.py): no partner, no places naming one.
         if not _same_version(identity.schema_version, schema.SCHEMA_VERSION):
             found.append(
-                finding("MODELE_VERSION", raw.name, found=identity.schema_version, expected=schema.SCHEMA_VERSION)
+                finding(
+                    "MODELE_VERSION", raw.name, found=identity.schema_version, expected=schema.SCHEMA_VERSION
+                )
             )
             return identity, found, False
         if year_found != year:

@@ -378,6 +378,16 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
             if y == year:
                 for mistake in filled.mistakes:
                     yield f"  {filled.partner.name} : {mistake}"
+        if convention.collects_demand:  # the officer's own Demande workbook, from the SNE
+            from cia_workbook.demand import DEMAND_KIND, demand_file_name
+            from cia_workbook.demo_demand import generate_demand
+
+            name = demand_file_name(y)
+            filled = generate_demand(convention, y, seed)
+            fill_workbook(
+                layout.templates(y) / name, forms / name, filled, schema_for(convention, DEMAND_KIND, y)
+            )  # type: ignore[arg-type]
+            written += 1
         if y == year:
             for filled in generate_campaign(convention, y, seed=seed):
                 if is_missing(filled):

@@ -311,6 +311,7 @@ class _BilanDocument:
         if kind == "ratio":
             return frformat.decimal(value, 1)
         if kind == "delta":
+            value = round(value, 1) or 0.0  # never « -0,0 »
             return ("+" if value > 0 else "") + frformat.decimal(value, 1)
         if kind == "target":
             return frformat.target(value * 100)

@@ -59,7 +59,9 @@ class _Book:
         self.f_rate = add({"border": 1, "num_format": "0.0 %"})
         self.f_target = add({"border": 1, "num_format": "0 %"})
 
-    def sheet(self, name: str, title: str, note: str, headers: list[str], rows: list[list], kinds: list[str]) -> None:
+    def sheet(
+        self, name: str, title: str, note: str, headers: list[str], rows: list[list], kinds: list[str]
+    ) -> None:
         ws = self.wb.add_worksheet(name)
         ws.write_string(0, 0, fr(title), self.f_title)
         ws.write_string(1, 0, fr(note), self.f_note)
@@ -88,7 +90,10 @@ class _Book:
 
 
 def _contingent_names(convention: Convention) -> dict[str, str]:
-    return {schema.CONTINGENT_OWN: "Contingent propre du bailleur", **{r.id: r.name for r in convention.reservataires}}
+    return {
+        schema.CONTINGENT_OWN: "Contingent propre du bailleur",
+        **{r.id: r.name for r in convention.reservataires},
+    }
 
 
 def write_flux_report(convention: Convention, year: int, flux: BailleurFlux, path: Path) -> Path:
@@ -103,9 +108,14 @@ def write_flux_report(convention: Convention, year: int, flux: BailleurFlux, pat
     keys = [k for k, _ in COUNT_HEADERS]
     with atomic_path(path) as tmp:
         book = _Book(tmp, title, f"{flux.name} – bilan {year}")
-        rows = [[names.get(c, c), v["mis_a_disposition"], *(v[k] for k in keys)] for c, v in flux.by_contingent.items()]
+        rows = [
+            [names.get(c, c), v["mis_a_disposition"], *(v[k] for k in keys)]
+            for c, v in flux.by_contingent.items()
+        ]
         if rows:
-            rows.append(["Total", _sum(r[1] for r in rows), *(sum(r[2 + i] for r in rows) for i in range(len(keys)))])
+            rows.append(
+                ["Total", _sum(r[1] for r in rows), *(sum(r[2 + i] for r in rows) for i in range(len(keys)))]
+            )
         book.sheet("Par réservataire", title, source, ["Contingent", "Logements mis à disposition", *heads], rows,
                    ["text", "count", *["count"] * len(keys)])  # fmt: skip
         order = list(names)
@@ -113,7 +123,9 @@ def write_flux_report(convention: Convention, year: int, flux: BailleurFlux, pat
         book.sheet("Par typologie", f"{title} : par typologie", source, ["Contingent", "Typologie", *heads],
                    [[names.get(c, c), t, *(v[k] for k in keys)] for (c, t), v in typ],
                    ["text", "text", *["count"] * len(keys)])  # fmt: skip
-        com = sorted(flux.by_commune.items(), key=lambda kv: (_rank(order, kv[0][0]), communes.get(kv[0][1], "")))
+        com = sorted(
+            flux.by_commune.items(), key=lambda kv: (_rank(order, kv[0][0]), communes.get(kv[0][1], ""))
+        )
         book.sheet("Par commune", f"{title} : par commune", source, ["Contingent", "Commune", *heads],
                    [[names.get(c, c), communes.get(m, m), *(v[k] for k in keys)] for (c, m), v in com],
                    ["text", "text", *["count"] * len(keys)])  # fmt: skip
@@ -135,8 +147,12 @@ def write_contribution_report(
         kinds += ["count", "count", "rate", "target"]
     rows = []
     for scope, by_objective in c.rates.items():
-        if scope and not by_objective["hors_qpv_q1"].denominator and not by_objective["qpv_q234"].denominator \
-                and not by_objective["publics_prioritaires"].denominator:
+        if (
+            scope
+            and not by_objective["hors_qpv_q1"].denominator
+            and not by_objective["qpv_q234"].denominator
+            and not by_objective["publics_prioritaires"].denominator
+        ):
             continue  # a bailleur with nothing on this contingent
         row = [bailleur_names.get(scope, scope) if scope else "Ensemble des bailleurs"]
         for code in OBJECTIVE_HEADERS:
@@ -159,7 +175,9 @@ def write_flux_reports(
     out = [write_flux_report(convention, year, f, folder / flux_file_name(year, f.bailleur)) for f in fluxes]
     names = {b.id: b.name for b in convention.bailleurs}
     out += [
-        write_contribution_report(convention, year, c, names, folder / contribution_file_name(year, c.reservataire))
+        write_contribution_report(
+            convention, year, c, names, folder / contribution_file_name(year, c.reservataire)
+        )
         for c in contributions
     ]
     return out
@@ -172,4 +190,3 @@ def _sum(values) -> int | None:
 
 def _rank(order: list[str], code: str) -> int:
     return order.index(code) if code in order else len(order)
-

@@ -139,7 +139,12 @@ def test_typology_gap(consolidated, year):
 
 def test_bilan_section_in_french(consolidated):
     doc = Document(consolidated / "outputs" / "2024" / "bilan-cia-2024.docx")
-    text = "\n".join(p.text for p in doc.paragraphs).replace("’", "'").replace("\u00a0", " ").replace("\u202f", " ")
+    text = (
+        "\n".join(p.text for p in doc.paragraphs)
+        .replace("’", "'")
+        .replace("\u00a0", " ")
+        .replace("\u202f", " ")
+    )
     assert "Demande et tension locative" in text
     t = expected_tension(2024)["Ensemble du territoire"]
     before = expected_tension(2023)["Ensemble du territoire"]
@@ -172,7 +177,12 @@ def test_no_demand_workbook_says_so(make_campaign):
     result = run(workdir, "consolidate", "--year", "2024")
     assert result.exit_code == 0, result.output
     doc = Document(workdir / "outputs" / "2024" / "bilan-cia-2024.docx")
-    text = "\n".join(p.text for p in doc.paragraphs).replace("’", "'").replace("\u00a0", " ").replace("\u202f", " ")
+    text = (
+        "\n".join(p.text for p in doc.paragraphs)
+        .replace("’", "'")
+        .replace("\u00a0", " ")
+        .replace("\u202f", " ")
+    )
     assert "Aucun classeur « Demande » n'a été reçu pour 2024" in text
 
 

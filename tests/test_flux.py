@@ -21,17 +21,57 @@ AL = "Action Logement Services"
 SPEC = {
     2023: [
         (AL, "T2", "Alès (30007)", "Hors QPV", "Bail signé", "1", "Aucune catégorie prioritaire"),
-        (AL, "T2", "Alès (30007)", "QP030001 – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville", "Bail signé", "3", "Aucune catégorie prioritaire"),
+        (
+            AL,
+            "T2",
+            "Alès (30007)",
+            "QP030001 – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville",
+            "Bail signé",
+            "3",
+            "Aucune catégorie prioritaire",
+        ),
         (AL, "T3", "Anduze (30010)", "Hors QPV", "Refus du ménage", "2", "Aucune catégorie prioritaire"),
-        ("Contingent propre du bailleur", "T3", "Alès (30007)", "Hors QPV", "Bail signé", "2", "Aucune catégorie prioritaire"),
+        (
+            "Contingent propre du bailleur",
+            "T3",
+            "Alès (30007)",
+            "Hors QPV",
+            "Bail signé",
+            "2",
+            "Aucune catégorie prioritaire",
+        ),
     ],
     2024: [
         (AL, "T2", "Alès (30007)", "Hors QPV", "Bail signé", "2", "Aucune catégorie prioritaire"),
         (AL, "T4", "Alès (30007)", "Hors QPV", "Bail signé", "1", "Aucune catégorie prioritaire"),
         (AL, "T4", "Anduze (30010)", "Hors QPV", "Bail signé", "1", "Aucune catégorie prioritaire"),
-        (AL, "T3", "Alès (30007)", "QN03001I – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville", "Bail signé", "4", "Aucune catégorie prioritaire"),
-        (AL, "T3", "Alès (30007)", "QN03001I – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville", "Autre (en attente, désistement, annulation)", "1", "Aucune catégorie prioritaire"),
-        ("Contingent propre du bailleur", "T1", "Alès (30007)", "Hors QPV", "Bail signé", "2", "Aucune catégorie prioritaire"),
+        (
+            AL,
+            "T3",
+            "Alès (30007)",
+            "QN03001I – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville",
+            "Bail signé",
+            "4",
+            "Aucune catégorie prioritaire",
+        ),
+        (
+            AL,
+            "T3",
+            "Alès (30007)",
+            "QN03001I – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville",
+            "Autre (en attente, désistement, annulation)",
+            "1",
+            "Aucune catégorie prioritaire",
+        ),
+        (
+            "Contingent propre du bailleur",
+            "T1",
+            "Alès (30007)",
+            "Hors QPV",
+            "Bail signé",
+            "2",
+            "Aucune catégorie prioritaire",
+        ),
     ],
 }
 MADE_AVAILABLE = {2023: 6, 2024: 9}
@@ -55,7 +95,9 @@ def workdir(tmp_path_factory, campaign_factory_root):
     folder = campaign_folder(tmp_path_factory.mktemp("flux"), campaign_factory_root, YEARS)
     for year in YEARS:
         make_return(return_path(folder, "sfhe", year), "sfhe", rows_of(year), year=year)
-        declared = [contingent_row(bailleur="SFHE", logements_mis_a_disposition=MADE_AVAILABLE[year], baux_signes=1)]
+        declared = [
+            contingent_row(bailleur="SFHE", logements_mis_a_disposition=MADE_AVAILABLE[year], baux_signes=1)
+        ]
         make_return(return_path(folder, "action-logement", year), "action-logement", declared, year=year)
         result = run(folder, "consolidate", "--year", str(year))
         assert result.exit_code == 0, result.output
@@ -105,7 +147,9 @@ def test_flux_by_typology_and_commune(workdir, year):
 
 @pytest.mark.parametrize("year", YEARS)
 def test_reservataire_contribution(workdir, year):
-    wb = openpyxl.load_workbook(workdir / "outputs" / str(year) / "flux" / f"contribution-{year}-action-logement.xlsx")
+    wb = openpyxl.load_workbook(
+        workdir / "outputs" / str(year) / "flux" / f"contribution-{year}-action-logement.xlsx"
+    )
     rows = {r[0]: r[1:] for r in table(wb["Contribution"])}
     sfhe = rows["SFHE"]
     mine = [r for r in SPEC[year] if r[0] == AL]

@@ -74,7 +74,9 @@ def demand_year(convention: Convention, campaign: Campaign | None, year: int) ->
     frame = rf.tables["demande"].frame
     sectors = sector_of(convention)
     frame = frame.filter(pl.col("commune").is_not_null()).with_columns(
-        pl.col("commune").replace_strict(sectors, default=OTHER_SECTOR, return_dtype=pl.String).alias("secteur")
+        pl.col("commune")
+        .replace_strict(sectors, default=OTHER_SECTOR, return_dtype=pl.String)
+        .alias("secteur")
     )
     return DemandYear(year, frame, rf.name)
 
@@ -102,9 +104,15 @@ def demand_bilan(convention: Convention, campaigns: Mapping[int, Campaign], year
     before = _by(first.frame, "secteur") if first is not None and first.year < year else {}  # type: ignore[union-attr]
     for name in [*names, TERRITORY_ROW]:
         if name == TERRITORY_ROW:
-            cur = {"demandes": int(current.frame["demandes"].sum()), "attributions": int(current.frame["attributions"].sum())}
+            cur = {
+                "demandes": int(current.frame["demandes"].sum()),
+                "attributions": int(current.frame["attributions"].sum()),
+            }
             old = (
-                {"demandes": int(first.frame["demandes"].sum()), "attributions": int(first.frame["attributions"].sum())}  # type: ignore[union-attr]
+                {
+                    "demandes": int(first.frame["demandes"].sum()),
+                    "attributions": int(first.frame["attributions"].sum()),
+                }  # type: ignore[union-attr]
                 if before
                 else {}
             )
@@ -139,7 +147,11 @@ def demand_bilan(convention: Convention, campaigns: Mapping[int, Campaign], year
 def typology_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """Per typology: demands and attributions, their shares among those with a typology, the gap."""
     sums = frame.select(
-        *(pl.col(f"{m}_{t.lower()}").fill_null(0).sum().alias(f"{m}_{t}") for m in ("demandes", "attributions") for t in TYPOLOGIES)
+        *(
+            pl.col(f"{m}_{t.lower()}").fill_null(0).sum().alias(f"{m}_{t}")
+            for m in ("demandes", "attributions")
+            for t in TYPOLOGIES
+        )
     ).row(0, named=True)
     total_d = sum(sums[f"demandes_{t}"] for t in TYPOLOGIES)
     total_a = sum(sums[f"attributions_{t}"] for t in TYPOLOGIES)
@@ -180,9 +192,18 @@ def _sector_table(b: DemandBilan, before_year: int | None) -> IndicatorTable:
         cols += [
             Col("demandes_avant", f"Demandes en attente au 31 décembre {before_year}", visible=False),
             Col("attributions_avant", f"Attributions {before_year}", visible=False),
-            Col("tension_avant", f"Tension {before_year}", "ratio", of=("demandes_avant", "attributions_avant")),
-            Col("evolution", f"Évolution depuis {before_year}", "delta",
-                of=("demandes", "attributions", "demandes_avant", "attributions_avant")),
+            Col(
+                "tension_avant",
+                f"Tension {before_year}",
+                "ratio",
+                of=("demandes_avant", "attributions_avant"),
+            ),
+            Col(
+                "evolution",
+                f"Évolution depuis {before_year}",
+                "delta",
+                of=("demandes", "attributions", "demandes_avant", "attributions_avant"),
+            ),
         ]
     return IndicatorTable(
         "demande_secteurs", SECTION, f"Demande et tension locative par secteur en {b.year}", cols, b.sectors,
@@ -210,7 +231,9 @@ def _typology_table(b: DemandBilan) -> IndicatorTable:
     )  # fmt: skip
 
 
-def _trend_table(convention: Convention, by_year: Mapping[int, DemandYear], names: list[str]) -> IndicatorTable:
+def _trend_table(
+    convention: Convention, by_year: Mapping[int, DemandYear], names: list[str]
+) -> IndicatorTable:
     years = [y for y, d in by_year.items() if d.frame is not None]
     cols = [Col("secteur", "Secteur", "text")]
     for y in years:  # each year's tension hidden in public with the counts it is computed on
@@ -220,7 +243,10 @@ def _trend_table(convention: Convention, by_year: Mapping[int, DemandYear], name
     for y in years:
         frame = by_year[y].frame
         grouped = _by(frame, "secteur")  # type: ignore[arg-type]
-        grouped[TERRITORY_ROW] = {"demandes": int(frame["demandes"].sum()), "attributions": int(frame["attributions"].sum())}  # type: ignore[index]
+        grouped[TERRITORY_ROW] = {
+            "demandes": int(frame["demandes"].sum()),
+            "attributions": int(frame["attributions"].sum()),
+        }  # type: ignore[index]
         for row in rows:
             g = grouped.get(row["secteur"], {})
             row[f"d{y}"], row[f"a{y}"] = g.get("demandes"), g.get("attributions")

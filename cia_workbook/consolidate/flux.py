@@ -83,7 +83,10 @@ def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFr
             counts = by_contingent.get(code)
             if counts is None and code not in made:
                 continue
-            flux.by_contingent[code] = {"mis_a_disposition": made.get(code), **(counts or dict.fromkeys(MEASURES, 0))}
+            flux.by_contingent[code] = {
+                "mis_a_disposition": made.get(code),
+                **(counts or dict.fromkeys(MEASURES, 0)),
+            }
         flux.by_typology = _grouped(rows, ["contingent", "typologie"])
         flux.by_commune = _grouped(rows, ["contingent", "commune"])
         out.append(flux)
