@@ -141,7 +141,8 @@ def make_return(
     for an empty row; edit(wb): last-minute changes (merges, formulas...).
     """
     partner = convention.partners_by_id.get(partner_id)
-    kind = partner.kind if partner else "bailleur"
+    # « demande »: the EPCI's own Demande workbook (demand.py), whose rows are `rows`.
+    kind = partner.kind if partner else ("demande" if partner_id == "demande" else "bailleur")
     # The rehousing sheet is written only when asked for (or for an operator, whose only table
     # it is), so that the other returns keep the bytes of the committed corpus.
     if kind == "operateur" and relogements is None:
@@ -196,7 +197,7 @@ def make_return(
             for extra in extra_headers if sheet.key in ("attributions", "contingent") else ():
                 ws.cell(sheet.header_row, len(written) + 1, extra)
                 written.append((len(written) + 1, "_extra"))
-            data = {"attributions": rows, "contingent": rows, "relogements": relogements}.get(
+            data = {"attributions": rows, "contingent": rows, "demande": rows, "relogements": relogements}.get(
                 sheet.key, patrimoine
             )
             for offset, values in enumerate(data or []):
