@@ -284,7 +284,9 @@ def cases() -> dict[str, Callable[[Path], None]]:
             partner="action-logement", rows=[contingent_row(), contingent_row()]
         ),
         "demande-commune-doublon.xlsx": _workbook(partner="demande", rows=[DEMAND, DEMAND]),
-        "demande-part-superieure.xlsx": _workbook(partner="demande", rows=[{**DEMAND, "demandes_mutation": 50}]),
+        "demande-part-superieure.xlsx": _workbook(
+            partner="demande", rows=[{**DEMAND, "demandes_mutation": 50}]
+        ),
         "fusion-et-formule.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_merge_and_formula),
         "ligne-vide.xlsx": _workbook(rows=[r(), {"_blank": True}, r(reference="R3")]),
         "lignes-formatees.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_trailing_format),

@@ -197,9 +197,12 @@ def make_return(
             for extra in extra_headers if sheet.key in ("attributions", "contingent") else ():
                 ws.cell(sheet.header_row, len(written) + 1, extra)
                 written.append((len(written) + 1, "_extra"))
-            data = {"attributions": rows, "contingent": rows, "demande": rows, "relogements": relogements}.get(
-                sheet.key, patrimoine
-            )
+            data = {
+                "attributions": rows,
+                "contingent": rows,
+                "demande": rows,
+                "relogements": relogements,
+            }.get(sheet.key, patrimoine)
             for offset, values in enumerate(data or []):
                 r = sheet.first_data_row + offset
                 if values.get("_blank"):
