@@ -38,6 +38,10 @@ PRIVATE = {
 }
 
 
+# A row of the EPCI's Demande workbook: Alès, 40 demands pending, 12 attributions.
+DEMAND = {"commune": "Alès (30007)", "demandes": 40, "attributions": 12}
+
+
 def _workbook(**kwargs) -> Callable[[Path], None]:
     def build(path: Path) -> None:
         partner = kwargs.pop("partner", "logis-cevenols")
@@ -283,6 +287,10 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "reference-nominative.xlsx": _workbook(rows=[r(reference="M. Dupont")]),
         "bailleur-doublon.xlsx": _workbook(
             partner="action-logement", rows=[contingent_row(), contingent_row()]
+        ),
+        "demande-commune-doublon.xlsx": _workbook(partner="demande", rows=[DEMAND, DEMAND]),
+        "demande-part-superieure.xlsx": _workbook(
+            partner="demande", rows=[{**DEMAND, "demandes_mutation": 50}]
         ),
         "fusion-et-formule.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_merge_and_formula),
         "ligne-vide.xlsx": _workbook(rows=[r(), {"_blank": True}, r(reference="R3")]),

@@ -50,7 +50,9 @@ def _reservataire(templates) -> openpyxl.Workbook:
 
 def test_every_partner_gets_its_workbook(templates_2024):
     expected = {f"cia-2024-{p.id}.xlsx" for p in CONVENTION.partners}
-    assert set(templates_2024) == expected
+    # and the EPCI's own Demande workbook (demand.py), when an action reports the tension
+    demand = {"cia-2024-demande.xlsx"} if CONVENTION.collects_demand else set()
+    assert set(templates_2024) == expected | demand
     assert "cia-2024-logis-cevenols.xlsx" in expected
     for partner in CONVENTION.partners:
         wb = _open(templates_2024[template_filename(partner, 2024)])
@@ -400,5 +402,5 @@ def test_previous_year_figures_prefilled_in_synthese(tmp_path):
 def test_cli_writes_every_template(tmp_path):
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "templates", "--year", "2020"])
     assert result.exit_code == 0, result.output
-    assert f"{len(CONVENTION.partners)} modèles écrits" in result.output
+    assert f"{len(CONVENTION.partners) + CONVENTION.collects_demand} modèles écrits" in result.output
     assert (tmp_path / "templates" / "2020" / "cia-2020-logis-cevenols.xlsx").is_file()

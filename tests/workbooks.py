@@ -155,7 +155,8 @@ def make_return(
     for an empty row; edit(wb): last-minute changes (merges, formulas...).
     """
     partner = convention.partners_by_id.get(partner_id)
-    kind = partner.kind if partner else "bailleur"
+    # « demande »: the EPCI's own Demande workbook (demand.py), whose rows are `rows`.
+    kind = partner.kind if partner else ("demande" if partner_id == "demande" else "bailleur")
     # The rehousing sheet is written only when asked for (or for an operator, whose only table
     # it is), so that the other returns keep the bytes of the committed corpus.
     if kind == "operateur" and relogements is None:
@@ -218,6 +219,7 @@ def make_return(
             data = {
                 "attributions": rows,
                 "contingent": rows,
+                "demande": rows,
                 "relogements": relogements,
                 "lieux_accueil": lieux_accueil,
             }.get(sheet.key, patrimoine)

@@ -193,6 +193,7 @@ def _consolidation(
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
         )
+        result.outputs += _flux_reports(convention, campaigns[year], year, outdir)
         if in_csv:
             result.outputs += write_data_csvs(convention, campaigns[year], csvs)
         else:
@@ -259,6 +260,19 @@ def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rb
         return write_commission_xlsx(rbilan, states, work, target, convention.info.id)
 
     return write
+
+
+def _flux_reports(convention: Convention, campaign: Any, year: int, outdir: Path) -> list[Path]:
+    """The partners' own reports (report_flux.py): a flux report per bailleur, a contribution per
+    réservataire, in outputs/<année>/flux/."""
+    from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
+    from cia_workbook.consolidate.frames import attribution_frame
+    from cia_workbook.render.flux import FLUX_FOLDER, write_flux_reports
+
+    frame = attribution_frame(convention, campaign, year)
+    fluxes = bailleur_fluxes(convention, campaign, frame)
+    contributions = reservataire_contributions(convention, campaign, frame, year)
+    return write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER)
 
 
 def _word_documents(
@@ -440,6 +454,16 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
             if y == year:
                 for mistake in filled.mistakes:
                     yield f"  {filled.partner.name} : {mistake}"
+        if convention.collects_demand:  # the officer's own Demande workbook, from the SNE
+            from cia_workbook.partners.demo_demand import generate_demand
+            from cia_workbook.schema.sheets import DEMAND_KIND, demand_file_name
+
+            name = demand_file_name(y)
+            filled = generate_demand(convention, y, seed)
+            fill_workbook(
+                layout.templates(y) / name, forms / name, filled, schema_for(convention, DEMAND_KIND, y)
+            )  # type: ignore[arg-type]
+            written += 1
         if y == year:
             for filled in generate_campaign(convention, y, seed=seed):
                 if is_missing(filled):

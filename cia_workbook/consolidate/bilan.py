@@ -25,6 +25,7 @@ from cia_workbook.consolidate.attributions import (
     objective_names,
     rate_cells,
 )
+from cia_workbook.consolidate.demand import demand_bilan
 from cia_workbook.consolidate.frames import IN_YEAR, ON_CONTINGENT, PARTNER, attribution_frame, counts, rates
 from cia_workbook.consolidate.rehousing import rehousing_bilan
 from cia_workbook.consolidate.reservataires import reservataire_tables
@@ -118,6 +119,8 @@ class Bilan:
     test_years: list[int] = field(default_factory=list)
     # Files used for no one: their places name two partners (IDENTITE_CONTRADICTOIRE).
     set_aside: list[str] = field(default_factory=list)
+    # Demand and tension (consolidate.demand.DemandBilan) when an action reports them.
+    demand: Any = None
 
     def table(self, key: str) -> IndicatorTable:
         return next(t for t in self.tables if t.key == key)
@@ -231,6 +234,9 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         for pid, rf in sorted(campaign.excluded().items(), key=lambda kv: convention.partner_rank(kv[0]))
     ]
     tables += _register_tables(register, excluded)
+    demand = demand_bilan(convention, campaigns, year) if convention.collects_demand else None
+    if demand is not None:
+        tables += demand.tables
     aside = campaign.set_aside()
     return Bilan(
         year=year,
@@ -257,6 +263,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
         objective_names=objective_names(convention),
         midterm_year=convention.info.midterm_year,
         test_years=list(convention.info.test_years),
+        demand=demand,
     )
 
 

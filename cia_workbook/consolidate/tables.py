@@ -60,7 +60,9 @@ class Rate:
 
 # count: households (under statistical secrecy); number: other quantities (dwellings, gaps,
 # errors); rate and target: fractions; date: datetime.date; status: met / close / not met.
-Kind = Literal["text", "count", "rate", "target", "status", "number", "date"]
+# ratio: a quotient shown with one decimal (demands per attribution); delta: a signed difference
+# with one decimal (+0,4); both hidden with their `of` in public.
+Kind = Literal["text", "count", "rate", "target", "status", "number", "date", "ratio", "delta"]
 
 
 @dataclass(frozen=True)
@@ -278,7 +280,7 @@ def mask_rows(
                 new[c.key] = SMALL.format(threshold=threshold)
             elif (i, c.key) in hidden:
                 new[c.key] = SECRET
-            elif c.kind in ("rate", "status") and any((i, k) in hidden for k in c.of):
+            elif c.kind in ("rate", "status", "ratio", "delta") and any((i, k) in hidden for k in c.of):
                 new[c.key] = SECRET
         out.append(new)
     return out

@@ -31,6 +31,7 @@ ITEM_KEYS = {
     "qpv": "code",
     "zones_locales": "code",
     "zooms": "nom",
+    "secteurs": "nom",
     "objectifs": "code",
     "seuils_quartiles": "annee",
     "operations": "code",
@@ -61,7 +62,12 @@ ACTION_INDICATORS = {
     "lieux_accueil": "demandeurs reçus dans les lieux d'accueil et informés sur le parc en QPV",
     "motifs_refus": "taux de refus en QPV et hors QPV par motif",
     "mixite_qpv": "indicateurs de mixité sociale en QPV (âge, composition des ménages, emploi) depuis le début",
+    # The EPCI's own Demande workbook (demand.py): its template is written only when an action
+    # reports one of these.
+    "tension": "tension locative (demandes en attente par attribution) par commune et par secteur",
+    "typologies": "écart entre les typologies demandées et attribuées",
 }
+DEMAND_INDICATORS = ("tension", "typologies")
 REHOUSING_INDICATORS = ("criteres_relogement", "bilan_relogements", "dossiers_bloques")
 # The partners who answer an Actions sheet (an operator's workbook has none).
 ACTION_PARTNER_KINDS = ("bailleur", "reservataire")
@@ -164,6 +170,14 @@ class LocalZone(_Model):
 
 
 class Zoom(_Model):
+    name: str = Field(alias="nom", min_length=1)
+    communes: list[InseeCode] = Field(min_length=1)
+
+
+class Sector(_Model):
+    """A sector of the territory whose demand and tension the bilan follows (Action 4 of Alès:
+    the urban core, the peri-urban ring, the south); a commune in no sector is « autres communes »."""
+
     name: str = Field(alias="nom", min_length=1)
     communes: list[InseeCode] = Field(min_length=1)
 
@@ -338,6 +352,7 @@ class Convention(_Model):
     qpv_geographies: list[QpvGeography] = Field(alias="geographies_qpv", min_length=1)
     local_zones: list[LocalZone] = Field(default_factory=list, alias="zones_locales")
     zooms: list[Zoom] = Field(default_factory=list)
+    sectors: list[Sector] = Field(default_factory=list, alias="secteurs")
     partners: list[Partner] = Field(alias="partenaires", min_length=1)
     objectives: list[Objective] = Field(alias="objectifs")
     quartile_thresholds: list[QuartileThresholds] = Field(default_factory=list, alias="seuils_quartiles")
@@ -384,6 +399,11 @@ class Convention(_Model):
         for zoom in self.zooms:
             for commune in zoom.communes:
                 commune_of_epci(f"{_at('zooms', zoom.name)}.communes", commune)
+        _dupes(problems, "secteurs", [s.name for s in self.sectors], "nom")
+        _dupes(problems, "secteurs.communes", [c for s in self.sectors for c in s.communes], "commune")
+        for sector in self.sectors:
+            for commune in sector.communes:
+                commune_of_epci(f"{_at('secteurs', sector.name)}.communes", commune)
         _dupes(problems, "partenaires", [p.id for p in self.partners], "identifiant")
         for partner in self.partners:
             where = _at("partenaires", partner.id)
@@ -495,6 +515,11 @@ class Convention(_Model):
     def reception_points_of(self, partner_id: str) -> list[ReceptionPoint]:
         """The reception points a partner runs: its workbook has a « Lieux d'accueil » sheet when any."""
         return [p for p in self.reception_points if p.partner == partner_id]
+
+    @property
+    def collects_demand(self) -> bool:
+        """Whether the EPCI fills its own Demande workbook: an action reports demand or tension."""
+        return any(key in a.indicators for a in self.actions for key in DEMAND_INDICATORS)
 
     def reports_rehousing(self, partner_id: str) -> bool:
         """Whether the partner's workbook holds the NPNRU rehousing sheet (the charter says who)."""

@@ -66,6 +66,9 @@ def campaign_of(
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
+    demand = sorted((rf for rf in files if _demand_file(rf, year)), key=version_key, reverse=True)
+    if demand:  # the EPCI's own Demande workbook: the newest, kept apart from the partners' returns
+        campaign.demand, campaign.demand_superseded = demand[0], demand[1:]
     campaign.cross_findings = cross_check(convention, year, campaign)
     return campaign
 
@@ -620,6 +623,19 @@ def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:
         and ident.year == year
         and ident.convention_id == convention.info.id
         and ident.kind == partner.kind
+        and not any(f.code in blocking for f in rf.findings)
+    )
+
+
+def _demand_file(rf: ReturnFile, year: int) -> bool:
+    """This year's Demande workbook of the EPCI (demand.py), judged by `identify`."""
+    from cia_workbook.intake.demand import is_demand
+
+    blocking = {"MODELE_VERSION", "MODELE_ANNEE", "MODELE_CONVENTION"}
+    return (
+        not rf.ignored
+        and is_demand(rf)
+        and rf.identity.year == year  # type: ignore[union-attr]
         and not any(f.code in blocking for f in rf.findings)
     )
 

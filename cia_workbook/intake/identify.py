@@ -74,6 +74,19 @@ def identify(
             finding("MODELE_CONVENTION", raw.name, found=identity.convention_id, expected=convention.info.id)
         )
         return identity, found, False
+    if kind == "demande" and identity.partner_id == "demande" and convention.collects_demand:
+        # The EPCI's own Demande workbook (demand.py): no partner, no places naming one.
+        if not _same_version(identity.schema_version, schema.SCHEMA_VERSION):
+            found.append(
+                finding(
+                    "MODELE_VERSION", raw.name, found=identity.schema_version, expected=schema.SCHEMA_VERSION
+                )
+            )
+            return identity, found, False
+        if year_found != year:
+            found.append(finding("MODELE_ANNEE", raw.name, found=year_text or "?", expected=year))
+            return identity, found, False
+        return identity, found, True
     if partner is None:
         found.append(finding("MODELE_PARTENAIRE", raw.name, found=identity.partner_id))
         return identity, found, False

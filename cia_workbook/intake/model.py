@@ -178,6 +178,9 @@ class Campaign:
     superseded: dict[str, list[ReturnFile]]  # partner id → older versions kept and listed
     missing: list[str]  # partner ids with no return at all
     cross_findings: list[Finding] = field(default_factory=list)
+    # The EPCI's own Demande workbook (demand.py), newest first; not a partner's return.
+    demand: ReturnFile | None = None
+    demand_superseded: list[ReturnFile] = field(default_factory=list)
 
     def usable(self) -> dict[str, ReturnFile]:
         """Returns that enter the consolidation: no error."""

@@ -35,7 +35,7 @@ HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the c
 HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
 # Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
 # a row holding nothing but that key was not started by the partner and is not data.
-PREFILLED_KEY = {"contingent": ("bailleur",), "lieux_accueil": ("lieu", "trimestre")}
+PREFILLED_KEY = {"contingent": ("bailleur",), "lieux_accueil": ("lieu", "trimestre"), "demande": ("commune",)}
 # Sheets whose cells no rule reads (the notice, the dropdown lists, the partner's own live
 # summary, which the consolidation recomputes): the reader may skip them.
 SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title, schema.SYNTHESE.title})
@@ -44,6 +44,7 @@ UNIQUE_KEY = {
     "attributions": ("reference", "REFERENCE_DOUBLON"),
     "contingent": ("bailleur", "BAILLEUR_DOUBLON"),
     "relogements": ("identifiant", "REFERENCE_DOUBLON"),
+    "demande": ("commune", "COMMUNE_DOUBLON"),
 }
 
 
@@ -110,6 +111,10 @@ def _row_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
         from cia_workbook.intake.reception_rules import reception_rules
 
         reception_rules(table, ctx)
+    elif sheet.key == "demande":
+        from cia_workbook.intake.demand import demand_rules
+
+        demand_rules(table, ctx)
 
 
 def _joined(parts: list[Table]) -> Table:

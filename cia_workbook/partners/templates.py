@@ -176,6 +176,12 @@ def write_templates(
                 previous_missing=previous is not None and partner.id in previous.missing,
             )
         )
+    if convention.collects_demand and wanted is None:
+        # The EPCI's own Demande workbook (demand.py), filled by the officer from the SNE.
+        from cia_workbook.schema.sheets import demand_file_name, demand_partner
+
+        path = Path(outdir) / demand_file_name(year)
+        paths.append(write_template(convention, demand_partner(convention), year, path))
     formatdoc.write_format_files(convention, year, outdir)
     return paths
 
@@ -712,9 +718,10 @@ class _Builder:
             ws.conditional_format(
                 first, col, last, col, {"type": "formula", "criteria": criteria, "format": self.f_required}
             )
-        if sheet.key == "contingent":
-            for offset, name in enumerate(self.schema.codelists["bailleur"].displays):
-                ws.write_string(first + offset, index["bailleur"], name, self.f_input["code"])
+        prefilled = {"contingent": "bailleur", "demande": "commune"}.get(sheet.key)
+        if prefilled is not None:  # one row per bailleur, or per commune
+            for offset, name in enumerate(self.schema.codelists[prefilled].displays):
+                ws.write_string(first + offset, index[prefilled], name, self.f_input["code"])
         if sheet.key == "lieux_accueil":  # one row per reception point and quarter
             quarters = self.schema.codelists["trimestre"].displays
             for offset, (point, quarter) in enumerate(

@@ -55,6 +55,7 @@ from cia_workbook.consolidate import (
 from cia_workbook.convention.settings import ACTION_INDICATORS, Action, Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.render import attention as report_attention
+from cia_workbook.render import demand as report_demand
 from cia_workbook.render import frformat
 from cia_workbook.render.commentary import CommentParagraph, Section, commentary_docx_name
 from cia_workbook.render.typography import NBSP, count, fr, join, longest_word_width, plural, text_width
@@ -188,6 +189,9 @@ def commentary_sections(convention: Convention, bilan: Bilan) -> list[Section]:
             )
         )
     out += report_attention.commentary_sections(b)
+    demand = report_demand.commentary_section(b)
+    if demand is not None:
+        out.append(demand)
     out.append(Section("evolution", f"Évolution depuis {convention.info.first_year}", ()))
     out.append(
         Section(
@@ -307,6 +311,11 @@ class _BilanDocument:
             return frformat.integer(value)
         if kind == "rate":
             return frformat.percent(value)
+        if kind == "ratio":
+            return frformat.decimal(value, 1)
+        if kind == "delta":
+            value = round(value, 1) or 0.0  # never « -0,0 »
+            return ("+" if value > 0 else "") + frformat.decimal(value, 1)
         if kind == "target":
             return frformat.target(value * 100)
         if kind == "date":
@@ -602,6 +611,7 @@ class _BilanDocument:
         self.rehousing()
         self.actions()
         report_attention.mix_section(self)
+        report_demand.demand_section(self)
         self.trend()
         self.quality()
         self.annexes()
@@ -1066,6 +1076,8 @@ class _BilanDocument:
                 f"Vacance au 31 décembre : {pct(vacancy['taux'])} du parc des bailleurs, {pct(vacancy['qpv_taux'])} "
                 f"{z.inside_short} ; vacance de plus de 3 mois : {pct(vacancy['taux_3_mois'])}."
             )
+        if key in ("tension", "typologies"):
+            return report_demand.indicator_line(self, key)
         if key == "mutations":
             return (
                 f"Mutations internes : {pct(self.table_data('mutations').rows[-1]['taux'])} des baux signés."

@@ -62,6 +62,11 @@ SHEET_NAMES = {
     "mixite_age": "Mixité QPV âge",
     "mixite_composition": "Mixité QPV composition",
     "mixite_emploi": "Mixité QPV emploi",
+    # Demand and tension (consolidate/demand.py)
+    "demande_secteurs": "Tension par secteur",
+    "demande_typologies": "Typologies demandées",
+    "demande_evolution": "Évolution de la tension",
+    "demande_communes": "Demande par commune",
 }
 DATA_SHEET = "Données"
 CONSTANT_MEMORY_ROWS = 20_000
@@ -173,6 +178,8 @@ def _write(
         "count": wb.add_format({"num_format": COUNT_FORMAT}),
         "number": wb.add_format({"num_format": COUNT_FORMAT}),
         "rate": wb.add_format({"num_format": RATE_FORMAT}),
+        "ratio": wb.add_format({"num_format": "0.0"}),
+        "delta": wb.add_format({"num_format": "+0.0;-0.0;0.0"}),
         "target": wb.add_format({"num_format": TARGET_FORMAT}),
         "date": wb.add_format({"num_format": DATE_FORMAT}),
         "decimal": wb.add_format({"num_format": DECIMAL_FORMAT}),
@@ -380,7 +387,7 @@ def _indicator_sheet(wb, fmt: dict, table: IndicatorTable, name: str) -> None:
 def _write_cell(ws, fmt: dict, i: int, j: int, kind: str, value: Any) -> None:
     if value is None:
         return
-    if kind in ("count", "number", "rate", "target") and isinstance(value, int | float):
+    if kind in ("count", "number", "rate", "target", "ratio", "delta") and isinstance(value, int | float):
         ws.write_number(i, j, value, fmt[kind])
     elif kind == "date" and isinstance(value, dt.date):
         ws.write_datetime(i, j, value, fmt["date"])

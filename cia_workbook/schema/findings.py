@@ -207,6 +207,12 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("BAILLEUR_DOUBLON", ERROR, "Bailleur en double",
                 "Le bailleur « {value} » figure aussi ligne {other_row}. Une seule ligne par bailleur : "
                 "additionnez les deux lignes et supprimez l'autre."),
+    FindingType("COMMUNE_DOUBLON", ERROR, "Commune en double",
+                "La commune « {value} » figure aussi ligne {other_row}. Une seule ligne par commune : "
+                "additionnez les deux lignes et supprimez l'autre."),
+    FindingType("DEMANDE_PART_SUPERIEURE", ERROR, "Détail supérieur au total",
+                "Les {measure} {what} ({part}) dépassent le total de la ligne ({total}). Corrigez le total ou "
+                "le détail : une partie ne peut pas dépasser son total."),
     FindingType("REFERENCE_NOMINATIVE", ERROR, "Référence nominative",
                 "La référence « {value} » ressemble à un nom de personne. N'indiquez jamais de nom : "
                 "utilisez la référence interne du dossier."),

@@ -1,0 +1,112 @@
+"""The partners' own reports (art. R. 441-5-1 CCH): each bailleur's yearly flux per réservataire,
+each réservataire's contribution to the objectives, both from the bailleurs' validated rows.
+
+Universe: a bailleur's attribution rows of the year (attributions prononcées: CAL decision in the
+year; baux signés: lease signed in the year), grouped by contingent and by typology, by commune,
+in or outside QPV. The dwellings made available on a contingent are the réservataire's own
+declaration (its Contingent sheet), the only source of that figure. No file is read or written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from cia_workbook.consolidate.frames import BAIL, CAL, ON_CONTINGENT, OUT_QPV, PARTNER, campaign_frame, rates
+from cia_workbook.consolidate.tables import Rate
+from cia_workbook.convention.settings import Convention
+from cia_workbook.intake.model import Campaign
+from cia_workbook.schema import sheets as schema
+
+NO_TYPOLOGY = "Non renseignée"
+MEASURES = {
+    "prononcees": CAL,
+    "prononcees_qpv": CAL & ~OUT_QPV,
+    "prononcees_hors_qpv": CAL & OUT_QPV,
+    "baux": BAIL,
+    "baux_qpv": BAIL & ~OUT_QPV,
+    "baux_hors_qpv": BAIL & OUT_QPV,
+}
+
+
+@dataclass
+class BailleurFlux:
+    bailleur: str  # id
+    name: str
+    file: str
+    # contingent code → {"mis_a_disposition": declared or None, measure → count}
+    by_contingent: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    # (contingent, typology) and (contingent, commune) → measure → count
+    by_typology: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    by_commune: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class ReservataireContribution:
+    reservataire: str
+    name: str
+    # bailleur id (or "" for all of them) → objective code → Rate on the contingent
+    rates: dict[str, dict[str, Rate]] = field(default_factory=dict)
+    declared_file: str = ""  # its own return, if any (the figures do not depend on it)
+
+
+def _grouped(frame: pl.DataFrame, keys: list[str]) -> dict:
+    agg = frame.group_by(keys).agg(**{name: expr.sum() for name, expr in MEASURES.items()})
+    out = {}
+    for row in agg.iter_rows(named=True):
+        key = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
+        counts = {name: int(row[name] or 0) for name in MEASURES}
+        if any(counts.values()):
+            out[key] = counts
+    return out
+
+
+def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFrame) -> list[BailleurFlux]:
+    """One flux report per bailleur whose return is used; `frame` the year's flagged attribution rows."""
+    year_frame = frame.filter(CAL | BAIL).with_columns(pl.col("typologie").fill_null(NO_TYPOLOGY))
+    sheet = schema.schema_for(convention, "reservataire", campaign.year).sheet("contingent")
+    declared = campaign_frame(campaign, "contingent", sheet)
+    usable = campaign.usable()
+    out = []
+    for b in convention.bailleurs:
+        if b.id not in usable:
+            continue
+        rows = year_frame.filter(pl.col(PARTNER) == b.id)
+        flux = BailleurFlux(b.id, b.name, usable[b.id].name)
+        by_contingent = _grouped(rows, ["contingent"])
+        made = {
+            r[PARTNER]: r["logements_mis_a_disposition"]
+            for r in declared.filter(pl.col("bailleur") == b.id).iter_rows(named=True)
+        }
+        for code in [schema.CONTINGENT_OWN, *(r.id for r in convention.reservataires)]:
+            counts = by_contingent.get(code)
+            if counts is None and code not in made:
+                continue
+            flux.by_contingent[code] = {
+                "mis_a_disposition": made.get(code),
+                **(counts or dict.fromkeys(MEASURES, 0)),
+            }
+        flux.by_typology = _grouped(rows, ["contingent", "typologie"])
+        flux.by_commune = _grouped(rows, ["contingent", "commune"])
+        out.append(flux)
+    return out
+
+
+def reservataire_contributions(
+    convention: Convention, campaign: Campaign, frame: pl.DataFrame, year: int
+) -> list[ReservataireContribution]:
+    """Each réservataire's rates on its contingent, per bailleur and in all, from the bailleurs' rows."""
+    bailleurs = [b.id for b in convention.bailleurs if b.id in campaign.usable()]
+    out = []
+    for r in convention.reservataires:
+        rows = frame.filter(pl.col("contingent") == r.id)
+        c = ReservataireContribution(r.id, r.name)
+        c.rates = {
+            **rates(convention, year, rows, ON_CONTINGENT, PARTNER, bailleurs),
+            "": rates(convention, year, rows, ON_CONTINGENT),
+        }
+        used = campaign.usable().get(r.id)
+        c.declared_file = used.name if used is not None else ""
+        out.append(c)
+    return out

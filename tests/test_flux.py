@@ -1,0 +1,163 @@
+"""The partners' own reports: each bailleur's flux per réservataire (art. R. 441-5-1 CCH), each
+réservataire's contribution to the objectives; written by `consolidate` into outputs/<année>/flux/.
+
+A known campaign of two years: SFHE's rows and Action Logement's declaration are written here;
+the figures of the reports, read back with openpyxl, are computed here from those rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+from campaign import return_path, run
+from workbooks import attribution, contingent_row, make_return
+
+YEARS = (2023, 2024)
+AL = "Action Logement Services"
+# (contingent, typology, commune, qpv, suite, quartile, category) per row; CAL in March of the year,
+# lease in April when « Bail signé »
+SPEC = {
+    2023: [
+        (AL, "T2", "Alès (30007)", "Hors QPV", "Bail signé", "1", "Aucune catégorie prioritaire"),
+        (
+            AL,
+            "T2",
+            "Alès (30007)",
+            "QP030001 – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville",
+            "Bail signé",
+            "3",
+            "Aucune catégorie prioritaire",
+        ),
+        (AL, "T3", "Anduze (30010)", "Hors QPV", "Refus du ménage", "2", "Aucune catégorie prioritaire"),
+        (
+            "Contingent propre du bailleur",
+            "T3",
+            "Alès (30007)",
+            "Hors QPV",
+            "Bail signé",
+            "2",
+            "Aucune catégorie prioritaire",
+        ),
+    ],
+    2024: [
+        (AL, "T2", "Alès (30007)", "Hors QPV", "Bail signé", "2", "Aucune catégorie prioritaire"),
+        (AL, "T4", "Alès (30007)", "Hors QPV", "Bail signé", "1", "Aucune catégorie prioritaire"),
+        (AL, "T4", "Anduze (30010)", "Hors QPV", "Bail signé", "1", "Aucune catégorie prioritaire"),
+        (
+            AL,
+            "T3",
+            "Alès (30007)",
+            "QN03001I – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville",
+            "Bail signé",
+            "4",
+            "Aucune catégorie prioritaire",
+        ),
+        (
+            AL,
+            "T3",
+            "Alès (30007)",
+            "QN03001I – Près Saint Jean - Cévennes - Tamaris - Cauvel-la Royale - Rochebelle - Centre ville",
+            "Autre (en attente, désistement, annulation)",
+            "1",
+            "Aucune catégorie prioritaire",
+        ),
+        (
+            "Contingent propre du bailleur",
+            "T1",
+            "Alès (30007)",
+            "Hors QPV",
+            "Bail signé",
+            "2",
+            "Aucune catégorie prioritaire",
+        ),
+    ],
+}
+MADE_AVAILABLE = {2023: 6, 2024: 9}
+
+
+def rows_of(year: int) -> list[dict]:
+    out = []
+    for i, (contingent, typ, commune, qpv, suite, quartile, cat) in enumerate(SPEC[year], start=1):
+        out.append(attribution(
+            reference=f"SFHE-{year}-{i:03d}", contingent=contingent, typologie=typ, commune=commune, qpv=qpv,
+            suite=suite, quartile=quartile, categorie=cat, ressources=None, date_cal=dt.date(year, 3, 15),
+            date_bail=dt.date(year, 4, 2) if suite == "Bail signé" else None,
+        ))  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, campaign_factory_root):
+    from campaign import campaign_folder
+
+    folder = campaign_folder(tmp_path_factory.mktemp("flux"), campaign_factory_root, YEARS)
+    for year in YEARS:
+        make_return(return_path(folder, "sfhe", year), "sfhe", rows_of(year), year=year)
+        declared = [
+            contingent_row(bailleur="SFHE", logements_mis_a_disposition=MADE_AVAILABLE[year], baux_signes=1)
+        ]
+        make_return(return_path(folder, "action-logement", year), "action-logement", declared, year=year)
+        result = run(folder, "consolidate", "--year", str(year))
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+def table(ws) -> list[list]:
+    return [list(r) for r in ws.iter_rows(min_row=5, values_only=True) if r[0] is not None]
+
+
+def expected(year: int, contingent: str) -> list[int]:
+    rows = [r for r in SPEC[year] if r[0] == contingent]
+    qpv = [not r[3].startswith("Hors") for r in rows]
+    lease = [r[4] == "Bail signé" for r in rows]
+    return [len(rows), sum(qpv), len(rows) - sum(qpv), sum(lease),
+            sum(q and b for q, b in zip(qpv, lease, strict=True)), sum(not q and b for q, b in zip(qpv, lease, strict=True))]  # fmt: skip
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_flux_report_per_reservataire(workdir, year):
+    path = workdir / "outputs" / str(year) / "flux" / f"flux-{year}-sfhe.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Par réservataire", "Par typologie", "Par commune"]
+    ws = wb["Par réservataire"]
+    assert "SFHE" in ws["A1"].value and str(year) in ws["A1"].value
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$4:$4"
+    rows = {r[0]: r[1:] for r in table(ws)}
+    assert rows[AL] == [MADE_AVAILABLE[year], *expected(year, AL)]
+    own = rows["Contingent propre du bailleur"]
+    assert own[0] is None and own[1:] == expected(year, "Contingent propre du bailleur")
+    assert rows["Total"][1] == len(SPEC[year])
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_flux_by_typology_and_commune(workdir, year):
+    wb = openpyxl.load_workbook(workdir / "outputs" / str(year) / "flux" / f"flux-{year}-sfhe.xlsx")
+    typ = {(r[0], r[1]): r[2] for r in table(wb["Par typologie"])}
+    want: dict = {}
+    for r in SPEC[year]:
+        name = r[0]
+        want[(name, r[1])] = want.get((name, r[1]), 0) + 1
+    assert typ == want
+    com = {(r[0], r[1]): (r[3], r[4]) for r in table(wb["Par commune"])}
+    al_anduze = [r for r in SPEC[year] if r[0] == AL and r[2].startswith("Anduze")]
+    assert com[(AL, "Anduze")] == (0, len(al_anduze))  # in QPV, outside QPV
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_reservataire_contribution(workdir, year):
+    wb = openpyxl.load_workbook(
+        workdir / "outputs" / str(year) / "flux" / f"contribution-{year}-action-logement.xlsx"
+    )
+    rows = {r[0]: r[1:] for r in table(wb["Contribution"])}
+    sfhe = rows["SFHE"]
+    mine = [r for r in SPEC[year] if r[0] == AL]
+    leases_out = [r for r in mine if r[4] == "Bail signé" and r[3].startswith("Hors")]
+    q1 = [r for r in leases_out if r[5] == "1"]
+    in_qpv = [r for r in mine if not r[3].startswith("Hors")]
+    q234 = [r for r in in_qpv if r[5] in ("2", "3", "4")]
+    assert sfhe[0:3] == [len(leases_out), len(q1), pytest.approx(len(q1) / len(leases_out))]
+    assert sfhe[4:7] == [len(in_qpv), len(q234), pytest.approx(len(q234) / len(in_qpv))]
+    assert sfhe[3] == pytest.approx(0.25)  # the target of the objective outside QPV
+    assert "Ensemble des bailleurs" in rows
