@@ -106,7 +106,7 @@ def _bailleur_rows(
     geo = convention.geography(year)
     communes = convention.epci.communes
     weights = [c.population or 1 for c in communes]
-    reservataires = convention.reservataires
+    partners = convention.partners_by_id
     categories = convention.priority_categories
     renewal = [c.code for c in categories if c.urban_renewal]
     priority = [c.code for c in categories if c.priority and not c.urban_renewal]
@@ -154,7 +154,7 @@ def _bailleur_rows(
             outcome, lease = "BAIL_SIGNE", dt.date(year, 1, rng.randrange(5, 28))
         contingent = CONTINGENT_OWN
         # A commune holds reservations on its own territory only.
-        holders = [p.id for p in reservataires if p.commune in (None, commune)]
+        holders = [c.code for c in convention.contingents if partners[c.partner].commune in (None, commune)]
         if rng.random() > SHARE_OWN_CONTINGENT and holders:
             contingent = rng.choice(holders)
         age = rng.randrange(19, 85)
@@ -229,18 +229,22 @@ def _vacancy(rng: random.Random, commune: str, sector: str, dwellings: int) -> d
 
 
 def _contingent_rows(convention: Convention, reservataire: Partner, year: int, truth: dict[str, list[dict]]):
-    """What a réservataire declares per bailleur: the bailleurs' rows on its contingent."""
+    """What a réservataire declares per bailleur (and per contingent, when it declares several):
+    the bailleurs' rows on its contingent."""
     categories = convention.priority_categories
     renewal = {c.code for c in categories if c.urban_renewal}
+    several = len(reservataire.contingents) >= 2
+    codes = [c.code for c in convention.contingents if c.partner == reservataire.id]
     rows = []
-    for bailleur in convention.bailleurs:
-        mine = [r for r in truth.get(bailleur.id, []) if r["contingent"] == reservataire.id]
+    for bailleur, code in ((b, c) for b in convention.bailleurs for c in codes):
+        mine = [r for r in truth.get(bailleur.id, []) if r["contingent"] == code]
         leases = [
             r for r in mine if r["suite"] == "BAIL_SIGNE" and r["date_bail"] and r["date_bail"].year == year
         ]
         cal = [r for r in mine if r["date_cal"].year == year]
         row = {
             "bailleur": bailleur.id,
+            **({"contingent": code} if several else {}),
             "logements_mis_a_disposition": round(len(cal) * 1.1) + 1,
             "candidats_proposes": round(len(cal) * 2.2),
             "baux_signes": len(leases),

@@ -207,6 +207,9 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("BAILLEUR_DOUBLON", ERROR, "Bailleur en double",
                 "Le bailleur « {value} » figure aussi ligne {other_row}. Une seule ligne par bailleur : "
                 "additionnez les deux lignes et supprimez l'autre."),
+    FindingType("BAILLEUR_CONTINGENT_DOUBLON", ERROR, "Bailleur et contingent en double",
+                "Le bailleur « {value} » figure aussi ligne {other_row} pour le contingent « {contingent} ». "
+                "Une seule ligne par bailleur et par contingent : additionnez les deux lignes et supprimez l'autre."),
     FindingType("REFERENCE_NOMINATIVE", ERROR, "Référence nominative",
                 "La référence « {value} » ressemble à un nom de personne. N'indiquez jamais de nom : "
                 "utilisez la référence interne du dossier."),

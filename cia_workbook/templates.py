@@ -25,7 +25,7 @@ from cia_workbook.consolidate import Rate, objective_rates
 from cia_workbook.convention import OBJECTIVE_CODES, Convention, Partner
 from cia_workbook.fileio import atomic_path
 from cia_workbook.model import Campaign, ReturnFile
-from cia_workbook.schema import Column, Sheet, WorkbookSchema
+from cia_workbook.schema import DECLARED_CONTINGENTS, Column, Sheet, WorkbookSchema
 from cia_workbook.templates_synthese import objective_formulas, range_names
 from cia_workbook.typography import fr
 
@@ -701,8 +701,14 @@ class _Builder:
                 first, col, last, col, {"type": "formula", "criteria": criteria, "format": self.f_required}
             )
         if sheet.key == "contingent":
-            for offset, name in enumerate(self.schema.codelists["bailleur"].displays):
+            # One row per bailleur, or per bailleur and contingent when the sheet has the column.
+            declared = self.schema.codelists.get(DECLARED_CONTINGENTS) if "contingent" in index else None
+            mine = declared.displays if declared is not None else [None]
+            pairs = [(name, c) for name in self.schema.codelists["bailleur"].displays for c in mine]
+            for offset, (name, contingent) in enumerate(pairs):
                 ws.write_string(first + offset, index["bailleur"], name, self.f_input["code"])
+                if contingent is not None:
+                    ws.write_string(first + offset, index["contingent"], contingent, self.f_input["code"])
         ws.freeze_panes(sheet.first_data_row - 1, 1)
         ws.autofilter(header_row, 0, last, ncols - 1)
         ws.repeat_rows(header_row)

@@ -34,7 +34,7 @@ HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the c
 HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
 # Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
 # a row holding nothing but that key was not started by the partner and is not data.
-PREFILLED_KEY = {"contingent": "bailleur"}
+PREFILLED_KEY = {"contingent": ("bailleur", "contingent")}
 # Sheets whose cells no rule reads (the notice, the dropdown lists, the partner's own live
 # summary, which the consolidation recomputes): the reader may skip them.
 SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title, schema.SYNTHESE.title})
@@ -88,7 +88,10 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
             if not len(table) and sheet.required:
                 ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first_row}", sheet_title=rsheet.title)
             key = UNIQUE_KEY.get(sheet.key)
-            if key is not None:
+            if sheet.key == "contingent" and any(c.key == "contingent" for c in sheet.columns):
+                # Several contingents: one row per bailleur and per contingent.
+                rules.duplicate_pairs(table, ("bailleur", "contingent"), "BAILLEUR_CONTINGENT_DOUBLON", ctx)
+            elif key is not None:
                 rules.duplicates(table, key[0], key[1], ctx)
             result.tables[sheet.key] = table
         elif sheet.layout == "form":
@@ -346,8 +349,8 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     # A row is data when a column of the table holds a value (what other columns hold is
     # reported above, not taken for a row); a row holding only a pre-filled key is not.
     width = max(where.values(), default=-1) + 1
-    prefilled = where.get(PREFILLED_KEY.get(sheet.key, ""), -1)
-    marks = [f for j, f in filled.items() if j < width and j != prefilled]
+    prefilled = {where[k] for k in PREFILLED_KEY.get(sheet.key, ()) if k in where}
+    marks = [f for j, f in filled.items() if j < width and j not in prefilled]
     numbers = pl.Series(ROW, range(first, first + data.height), pl.UInt32)
     mask = (
         pl.select(pl.any_horizontal(marks)).to_series()
@@ -355,7 +358,7 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
         else pl.Series([False] * data.height, dtype=pl.Boolean)
     )
     kept = numbers.filter(mask)
-    if prefilled < 0 and len(kept):  # empty rows between rows of data, in runs
+    if not prefilled and len(kept):  # empty rows between rows of data, in runs
         starts = pl.concat([pl.Series([first - 1], dtype=pl.UInt32), kept])
         gaps = pl.DataFrame({"after": starts.head(-1), "before": kept}).filter(
             pl.col("before") > pl.col("after") + 1
