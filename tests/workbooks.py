@@ -147,7 +147,10 @@ def make_return(
     if kind == "operateur" and relogements is None:
         relogements, rows = rows, None
     rehousing = relogements is not None and convention.reports_rehousing(partner_id)
-    wschema = schema.schema_for(convention, kind, year, partner_id if rehousing else None)
+    # A réservataire's own schema: the State's Contingent sheet has a « Contingent » column.
+    wschema = schema.schema_for(
+        convention, kind, year, partner_id if rehousing or kind == "reservataire" else None
+    )
     ident = {
         "modele": schema.TEMPLATE_MARKER,
         "version_schema": schema.SCHEMA_VERSION,

@@ -38,6 +38,7 @@ from cia_workbook.consolidate.frames import (
 )
 from cia_workbook.consolidate.tables import (
     CLOSE,
+    DETAIL,
     FAMILY_BAILLEUR,
     FAMILY_COMMUNE,
     FAMILY_RESERVATAIRE,
@@ -51,7 +52,6 @@ from cia_workbook.consolidate.tables import (
     SECRET,
     SMALL,
     SUBTOTAL,
-    DETAIL,
     Block,
     Col,
     IndicatorTable,
