@@ -136,7 +136,9 @@ def attribution_rules(table: Table, ctx: Context) -> None:
     zones = {z.code: z for z in convention.local_zones}
     communes = convention.communes_by_insee
     cal, bail, suite = pl.col("date_cal"), pl.col("date_bail"), pl.col("suite")
-    commune, qpv, zone = pl.col("commune"), pl.col("qpv"), pl.col("zone_locale")
+    commune, qpv = pl.col("commune"), pl.col("qpv")
+    # A convention without local zones has no zone column: its rows are in none.
+    zone = pl.col("zone_locale") if "zone_locale" in table.frame.columns else pl.lit(None, pl.String)
     outcomes = {c.code: c.label for c in schema.OUTCOMES.codes}
     in_year = (cal.dt.year() == year).fill_null(False) | (bail.dt.year() == year).fill_null(False)
     pairs = [f"{q.code}|{c}" for q in qpvs.values() for c in q.communes]
