@@ -125,9 +125,14 @@ def _schema_for(convention: Convention, kind: str, year: int, partner: str) -> W
     """`schema.schema_for`, built once per kind, year and rehousing sheet rather than per file.
 
     A national convention's code lists (a thousand bailleurs) cost more to build than a return
-    to validate; the schema depends on the partner only through the rehousing sheet.
+    to validate; the schema depends on the partner only through the rehousing sheet and the
+    contingents it declares (several: a « Contingent » column and their list).
     """
-    key = (id(convention), kind, year, convention.reports_rehousing(partner))
+    found = convention.partners_by_id.get(partner)
+    declared = (
+        tuple(c.code for c in found.contingents) if found is not None and len(found.contingents) > 1 else ()
+    )
+    key = (id(convention), kind, year, convention.reports_rehousing(partner), declared)
     hit = _SCHEMAS.get(key)
     if hit is None or hit[0] is not convention:
         hit = _SCHEMAS[key] = (convention, schema.schema_for(convention, kind, year, partner))  # type: ignore[arg-type]
