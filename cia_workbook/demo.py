@@ -102,11 +102,17 @@ def _bailleur_rows(
     """Rows as codes (the truth), before they are turned into what the partner types."""
     # The NPNRU flag is drawn apart, so that every other figure stays what it was without it.
     npnru_rng = random.Random(f"{seed}-{year}-{partner.id}-npnru")
+    # Which of a réservataire's declared contingents: drawn apart, so that declaring contingents
+    # leaves every other figure of the demonstration as it was.
+    contingent_rng = random.Random(f"{seed}-{year}-{partner.id}-contingents")
+    declared = {
+        p.id: [c.code for c in convention.contingents if c.partner == p.id] for p in convention.reservataires
+    }
     carries_renewal = partner.id in _renewal_bailleurs(convention)
     geo = convention.geography(year)
     communes = convention.epci.communes
     weights = [c.population or 1 for c in communes]
-    partners = convention.partners_by_id
+    reservataires = convention.reservataires
     categories = convention.priority_categories
     renewal = [c.code for c in categories if c.urban_renewal]
     priority = [c.code for c in categories if c.priority and not c.urban_renewal]
@@ -154,9 +160,15 @@ def _bailleur_rows(
             outcome, lease = "BAIL_SIGNE", dt.date(year, 1, rng.randrange(5, 28))
         contingent = CONTINGENT_OWN
         # A commune holds reservations on its own territory only.
-        holders = [c.code for c in convention.contingents if partners[c.partner].commune in (None, commune)]
+        holders = [p.id for p in reservataires if p.commune in (None, commune)]
         if rng.random() > SHARE_OWN_CONTINGENT and holders:
-            contingent = rng.choice(holders)
+            codes = declared[rng.choice(holders)]
+            # The first declared contingent most often (the State's priority publics: 25 % against 5 %).
+            contingent = (
+                codes[0]
+                if len(codes) == 1 or contingent_rng.random() < 0.8
+                else contingent_rng.choice(codes[1:])
+            )
         age = rng.randrange(19, 85)
         employment = rng.choices(
             ["EMPLOI", "CHOMAGE", "RETRAITE", "ETUDIANT", "AUTRE", "INCONNU"],

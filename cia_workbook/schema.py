@@ -46,6 +46,8 @@ class Code:
 
     code: str
     label: str
+    # Other spellings read as this code (a réservataire's former single contingent).
+    aliases: tuple[str, ...] = ()
 
     @property
     def display(self) -> str:
@@ -75,7 +77,7 @@ class CodeList:
 def _lookup_table(codelist: CodeList) -> dict[str, str]:
     table: dict[str, str] = {}
     for c in codelist.codes:
-        for spelling in (c.code, c.label, c.display):
+        for spelling in (c.code, c.label, c.display, *c.aliases):
             table.setdefault(normalize(spelling), c.code)
     return table
 
@@ -275,7 +277,7 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
     contingents = CodeList(
         "contingent",
         (Code(CONTINGENT_OWN, "Contingent propre du bailleur"),)
-        + tuple(Code(c.code, c.label) for c in convention.contingents),
+        + tuple(Code(c.code, c.label, _former(convention, c)) for c in convention.contingents),
     )
     categories = CodeList(
         "categorie",
@@ -301,6 +303,16 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
         housing = CodeList("parc_relogement", bailleurs.codes + (Code(PRIVATE_STOCK, "Parc privé"),))
         lists += [operations, REHOUSING_STATUSES, housing, BLOCKING_REASONS]
     return {cl.name: cl for cl in lists}
+
+
+def _former(convention: Convention, contingent) -> tuple[str, ...]:
+    """A réservataire's id and name, read as its first declared contingent: what a return made
+    before the convention declared its contingents (last year's template) holds, and what that
+    contingent then counted as (the State's priority publics, held to the target)."""
+    partner = convention.partners_by_id[contingent.partner]
+    if not partner.contingents or partner.contingents[0].code != contingent.code:
+        return ()
+    return (partner.id, partner.name)
 
 
 # -- The sheets ----------------------------------------------------------------------------

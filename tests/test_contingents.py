@@ -24,7 +24,7 @@ from cia_workbook.convention import (
     load_convention,
     parse_convention,
 )
-from cia_workbook.schema import schema_for
+from cia_workbook.schema import normalize, schema_for
 
 CONVENTION = load_convention()
 PP = "État – publics prioritaires"
@@ -355,3 +355,13 @@ def test_without_declaration_one_contingent_per_reservataire():
     assert not any(line.subtotal for line in bare.reservataire_lines)
     sheet = schema_for(bare, "reservataire", 2024, "etat").sheet("contingent")
     assert "contingent" not in [c.key for c in sheet.columns]
+
+
+def test_last_years_state_contingent_reads_as_its_priority_publics_one():
+    """A return made before the convention declared the State's contingents (last year's
+    template, « État (contingent préfectoral) ») is read on the priority publics' contingent,
+    what that contingent counted as then."""
+    lookup = schema_for(CONVENTION, "bailleur", 2024).codelists["contingent"].lookup()
+    assert lookup[normalize("État (contingent préfectoral)")] == "etat-prioritaires"
+    assert lookup["etat"] == "etat-prioritaires"
+    assert lookup[normalize(FONCTIONNAIRES)] == "etat-fonctionnaires"

@@ -83,6 +83,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "reference-doublon.xlsx": [(A, "A5", "REFERENCE_DOUBLON")],
     "reference-nominative.xlsx": [(A, "A4", "REFERENCE_NOMINATIVE")],
     "bailleur-doublon.xlsx": [("Contingent", "A5", "BAILLEUR_DOUBLON")],
+    "bailleur-contingent-doublon.xlsx": [("Contingent", "A5", "BAILLEUR_CONTINGENT_DOUBLON")],
     "fusion-et-formule.xlsx": [(A, "L5", "FORMULE_DONNEES"), (A, "Q4:R4", "CELLULES_FUSIONNEES")],
     "ligne-vide.xlsx": [(A, "A5", "LIGNE_VIDE")],
     "aucune-donnee.xlsx": [(A, "A4", "AUCUNE_DONNEE")],
