@@ -292,6 +292,10 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "demande-part-superieure.xlsx": _workbook(
             partner="demande", rows=[{**DEMAND, "demandes_mutation": 50}]
         ),
+        "bailleur-contingent-doublon.xlsx": _workbook(
+            partner="etat",
+            rows=[contingent_row(contingent="État – publics prioritaires") for _ in range(2)],
+        ),
         "fusion-et-formule.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_merge_and_formula),
         "ligne-vide.xlsx": _workbook(rows=[r(), {"_blank": True}, r(reference="R3")]),
         "lignes-formatees.xlsx": _workbook(rows=[r(), r(reference="R2")], edit=_trailing_format),

@@ -212,7 +212,9 @@ def _display(wb_schema: schema.WorkbookSchema, column: schema.Column, value):
     """What a partner sees and types for a code: the dropdown label (quartiles as numbers)."""
     if value is None or not column.codelist or not isinstance(value, str):
         return value
-    return wb_schema.codelists[column.codelist].by_code[value].display
+    codes = wb_schema.codelists[column.codelist]
+    # A réservataire's former code (« etat ») names its first declared contingent.
+    return codes.by_code[codes.lookup().get(schema.normalize(value), value)].display
 
 
 def fill_bailleur(template: Path, out: Path, convention: Convention) -> None:

@@ -245,7 +245,15 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
         (f"{NAMES[b]} (contingent propre)", [r for r in by_bailleur[b] if r["contingent"] == "PROPRE"])
         for b in BAILLEURS
     ]
-    groups += [(p.name, [r for r in everything if r["contingent"] == p.id]) for p in CONVENTION.reservataires]
+    # The réservataires' lines of the convention's table: the State's two contingents (the civil
+    # servants' not held to the target), the communes then « Les communes », their sum.
+    held = {c.code for c in CONVENTION.contingents if c.priority_target}
+    exempt = set()
+    for line in CONVENTION.reservataire_lines:
+        codes = [c for c in line.codes if c in held] or list(line.codes)
+        if not any(c in held for c in line.codes):
+            exempt.add(line.label)
+        groups.append((line.label, [r for r in everything if r["contingent"] in codes]))
     for label, rows in groups:
         leases = [r for r in rows if lease(r, year)]
         prio = [r for r in leases if r["categorie"] in PRIORITY]
@@ -255,7 +263,9 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
             "taux": ratio(len(prio), len(leases)),
         }
         contingents[label] |= {f"cat_{c}": len([r for r in leases if r["categorie"] == c]) for c in PRIORITY}
-        contingents[label]["statut"] = status(len(prio), len(leases), tgt)
+        contingents[label]["statut"] = (
+            "sans objectif" if label in exempt else status(len(prio), len(leases), tgt)
+        )
     leases = [r for r in everything if lease(r, year)]
     contingents["Tous contingents"] = {
         "baux": len(leases),
@@ -401,27 +411,36 @@ def expected_tables(year: int, by_bailleur: dict[str, list[dict]], declared: lis
     out["vacance"] = vac
 
     res = {}
-    for p in CONVENTION.reservataires:
-        counts = objective_counts(everything, year, contingent=p.id)
-        res[p.name] = {}
+    for line in CONVENTION.reservataire_lines:
+        on = [r for r in everything if r["contingent"] in line.codes]
+        counts = objective_counts([dict(r, contingent="X") for r in on], year, contingent="X")
+        held_on = [dict(r, contingent="X") for r in on if r["contingent"] in held]
+        exempt_line = not any(c in held for c in line.codes)
+        if not exempt_line:
+            counts["publics_prioritaires"] = objective_counts(held_on, year, contingent="X")[
+                "publics_prioritaires"
+            ]
+        res[line.label] = {}
         for code, short in (("hors_qpv_q1", "hq"), ("qpv_q234", "qpv"), ("publics_prioritaires", "pp")):
             num, den, _ = counts[code]
-            res[p.name] |= {
+            res[line.label] |= {
                 f"{short}_num": num,
                 f"{short}_den": den,
                 f"{short}_taux": ratio(num, den),
-                f"{short}_statut": status(num, den, targets[code]),
+                f"{short}_statut": "sans objectif"
+                if exempt_line and code == "publics_prioritaires"
+                else status(num, den, targets[code]),
             }
     out["reservataires"] = res
 
     checks = {}
-    for p in CONVENTION.reservataires:
-        on = [r for r in everything if r["contingent"] == p.id]
-        checks[p.name] = {
+    for c in CONVENTION.contingents:  # one line per contingent
+        on = [r for r in everything if r["contingent"] == c.code]
+        checks[c.label] = {
             "retour": "sans retour valide",
             "baux_compte": len([r for r in on if lease(r, year)]),
         }
-        checks[p.name] |= {"baux_declare": None, "baux_ecart": None}
+        checks[c.label] |= {"baux_declare": None, "baux_ecart": None}
     on = [r for r in everything if r["contingent"] == RESERVATAIRE]
     counted = {
         "baux": len([r for r in on if lease(r, year)]),

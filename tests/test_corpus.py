@@ -85,6 +85,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "bailleur-doublon.xlsx": [("Contingent", "A5", "BAILLEUR_DOUBLON")],
     "demande-commune-doublon.xlsx": [("Demande", "A5", "COMMUNE_DOUBLON")],
     "demande-part-superieure.xlsx": [("Demande", "D4", "DEMANDE_PART_SUPERIEURE")],
+    "bailleur-contingent-doublon.xlsx": [("Contingent", "A5", "BAILLEUR_CONTINGENT_DOUBLON")],
     "fusion-et-formule.xlsx": [(A, "L5", "FORMULE_DONNEES"), (A, "Q4:R4", "CELLULES_FUSIONNEES")],
     "ligne-vide.xlsx": [(A, "A5", "LIGNE_VIDE")],
     "aucune-donnee.xlsx": [(A, "A4", "AUCUNE_DONNEE")],

@@ -121,8 +121,10 @@ def test_page_one_is_the_dashboard_of_every_partner_under_a_light_title(made):
     rows = {_plain(r.cells[0].paragraphs[0].text): [_plain(c.text) for c in r.cells] for r in dashboard.rows}
     for pid in ("logis-cevenols", "habitat-du-gard", "un-toit-pour-tous"):
         assert NAMES[pid] in rows
-    for p in CONVENTION.reservataires:  # every réservataire, even with no return
-        assert p.name in rows, p.name
+    # Every réservataire's line, even with no return: the State's two contingents, each commune
+    # and « Les communes » (the lines of the convention's table).
+    for line in CONVENTION.reservataire_lines:
+        assert line.label in rows, line.label
     assert "Territoire" in rows
     logis = bilan.objectives["hors_qpv_q1"]["logis-cevenols"]
     cell = rows["Logis Cévenols"][1]

@@ -101,7 +101,8 @@ def test_identification_in_hidden_sheet_names_and_properties(templates_2024):
 @pytest.mark.parametrize("kind", ["bailleur", "reservataire"])
 def test_headers_and_forms_follow_the_schema(templates_2024, kind):
     wb = _bailleur(templates_2024) if kind == "bailleur" else _reservataire(templates_2024)
-    wb_schema = schema.schema_for(CONVENTION, kind, 2024)
+    # Each workbook against its partner's schema (the State declares two contingents).
+    wb_schema = schema.schema_for(CONVENTION, kind, 2024, "logis-cevenols" if kind == "bailleur" else "etat")
     for sheet in wb_schema.sheets:
         ws = wb[sheet.title]
         if sheet.layout == "table":
@@ -197,10 +198,23 @@ def test_required_cells_are_highlighted_until_filled(templates_2024):
 
 
 def test_contingent_prefilled_with_every_bailleur(templates_2024):
-    ws = _reservataire(templates_2024)["Contingent"]
+    # One contingent: one row per bailleur.
+    path = templates_2024[template_filename(CONVENTION.partners_by_id["action-logement"], 2024)]
+    ws = _open(path)["Contingent"]
     names = [ws[f"A{r}"].value for r in range(4, 4 + len(CONVENTION.bailleurs))]
     assert names == [b.name for b in CONVENTION.bailleurs]
     assert ws["A4"].protection.locked is False
+    assert ws["B3"].value != "Contingent"
+    # The State's two contingents: one row per bailleur and per contingent.
+    ws = _reservataire(templates_2024)["Contingent"]
+    assert ws["B3"].value == "Contingent"
+    n = 2 * len(CONVENTION.bailleurs)
+    pairs = [(ws[f"A{r}"].value, ws[f"B{r}"].value) for r in range(4, 4 + n)]
+    assert pairs == [
+        (b.name, c) for b in CONVENTION.bailleurs
+        for c in ("État – publics prioritaires", "État – fonctionnaires et agents de l'État")
+    ]  # fmt: skip
+    assert ws[f"A{4 + n}"].value is None
 
 
 def _readme_pairs(ws) -> dict[str, str]:

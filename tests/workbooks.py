@@ -163,7 +163,12 @@ def make_return(
         relogements, rows = rows, None
     rehousing = relogements is not None and convention.reports_rehousing(partner_id)
     # Likewise the « Lieux d'accueil » sheet of a partner running a reception point.
-    shown = rehousing or (lieux_accueil is not None and bool(convention.reception_points_of(partner_id)))
+    # A réservataire's own schema: the State's Contingent sheet has a « Contingent » column.
+    shown = (
+        rehousing
+        or kind == "reservataire"
+        or (lieux_accueil is not None and bool(convention.reception_points_of(partner_id)))
+    )
     wschema = schema.schema_for(convention, kind, year, partner_id if shown else None)
     dropped = {"relogements"} if not rehousing else set()
     dropped |= {"lieux_accueil"} if lieux_accueil is None else set()

@@ -38,6 +38,7 @@ from cia_workbook.consolidate.frames import (
 )
 from cia_workbook.consolidate.tables import (
     CLOSE,
+    DETAIL,
     FAMILY_BAILLEUR,
     FAMILY_COMMUNE,
     FAMILY_RESERVATAIRE,
@@ -45,10 +46,12 @@ from cia_workbook.consolidate.tables import (
     GROUP_LABELS,
     MEMBERS,
     MET,
+    NO_TARGET,
     NO_UNIVERSE,
     NOT_MET,
     SECRET,
     SMALL,
+    SUBTOTAL,
     Block,
     Col,
     IndicatorTable,
@@ -59,9 +62,9 @@ from cia_workbook.consolidate.tables import (
 )
 
 __all__ = [
-    "CLOSE", "EXCLUDED", "FAMILY_BAILLEUR", "FAMILY_COMMUNE", "FAMILY_RESERVATAIRE", "FORMER_COUNTS", "GROUP",
-    "GROUP_LABELS", "KNOWN_QUARTILES", "MEMBERS", "MET", "MISSING", "NOT_MET", "NO_UNIVERSE", "OBJECTIVES",
-    "OBJECTIVE_SHORT", "SECRET", "SMALL", "TERRITORY", "TERRITORY_LABEL", "USED", "YOUNG_AGE", "Bilan", "Block",
+    "CLOSE", "DETAIL", "EXCLUDED", "FAMILY_BAILLEUR", "FAMILY_COMMUNE", "FAMILY_RESERVATAIRE", "FORMER_COUNTS", "GROUP",
+    "GROUP_LABELS", "KNOWN_QUARTILES", "MEMBERS", "MET", "MISSING", "NOT_MET", "NO_TARGET", "NO_UNIVERSE", "OBJECTIVES",
+    "OBJECTIVE_SHORT", "SECRET", "SMALL", "SUBTOTAL", "TERRITORY", "TERRITORY_LABEL", "USED", "YOUNG_AGE", "Bilan", "Block",
     "Col", "ExcludedEntry", "Indicator", "IndicatorTable", "Rate", "RegisterEntry", "TrendYear", "ZoneWords",
     "consolidate", "contingent_counts", "group_members", "group_small_universes", "mask_rows", "objective_names",
     "objective_rates", "verdicts", "zone_words",

@@ -26,9 +26,7 @@ from cia_workbook.consolidate.frames import (  # fmt: skip
     MUTATION_NR,
     MUTATION_YES,
     OUT_QPV,
-    OWN,
     PARTNER,
-    PRIORITY,
     Q1U,
     Q234,
     REFUS,
@@ -41,9 +39,7 @@ from cia_workbook.consolidate.frames import (  # fmt: skip
     counts,
 )
 from cia_workbook.consolidate.tables import (
-    FAMILY_BAILLEUR,
     FAMILY_COMMUNE,
-    FAMILY_RESERVATAIRE,
     Block,
     Col,
     IndicatorTable,
@@ -165,55 +161,6 @@ def objective_tables(y: Year, objectives: dict[str, dict[str, Rate]]) -> list[In
             )
         )
     return tables
-
-
-def priority_by_contingent(y: Year) -> IndicatorTable:
-    c = y.convention
-    cats = [cat.code for cat in c.priority_categories if cat.priority]
-    labels = {cat.code: cat.label for cat in c.priority_categories}
-    cols = [Col("contingent", "Contingent", "text"), Col("baux", "Baux signés")]
-    cols += [Col(f"cat_{k}", k if len(k) <= 8 else labels[k], part_of="prioritaires") for k in cats]
-    cols += [
-        Col("prioritaires", "Publics prioritaires"),
-        Col("taux", "Taux", "rate", of=("prioritaires", "baux")),
-        Col("cible", "Cible", "target"),
-        Col("statut", "Objectif", "status", of=("prioritaires", "baux")),
-    ]
-    target = c.target("publics_prioritaires", y.year)
-    gap = c.campaign.close_gap_points
-    measures = {"baux": ROWS, "prioritaires": PRIORITY} | {f"cat_{k}": pl.col("categorie") == k for k in cats}
-    leased = y.frame.filter(BAIL)
-    own = counts(leased.filter(OWN), measures, PARTNER, y.bailleurs)
-    reservataires = [p.id for p in c.reservataires]
-    by_contingent = counts(leased, measures, "contingent", reservataires)
-    scopes = [(f"{y.names[b]} (contingent propre)", FAMILY_BAILLEUR, own[b]) for b in y.bailleurs]
-    scopes += [(p.name, FAMILY_RESERVATAIRE, by_contingent[p.id]) for p in c.reservataires]
-    rows = []
-    for label, family, n in scopes:
-        status = Rate(n["prioritaires"], n["baux"], target=target, close_gap=gap).status
-        rows.append(
-            {"contingent": label, "famille": family, **n, "cible": fraction(target), "statut": status}
-        )
-    rows.append(
-        {
-            "contingent": "Tous contingents",
-            **counts(leased, measures),
-            "cible": fraction(target),
-            "statut": "",
-        }
-    )
-    legend = " ; ".join(f"{k} : {labels[k]}" for k in cats)
-    return table(
-        "prioritaires_contingents",
-        "objectif_publics_prioritaires",
-        "Publics prioritaires par contingent et par catégorie (catégorie la plus haute du ménage)",
-        cols,
-        rows,
-        total_row=True,
-        note=f"Catégories dans l'ordre de priorité — {legend}. Un ménage est compté une fois, dans sa catégorie la plus haute.",
-        blocks=(Block("baux", ("prioritaires", *(f"cat_{k}" for k in cats))),),
-        family="famille",
-    )
 
 
 def dalo(y: Year) -> IndicatorTable:

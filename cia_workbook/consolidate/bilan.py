@@ -14,8 +14,6 @@ from typing import Any
 
 from cia_workbook.consolidate import attributions as a
 from cia_workbook.consolidate.attributions import (
-    FAMILY_BAILLEUR,
-    FAMILY_RESERVATAIRE,
     OBJECTIVE_BLOCKS,
     OBJECTIVE_COLUMNS,
     TERRITORY,
@@ -26,15 +24,25 @@ from cia_workbook.consolidate.attributions import (
     rate_cells,
 )
 from cia_workbook.consolidate.demand import demand_bilan
-from cia_workbook.consolidate.frames import IN_YEAR, ON_CONTINGENT, PARTNER, attribution_frame, counts, rates
+from cia_workbook.consolidate.frames import IN_YEAR, PARTNER, attribution_frame, counts, rates
 from cia_workbook.consolidate.rehousing import rehousing_bilan
-from cia_workbook.consolidate.reservataires import reservataire_tables
+from cia_workbook.consolidate.reservataires import (
+    contingent_rates,
+    line_keys,
+    line_rates,
+    priority_by_contingent,
+    reservataire_tables,
+)
 from cia_workbook.consolidate.tables import (
     CLOSE,
+    DETAIL,
+    FAMILY_BAILLEUR,
+    FAMILY_RESERVATAIRE,
     GROUP,
     MET,
     NO_UNIVERSE,
     NOT_MET,
+    SUBTOTAL,
     Col,
     IndicatorTable,
     Rate,
@@ -99,7 +107,8 @@ class Bilan:
     test_year: bool
     # objective code → scope (bailleur id or TERRITORY) → Rate
     objectives: dict[str, dict[str, Rate]]
-    # réservataire id → objective code → Rate computed from the bailleurs' rows
+    # contingent code (a réservataire's id when it declares none) → objective code → Rate
+    # computed from the bailleurs' rows
     reservataires: dict[str, dict[str, Rate]]
     tables: list[IndicatorTable]
     register: list[RegisterEntry]
@@ -192,8 +201,7 @@ def consolidate(convention: Convention, campaigns: dict[int, Campaign], year: in
     by_bailleur = rates(convention, year, frame, by=PARTNER, keys=bailleurs)
     scopes = {**by_bailleur, TERRITORY: rates(convention, year, frame)}
     objectives = {code: {scope: r[code] for scope, r in scopes.items()} for code in OBJECTIVE_SHORT}
-    ids = [p.id for p in convention.reservataires]
-    reservataires = rates(convention, year, frame, ON_CONTINGENT, "contingent", ids)
+    reservataires = contingent_rates(convention, year, frame)
 
     y = Year(convention, year, campaign, frame, bailleurs, names)
     tables = [_synthesis_table(objectives, names), *_year_tables(y, objectives, reservataires)]
@@ -273,7 +281,7 @@ def _year_tables(
     """Every table of the year's attributions, in the bilan's order (synthesis and trend aside)."""
     return [
         *a.objective_tables(y, objectives),
-        a.priority_by_contingent(y),
+        priority_by_contingent(y),
         a.dalo(y),
         a.zoom_qpv(y),
         a.zooms(y),
@@ -346,8 +354,13 @@ def _dashboard(
 
     bailleurs = [row(p.name, FAMILY_BAILLEUR, state(p.id), of(p.id)) for p in convention.bailleurs]
     bailleurs.append(row(TERRITORY_LABEL, TERRITORY, USED, of(TERRITORY)))
+    # The réservataires' lines in the order of the convention's table (contingents, groups).
     res = [
-        row(p.name, FAMILY_RESERVATAIRE, state(p.id), reservataires[p.id]) for p in convention.reservataires
+        row(line.label, FAMILY_RESERVATAIRE, state(line.partner) if line.partner else USED, rated)
+        | line_keys(line)
+        for line, rated in zip(
+            convention.reservataire_lines, line_rates(convention, reservataires), strict=True
+        )
     ]
     title = "Les objectifs de la convention par partenaire"
     return [
@@ -376,8 +389,11 @@ def verdicts(table: IndicatorTable) -> dict[str, int]:
     """How many partners' verdicts of each kind a table shows (group and total rows aside)."""
     out = dict.fromkeys((MET, CLOSE, NOT_MET, NO_UNIVERSE), 0)
     body = table.rows[:-1] if table.total_row else table.rows
+    # A group of the convention's table sums the lines above it: counted in their stead only
+    # where they are left out (the public bilan).
+    details = any(row.get(DETAIL) for row in body)
     for row in body:
-        if row.get("famille") in (GROUP, TERRITORY):
+        if row.get("famille") in (GROUP, TERRITORY) or (details and row.get(SUBTOTAL)):
             continue
         for c in table.columns:
             if c.kind == "status" and row.get(c.key) in out:

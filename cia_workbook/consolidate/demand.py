@@ -19,7 +19,7 @@ import polars as pl
 from cia_workbook.consolidate.tables import Col, IndicatorTable
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
-from cia_workbook.schema.sheets import TYPOLOGIES, TYPOLOGY_LABELS, demand_file_name
+from cia_workbook.schema.sheets import DEMAND_TYPOLOGIES, TYPOLOGY_LABELS, demand_file_name
 
 SECTION = "demande"
 OTHER_SECTOR = "Autres communes"
@@ -150,13 +150,13 @@ def typology_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
         *(
             pl.col(f"{m}_{t.lower()}").fill_null(0).sum().alias(f"{m}_{t}")
             for m in ("demandes", "attributions")
-            for t in TYPOLOGIES
+            for t in DEMAND_TYPOLOGIES
         )
     ).row(0, named=True)
-    total_d = sum(sums[f"demandes_{t}"] for t in TYPOLOGIES)
-    total_a = sum(sums[f"attributions_{t}"] for t in TYPOLOGIES)
+    total_d = sum(sums[f"demandes_{t}"] for t in DEMAND_TYPOLOGIES)
+    total_a = sum(sums[f"attributions_{t}"] for t in DEMAND_TYPOLOGIES)
     rows = []
-    for t in TYPOLOGIES:
+    for t in DEMAND_TYPOLOGIES:
         d, a = sums[f"demandes_{t}"], sums[f"attributions_{t}"]
         share_d = d / total_d if total_d else None
         share_a = a / total_a if total_a else None

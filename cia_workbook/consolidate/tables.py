@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 MET, CLOSE, NOT_MET, NO_UNIVERSE = "atteint", "proche", "non atteint", "sans objet"
+# A contingent the convention does not hold to the objective (the State's civil servants').
+NO_TARGET = "sans objectif"
 
 # What a masked cell shows in the public bilan: a primary small count, then a cell hidden
 # so that a small count cannot be recomputed (rate, complement, last part of a total).
@@ -30,6 +32,7 @@ class Rate:
     unknown: int = 0  # households of the universe whose quartile is unknown
     target: float | None = None  # percent, as in the convention
     close_gap: float = 5.0  # points below the target still called "proche"
+    exempt: bool = False  # not held to the target (`NO_TARGET`), its rate shown all the same
 
     @property
     def value(self) -> float | None:
@@ -38,6 +41,8 @@ class Rate:
 
     @property
     def status(self) -> str:
+        if self.exempt:
+            return NO_TARGET
         if not self.denominator or self.target is None:
             return NO_UNIVERSE
         # Integer comparisons: 1 household out of 4 meets a 25 % target exactly.
@@ -110,10 +115,15 @@ class IndicatorTable:
         return replace(self, rows=mask_rows(self.columns, self.rows, threshold, self.total_row))
 
     def public(self, threshold: int) -> IndicatorTable:
-        """The public version: small universes grouped (tables with `blocks`), then masked."""
-        if not self.blocks:
-            return self.masked(threshold)
-        return group_small_universes(self, threshold)
+        """The public version: the lines of a group of the convention's table (« Les communes »)
+        give way to the group's own line, then small universes grouped (tables with `blocks`),
+        then masked: a member's figures could be told from the group's and the other members'."""
+        table = self
+        if any(r.get(DETAIL) for r in self.rows):
+            table = replace(self, rows=[r for r in self.rows if not r.get(DETAIL)])
+        if not table.blocks:
+            return table.masked(threshold)
+        return group_small_universes(table, threshold)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,9 @@ GROUP_LABELS = {
     FAMILY_COMMUNE: "Autres communes, regroupées",
 }
 GROUP = "groupe"  # the family of a group row
+# Row keys of the réservataires' tables: a group of the convention's table (« Les communes »,
+# the sum of the lines above it), and each of its members' lines (left out of the public bilan).
+SUBTOTAL, DETAIL = "_sous_total", "_detail"
 MEMBERS = "_membres"  # group row: universe column → names of the partners grouped
 
 

@@ -17,6 +17,15 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cia_workbook.convention.contingents import (
+    Contingent,
+    ContingentLine,
+    TableLine,
+    check_contingents,
+    contingent_lines,
+    table_lines,
+)
+
 CONVENTION_FILENAME = "convention.toml"
 OBJECTIVE_CODES = ("hors_qpv_q1", "qpv_q234", "publics_prioritaires")
 # The kinds of social landlord (organismes de logement social): office public de l'habitat,
@@ -41,6 +50,7 @@ ITEM_KEYS = {
     "actions": "numero",
     "questions": "cle",
     "lieux_accueil": "code",
+    "contingents": "code",
 }
 # What an action of the convention can report in the bilan (key → its name in a message): the
 # three objectives, the tables the consolidation computes for the actions, and the charter's
@@ -192,6 +202,10 @@ class Partner(_Model):
     category: str = Field(alias="categorie", min_length=1)
     commune: InseeCode | None = None
     estimated_stock: int | None = Field(default=None, alias="parc_estime", ge=0)
+    # A réservataire's contingents (`contingents.py`): none declared, one coded by its id.
+    contingents: list[Contingent] = Field(default_factory=list)
+    # The column of the convention's objectives table it belongs to (contingents.GROUPS).
+    group: str | None = Field(default=None, alias="groupe")
 
     @property
     def is_bailleur(self) -> bool:
@@ -417,6 +431,7 @@ class Convention(_Model):
                         f"écrivez {_or_list(BAILLEUR_CATEGORIES)}",
                     )
                 )
+        check_contingents(self.partners, problems, _at)
         if not any(p.is_bailleur for p in self.partners):
             problems.append(("partenaires", "il faut au moins un partenaire de type « bailleur »"))
         codes = [o.code for o in self.objectives]
@@ -499,6 +514,20 @@ class Convention(_Model):
     @property
     def reservataires(self) -> list[Partner]:
         return [p for p in self.partners if p.kind == "reservataire"]
+
+    @cached_property
+    def contingents(self) -> list[ContingentLine]:
+        """Every réservataire's contingents (the bailleurs' « Contingent » codes), in file order."""
+        return contingent_lines(self)
+
+    @cached_property
+    def contingents_by_code(self) -> dict[str, ContingentLine]:
+        return {c.code: c for c in self.contingents}
+
+    @cached_property
+    def reservataire_lines(self) -> list[TableLine]:
+        """The réservataires' lines of the bilan, in the order of the convention's table."""
+        return table_lines(self)
 
     @property
     def operators(self) -> list[Partner]:

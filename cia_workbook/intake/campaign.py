@@ -629,7 +629,7 @@ def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:
 
 def _demand_file(rf: ReturnFile, year: int) -> bool:
     """This year's Demande workbook of the EPCI (demand.py), judged by `identify`."""
-    from cia_workbook.intake.demand import is_demand
+    from cia_workbook.intake.campaign.demand import is_demand
 
     blocking = {"MODELE_VERSION", "MODELE_ANNEE", "MODELE_CONVENTION"}
     return (
@@ -699,7 +699,9 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
     # Each bailleur's rows are counted once for every declaring réservataire (not once per
     # réservataire: a national campaign has a thousand bailleurs).
     declaring = [
-        r.id for r in convention.reservataires if r.id in usable and "contingent" in usable[r.id].tables
+        c.code
+        for c in convention.contingents
+        if c.partner in usable and "contingent" in usable[c.partner].tables
     ]
     # Counted where each file was read (and cached); counted here only for a file that was not.
     counted_by_bailleur: dict[str, dict[str, dict[str, int]]] = {}
@@ -719,18 +721,22 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
         table = rf.tables.get("contingent") if rf else None
         if rf is None or table is None:
             continue
-        sheet = schema_for(convention, "reservataire", year).sheet("contingent")
-        measures = [c for c in sheet.columns if c.key not in ("bailleur", "logements_mis_a_disposition",
+        sheet = schema_for(convention, "reservataire", year, res.id).sheet("contingent")
+        # Several contingents declared: a row per bailleur and contingent, its code in a column.
+        several = any(c.key == "contingent" for c in sheet.columns)
+        mine = [c for c in convention.contingents if c.partner == res.id]
+        measures = [c for c in sheet.columns if c.key not in ("bailleur", "contingent", "logements_mis_a_disposition",
                                                               "candidats_proposes", "refus")]  # fmt: skip
-        declared_rows: dict[str, tuple[int, dict[str, Any]]] = {}
+        declared_rows: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         for i, record in enumerate(table.records()):
-            if record.get("bailleur"):
-                declared_rows.setdefault(record["bailleur"], (i, record))
-        for bid in bailleurs:
+            code = record.get("contingent") if several else mine[0].code
+            if record.get("bailleur") and code:
+                declared_rows.setdefault((record["bailleur"], code), (i, record))
+        for bid, contingent in ((b, c) for b in bailleurs for c in mine):
             if bid not in counted_by_bailleur:
                 continue
-            counted = counted_by_bailleur[bid][res.id]
-            index, record = declared_rows.get(bid, (-1, {}))
+            counted = counted_by_bailleur[bid][contingent.code]
+            index, record = declared_rows.get((bid, contingent.code), (-1, {}))
             for col in measures:
                 declared = record.get(col.key) or 0
                 # A return of an earlier template declared the column under its former definition.
@@ -747,7 +753,9 @@ def cross_check(convention: Convention, year: int, campaign: Campaign) -> list[F
                         rf.name,
                         sheet,
                         cell,
-                        reservataire=res.name,
+                        reservataire=f"{res.name} (contingent « {contingent.label} »)"
+                        if several
+                        else res.name,
                         declared=declared,
                         measure=col.header,
                         bailleur=convention.partners_by_id[bid].name,

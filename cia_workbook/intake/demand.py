@@ -1,5 +1,5 @@
 """The EPCI's Demande workbook in the intake: how a return is recognised as one, and the rules
-of its rows (its sheet is the schema's: schema/demand.py)."""
+of its rows (its sheet is the schema's: schema/sheets.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cia_workbook.intake.rules import Rule, apply
-from cia_workbook.schema.demand import DEMAND_KIND, MEASURES, TYPOLOGIES
+from cia_workbook.schema.sheets import DEMAND_KIND, DEMAND_TYPOLOGIES, MEASURES
 
 if TYPE_CHECKING:
     from cia_workbook.intake.cells import Context
@@ -32,7 +32,9 @@ def demand_rules(table: Table, ctx: Context) -> None:
                      lambda row, p=part, m=measure: {"part": row[p], "total": row[m],
                                                     "what": "de mutations", "measure": _MEASURE_WORDS[m]})
             )  # fmt: skip
-        keys = [f"{measure}_{t.lower()}" for t in TYPOLOGIES if f"{measure}_{t.lower()}" in frame.columns]
+        keys = [
+            f"{measure}_{t.lower()}" for t in DEMAND_TYPOLOGIES if f"{measure}_{t.lower()}" in frame.columns
+        ]
         if keys:
             total = pl.sum_horizontal(pl.col(k).fill_null(0) for k in keys)
             out.append(

@@ -136,7 +136,9 @@ def attribution_rules(table: Table, ctx: Context) -> None:
     zones = {z.code: z for z in convention.local_zones}
     communes = convention.communes_by_insee
     cal, bail, suite = pl.col("date_cal"), pl.col("date_bail"), pl.col("suite")
-    commune, qpv, zone = pl.col("commune"), pl.col("qpv"), pl.col("zone_locale")
+    commune, qpv = pl.col("commune"), pl.col("qpv")
+    # A convention without local zones has no zone column: its rows are in none.
+    zone = pl.col("zone_locale") if "zone_locale" in table.frame.columns else pl.lit(None, pl.String)
     outcomes = {c.code: c.label for c in schema.OUTCOMES.codes}
     in_year = (cal.dt.year() == year).fill_null(False) | (bail.dt.year() == year).fill_null(False)
     pairs = [f"{q.code}|{c}" for q in qpvs.values() for c in q.communes]
@@ -294,3 +296,31 @@ def duplicates(table: Table, key: str, code: str, ctx: Context) -> None:
 def _n(n: int, word: str) -> str:
     """« 1 adulte », « 2 adultes » (French: 0 and 1 take the singular)."""
     return f"{n} {word}{'s' if abs(n) >= 2 else ''}"
+
+
+def duplicate_pairs(table: Table, keys: tuple[str, str], code: str, ctx: Context) -> None:
+    """`code` for each row whose two coded `keys` (bailleur and contingent of a Contingent sheet
+    with several contingents) repeat an earlier row's; a row lacking one of them is told elsewhere."""
+    first, second = keys
+    frame = table.frame
+    if first not in frame.columns or second not in frame.columns:
+        return
+    seen: dict[tuple[str, str], int] = {}
+    for i, pair in enumerate(zip(frame[first].to_list(), frame[second].to_list(), strict=True)):
+        if pair[0] is None or pair[1] is None:
+            continue
+        if pair in seen:
+            sheet, cell = table.position(i, first)
+            other, _ = table.position(seen[pair], first)
+            row = frame[ROW][seen[pair]]
+            ctx.add(code, sheet, cell, value=_label(ctx, "bailleur", pair[0]),
+                    contingent=_label(ctx, "contingent_declare", pair[1]),
+                    other_row=row if other == sheet else f"{row} de la feuille « {other} »")  # fmt: skip
+        else:
+            seen[pair] = i
+
+
+def _label(ctx: Context, codelist: str, code: str) -> str:
+    codes = ctx.schema.codelists.get(codelist)
+    found = codes.by_code.get(code) if codes is not None else None
+    return found.label if found is not None else code

@@ -35,7 +35,11 @@ HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the c
 HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
 # Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
 # a row holding nothing but that key was not started by the partner and is not data.
-PREFILLED_KEY = {"contingent": ("bailleur",), "lieux_accueil": ("lieu", "trimestre"), "demande": ("commune",)}
+PREFILLED_KEY = {
+    "contingent": ("bailleur", "contingent"),
+    "lieux_accueil": ("lieu", "trimestre"),
+    "demande": ("commune",),
+}
 # Sheets whose cells no rule reads (the notice, the dropdown lists, the partner's own live
 # summary, which the consolidation recomputes): the reader may skip them.
 SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title, schema.SYNTHESE.title})
@@ -90,7 +94,10 @@ def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Va
             if not len(table) and sheet.required:
                 ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first_row}", sheet_title=rsheet.title)
             key = UNIQUE_KEY.get(sheet.key)
-            if key is not None:
+            if sheet.key == "contingent" and any(c.key == "contingent" for c in sheet.columns):
+                # Several contingents: one row per bailleur and per contingent.
+                rules.duplicate_pairs(table, ("bailleur", "contingent"), "BAILLEUR_CONTINGENT_DOUBLON", ctx)
+            elif key is not None:
                 rules.duplicates(table, key[0], key[1], ctx)
             result.tables[sheet.key] = table
         elif sheet.layout == "form":
@@ -112,7 +119,7 @@ def _row_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
 
         reception_rules(table, ctx)
     elif sheet.key == "demande":
-        from cia_workbook.intake.demand import demand_rules
+        from cia_workbook.intake.campaign.demand import demand_rules
 
         demand_rules(table, ctx)
 
@@ -132,10 +139,15 @@ def _schema_for(convention: Convention, kind: str, year: int, partner: str) -> W
     """`schema.schema_for`, built once per kind, year and rehousing sheet rather than per file.
 
     A national convention's code lists (a thousand bailleurs) cost more to build than a return
-    to validate; the schema depends on the partner only through the rehousing sheet.
+    to validate; the schema depends on the partner only through the rehousing sheet and the
+    contingents it declares (several: a « Contingent » column and their list).
     """
     points = tuple(p.code for p in convention.reception_points_of(partner))
-    key = (id(convention), kind, year, convention.reports_rehousing(partner), points)
+    found = convention.partners_by_id.get(partner)
+    declared = (
+        tuple(c.code for c in found.contingents) if found is not None and len(found.contingents) > 1 else ()
+    )
+    key = (id(convention), kind, year, convention.reports_rehousing(partner), points, declared)
     hit = _SCHEMAS.get(key)
     if hit is None or hit[0] is not convention:
         hit = _SCHEMAS[key] = (convention, schema.schema_for(convention, kind, year, partner))  # type: ignore[arg-type]

@@ -92,6 +92,12 @@ def _bailleur_rows(
     # The NPNRU flag is drawn apart, so that every other figure stays what it was without it.
     npnru_rng = random.Random(f"{seed}-{year}-{partner.id}-npnru")
     attention_rng = random.Random(f"{seed}-{year}-{partner.id}-attention")
+    # Which of a réservataire's declared contingents: drawn apart, so that declaring contingents
+    # leaves every other figure of the demonstration as it was.
+    contingent_rng = random.Random(f"{seed}-{year}-{partner.id}-contingents")
+    declared = {
+        p.id: [c.code for c in convention.contingents if c.partner == p.id] for p in convention.reservataires
+    }
     carries_renewal = partner.id in _renewal_bailleurs(convention)
     geo = convention.geography(year)
     communes = convention.epci.communes
@@ -146,7 +152,13 @@ def _bailleur_rows(
         # A commune holds reservations on its own territory only.
         holders = [p.id for p in reservataires if p.commune in (None, commune)]
         if rng.random() > SHARE_OWN_CONTINGENT and holders:
-            contingent = rng.choice(holders)
+            codes = declared[rng.choice(holders)]
+            # The first declared contingent most often (the State's priority publics: 25 % against 5 %).
+            contingent = (
+                codes[0]
+                if len(codes) == 1 or contingent_rng.random() < 0.8
+                else contingent_rng.choice(codes[1:])
+            )
         age = rng.randrange(19, 85)
         employment = rng.choices(
             ["EMPLOI", "CHOMAGE", "RETRAITE", "ETUDIANT", "AUTRE", "INCONNU"],
@@ -283,18 +295,22 @@ def _vacancy(rng: random.Random, commune: str, sector: str, dwellings: int) -> d
 
 
 def _contingent_rows(convention: Convention, reservataire: Partner, year: int, truth: dict[str, list[dict]]):
-    """What a réservataire declares per bailleur: the bailleurs' rows on its contingent."""
+    """What a réservataire declares per bailleur (and per contingent, when it declares several):
+    the bailleurs' rows on its contingent."""
     categories = convention.priority_categories
     renewal = {c.code for c in categories if c.urban_renewal}
+    several = len(reservataire.contingents) >= 2
+    codes = [c.code for c in convention.contingents if c.partner == reservataire.id]
     rows = []
-    for bailleur in convention.bailleurs:
-        mine = [r for r in truth.get(bailleur.id, []) if r["contingent"] == reservataire.id]
+    for bailleur, code in ((b, c) for b in convention.bailleurs for c in codes):
+        mine = [r for r in truth.get(bailleur.id, []) if r["contingent"] == code]
         leases = [
             r for r in mine if r["suite"] == "BAIL_SIGNE" and r["date_bail"] and r["date_bail"].year == year
         ]
         cal = [r for r in mine if r["date_cal"].year == year]
         row = {
             "bailleur": bailleur.id,
+            **({"contingent": code} if several else {}),
             "logements_mis_a_disposition": round(len(cal) * 1.1) + 1,
             "candidats_proposes": round(len(cal) * 2.2),
             "baux_signes": len(leases),

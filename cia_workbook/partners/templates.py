@@ -29,7 +29,7 @@ from cia_workbook.partners.synthese import objective_formulas, range_names
 from cia_workbook.render.typography import fr
 from cia_workbook.schema import formatdoc
 from cia_workbook.schema import sheets as schema
-from cia_workbook.schema.sheets import Column, Sheet, WorkbookSchema
+from cia_workbook.schema.sheets import DECLARED_CONTINGENTS, Column, Sheet, WorkbookSchema
 
 
 @dataclass
@@ -718,10 +718,18 @@ class _Builder:
             ws.conditional_format(
                 first, col, last, col, {"type": "formula", "criteria": criteria, "format": self.f_required}
             )
-        prefilled = {"contingent": "bailleur", "demande": "commune"}.get(sheet.key)
-        if prefilled is not None:  # one row per bailleur, or per commune
-            for offset, name in enumerate(self.schema.codelists[prefilled].displays):
-                ws.write_string(first + offset, index[prefilled], name, self.f_input["code"])
+        if sheet.key == "contingent":
+            # One row per bailleur, or per bailleur and contingent when the sheet has the column.
+            declared = self.schema.codelists.get(DECLARED_CONTINGENTS) if "contingent" in index else None
+            mine = declared.displays if declared is not None else [None]
+            pairs = [(name, c) for name in self.schema.codelists["bailleur"].displays for c in mine]
+            for offset, (name, contingent) in enumerate(pairs):
+                ws.write_string(first + offset, index["bailleur"], name, self.f_input["code"])
+                if contingent is not None:
+                    ws.write_string(first + offset, index["contingent"], contingent, self.f_input["code"])
+        if sheet.key == "demande":  # one row per commune
+            for offset, name in enumerate(self.schema.codelists["commune"].displays):
+                ws.write_string(first + offset, index["commune"], name, self.f_input["code"])
         if sheet.key == "lieux_accueil":  # one row per reception point and quarter
             quarters = self.schema.codelists["trimestre"].displays
             for offset, (point, quarter) in enumerate(

@@ -39,11 +39,13 @@ from cia_workbook.consolidate import (
     MEMBERS,
     MET,
     MISSING,
+    NO_TARGET,
     NO_UNIVERSE,
     NOT_MET,
     OBJECTIVE_SHORT,
     SECRET,
     SMALL,
+    SUBTOTAL,
     TERRITORY,
     YOUNG_AGE,
     Bilan,
@@ -80,10 +82,11 @@ VERDICT_STYLE = {
     CLOSE: "Appréciation proche",
     NOT_MET: "Appréciation non atteint",
     NO_UNIVERSE: "Appréciation sans objet",
+    NO_TARGET: "Appréciation sans objet",
     SECRET: "Appréciation secret",
 }
 # Readable in black and white: a symbol with each verdict, and the verdict in words.
-SYMBOL = {MET: "✓", CLOSE: "≈", NOT_MET: "✗", NO_UNIVERSE: "–"}
+SYMBOL = {MET: "✓", CLOSE: "≈", NOT_MET: "✗", NO_UNIVERSE: "–", NO_TARGET: "–"}
 TABLE_FONT_PT = 8.0  # the size of the template's « Texte de tableau » and « En-tête de tableau »
 SMALL_TABLE_FONT_PT = 7.0  # last resort for a table too wide even in landscape
 CELL_PADDING_PT = 11.0  # Word's and LibreOffice's default cell margins (2 × 0.19 cm) and a little air
@@ -384,7 +387,7 @@ class _BilanDocument:
         last = len(table.rows) - 1
         for i, (row, values) in enumerate(zip(table.rows, texts, strict=True)):
             tr = copy.deepcopy(proto_tr)
-            bold = (table.total_row and i == last) or row.get("famille") == GROUP
+            bold = (table.total_row and i == last) or row.get("famille") == GROUP or bool(row.get(SUBTOTAL))
             for p, text in zip(tr.iter(qn("w:p")), values, strict=True):
                 run = OxmlElement("w:r")
                 t = OxmlElement("w:t")
@@ -722,7 +725,7 @@ class _BilanDocument:
             cell.width = width
         family, state = data.get("famille"), data.get("etat")
         label = row.cells[0]
-        strong = family in (TERRITORY, GROUP)
+        strong = family in (TERRITORY, GROUP) or bool(data.get(SUBTOTAL))
         self.cell_para(label, "", CELL_HEADER_STYLE if strong else CELL_STYLE, first=True).add_run(
             str(data["perimetre"])
         )
@@ -769,6 +772,10 @@ class _BilanDocument:
         self.set_style(first, VERDICT_STYLE[status])
         if first.style is not None:
             _shade(cell, _style_fill(first.style))
+        if status == NO_TARGET:  # a contingent the convention does not hold to the objective
+            first.add_run(f"{SYMBOL[status]} {self.cell_text('rate', rate)} sans objectif")
+            self.cell_para(cell, "contingent non tenu à l'objectif", CELL_DETAIL_STYLE)
+            return
         if status == NO_UNIVERSE:
             first.add_run(f"{SYMBOL[status]} sans objet")
             self.cell_para(cell, f"aucun {one} dans l'univers", CELL_DETAIL_STYLE)
@@ -865,6 +872,12 @@ class _BilanDocument:
             "Les réservataires contribuent aux objectifs 1 et 2 ; l'objectif 3 s'applique aussi à chaque contingent "
             "de réservation."
         ]
+        exempt = [f"« {c.label} »" for c in self.c.contingents if not c.priority_target]
+        if exempt:
+            lines.append(
+                f"{_capitalize(join(exempt))} : {'contingents non tenus' if len(exempt) > 1 else 'contingent non tenu'} "
+                "à l'objectif 3, dont le taux est donné « sans objectif »."
+            )
         # What the convention itself commits to beyond the objectives, in its own words.
         lines += [f"La convention rappelle : {_lower_first(r)}" for r in self.c.report.reminders]
         calendar = []

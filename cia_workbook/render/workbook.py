@@ -23,7 +23,7 @@ from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.intake.model import Campaign
 from cia_workbook.partners.excel import MAX_CELL_TEXT, fit_cell
-from cia_workbook.schema.sheets import RELOGEMENTS, Column, Sheet, schema_for
+from cia_workbook.schema.sheets import RELOGEMENTS, Column, Sheet, any_contingent_sheet, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
 # "#,##0" displays as « 1 234 » and "0.0%" as « 25,0 % » in a French Excel.
@@ -112,7 +112,8 @@ def data_sets(convention: Convention, year: int) -> list[tuple[str, str, Sheet]]
     data set, in order."""
     # The convention's own sheets: without local zones, no « Zone locale » column.
     bailleur = schema_for(convention, "bailleur", year)
-    contingent = schema_for(convention, "reservataire", year).sheet("contingent")
+    # Every réservataire's rows: with the « Contingent » column when one declares several.
+    contingent = any_contingent_sheet(convention)
     return [
         ("attributions", DATA_SHEET, bailleur.sheet("attributions")),
         ("patrimoine", "Données patrimoine", bailleur.sheet("patrimoine")),

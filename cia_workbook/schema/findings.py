@@ -213,6 +213,9 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("DEMANDE_PART_SUPERIEURE", ERROR, "Détail supérieur au total",
                 "Les {measure} {what} ({part}) dépassent le total de la ligne ({total}). Corrigez le total ou "
                 "le détail : une partie ne peut pas dépasser son total."),
+    FindingType("BAILLEUR_CONTINGENT_DOUBLON", ERROR, "Bailleur et contingent en double",
+                "Le bailleur « {value} » figure aussi ligne {other_row} pour le contingent « {contingent} ». "
+                "Une seule ligne par bailleur et par contingent : additionnez les deux lignes et supprimez l'autre."),
     FindingType("REFERENCE_NOMINATIVE", ERROR, "Référence nominative",
                 "La référence « {value} » ressemble à un nom de personne. N'indiquez jamais de nom : "
                 "utilisez la référence interne du dossier."),

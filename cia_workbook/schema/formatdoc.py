@@ -164,6 +164,10 @@ def render_format_doc(convention: Convention, year: int, folder: bool = False) -
     for kind in kinds:
         # The bailleurs' section shows the rehousing sheet as a charter partner receives it.
         partner = _shown_partner(convention, kind, charter)
+        # The réservataires' section shows the Contingent sheet of one that declares several.
+        several = [p for p in convention.reservataires if len(p.contingents) >= 2]
+        if kind == "reservataire" and several:
+            partner = several[0].id
         wb_schema = schema.schema_for(convention, kind, year, partner)
         out += [f"## {PARTNER_KIND_TITLES[kind]}", ""]
         out.append("Feuilles, dans l'ordre : " + ", ".join(f"« {t} »" for t in wb_schema.sheet_titles) + ".")
@@ -184,6 +188,13 @@ def render_format_doc(convention: Convention, year: int, folder: bool = False) -
                 out += [
                     "Feuille présente seulement dans les classeurs des partenaires qui tiennent un lieu d'accueil, "
                     f"ses lignes pré-remplies pour leurs lieux : {names}.",
+                    "",
+                ]
+            if sheet.key == "contingent" and kind == "reservataire" and several:
+                names = ", ".join(f"« {p.name} »" for p in several)
+                out += [
+                    "Colonne « Contingent » présente seulement dans les classeurs des réservataires qui déclarent "
+                    f"plusieurs contingents ({names}), avec leurs seuls contingents ; les autres ont une ligne par bailleur.",
                     "",
                 ]
             if sheet.required and sheet.layout in ("form", "table"):

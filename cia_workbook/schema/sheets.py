@@ -46,6 +46,8 @@ class Code:
 
     code: str
     label: str
+    # Other spellings read as this code (a réservataire's former single contingent).
+    aliases: tuple[str, ...] = ()
 
     @property
     def display(self) -> str:
@@ -75,7 +77,7 @@ class CodeList:
 def _lookup_table(codelist: CodeList) -> dict[str, str]:
     table: dict[str, str] = {}
     for c in codelist.codes:
-        for spelling in (c.code, c.label, c.display):
+        for spelling in (c.code, c.label, c.display, *c.aliases):
             table.setdefault(normalize(spelling), c.code)
     return table
 
@@ -291,10 +293,11 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
         "zone_locale",
         tuple(Code(z.code, z.name) for z in convention.local_zones) + (Code(NO_ZONE, "Aucune"),),
     )
+    # One code per contingent: a réservataire's declared ones (the State's two), else its id.
     contingents = CodeList(
         "contingent",
         (Code(CONTINGENT_OWN, "Contingent propre du bailleur"),)
-        + tuple(Code(p.id, p.name) for p in convention.reservataires),
+        + tuple(Code(c.code, c.label, _former(convention, c)) for c in convention.contingents),
     )
     categories = CodeList(
         "categorie",
@@ -324,6 +327,16 @@ def codelists_for(convention: Convention, year: int) -> dict[str, CodeList]:
 
 def _reception_list(points) -> CodeList:
     return CodeList("lieu_accueil", tuple(Code(p.code, p.name) for p in points))
+
+
+def _former(convention: Convention, contingent) -> tuple[str, ...]:
+    """A réservataire's id and name, read as its first declared contingent: what a return made
+    before the convention declared its contingents (last year's template) holds, and what that
+    contingent then counted as (the State's priority publics, held to the target)."""
+    partner = convention.partners_by_id[contingent.partner]
+    if not partner.contingents or partner.contingents[0].code != contingent.code:
+        return ()
+    return (partner.id, partner.name)
 
 
 # -- The sheets ----------------------------------------------------------------------------
@@ -721,6 +734,56 @@ def _relogements(convention: Convention, required: bool = False) -> Sheet:
     return replace(RELOGEMENTS, columns=columns, required=required)
 
 
+# The code list of a réservataire's own contingents, in its workbook only.
+DECLARED_CONTINGENTS = "contingent_declare"
+
+
+def _declared_contingents(convention: Convention, partner: str | None) -> CodeList | None:
+    """A réservataire's contingents when it declares several (its sheet then has a column)."""
+    p = convention.partners_by_id.get(partner) if partner is not None else None
+    if p is None or len(p.contingents) < 2:
+        return None
+    return CodeList(DECLARED_CONTINGENTS, tuple(Code(c.code, c.label) for c in p.contingents))
+
+
+def contingent_sheet(convention: Convention, declared: CodeList | None = None) -> Sheet:
+    """A réservataire's Contingent sheet: one row per bailleur, or, for a réservataire that
+    declares several contingents (`declared`), one row per bailleur and per contingent."""
+    columns = _contingent_columns(convention)
+    purpose = "Une ligne par bailleur : ce qui a été attribué sur votre contingent dans l'année."
+    rows = len(convention.bailleurs)
+    if declared is not None:
+        column = Column(
+            "contingent",
+            "Contingent",
+            "code",
+            "Celui de vos contingents dont la ligne décrit les attributions (une ligne par bailleur et par contingent).",
+            declared.codes[0].display,
+            required=True,
+            codelist=DECLARED_CONTINGENTS,
+            width=30,
+        )
+        columns = (columns[0], column, *columns[1:])
+        purpose = (
+            "Une ligne par bailleur et par contingent : ce qui a été attribué sur chacun de vos contingents "
+            "dans l'année."
+        )
+        rows *= len(declared.codes)
+    return Sheet(
+        "contingent", "Contingent", "table", purpose, columns=columns, header_row=3, rows=max(20, rows + 5)
+    )
+
+
+def any_contingent_sheet(convention: Convention) -> Sheet:
+    """The Contingent sheet that holds every réservataire's rows (campaign frames, data sets):
+    with the « Contingent » column when some réservataire declares several contingents."""
+    declaring = [p for p in convention.reservataires if len(p.contingents) >= 2]
+    if not declaring:
+        return contingent_sheet(convention)
+    every = tuple(Code(c.code, c.label) for p in declaring for c in p.contingents)
+    return contingent_sheet(convention, CodeList(DECLARED_CONTINGENTS, every))
+
+
 def schema_for(
     convention: Convention, kind: PartnerKind, year: int, partner: str | None = None
 ) -> WorkbookSchema:
@@ -754,16 +817,10 @@ def schema_for(
         sheets += (_patrimoine(convention), *forms, *reception)
         sheets += (_relogements(convention), SYNTHESE) if rehousing else (SYNTHESE,)
     else:
-        contingent = Sheet(
-            "contingent",
-            "Contingent",
-            "table",
-            "Une ligne par bailleur : ce qui a été attribué sur votre contingent dans l'année.",
-            columns=_contingent_columns(convention),
-            header_row=3,
-            rows=max(20, len(convention.bailleurs) + 5),
-        )
-        sheets = (README, IDENTIFICATION, contingent, *forms, *reception)
+        declared = _declared_contingents(convention, partner)
+        if declared is not None:
+            codelists[DECLARED_CONTINGENTS] = declared
+        sheets = (README, IDENTIFICATION, contingent_sheet(convention, declared), *forms, *reception)
         if rehousing:
             sheets += (_relogements(convention),)
     return WorkbookSchema(kind=kind, year=year, sheets=sheets, codelists=codelists)
@@ -783,7 +840,7 @@ DEMAND_KIND = "demande"
 # The identification's « partenaire » of the workbook, and the end of its file name.
 DEMAND_ID = "demande"
 # The SNE infocentre's typologies: the last one is « T5 et plus ».
-TYPOLOGIES = ("T1", "T2", "T3", "T4", "T5")
+DEMAND_TYPOLOGIES = ("T1", "T2", "T3", "T4", "T5")
 TYPOLOGY_LABELS = {"T1": "T1", "T2": "T2", "T3": "T3", "T4": "T4", "T5": "T5 et plus"}
 MEASURES = ("demandes", "attributions")
 
@@ -821,7 +878,7 @@ def _columns() -> tuple[Column, ...]:
                "à des ménages déjà locataires du parc social.", "15"),
     ]  # fmt: skip
     for measure, what in (("demandes", "demandes en attente"), ("attributions", "attributions de l'année")):
-        for t in TYPOLOGIES:
+        for t in DEMAND_TYPOLOGIES:
             label = TYPOLOGY_LABELS[t]
             cols.append(
                 _count(f"{measure}_{t.lower()}", f"{measure.capitalize()} {label}",
