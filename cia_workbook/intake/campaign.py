@@ -629,7 +629,7 @@ def eligible(convention: Convention, year: int, rf: ReturnFile) -> bool:
 
 def _demand_file(rf: ReturnFile, year: int) -> bool:
     """This year's Demande workbook of the EPCI (demand.py), judged by `identify`."""
-    from cia_workbook.intake.campaign.demand import is_demand
+    from cia_workbook.intake.demand import is_demand
 
     blocking = {"MODELE_VERSION", "MODELE_ANNEE", "MODELE_CONVENTION"}
     return (

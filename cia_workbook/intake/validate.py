@@ -119,7 +119,7 @@ def _row_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
 
         reception_rules(table, ctx)
     elif sheet.key == "demande":
-        from cia_workbook.intake.campaign.demand import demand_rules
+        from cia_workbook.intake.demand import demand_rules
 
         demand_rules(table, ctx)
 
