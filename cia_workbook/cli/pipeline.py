@@ -455,11 +455,11 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
                 for mistake in filled.mistakes:
                     yield f"  {filled.partner.name} : {mistake}"
         if convention.collects_demand:  # the officer's own Demande workbook, from the SNE
-            from cia_workbook.partners.demo_demand import generate_demand
+            from cia_workbook.partners.demo_demand import attributions_per_commune, generate_demand
             from cia_workbook.schema.sheets import DEMAND_KIND, demand_file_name
 
             name = demand_file_name(y)
-            filled = generate_demand(convention, y, seed)
+            filled = generate_demand(convention, y, seed, attributions_per_commune(convention, y, seed))
             fill_workbook(
                 layout.templates(y) / name, forms / name, filled, schema_for(convention, DEMAND_KIND, y)
             )  # type: ignore[arg-type]

@@ -27,8 +27,29 @@ def _split(rng: random.Random, total: int, shares: dict[str, float]) -> dict[str
     return parts
 
 
-def generate_demand(convention: Convention, year: int, seed: int = 2020) -> FilledReturn:
-    """The officer's Demande workbook for `year`, as typed from the SNE infocentre."""
+def attributions_per_commune(convention: Convention, year: int, seed: int = 2020) -> dict[str, int]:
+    """The demo's attributions of `year` per commune (INSEE code): the bailleurs' rows whose CAL
+    decision falls in the year, so that the Demande workbook agrees with the partners' returns."""
+    from collections import Counter
+
+    from cia_workbook.partners.demo import generate_campaign
+    from cia_workbook.schema.sheets import codelists_for
+
+    insee = {c.display: c.code for c in codelists_for(convention, year)["commune"].codes}
+    counted: Counter[str] = Counter()
+    for filled in generate_campaign(convention, year, seed=seed, mistakes=False):
+        for row in filled.tables.get("attributions", []):
+            cal = row.get("date_cal")
+            if isinstance(cal, dt.date) and cal.year == year and row.get("commune") in insee:
+                counted[insee[row["commune"]]] += 1
+    return dict(counted)
+
+
+def generate_demand(
+    convention: Convention, year: int, seed: int = 2020, attributed: dict[str, int] | None = None
+) -> FilledReturn:
+    """The officer's Demande workbook for `year`, as typed from the SNE infocentre; with
+    `attributed`, each commune's attributions are those and its demand follows from its tension."""
     rng = random.Random(f"{seed}-demande-{year}")
     elapsed = year - convention.info.first_year
     rising = {c for s in convention.sectors[1:] for c in s.communes}
@@ -42,6 +63,11 @@ def generate_demand(convention: Convention, year: int, seed: int = 2020) -> Fill
             1 + (0.05 if commune.insee in rising else -0.01) * elapsed
         )
         attributions = round(demandes / max(tension * rng.uniform(0.85, 1.15), 1.0))
+        if attributed is not None and attributed.get(commune.insee):
+            attributions = attributed[commune.insee]
+            demandes = round(attributions * tension * rng.uniform(0.85, 1.15))
+        elif attributed is not None:  # no attribution there this year: the demand waits
+            attributions = 0
         row = {
             "commune": commune.insee,
             "demandes": demandes,

@@ -631,15 +631,8 @@ class _AnnexesDocument(_BilanDocument):
         )
         available = Emu(self.available_width(False)).pt
         widths = [Pt(w * available) for w in (0.40, 0.12, 0.24, 0.24)]
-        grid = self.doc.add_table(rows=1, cols=4)
-        grid.style = self.doc.styles[TABLE_STYLE]
-        grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-        grid.autofit = False
-        for column, width in zip(grid.columns, widths, strict=True):
-            column.width = width
+        grid = self.fixed_grid(widths)
         header = grid.rows[0]
-        _repeat_header(header)
-        _cant_split(header._tr)
         heads = ("Critère de la charte", "Cible", f"Relogés en {r.year}", f"Depuis {r.first_year} (cumul)")
         for cell, text, width in zip(header.cells, heads, widths, strict=True):
             self.cell_para(cell, text, CELL_HEADER_STYLE, first=True)

@@ -355,16 +355,9 @@ class _BilanDocument:
             widths = fit_columns(cols, texts, available, size) or squeeze_columns(
                 cols, texts, available, size
             )
-        grid = self.doc.add_table(rows=1, cols=len(cols))
-        grid.style = self.doc.styles[TABLE_STYLE]
-        grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-        grid.autofit = False
         emus = [Pt(w) for w in widths]
-        for column, width in zip(grid.columns, emus, strict=True):
-            column.width = width
+        grid = self.fixed_grid(emus)
         header = grid.rows[0]
-        _repeat_header(header)
-        _cant_split(header._tr)
         small = size != TABLE_FONT_PT
         for cell, col, width in zip(header.cells, cols, emus, strict=True):
             cell.text = col.label
@@ -552,6 +545,19 @@ class _BilanDocument:
 
     # -- The document ----------------------------------------------------------------------
 
+    def fixed_grid(self, widths: list) -> Any:
+        """A centred table of the document's style with these column widths (no autofit) and one
+        header row, repeated on every page and never split."""
+        grid = self.doc.add_table(rows=1, cols=len(widths))
+        grid.style = self.doc.styles[TABLE_STYLE]
+        grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+        grid.autofit = False
+        for column, width in zip(grid.columns, widths, strict=True):
+            column.width = width
+        _repeat_header(grid.rows[0])
+        _cant_split(grid.rows[0]._tr)
+        return grid
+
     def build(self):
         """Open the template, lay out the body while the charts are drawn, insert them."""
         from cia_workbook.render import charts
@@ -684,15 +690,8 @@ class _BilanDocument:
         available = Emu(self.available_width(False)).pt
         first = 0.235 * available
         widths = [Pt(first)] + [Pt((available - first) / 3)] * 3
-        grid = self.doc.add_table(rows=1, cols=4)
-        grid.style = self.doc.styles[TABLE_STYLE]
-        grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-        grid.autofit = False
-        for column, width in zip(grid.columns, widths, strict=True):
-            column.width = width
+        grid = self.fixed_grid(widths)
         header = grid.rows[0]
-        _repeat_header(header)
-        _cant_split(header._tr)
         self.cell_para(header.cells[0], "Partenaire", CELL_HEADER_STYLE, first=True)
         for cell, code in zip(header.cells[1:], codes, strict=True):
             self.cell_para(
