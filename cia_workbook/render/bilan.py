@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
@@ -272,12 +272,19 @@ class _BilanDocument:
         paragraph = self.doc.add_paragraph(text)
         if style is not None:
             self.set_style(paragraph, style)
-        return paragraph
+        return self._broken(paragraph)
 
     def heading(self, text: str, level: int = 1, landscape: bool = False):
         self.orient(landscape)
         self.flow()
-        return self.doc.add_heading(text, level)
+        return self._broken(self.doc.add_heading(text, level))
+
+    def _broken(self, paragraph):
+        """The paragraph after a `page_break()` starts its page (« saut de page avant »): a
+        page that happens to be full leaves no blank page, as a break at its end would."""
+        if self.__dict__.pop("_break_before", False):
+            paragraph.paragraph_format.page_break_before = True
+        return paragraph
 
     def orient(self, landscape: bool) -> None:
         """Ask for an orientation: the section changes when the next content is written, so
@@ -289,6 +296,7 @@ class _BilanDocument:
             return
         landscape = self.want_landscape
         section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        self.__dict__.pop("_break_before", None)  # the new section starts a page already
         section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
         width, height = section.page_width, section.page_height
         if (width < height) == landscape:
@@ -296,7 +304,7 @@ class _BilanDocument:
         self.landscape = landscape
 
     def page_break(self) -> None:
-        self.para().add_run().add_break(WD_BREAK.PAGE)
+        self._break_before = True
 
     def available_width(self, landscape: bool | None = None) -> int:
         """Width between the margins (EMU) of a page in the given orientation."""
@@ -393,6 +401,9 @@ class _BilanDocument:
             tbl.append(tr)
         note = self.table_note(table)
         if note:
+            if table.rows:  # the last row goes with its note: a note never starts a page alone
+                for cell in grid.rows[-1].cells:
+                    _keep_with_next(cell)
             self.para(note, NOTE_STYLE)
         if chart and table.chart:
             self.rate_chart(table)
