@@ -209,8 +209,11 @@ def stop_on_sigterm() -> Iterator[None]:
     """For the time of a command: SIGTERM stops it as an exception would (temporary files
     removed, workers stopped), with the exit status 143 of a process ended by SIGTERM."""
 
+    stopped: list[int] = []
+
     def stop(signum, frame):
         sys.stderr.write("\nCommande interrompue (SIGTERM) : arrêt propre, fichiers temporaires retirés.\n")
+        stopped.append(128 + signum)
         raise Stopped(128 + signum)
 
     try:
@@ -222,3 +225,10 @@ def stop_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if stopped:
+            # Every cleanup of the command has run (this is the last resource of its context).
+            # Ending here skips the interpreter's own exit handlers, which would wake the
+            # stopped worker pools through pipes already closed and print a traceback.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(stopped[0])
