@@ -254,6 +254,8 @@ def cases() -> dict[str, Callable[[Path], None]]:
         # -- Cells ----------------------------------------------------------------------------
         "cellule-obligatoire.xlsx": _workbook(rows=[r(quartile=None), r(reference="R2", date_bail=None)]),
         "valeur-hors-liste.xlsx": _workbook(rows=[r(suite="Bail sgné")]),
+        # Last year's template: the State's single contingent, before it declared two.
+        "valeur-ancienne.xlsx": _workbook(rows=[r(contingent="État (contingent préfectoral)")]),
         "nombre-invalide.xlsx": _workbook(rows=[r(ressources="beaucoup")]),
         "nombre-hors-bornes.xlsx": _workbook(rows=[r(age_titulaire=150)]),
         "nombre-texte.xlsx": _workbook(rows=[r(ressources="14\u00a0500,00")]),

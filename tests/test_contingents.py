@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -361,7 +362,16 @@ def test_last_years_state_contingent_reads_as_its_priority_publics_one():
     """A return made before the convention declared the State's contingents (last year's
     template, « État (contingent préfectoral) ») is read on the priority publics' contingent,
     what that contingent counted as then."""
+    from cia_workbook.intake.campaign import read_return
+
     lookup = schema_for(CONVENTION, "bailleur", 2024).codelists["contingent"].lookup()
     assert lookup[normalize("État (contingent préfectoral)")] == "etat-prioritaires"
     assert lookup["etat"] == "etat-prioritaires"
     assert lookup[normalize(FONCTIONNAIRES)] == "etat-fonctionnaires"
+    # Read so, and said: the partner is told which contingent the old value went to.
+    corpus = Path(__file__).parent / "fixtures" / "corpus" / "valeur-ancienne.xlsx"
+    rf = read_return(CONVENTION, 2024, corpus)
+    assert rf.tables["attributions"].frame["contingent"].to_list() == ["etat-prioritaires"]
+    [told] = [f for f in rf.findings if f.code == "VALEUR_ANCIENNE"]
+    assert told.severity == "avertissement" and told.cell == "H4"
+    assert "lue comme « État – publics prioritaires »" in told.message

@@ -61,6 +61,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "feuille-copie.xlsx": [("Attributions (2)", "", "FEUILLE_COPIE_LUE")],
     "cellule-obligatoire.xlsx": [(A, "C5", "CELLULE_OBLIGATOIRE"), (A, "I4", "CELLULE_OBLIGATOIRE")],
     "valeur-hors-liste.xlsx": [(A, "D4", "VALEUR_HORS_LISTE")],
+    "valeur-ancienne.xlsx": [(A, "H4", "VALEUR_ANCIENNE")],
     "nombre-invalide.xlsx": [(A, "M4", "NOMBRE_INVALIDE")],
     "nombre-hors-bornes.xlsx": [(A, "Q4", "NOMBRE_HORS_BORNES")],
     "nombre-texte.xlsx": [(A, "M4", "NOMBRE_TEXTE")],

@@ -344,14 +344,21 @@ def _code_lookup(col: Column, ctx: Context) -> Callable[[str], tuple[Any, Proble
         _CODE_ANSWERS[key] = ((ctx.schema, ctx.convention), {})
     cache = _CODE_ANSWERS[key][1]
     is_qpv = codelist.name == "qpv"
+    former = _former_spellings(codelist)
 
     def look_up(text: str) -> tuple[Any, Problem]:
         if text in cache:
             return cache[text]
         spelled = text
         code = table.get(_normalize(spelled))
-        if code is not None:
-            result: tuple[Any, Problem] = (code, None)
+        if code is not None and _normalize(spelled) in former:  # read, and said how
+            label = codelist.by_code[code].label
+            result: tuple[Any, Problem] = (
+                code,
+                ("VALEUR_ANCIENNE", {"value": spelled, "column": col.header, "read_as": label}),
+            )
+        elif code is not None:
+            result = (code, None)
         elif is_qpv and (old := _other_geography_qpv(ctx, spelled)) is not None:
             result = (None, old)
         else:
@@ -361,6 +368,14 @@ def _code_lookup(col: Column, ctx: Context) -> Callable[[str], tuple[Any, Proble
         return result
 
     return look_up
+
+
+@lru_cache(maxsize=64)
+def _former_spellings(codelist: schema.CodeList) -> frozenset[str]:
+    """The spellings a code list still reads only for older templates (`Code.aliases`, e.g. a
+    réservataire's single contingent before it declared several), that no current code or label has."""
+    current = {_normalize(x) for c in codelist.codes for x in (c.code, c.label, c.display)}
+    return frozenset(_normalize(a) for c in codelist.codes for a in c.aliases) - current
 
 
 @lru_cache(maxsize=64)

@@ -145,6 +145,10 @@ CATALOGUE: dict[str, FindingType] = _types(
     FindingType("CELLULE_OBLIGATOIRE", ERROR, "Cellule obligatoire vide",
                 "La colonne « {column} » est obligatoire{when} et la cellule est vide. "
                 "Renseignez-la."),
+    FindingType("VALEUR_ANCIENNE", WARNING, "Valeur d'un ancien modèle",
+                "« {value} » est une valeur d'un modèle précédent pour « {column} » : elle a été lue comme "
+                "« {read_as} ». Si ce n'est pas le bon choix, choisissez la valeur dans la liste déroulante "
+                "du modèle de l'année."),
     FindingType("VALEUR_HORS_LISTE", ERROR, "Valeur hors liste",
                 "« {value} » n'est pas une valeur autorisée pour « {column} ».{hint} "
                 "Choisissez une valeur dans la liste déroulante."),
