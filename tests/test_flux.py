@@ -74,7 +74,18 @@ SPEC = {
         ),
     ],
 }
+# The State declares two contingents: each is its own line of the flux report, and its civil
+# servants' one is not held to the priority-publics target in its contribution.
+PP, FONC = "État – publics prioritaires", "État – fonctionnaires et agents de l'État"
+PRIORITY = "Ménage reconnu DALO"
+for _year in SPEC:
+    SPEC[_year] += [
+        (PP, "T2", "Alès (30007)", "Hors QPV", "Bail signé", "1", PRIORITY),
+        (PP, "T3", "Alès (30007)", "Hors QPV", "Bail signé", "2", "Aucune catégorie prioritaire"),
+        (FONC, "T3", "Anduze (30010)", "Hors QPV", "Bail signé", "3", "Aucune catégorie prioritaire"),
+    ]
 MADE_AVAILABLE = {2023: 6, 2024: 9}
+STATE_MADE_AVAILABLE = {PP: 4, FONC: 2}
 
 
 def rows_of(year: int) -> list[dict]:
@@ -99,6 +110,11 @@ def workdir(tmp_path_factory, campaign_factory_root):
             contingent_row(bailleur="SFHE", logements_mis_a_disposition=MADE_AVAILABLE[year], baux_signes=1)
         ]
         make_return(return_path(folder, "action-logement", year), "action-logement", declared, year=year)
+        state = [
+            contingent_row(bailleur="SFHE", contingent=c, logements_mis_a_disposition=n, baux_signes=1)
+            for c, n in STATE_MADE_AVAILABLE.items()
+        ]
+        make_return(return_path(folder, "etat", year), "etat", state, year=year)
         result = run(folder, "consolidate", "--year", str(year))
         assert result.exit_code == 0, result.output
     return folder
@@ -128,6 +144,8 @@ def test_flux_report_per_reservataire(workdir, year):
     assert rows[AL] == [MADE_AVAILABLE[year], *expected(year, AL)]
     own = rows["Contingent propre du bailleur"]
     assert own[0] is None and own[1:] == expected(year, "Contingent propre du bailleur")
+    for line, made in STATE_MADE_AVAILABLE.items():  # each of the State's contingents
+        assert rows[line] == [made, *expected(year, line)], line
     assert rows["Total"][1] == len(SPEC[year])
 
 
@@ -161,3 +179,15 @@ def test_reservataire_contribution(workdir, year):
     assert sfhe[4:7] == [len(in_qpv), len(q234), pytest.approx(len(q234) / len(in_qpv))]
     assert sfhe[3] == pytest.approx(0.25)  # the target of the objective outside QPV
     assert "Ensemble des bailleurs" in rows
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_state_contribution_holds_only_its_priority_contingent_to_the_target(workdir, year):
+    wb = openpyxl.load_workbook(workdir / "outputs" / str(year) / "flux" / f"contribution-{year}-etat.xlsx")
+    rows = {r[0]: r[1:] for r in table(wb["Contribution"])}
+    sfhe = rows["SFHE"]
+    mine = [r for r in SPEC[year] if r[0] in (PP, FONC) and r[4] == "Bail signé"]
+    out_qpv = [r for r in mine if r[3].startswith("Hors")]
+    assert sfhe[0:2] == [len(out_qpv), sum(r[5] == "1" for r in out_qpv)]  # both contingents
+    held = [r for r in mine if r[0] == PP]  # the civil servants' contingent is exempt
+    assert sfhe[8:10] == [len(held), sum(r[6] == PRIORITY for r in held)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from cia_workbook.consolidate.frames import BAIL, CAL, ON_CONTINGENT, OUT_QPV, PARTNER, campaign_frame, rates
+from cia_workbook.consolidate.reservataires import PRIORITY_OBJECTIVE
 from cia_workbook.consolidate.tables import Rate
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
@@ -65,8 +66,7 @@ def _grouped(frame: pl.DataFrame, keys: list[str]) -> dict:
 def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFrame) -> list[BailleurFlux]:
     """One flux report per bailleur whose return is used; `frame` the year's flagged attribution rows."""
     year_frame = frame.filter(CAL | BAIL).with_columns(pl.col("typologie").fill_null(NO_TYPOLOGY))
-    sheet = schema.schema_for(convention, "reservataire", campaign.year).sheet("contingent")
-    declared = campaign_frame(campaign, "contingent", sheet)
+    declared = _declared_by_contingent(campaign, convention)
     usable = campaign.usable()
     out = []
     for b in convention.bailleurs:
@@ -76,10 +76,10 @@ def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFr
         flux = BailleurFlux(b.id, b.name, usable[b.id].name)
         by_contingent = _grouped(rows, ["contingent"])
         made = {
-            r[PARTNER]: r["logements_mis_a_disposition"]
+            r[CODE]: r["logements_mis_a_disposition"]
             for r in declared.filter(pl.col("bailleur") == b.id).iter_rows(named=True)
         }
-        for code in [schema.CONTINGENT_OWN, *(r.id for r in convention.reservataires)]:
+        for code in [schema.CONTINGENT_OWN, *(c.code for c in convention.contingents)]:
             counts = by_contingent.get(code)
             if counts is None and code not in made:
                 continue
@@ -100,13 +100,34 @@ def reservataire_contributions(
     bailleurs = [b.id for b in convention.bailleurs if b.id in campaign.usable()]
     out = []
     for r in convention.reservataires:
-        rows = frame.filter(pl.col("contingent") == r.id)
+        mine = [x for x in convention.contingents if x.partner == r.id]
+        rows = frame.filter(pl.col("contingent").is_in([x.code for x in mine]))
+        # The priority-publics objective on the contingents held to it only (not the State's
+        # civil servants' one), as in the bilan.
+        held = rows.filter(pl.col("contingent").is_in([x.code for x in mine if x.priority_target]))
         c = ReservataireContribution(r.id, r.name)
+        by_bailleur = rates(convention, year, rows, ON_CONTINGENT, PARTNER, bailleurs)
+        held_by_bailleur = rates(convention, year, held, ON_CONTINGENT, PARTNER, bailleurs)
         c.rates = {
-            **rates(convention, year, rows, ON_CONTINGENT, PARTNER, bailleurs),
-            "": rates(convention, year, rows, ON_CONTINGENT),
+            b: {**by_bailleur[b], PRIORITY_OBJECTIVE: held_by_bailleur[b][PRIORITY_OBJECTIVE]}
+            for b in bailleurs
+        }
+        c.rates[""] = {
+            **rates(convention, year, rows, ON_CONTINGENT),
+            PRIORITY_OBJECTIVE: rates(convention, year, held, ON_CONTINGENT)[PRIORITY_OBJECTIVE],
         }
         used = campaign.usable().get(r.id)
         c.declared_file = used.name if used is not None else ""
         out.append(c)
     return out
+
+
+CODE = "_contingent"  # in `_declared_by_contingent`: the contingent a declared row is about
+
+
+def _declared_by_contingent(campaign: Campaign, convention: Convention) -> pl.DataFrame:
+    """The réservataires' Contingent rows with the contingent each is about: its « Contingent »
+    column where the réservataire declares several, else the réservataire's single one (its id)."""
+    declared = campaign_frame(campaign, "contingent", schema.any_contingent_sheet(convention))
+    code = pl.col("contingent") if "contingent" in declared.columns else pl.lit(None, pl.String)
+    return declared.with_columns(pl.coalesce(code, pl.col(PARTNER)).alias(CODE))

@@ -92,7 +92,7 @@ class _Book:
 def _contingent_names(convention: Convention) -> dict[str, str]:
     return {
         schema.CONTINGENT_OWN: "Contingent propre du bailleur",
-        **{r.id: r.name for r in convention.reservataires},
+        **{c.code: c.label for c in convention.contingents},
     }
 
 
