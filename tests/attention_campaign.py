@@ -54,7 +54,7 @@ def household_rows(year: int, partner: str) -> list[dict[str, Any]]:
             "commune": qpv.communes[0] if in_qpv else "30007",
             "qpv": qpv.code if in_qpv else "HORS_QPV",
             "zone_locale": "NON",
-            "contingent": "action-logement" if i % 4 == 1 else "PROPRE",
+            "contingent": {1: "action-logement", 2: "etat-fonctionnaires"}.get(i % 8, "PROPRE"),
             "quartile": str(1 + i % 4),
             "categorie": CATEGORIES[(i + (year % 2)) % 3],
             "taille_menage": adults + kids,

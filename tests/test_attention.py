@@ -57,8 +57,10 @@ def test_attention_groups_per_category_and_contingent(consolidated, year):
     _check_attention_row(
         by_contingent["Contingent propre des bailleurs"], [r for r in rows if r["contingent"] == "PROPRE"]
     )
-    al = CONVENTION.partners_by_id["action-logement"].name
-    _check_attention_row(by_contingent[al], [r for r in rows if r["contingent"] == "action-logement"])
+    # One line per contingent of the convention (the State's two among them).
+    assert {r["contingent"] for r in rows} >= {"PROPRE", "action-logement", "etat-fonctionnaires"}
+    for line in CONVENTION.contingents:
+        _check_attention_row(by_contingent[line.label], [r for r in rows if r["contingent"] == line.code])
     _check_attention_row(by_contingent["Tous contingents"], rows)
 
 

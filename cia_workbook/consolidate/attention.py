@@ -121,10 +121,11 @@ def attention_tables(convention: Convention, frame: pl.DataFrame) -> list[Indica
         note=note + " Catégorie : la plus haute du ménage.",
         total_row=True,
     )
-    res = convention.reservataires
-    by_contingent = counts(leased, measures, "contingent", [CONTINGENT_OWN, *(p.id for p in res)])
+    # One line per contingent of the convention (the State's two), as the bailleurs code them.
+    res = convention.contingents
+    by_contingent = counts(leased, measures, "contingent", [CONTINGENT_OWN, *(c.code for c in res)])
     rows = [{"perimetre": "Contingent propre des bailleurs", **by_contingent[CONTINGENT_OWN]}]
-    rows += [{"perimetre": p.name, **by_contingent[p.id]} for p in res]
+    rows += [{"perimetre": c.label, **by_contingent[c.code]} for c in res]
     rows.append({"perimetre": "Tous contingents", **counts(leased, measures)})
     cols = _columns(Col("perimetre", "Contingent", "text"), universe, gs)
     by_res = IndicatorTable(
