@@ -28,11 +28,16 @@ ROWS = {
 }
 
 
-def leases(year: int, n: int, q1: int, prefix: str) -> list[dict]:
+# Leases of FDI Habitat on the State's priority-publics contingent: (n, of which 1st quartile).
+STATE = "État – publics prioritaires"
+STATE_ROWS = {2021: (2, 1), 2022: (4, 3)}
+
+
+def leases(year: int, n: int, q1: int, prefix: str, **more) -> list[dict]:
     return [
         attribution(
             reference=f"{prefix}-{year}-{i}", date_cal=dt.date(year, 3, 15), date_bail=dt.date(year, 4, 2),
-            quartile="1" if i < q1 else "3", ressources=None,
+            quartile="1" if i < q1 else "3", ressources=None, **more,
         )
         for i in range(n)
     ]  # fmt: skip
@@ -76,6 +81,9 @@ def report(tmp_path_factory):
         make_return(
             folder / "forms" / str(year) / f"{pid}.xlsx", pid, leases(year, n, q1, pid[:2].upper()), year=year
         )
+    for year, (n, q1) in STATE_ROWS.items():
+        rows = leases(year, n, q1, "FDI", contingent=STATE)
+        make_return(folder / "forms" / str(year) / "fdi-habitat.xlsx", "fdi-habitat", rows, year=year)
     result = run(folder, "mi-parcours", catch=False)  # the year: the convention's annee_mi_parcours
     assert result.exit_code == 0, result.output
     path = folder / "outputs" / "2022" / midterm_docx_name(2022)
@@ -99,6 +107,9 @@ def test_rates_per_bailleur_over_the_years_and_gap_to_target(report):
         figure = f"{gap:.0f}" if gap.is_integer() else f"{gap:.1f}".replace(".", ",")
         unit = "points" if abs(gap) >= 2 else "point"
         assert rows[name]["Écart à la cible 2022"].replace("\u2212", "-") == f"{figure} {unit}"
+    # The réservataires per contingent, as in the bilan: the State's priority-publics one.
+    for year, (n, q1) in STATE_ROWS.items():
+        assert rows[STATE][str(year)] == percent(q1, n), year
 
 
 def test_what_it_would_have_taken(report):

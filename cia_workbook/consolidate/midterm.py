@@ -65,7 +65,7 @@ def midterm(convention: Convention, campaigns: Mapping[int, Campaign], year: int
     period = [y for y in convention.years if first <= y <= year]
     years = [y for y in period if y in campaigns]
     bilans = {y: consolidate(convention, dict(campaigns), y) for y in years}
-    names = {p.id: p.name for p in convention.partners}
+    names = {p.id: p.name for p in convention.partners} | {c.code: c.label for c in convention.contingents}
     next_year = year + 1 if year + 1 in convention.years else year
     last = bilans[year] if year in bilans else bilans[years[-1]]
     tables: list[IndicatorTable] = []
@@ -97,7 +97,8 @@ def _scopes(convention: Convention, bilans: Mapping[int, Bilan]) -> list[tuple[s
     seen = {pid for b in bilans.values() for pid in b.objectives["hors_qpv_q1"]}
     out = [(p.id, "bailleur", "objectives") for p in convention.bailleurs if p.id in seen]
     out.append((TERRITORY, "territoire", "objectives"))
-    out += [(p.id, "reservataire", "reservataires") for p in convention.reservataires]
+    # The réservataires' rates are per contingent (the bilan's `reservataires` is keyed by code).
+    out += [(c.code, "reservataire", "reservataires") for c in convention.contingents]
     return out
 
 
