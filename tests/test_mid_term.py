@@ -110,6 +110,11 @@ def test_rates_per_bailleur_over_the_years_and_gap_to_target(report):
     # The réservataires per contingent, as in the bilan: the State's priority-publics one.
     for year, (n, q1) in STATE_ROWS.items():
         assert rows[STATE][str(year)] == percent(q1, n), year
+    # The State's civil servants' contingent is not held to the priority-publics target.
+    title = next(t for t in tables if t.endswith(": taux par année") and t.startswith("Publics prioritaires"))
+    civil = by_partner(tables[title])["État – fonctionnaires et agents de l'État"]
+    assert civil["Écart à la cible 2022"] == "sans objectif" and civil["Cible 2022"] in ("", "–")
+    assert by_partner(tables[title])[STATE]["Cible 2022"] != civil["Cible 2022"]
 
 
 def test_what_it_would_have_taken(report):

@@ -36,7 +36,7 @@ def wanted(convention: Convention, code: str) -> tuple[str, str]:
 def shortfall(rate: Rate | None) -> int | None:
     """How many more households the numerator needed to reach the target: ceil(target × universe)
     − numerator, never below 0; None without universe or target."""
-    if rate is None or not rate.denominator or rate.target is None:
+    if rate is None or not rate.denominator or rate.target is None or rate.exempt:
         return None
     needed = math.ceil(rate.target * rate.denominator / 100 - 1e-9)
     return max(needed - rate.numerator, 0)
@@ -131,10 +131,13 @@ def _rates_table(convention, bilans, years, year, code, names, objective_names) 
             row[f"taux_{y}"] = rate.value if rate is not None else None
         last = rates.get(year)
         value = last.value if last is not None else None
-        row["cible"] = None if target is None else target / 100
-        row["ecart"] = (
-            "–" if value is None or target is None else frformat.points(round(value * 100 - target, 1))
-        )
+        if last is not None and last.exempt:  # a contingent not held to this objective
+            row["cible"], row["ecart"] = None, "sans objectif"
+        else:
+            row["cible"] = None if target is None else target / 100
+            row["ecart"] = (
+                "–" if value is None or target is None else frformat.points(round(value * 100 - target, 1))
+            )
         rows.append(row)
     tests = [y for y in years if y in convention.info.test_years]
     return IndicatorTable(
@@ -182,7 +185,7 @@ def _shortfall_table(convention, bilans, years, code, names) -> IndicatorTable:
         + ", 2 de plus auraient dû aller "
         + wanted_
         + " pour atteindre la cible de l'année (cible × univers arrondi à l'unité supérieure, moins le "
-        "numérateur) ; 0 : cible atteinte ; – : pas d'univers cette année-là.",
+        "numérateur) ; 0 : cible atteinte ; – : pas d'univers cette année-là, ou contingent sans objectif.",
     )
 
 
