@@ -71,14 +71,15 @@ def synthetic_convention_text(n_bailleurs: int, rows: int) -> str:
     """The embedded convention with `n_bailleurs` generated bailleurs sized to hold `rows` rows.
 
     Réservataires, geography, targets and thresholds stay those of the embedded convention; the
-    rehousing charter (and its operator) is left out: this benchmark is about attributions.
+    rehousing charter (and its operator), the bailleurs' reception points and the actions (whose
+    indicators refer to both) are left out: this benchmark is about attributions.
     """
     from cia_workbook.convention.settings import embedded_convention_text
     from cia_workbook.partners.demo import TURNOVER
 
     kept = []
     for header, body in _sections(embedded_convention_text()):
-        if header.startswith("[charte_relogement") or header.startswith("[[charte_relogement"):
+        if header.startswith(("[charte_relogement", "[[charte_relogement", "[[lieux_accueil", "[[actions")):
             continue
         if header == "[[partenaires]]":
             if tomllib.loads(body.replace("[[partenaires]]", "", 1)).get("type") != "reservataire":

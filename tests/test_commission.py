@@ -248,3 +248,38 @@ def figures_masked(found):
 def test_the_first_annexes_have_no_decision_yet(workdir, cycle):
     _, text = tables(workdir / "outputs" / "2022" / annexes_docx_name(2022))
     assert "Aucune décision de la commission" in text
+
+
+def test_a_workbook_that_is_not_the_commissions_is_told_and_left_out(workdir, cycle, tmp_path):
+    from cia_workbook.intake.commission import read_commission
+
+    broken = tmp_path / "commission-2023.xlsx"
+    broken.write_text("ceci n'est pas un classeur")
+    decisions, found = read_commission(broken, 2023, set(), 2024)
+    assert decisions == [] and [f.code for f in found] == ["COMMISSION_MODELE"]
+    assert "fichier illisible" in found[0].message and "commission-2023.xlsx" in found[0].message
+    # The filled workbook of 2023 dropped as that of 2022: its identification says 2023.
+    other = tmp_path / "commission-2022.xlsx"
+    shutil.copy(workdir / "commission" / "commission-2023.xlsx", other)
+    decisions, found = read_commission(other, 2022, set(), 2024)
+    assert decisions == [] and [f.code for f in found] == ["COMMISSION_MODELE"]
+    assert "son identification désigne" in found[0].message and "2023" in found[0].message
+
+
+def test_a_session_date_typed_with_its_time_is_read(workdir, cycle, tmp_path):
+    from cia_workbook.intake.commission import read_commission
+    from cia_workbook.intake.rehousing_rules import household_key
+
+    wb = openpyxl.load_workbook(workdir / "commission" / "commission-2023.xlsx")
+    ws = wb[CASES_SHEET]
+    col = {c.key: i + 1 for i, c in enumerate(columns(2023))}
+    row = next(r for r in range(FIRST_ROW, ws.max_row + 1) if ws.cell(r, 1).value == "PSJ-011")
+    ws.cell(row, col["date_seance"], dt.datetime(2024, 2, 1, 14, 30))
+    path = tmp_path / "commission-2023.xlsx"
+    wb.save(path)
+    decisions, found = read_commission(path, 2023, {household_key(c) for c in ENTERED}, 2024)
+    assert {(d.case, d.session) for d in decisions} == {
+        ("PSJ-011", D(2024, 2, 1)),
+        ("PSJ-012", D(2024, 4, 15)),
+    }
+    assert found == []

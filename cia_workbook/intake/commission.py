@@ -1,8 +1,9 @@
 """Validation stage of the coordination commission's work: a filled `commission-<année>.xlsx` in,
 its decisions and the findings on its rows out (file, sheet, cell, in French).
 
-The workbook is small and saved by the officer (Excel or LibreOffice): it is read with openpyxl,
-its columns found by their headers. A row with an error is left out and named; the other rows
+The workbook is small and saved by the officer (Excel or LibreOffice): it is read as the partners'
+returns are (`reader.read_workbook`: the same zip and extent safety, every cell as text), its
+columns found by their headers. A row with an error is left out and named; the other rows
 are kept, each decision standing on its own.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zipfile
 from collections.abc import Collection
 from functools import partial
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from xlsxwriter.utility import xl_col_to_name
 
 from cia_workbook.consolidate.commission import DECISIONS, Decision
+from cia_workbook.intake.reader import read_workbook
 from cia_workbook.intake.rehousing_rules import household_key
 from cia_workbook.partners.commission import CASES_SHEET, ID_KIND, ID_SHEET, columns
 from cia_workbook.schema.findings import Finding, finding
@@ -25,7 +26,8 @@ from cia_workbook.schema.sheets import normalize
 
 NAME = re.compile(r"^commission-(\d{4})\.xlsx$", re.IGNORECASE)
 _TEXT_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00:00)?$")
+# A date cell reads "2025-03-12 00:00:00" (its time, when one was typed, is dropped).
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
 def book_year(path: Path) -> int | None:
@@ -50,41 +52,35 @@ def read_commission(
 
     `known`: household keys (`household_key`) of every case the rehousing returns mention up to
     `last`, the bilan's year."""
-    import openpyxl  # only when the commission's folder holds a workbook: a consolidation imports none otherwise
-
     path = Path(path)
     name = path.name
-    try:
-        wb = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        return [], [
-            finding("COMMISSION_MODELE", name, detail=f"fichier illisible : {type(exc).__name__}", year=year)
-        ]
-    if CASES_SHEET not in wb.sheetnames:
+    result = read_workbook(path)
+    if result.workbook is None:
+        what = result.findings[0].type.title.lower() if result.findings else "format inconnu"
+        return [], [finding("COMMISSION_MODELE", name, detail=f"fichier illisible : {what}", year=year)]
+    sheets = {sheet.title: sheet for sheet in result.workbook.sheets}
+    if CASES_SHEET not in sheets:
         return [], [finding("COMMISSION_MODELE", name, detail=f"pas de feuille « {CASES_SHEET} »", year=year)]
-    if ID_SHEET in wb.sheetnames:
-        ident = wb[ID_SHEET]
-        if ident["A1"].value != ID_KIND or str(ident["B1"].value) != str(year):
+    if ID_SHEET in sheets:
+        kind, book = sheets[ID_SHEET].cell("A1"), sheets[ID_SHEET].cell("B1")
+        if kind != ID_KIND or book != str(year):
             return [], [
                 finding(
                     "COMMISSION_MODELE",
                     name,
-                    detail=f"son identification désigne « {ident['A1'].value} {ident['B1'].value} »",
+                    detail=f"son identification désigne « {kind} {book} »",
                     year=year,
                 )
             ]
-    ws = wb[CASES_SHEET]
+    ws = sheets[CASES_SHEET]
     headers = {normalize(c.header): c.key for c in columns(year)}
     header_row, where = None, {}
-    for r, row in enumerate(ws.iter_rows(min_row=1, max_row=10, values_only=True), start=1):
-        keys = {headers.get(normalize(v)) for v in row if isinstance(v, str)}
+    for r in range(1, min(ws.height, 10) + 1):
+        row = ws.row_values(r)
+        keys = {headers.get(normalize(v)) for v in row if v}
         if {"id", "date_seance", "decision"} <= keys:
             header_row = r
-            where = {
-                headers[normalize(v)]: i
-                for i, v in enumerate(row)
-                if isinstance(v, str) and normalize(v) in headers
-            }
+            where = {headers[normalize(v)]: i for i, v in enumerate(row) if v and normalize(v) in headers}
             break
     if header_row is None:
         return [], [
@@ -100,8 +96,8 @@ def read_commission(
     allowed = DECISIONS.lookup()
     decisions: list[Decision] = []
     findings: list[Finding] = []
-    for r, row in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
-        value = partial(_value, row, where)
+    for r in range(header_row + 1, ws.height + 1):
+        value = partial(_value, ws.row_values(r), where)
         cell = partial(_cell, where, r)
         ident, date, code, text = value("id"), value("date_seance"), value("decision"), value("precisions")
         if date is None and code is None and text is None:
@@ -185,22 +181,17 @@ def read_commission(
     return decisions, sorted(findings, key=Finding.sort_key)
 
 
-def _value(row: tuple, where: dict[str, int], key: str):
+def _value(row: list[str], where: dict[str, int], key: str) -> str | None:
     i = where.get(key)
-    v = row[i] if i is not None and i < len(row) else None
-    return v.strip() or None if isinstance(v, str) else v
+    return (row[i].strip() or None) if i is not None and i < len(row) else None
 
 
 def _cell(where: dict[str, int], r: int, key: str) -> str:
     return f"{xl_col_to_name(where[key])}{r}"
 
 
-def _date(value) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
+def _date(text: str) -> dt.date | None:
+    """A date cell ("2025-03-12 00:00:00") or a date typed as text (12/03/2025)."""
     try:
         if m := _TEXT_DATE.match(text):
             return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
