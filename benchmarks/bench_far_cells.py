@@ -118,7 +118,7 @@ def extent_cost(work: Path, rows: int, repeat: int) -> None:
 
     from cia_workbook.convention.settings import load_convention
     from cia_workbook.intake import reader
-    from cia_workbook.intake.campaign import read_return
+    from cia_workbook.intake.files import read_return
 
     convention = load_convention()
     path = work / f"large-{rows}.xlsx"

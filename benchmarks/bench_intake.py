@@ -23,7 +23,7 @@ import fastexcel
 import xlsxwriter
 
 from cia_workbook.convention.settings import load_convention
-from cia_workbook.intake.campaign import read_return
+from cia_workbook.intake.files import read_return
 from cia_workbook.intake.reader import read_workbook
 from cia_workbook.intake.validate import SHEETS_NOT_JUDGED
 from cia_workbook.schema import sheets as schema

@@ -74,7 +74,7 @@ def workers_here(monkeypatch) -> None:
     `intake.worker_context`)."""
     import inspect
 
-    from cia_workbook.intake import campaign as intake
+    from cia_workbook.intake import pool as intake
 
     init = intake.Workers.__init__
 

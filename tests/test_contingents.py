@@ -362,7 +362,7 @@ def test_last_years_state_contingent_reads_as_its_priority_publics_one():
     """A return made before the convention declared the State's contingents (last year's
     template, « État (contingent préfectoral) ») is read on the priority publics' contingent,
     what that contingent counted as then."""
-    from cia_workbook.intake.campaign import read_return
+    from cia_workbook.intake.files import read_return
 
     lookup = schema_for(CONVENTION, "bailleur", 2024).codelists["contingent"].lookup()
     assert lookup[normalize("État (contingent préfectoral)")] == "etat-prioritaires"

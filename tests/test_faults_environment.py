@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from campaign import CONVENTION, YEAR, edit_return, return_path, run, workers_here
 
-from cia_workbook.intake import campaign as intake
+from cia_workbook.intake import files as intake
 from cia_workbook.schema.sheets import schema_for
 
 ATTRIBUTIONS = schema_for(CONVENTION, "bailleur", YEAR).sheet("attributions")

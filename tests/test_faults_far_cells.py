@@ -201,7 +201,7 @@ def test_the_openpyxl_reader_does_not_trust_the_size_a_sheet_declares(make_campa
     script = f"""
 import json, sys
 from cia_workbook.convention.settings import load_convention
-from cia_workbook.intake.campaign import read_return
+from cia_workbook.intake.files import read_return
 conv = load_convention()
 out = {{}}
 for engine in ("calamine", "openpyxl"):
@@ -263,14 +263,14 @@ def test_an_opendocument_return_with_a_far_cell_is_refused_with_the_sheet_and_th
 # process of the command (workers are forked, so they inherit it).
 KILL_SEMIGA = """
 import os
-from cia_workbook.intake import campaign as intake
-_read = intake.read_workbook
+from cia_workbook.intake import files, pool
+_read = files.read_workbook
 def read_workbook(path, *args, **kwargs):
     if "semiga" in str(path):
         os.abort()
     return _read(path, *args, **kwargs)
-intake.read_workbook = read_workbook
-intake.available_cores = lambda: 2
+files.read_workbook = read_workbook
+pool.available_cores = lambda: 2
 """
 
 

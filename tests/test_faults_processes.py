@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from campaign import YEAR, run
 
-from cia_workbook.intake.campaign import POOL_MIN_FILES, available_cores
+from cia_workbook.intake.pool import POOL_MIN_FILES, available_cores
 
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to watch processes"),
@@ -33,7 +33,7 @@ BUSY_VALIDATE = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    import cia_workbook.intake.campaign as intake
+    import cia_workbook.intake.pool as intake
 
     read = intake._worker_read
 

@@ -12,7 +12,9 @@ import pytest
 from workbooks import CONVENTION, attribution, contingent_row, make_return
 
 from cia_workbook.cli import console
-from cia_workbook.intake.campaign import collect_campaign, contingents_counts, expand_sources, read_return
+from cia_workbook.intake.campaign import collect_campaign
+from cia_workbook.intake.crosscheck import contingents_counts
+from cia_workbook.intake.files import expand_sources, read_return
 
 
 def test_newest_version_is_used_and_older_ones_listed(tmp_path):

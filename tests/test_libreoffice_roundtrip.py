@@ -16,6 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from cia_workbook.consolidate import objective_rates
 from cia_workbook.convention.settings import OBJECTIVE_CODES, load_convention
+from cia_workbook.intake.files import read_return
 from cia_workbook.intake.model import Table
 from cia_workbook.partners.templates import SYNTHESE_FIRST_ROW
 from cia_workbook.schema import sheets as schema
@@ -134,18 +135,10 @@ def test_synthese_recalculated_by_libreoffice_gives_the_consolidation_rates(fmt)
     _assert_synthese_matches_consolidation(_fixture("bailleur", fmt))
 
 
-def _intake():
-    intake = pytest.importorskip("cia_workbook.intake.campaign")
-    if not hasattr(intake, "read_return"):
-        pytest.skip("cia_workbook.intake.campaign.read_return n'existe pas encore")
-    return intake
-
-
 @pytest.mark.parametrize("fmt", ["xlsx", "ods"])
 @pytest.mark.parametrize("kind", ["bailleur", "reservataire"])
 def test_reader_recognises_libreoffice_returns(kind, fmt):
-    intake = _intake()
-    rf = intake.read_return(CONVENTION, YEAR, _fixture(kind, fmt))
+    rf = read_return(CONVENTION, YEAR, _fixture(kind, fmt))
     assert rf.identity is not None, [f.code for f in rf.findings]
     expected = EXPECTED_ID[kind]
     assert (rf.identity.schema_version, rf.identity.partner_id, rf.identity.kind, rf.identity.year) == (

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from workbooks import CONVENTION, attribution, make_return
 
-from cia_workbook.intake.campaign import read_return
+from cia_workbook.intake.files import read_return
 from cia_workbook.intake.reader import read_workbook
 from cia_workbook.intake.validate import validate_workbook
 from cia_workbook.schema.sheets import ATTRIBUTIONS

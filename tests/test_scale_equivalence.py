@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from cia_workbook.cli.commands import ReadingBar, main
 from cia_workbook.consolidate import consolidate
 from cia_workbook.convention.settings import load_convention
-from cia_workbook.intake.campaign import collect_campaign, expand_sources, read_return
+from cia_workbook.intake.campaign import collect_campaign
+from cia_workbook.intake.files import expand_sources, read_return
 from cia_workbook.partners.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
 from cia_workbook.partners.templates import template_filename, write_template
 from cia_workbook.schema.sheets import schema_for
@@ -172,7 +173,7 @@ def test_reading_a_return_and_writing_its_copy_do_not_load_openpyxl(forms, tmp_p
     code = (
         "import sys, datetime as dt\nfrom pathlib import Path\n"
         "from cia_workbook.convention.settings import load_convention\n"
-        "from cia_workbook.intake.campaign import read_return\n"
+        "from cia_workbook.intake.files import read_return\n"
         "from cia_workbook.partners.feedback import write_corrected_copy\n"
         f"rf = read_return(load_convention(), {YEAR}, Path({str(faulty)!r}))\n"
         "assert rf.findings and rf.reader == 'calamine'\n"
@@ -198,7 +199,7 @@ def _bilan_view(campaign) -> tuple:
 
 
 def test_consolidation_from_a_warm_cache_equals_a_cold_one(forms, tmp_path, monkeypatch):
-    from cia_workbook.intake import campaign as intake
+    from cia_workbook.intake import files as intake
     from cia_workbook.intake.cache import ReturnCache
 
     cold = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
@@ -302,7 +303,8 @@ def test_validate_on_workers_writes_the_same_answers_as_one_file_at_a_time(forms
 
 
 def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path, monkeypatch):
-    from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES, Workers
+    from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES
+    from cia_workbook.intake.pool import Workers
     from cia_workbook.partners import feedback
 
     folder = forms
@@ -357,7 +359,7 @@ def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_mi
 ):
     import json
 
-    from cia_workbook.intake import campaign as intake
+    from cia_workbook.intake import files as intake
     from cia_workbook.intake.cache import ReturnCache
 
     stamped = []

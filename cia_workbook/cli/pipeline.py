@@ -17,8 +17,8 @@ from cia_workbook.convention.settings import Convention
 
 if TYPE_CHECKING:
     from cia_workbook.intake.cache import ReturnCache
-    from cia_workbook.intake.campaign import Progress
     from cia_workbook.intake.model import Campaign
+    from cia_workbook.intake.pool import Progress
     from cia_workbook.partners.feedback import StaleCopies
     from cia_workbook.schema.findings import Finding
 
@@ -67,7 +67,9 @@ def run_validation(
     forms folder), the copies of earlier runs that are no longer due are removed too (see
     `feedback.remove_stale_copies`).
     """
-    from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES, Workers, collect_campaign, expand_sources
+    from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES, collect_campaign
+    from cia_workbook.intake.files import expand_sources
+    from cia_workbook.intake.pool import Workers
     from cia_workbook.partners.feedback import (
         CopyOnRead,
         StaleCopies,
@@ -318,7 +320,7 @@ def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
     fork does not copy): it lays out documents."""
     import multiprocessing
 
-    from cia_workbook.intake.campaign import available_cores
+    from cia_workbook.intake.pool import available_cores
 
     if "fork" not in multiprocessing.get_all_start_methods() or available_cores() < 2:
         return lambda quiet=False: None if quiet else work()

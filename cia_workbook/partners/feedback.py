@@ -24,7 +24,7 @@ from cia_workbook.partners import excel
 from cia_workbook.schema.findings import Finding, finding
 
 if TYPE_CHECKING:
-    from cia_workbook.intake.campaign import Workers
+    from cia_workbook.intake.pool import Workers
     from cia_workbook.partners.xlsx_copy import CorrectionsSheet, Mark
 
 CORRECTIONS_TITLE = "Corrections"
