@@ -173,17 +173,17 @@ def test_consolidate_on_a_full_disk_stops_with_a_message_and_leaves_nothing_half
 def test_a_file_gone_during_validate_is_named_and_the_others_still_judged(make_campaign, monkeypatch, how):
     workdir = make_campaign()
     gone = return_path(workdir, "semiga")
-    read_return = intake.read_return
+    opened = intake._opened
 
-    def taken_away(convention, year, path, *args, **kwargs):
+    def taken_away(path, *args, **kwargs):
         if Path(path).name == gone.name and gone.exists():  # listed, then gone before it is read
             if how == "supprimé":
                 gone.unlink()
             else:
                 gone.rename(workdir / gone.name)
-        return read_return(convention, year, path, *args, **kwargs)
+        return opened(path, *args, **kwargs)
 
-    monkeypatch.setattr(intake, "read_return", taken_away)
+    monkeypatch.setattr(intake, "_opened", taken_away)
     workers_here(monkeypatch)
     result = run(workdir, "validate", "--year", str(YEAR))
     out = result.output

@@ -25,7 +25,7 @@ from cia_workbook.cli.commands import ReadingBar, main
 from cia_workbook.consolidate import consolidate
 from cia_workbook.convention.settings import load_convention
 from cia_workbook.intake.campaign import collect_campaign
-from cia_workbook.intake.files import expand_sources, read_return
+from cia_workbook.intake.files import expand_sources, read_return, read_returns_together
 from cia_workbook.partners.demo import fill_workbook, generate_campaign, is_missing, write_filled_return
 from cia_workbook.partners.templates import template_filename, write_template
 from cia_workbook.schema.sheets import schema_for
@@ -95,6 +95,25 @@ def test_pooled_intake_and_consolidation_equal_one_file_at_a_time(forms):
     assert [(t.key, t.rows) for t in fast.tables] == [(t.key, t.rows) for t in slow.tables]
     assert fast.summary_text() == slow.summary_text()
     assert fast.rows_used == slow.rows_used > 500
+
+
+def test_returns_validated_together_equal_each_one_alone():
+    """The faulty corpus (every kind of mistake, bailleurs and réservataires, unreadable files)
+    validated in one batch (`read_returns_together`: the cells of a sheet of every return typed
+    in one pass) gives each file the findings, tables and forms it gets on its own."""
+    corpus = Path(__file__).parent / "fixtures" / "corpus"
+    paths = sorted(p for p in corpus.iterdir() if p.suffix in (".xlsx", ".ods", ".xls", ".xlsm"))
+    assert len(paths) > 30
+    together = read_returns_together(CONVENTION, YEAR, [(p, None) for p in paths])
+    for path, rf in zip(paths, together, strict=True):
+        alone = read_return(CONVENTION, YEAR, path)
+        assert rf.name == alone.name
+        assert [f.text for f in rf.findings] == [f.text for f in alone.findings], path.name
+        assert {k: (t.frame.to_dict(as_series=False), t.placements) for k, t in rf.tables.items()} == {
+            k: (t.frame.to_dict(as_series=False), t.placements) for k, t in alone.tables.items()
+        }, path.name
+        assert rf.forms == alone.forms
+    assert sum(len(rf.findings) for rf in together) > 50
 
 
 def test_prefilled_template_reads_like_one_filled_in_excel(tmp_path):

@@ -15,6 +15,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -133,33 +134,82 @@ def blank(c: pl.Expr) -> pl.Expr:
     return (c.is_null() | (c.str.strip_chars() == "")).fill_null(True)
 
 
+@dataclass
+class Part:
+    """The cells of one table sheet (or copy) to type: `texts` holds a text column per key of
+    `columns` and `ROW`; `title` and `letters` place its findings, told to `ctx` (its file's).
+    `typed` is set by `convert_parts`."""
+
+    columns: list[Column]
+    texts: pl.DataFrame
+    title: str
+    letters: dict[str, str]
+    ctx: Context
+    typed: pl.DataFrame | None = None
+
+
 def convert(
     columns: list[Column], texts: pl.DataFrame, title: str, letters: dict[str, str], ctx: Context
 ) -> pl.DataFrame:
-    """The typed columns of a table's cells (`texts`: a text column per key, and `ROW`), with a
-    finding for each cell that is empty but required, too long, or not what its column holds.
+    """The typed columns of one table's cells (see `convert_parts`)."""
+    part = Part(columns, texts, title, letters, ctx)
+    convert_parts([part])
+    return part.typed  # type: ignore[return-value]
 
-    One pass of polars gives, for every column at once, its values typed where its cells are
-    clean, and whether any cell is empty, too long or not clean; only the columns where some are
-    look at those one by one, to say what is wrong with each (coded columns: each distinct
-    spelling once)."""
+
+def convert_parts(parts: list[Part]) -> None:
+    """The typed columns of each part's cells (`Part.typed`), with a finding for each cell that
+    is empty but required, too long, or not what its column holds, told to the part's file.
+
+    Parts of the same columns, template format and schema (the same sheet of several returns)
+    are typed together: one pass of polars gives, for every column at once, its values typed
+    where its cells are clean, and whether any cell is empty, too long or not clean; only the
+    columns where some are look at those one by one, to say what is wrong with each (coded
+    columns: each distinct spelling once)."""
+    groups: dict[tuple, list[Part]] = {}
+    for part in parts:
+        key = (id(part.ctx.schema), part.ctx.fmt, tuple(c.key for c in part.columns))
+        groups.setdefault(key, []).append(part)
+    for group in groups.values():
+        _convert_group(group)
+
+
+def _convert_group(parts: list[Part]) -> None:
+    columns, ctx = parts[0].columns, parts[0].ctx  # what the group shares: schema, year, format
+    texts = pl.concat([p.texts for p in parts]) if len(parts) > 1 else parts[0].texts
+    owner = pl.concat(
+        [pl.repeat(i, p.texts.height, dtype=pl.UInt32, eager=True) for i, p in enumerate(parts)]
+    )
     typed, summary = _passes(tuple(columns), ctx.fmt)
     frame = texts.select(typed)
     said = frame.select(summary).row(0, named=True)
     rows = texts[ROW]
+
+    def tell(mask: pl.Series, key: str, code: str, **params: Any) -> None:
+        for row, i in zip(rows.filter(mask).to_list(), owner.filter(mask).to_list(), strict=True):
+            part = parts[i]
+            part.ctx.add(code, part.title, f"{part.letters[key]}{row}", **params)
+
     mapped = {}
     for col in columns:
-        letter, key = letters[col.key], col.key
+        key = col.key
         if col.required and said[f"{key}\0vide"]:
-            for row in rows.filter(frame[f"{key}\0vide"]).to_list():
-                ctx.add("CELLULE_OBLIGATOIRE", title, f"{letter}{row}", column=col.header, when="")
+            tell(frame[f"{key}\0vide"], key, "CELLULE_OBLIGATOIRE", column=col.header, when="")
         if said["\0long"]:
             long = texts[key].str.len_chars() > MAX_CELL_TEXT
-            for row, text in zip(rows.filter(long).to_list(), texts[key].filter(long).to_list(), strict=True):
-                ctx.add("TEXTE_TROP_LONG", title, f"{letter}{row}", length=_count(len(text)),
-                        limit=_count(MAX_CELL_TEXT), chars=len(text))  # fmt: skip
+            for row, i, text in zip(rows.filter(long).to_list(), owner.filter(long).to_list(),
+                                    texts[key].filter(long).to_list(), strict=True):  # fmt: skip
+                part = parts[i]
+                part.ctx.add("TEXTE_TROP_LONG", part.title, f"{part.letters[key]}{row}", length=_count(len(text)),
+                             limit=_count(MAX_CELL_TEXT), chars=len(text))  # fmt: skip
         if col.kind in ("code", "yesno"):
-            mapped[key] = _codes(col, texts[key], said[f"{key}\0sortes"], rows, title, letter, ctx)
+            mapped[key], wrong = _codes(col, said[f"{key}\0sortes"], ctx)
+            if wrong:
+                faulty = texts[key].is_in(list(wrong)).fill_null(False)
+                for row, i, text in zip(rows.filter(faulty).to_list(), owner.filter(faulty).to_list(),
+                                        texts[key].filter(faulty).to_list(), strict=True):  # fmt: skip
+                    part = parts[i]
+                    part.ctx.add(wrong[text][0], part.title, f"{part.letters[key]}{row}", **wrong[text][1])
         elif said[f"{key}\0autre"]:  # each cell not clean told what is wrong with it, or read with a warning
             odd = frame[f"{key}\0autre"].arg_true()
             check = {"integer": _number_cell, "decimal": _number_cell, "date": _date_cell}.get(col.kind)
@@ -167,14 +217,19 @@ def convert(
             for i, text in zip(odd.to_list(), texts[key].gather(odd).to_list(), strict=True):
                 value, problem = check(col, text, ctx.fmt) if check else (_shown(text, ctx.fmt).strip(), None)
                 if problem is not None:
-                    ctx.add(problem[0], title, f"{letter}{rows[i]}", **problem[1])
+                    part = parts[owner[i]]
+                    part.ctx.add(problem[0], part.title, f"{part.letters[key]}{rows[i]}", **problem[1])
                 values.append(value)
             frame = frame.with_columns(
                 frame[key].scatter(odd, pl.Series(values, dtype=frame[key].dtype, strict=False))
             )
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.col(k).replace_strict(m, default=None, return_dtype=pl.String) for k, m in mapped.items()
     ).select(c.key for c in columns)  # fmt: skip
+    offset = 0
+    for part in parts:
+        part.typed = frame.slice(offset, part.texts.height)
+        offset += part.texts.height
 
 
 @lru_cache(maxsize=64)
@@ -312,20 +367,14 @@ def _code_text(text: str, fmt: str) -> str:
     return _shown(text, fmt).strip()
 
 
-def _codes(
-    col: Column, texts: pl.Series, distinct: list[str], rows: pl.Series, title: str, letter: str, ctx: Context
-) -> dict[str, str]:
+def _codes(col: Column, distinct: list[str], ctx: Context) -> tuple[dict[str, str], dict[str, Problem]]:
     """A coded column's spellings → codes, each distinct spelling looked up once (the cells are
-    then mapped at once), with a finding for each cell whose spelling is wrong."""
+    then mapped at once), and the spellings that are wrong → the finding of each cell."""
     lookup = _code_lookup(col, ctx)
     answers = {text: lookup(_code_text(text, ctx.fmt)) for text in distinct if text.strip()}
     codes = {text: code for text, (code, _) in answers.items() if code is not None}
     wrong = {text: problem for text, (_, problem) in answers.items() if problem is not None}
-    if wrong:
-        faulty = texts.is_in(list(wrong)).fill_null(False)
-        for row, text in zip(rows.filter(faulty).to_list(), texts.filter(faulty).to_list(), strict=True):
-            ctx.add(wrong[text][0], title, f"{letter}{row}", **wrong[text][1])
-    return codes
+    return codes, wrong
 
 
 # Answers of the code look-ups, kept for the next file of the same campaign: the same few hundred

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import sha256_of
 from cia_workbook.intake.model import ReturnFile
-from cia_workbook.intake.reader import read_workbook
-from cia_workbook.intake.validate import SHEETS_NOT_JUDGED, validate_workbook
+from cia_workbook.intake.reader import RawWorkbook, read_workbook
+from cia_workbook.intake.validate import SHEETS_NOT_JUDGED, validate_workbooks
 from cia_workbook.schema.findings import Finding, finding
 
 if TYPE_CHECKING:
@@ -34,6 +34,36 @@ def read_return(
     when the caller has just read them); they stay on `ReturnFile.data` for the annotated copy,
     which is made from what was judged.
     """
+    return read_returns_together(convention, year, [(Path(path), data)], engine)[0]
+
+
+def read_returns_together(
+    convention: Convention, year: int, items: list[tuple[Path, bytes | None]], engine: str = "auto"
+) -> list[ReturnFile]:
+    """`read_return` of each (path, bytes or None), their workbooks validated together
+    (`validate.validate_workbooks`: the cells of the same sheet of several returns are typed
+    in one pass); each result is that of its file alone."""
+    files, readable = [], []
+    for path, data in items:
+        rf, workbook = _opened(path, engine, data)
+        files.append(rf)
+        if workbook is not None:
+            readable.append((rf, workbook))
+    validations = validate_workbooks(convention, year, [workbook for _, workbook in readable])
+    for (rf, _), validation in zip(readable, validations, strict=True):
+        rf.identity = validation.identity
+        rf.tables = validation.tables
+        rf.forms = validation.forms
+        rf.findings.extend(validation.findings)
+        rf.findings.sort(key=Finding.sort_key)
+    # (The contingents are counted by `cross_check`, in the parent: polars, threaded, is not
+    # used in a forked worker, where its thread pool is not.)
+    return files
+
+
+def _opened(path: Path, engine: str, data: bytes | None) -> tuple[ReturnFile, RawWorkbook | None]:
+    """(the file listed with its hash, size, time and the reader's findings; its workbook when
+    it can be read)."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -52,23 +82,14 @@ def read_return(
     except OSError as exc:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
         rf.findings = [_unopened(path, exc)]
-        return rf
+        return rf, None
     rf = ReturnFile(path, digest, size, modified, data=data)
     result = read_workbook(path, engine, skip=SHEETS_NOT_JUDGED, data=data)
     rf.ignored = result.ignored
     rf.findings = list(result.findings)
-    if result.workbook is None:
-        return rf
-    rf.reader = result.workbook.reader
-    validation = validate_workbook(convention, year, result.workbook)
-    rf.identity = validation.identity
-    rf.tables = validation.tables
-    rf.forms = validation.forms
-    rf.findings.extend(validation.findings)
-    rf.findings.sort(key=Finding.sort_key)
-    # (The contingents are counted by `cross_check`, in the parent: polars, threaded, is not
-    # used in a forked worker, where its thread pool is not.)
-    return rf
+    if result.workbook is not None:
+        rf.reader = result.workbook.reader
+    return rf, result.workbook
 
 
 def _unopened(path: Path, exc: OSError) -> Finding:
@@ -162,9 +183,15 @@ def _stamp(path: Path) -> tuple[str, int, dt.datetime, bytes] | None:
 
 
 def _read_and_store(
-    convention: Convention, year: int, path: Path, engine: str, data: bytes | None, cache: ReturnCache | None
-) -> ReturnFile:
-    rf = read_return(convention, year, path, engine, data)
+    convention: Convention,
+    year: int,
+    items: list[tuple[Path, bytes | None]],
+    engine: str,
+    cache: ReturnCache | None,
+) -> list[ReturnFile]:
+    """`read_returns_together` of `items`, each result stored in `cache`."""
+    files = read_returns_together(convention, year, items, engine)
     if cache is not None:
-        cache.store(rf)
-    return rf
+        for rf in files:
+            cache.store(rf)
+    return files

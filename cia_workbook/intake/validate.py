@@ -62,48 +62,94 @@ class Validation:
 
 def validate_workbook(convention: Convention, year: int, raw: RawWorkbook) -> Validation:
     """Judge one readable workbook for the campaign `year`."""
-    identity, found, usable = identify(convention, year, raw)
-    result = Validation(identity, findings=found)
-    if not usable or identity is None:
+    return validate_workbooks(convention, year, [raw])[0]
+
+
+def validate_workbooks(convention: Convention, year: int, raws: list[RawWorkbook]) -> list[Validation]:
+    """Judge readable workbooks of the campaign `year`, each on its own, their cells typed together.
+
+    Each workbook is identified, its sheets matched and each table's header located; then the
+    cells of every table of every workbook that share a sheet schema are typed in one polars pass
+    (`cells.convert_parts`: polars' cost is per expression far more than per row, and a return
+    is a few hundred rows); then each table's rules run. The findings are those of one workbook
+    at a time."""
+    jobs = [_Job(convention, year, raw) for raw in raws]
+    cells.convert_parts([part for job in jobs for part in job.pending])
+    return [job.finish() for job in jobs]
+
+
+class _Job:
+    """One workbook between the location of its tables and the rules over their typed rows."""
+
+    def __init__(self, convention: Convention, year: int, raw: RawWorkbook):
+        identity, found, usable = identify(convention, year, raw)
+        self.raw = raw
+        self.result = Validation(identity, findings=found)
+        self.tables: list[tuple[Sheet, RawSheet, list[_Located]]] = []
+        self.forms: list[tuple[Sheet, RawSheet]] = []
+        self.pending: list[cells.Part] = []
+        if not usable or identity is None:
+            self.ctx = None
+            return
+        wschema = _schema_for(convention, identity.kind, year, identity.partner_id)
+        self.ctx = ctx = Context(convention, year, raw.name, wschema, identity.schema_version, raw.format)
+        sheets, copies = _match_sheets(raw, wschema, ctx)
+        for sheet in wschema.sheets:
+            rsheet = sheets.get(sheet.key)
+            if rsheet is None or rsheet.unread:  # not read: the reader's finding says why
+                continue
+            if sheet.layout == "table":
+                # The sheet, then its copies: each judged on its own (its header, its cells, its
+                # rows), then joined, so that the rules across rows see them all.
+                located = [
+                    _locate_table(source, sheet, ctx) for source in [rsheet, *copies.get(sheet.key, [])]
+                ]
+                self.pending += [part.cells for part in located if part.cells is not None]
+                self.tables.append((sheet, rsheet, located))
+            elif sheet.layout == "form":
+                self.forms.append((sheet, rsheet))
+
+    def finish(self) -> Validation:
+        """The typed tables built, the rules across their rows run, the forms read."""
+        result, ctx = self.result, self.ctx
+        if ctx is None:
+            return result
+        tables = {sheet.key: self._table(sheet, rsheet, located) for sheet, rsheet, located in self.tables}
+        forms = {sheet.key: _read_form(rsheet, sheet, ctx) for sheet, rsheet in self.forms}
+        # In the schema's order of sheets, as they were read one after the other.
+        for sheet in ctx.schema.sheets:
+            if sheet.key in tables:
+                result.tables[sheet.key] = tables[sheet.key]
+            elif sheet.key in forms:
+                result.forms[sheet.key] = forms[sheet.key]
+        result.findings.extend(ctx.findings)
         return result
-    wschema = _schema_for(convention, identity.kind, year, identity.partner_id)
-    ctx = Context(convention, year, raw.name, wschema, identity.schema_version, raw.format)
-    sheets, copies = _match_sheets(raw, wschema, ctx)
-    for sheet in wschema.sheets:
-        rsheet = sheets.get(sheet.key)
-        if rsheet is None or rsheet.unread:  # not read: the reader's finding says why
-            continue
-        if sheet.layout == "table":
-            # The sheet, then its copies: each judged on its own (its header, its cells, its
-            # rows), then joined, so that the rules across rows see them all.
-            parts, first_row = [], sheet.first_data_row
-            for i, source in enumerate([rsheet, *copies.get(sheet.key, [])]):
-                part, first = _read_table(source, sheet, ctx)
-                if not i:
-                    first_row = first
-                elif not len(part):
-                    continue  # a copy without rows left nothing out
-                _structure(raw, source, part, ctx)
-                rules.required_if(part, sheet, ctx)
-                _row_rules(part, sheet, ctx)
-                if i:
-                    ctx.add("FEUILLE_COPIE_LUE", source.title, "", title=source.title, table=rsheet.title,
-                            rows=len(part))  # fmt: skip
-                parts.append(part)
-            table = _joined(parts)
-            if not len(table) and sheet.required:
-                ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{first_row}", sheet_title=rsheet.title)
-            key = UNIQUE_KEY.get(sheet.key)
-            if sheet.key == "contingent" and any(c.key == "contingent" for c in sheet.columns):
-                # Several contingents: one row per bailleur and per contingent.
-                rules.duplicate_pairs(table, ("bailleur", "contingent"), "BAILLEUR_CONTINGENT_DOUBLON", ctx)
-            elif key is not None:
-                rules.duplicates(table, key[0], key[1], ctx)
-            result.tables[sheet.key] = table
-        elif sheet.layout == "form":
-            result.forms[sheet.key] = _read_form(rsheet, sheet, ctx)
-    result.findings.extend(ctx.findings)
-    return result
+
+    def _table(self, sheet: Sheet, rsheet: RawSheet, located: list[_Located]) -> Table:
+        ctx = self.ctx
+        assert ctx is not None
+        parts = []
+        for i, part in enumerate(located):
+            source, table = part.source, part.table(sheet)
+            if i and not len(table):
+                continue  # a copy without rows left nothing out
+            _structure(self.raw, source, table, ctx)
+            rules.required_if(table, sheet, ctx)
+            _row_rules(table, sheet, ctx)
+            if i:
+                ctx.add("FEUILLE_COPIE_LUE", source.title, "", title=source.title, table=rsheet.title,
+                        rows=len(table))  # fmt: skip
+            parts.append(table)
+        table = _joined(parts)
+        if not len(table) and sheet.required:
+            ctx.add("AUCUNE_DONNEE", rsheet.title, f"A{located[0].first}", sheet_title=rsheet.title)
+        key = UNIQUE_KEY.get(sheet.key)
+        if sheet.key == "contingent" and any(c.key == "contingent" for c in sheet.columns):
+            # Several contingents: one row per bailleur and per contingent.
+            rules.duplicate_pairs(table, ("bailleur", "contingent"), "BAILLEUR_CONTINGENT_DOUBLON", ctx)
+        elif key is not None:
+            rules.duplicates(table, key[0], key[1], ctx)
+        return table
 
 
 def _row_rules(table: Table, sheet: Sheet, ctx: Context) -> None:
@@ -358,8 +404,33 @@ def _is_blank(value: Any) -> bool:
     return value == "" or value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, int]:
-    """(the table of one sheet, its first data row)."""
+@dataclass
+class _Located:
+    """One table sheet (or copy) with its header located and its rows of data found: its cells
+    wait for `cells.convert_parts` (`cells` is None when there is nothing to type)."""
+
+    source: RawSheet
+    first: int  # the first data row
+    kept: pl.Series  # the sheet rows of data (ROW)
+    letters: dict[str, str]
+    cells: cells.Part | None
+
+    def table(self, sheet: Sheet) -> Table:
+        typed = self.cells.typed if self.cells is not None else pl.DataFrame(height=len(self.kept))
+        assert typed is not None
+        n = len(self.kept)
+        frame = pl.DataFrame(
+            [
+                typed[c.key] if c.key in typed.columns else pl.Series(c.key, [None] * n, cells.DTYPES.get(c.kind, pl.String))
+                for c in sheet.columns
+            ]
+            + [self.kept, pl.Series(SHEET, [0] * n, pl.UInt8)]
+        )  # fmt: skip
+        return Table(sheet.key, frame, [Placement(self.source.title, self.letters)])
+
+
+def _locate_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> _Located:
+    """One table sheet's header located, its rows of data found and its cells set for typing."""
     header_row, where = _locate_columns(rsheet, sheet, ctx)
     first = header_row + 1
     data = rsheet.frame.slice(first - 1)
@@ -393,21 +464,12 @@ def _read_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[Table, in
     for col in sheet.columns:
         if col.key not in where:
             ctx.absent.add((sheet.key, col.key))
-    texts = data.with_columns(numbers).filter(mask) if len(kept) else None
-    typed = (
-        cells.convert(present, texts.select(pl.col(str(where[c.key])).alias(c.key) for c in present).with_columns(texts[ROW]),
-                      rsheet.title, letters, ctx)
-        if texts is not None and present
-        else pl.DataFrame(height=len(kept))
-    )  # fmt: skip
-    frame = pl.DataFrame(
-        [
-            typed[c.key] if c.key in typed.columns else pl.Series(c.key, [None] * len(kept), cells.DTYPES.get(c.kind, pl.String))
-            for c in sheet.columns
-        ]
-        + [kept, pl.Series(SHEET, [0] * len(kept), pl.UInt8)]
-    )  # fmt: skip
-    return Table(sheet.key, frame, [Placement(rsheet.title, letters)]), first
+    part = None
+    if len(kept) and present:
+        texts = data.with_columns(numbers).filter(mask)
+        texts = texts.select(pl.col(str(where[c.key])).alias(c.key) for c in present).with_columns(texts[ROW])
+        part = cells.Part(present, texts, rsheet.title, letters, ctx)
+    return _Located(rsheet, first, kept, letters, part)
 
 
 def _unread_columns(
