@@ -134,6 +134,13 @@ def blank(c: pl.Expr) -> pl.Expr:
     return (c.is_null() | (c.str.strip_chars() == "")).fill_null(True)
 
 
+@lru_cache(maxsize=1024)
+def filled(name: str) -> pl.Expr:
+    """The cells of column `name` that hold a value (not only spaces), built once per column name:
+    a return is a few hundred rows, and building an expression costs more than evaluating it."""
+    return ~blank(pl.col(name))
+
+
 @dataclass
 class Part:
     """The cells of one table sheet (or copy) to type: `texts` holds a text column per key of

@@ -130,7 +130,29 @@ def required_if(table: Table, sheet: Sheet, ctx: Context) -> None:
 
 
 def attribution_rules(table: Table, ctx: Context) -> None:
-    year, convention = ctx.year, ctx.convention
+    """The rules across the cells of each attribution row, and the ids that look like names."""
+    has_zone = "zone_locale" in table.frame.columns
+    flagged = ("attributions", "reloge_npnru") not in ctx.absent
+    key = (id(ctx.convention), ctx.year, has_zone, flagged)
+    hit = _ATTRIBUTION_RULES.get(key)
+    if hit is None or hit[0] is not ctx.convention:
+        if len(_ATTRIBUTION_RULES) > 64:
+            _ATTRIBUTION_RULES.clear()
+        rules = _attribution_rules(ctx.convention, ctx.year, has_zone)
+        hit = _ATTRIBUTION_RULES[key] = (
+            ctx.convention,
+            rules + (npnru_rules(ctx.convention) if flagged else []),
+        )
+    apply([*hit[1], name_rule(table, "reference")], table, ctx)
+
+
+# The rules of a convention and year, built once (building an expression costs more than
+# evaluating it on a return's few hundred rows). Keyed by the convention object (held here, so
+# that its id is not reused), the year, whether the sheet has a zone column and the NPNRU flag.
+_ATTRIBUTION_RULES: dict[tuple, tuple[Convention, list[Rule]]] = {}
+
+
+def _attribution_rules(convention: Convention, year: int, has_zone: bool) -> list[Rule]:
     header = {c.key: c.header for c in schema.ATTRIBUTIONS.columns}
     qpvs = {q.code: q for q in convention.geography(year).qpvs}
     zones = {z.code: z for z in convention.local_zones}
@@ -138,7 +160,7 @@ def attribution_rules(table: Table, ctx: Context) -> None:
     cal, bail, suite = pl.col("date_cal"), pl.col("date_bail"), pl.col("suite")
     commune, qpv = pl.col("commune"), pl.col("qpv")
     # A convention without local zones has no zone column: its rows are in none.
-    zone = pl.col("zone_locale") if "zone_locale" in table.frame.columns else pl.lit(None, pl.String)
+    zone = pl.col("zone_locale") if has_zone else pl.lit(None, pl.String)
     outcomes = {c.code: c.label for c in schema.OUTCOMES.codes}
     in_year = (cal.dt.year() == year).fill_null(False) | (bail.dt.year() == year).fill_null(False)
     pairs = [f"{q.code}|{c}" for q in qpvs.values() for c in q.communes]
@@ -157,7 +179,7 @@ def attribution_rules(table: Table, ctx: Context) -> None:
              lambda r: {"qpv": r["qpv"], "commune": _commune(communes, r["commune"])}),
         *composition_rules(),
     ]  # fmt: skip
-    if "zone_locale" in table.frame.columns:  # a convention without local zones has no such column
+    if has_zone:  # a convention without local zones has no such column
         rules += [
             Rule("ZONE_HORS_COMMUNE", "zone_locale",
                  commune.is_not_null() & in_zone & (zone.replace_strict(zone_commune, default=None) != commune),
@@ -217,17 +239,14 @@ def attribution_rules(table: Table, ctx: Context) -> None:
         rules.append(Rule("QUARTILE_INCOHERENT", "quartile",
                           declared.is_in(["1", "2", "3", "4"]) & pl.col("ressources").is_not_null()
                           & (persons.fill_null(0) != 0) & (computed != declared), quartile))  # fmt: skip
-    rules += npnru_rules(table, ctx)
-    rules.append(name_rule(table, "reference"))
-    apply(rules, table, ctx)
+    return rules
 
 
-def npnru_rules(table: Table, ctx: Context) -> list[Rule]:
+def npnru_rules(convention: Convention) -> list[Rule]:
     """The NPNRU rehousing flag against the category (highest first): the flag is the fact the
-    outside-QPV objective counts, the category the one priority publics count."""
-    if ("attributions", "reloge_npnru") in ctx.absent:  # an earlier template: said by MODELE_ANCIEN
-        return []
-    categories = ctx.convention.priority_categories
+    outside-QPV objective counts, the category the one priority publics count. (Not for a return
+    of an earlier template, without the flag: MODELE_ANCIEN says so.)"""
+    categories = convention.priority_categories
     renewal = next((i for i, c in enumerate(categories) if c.urban_renewal), None)
     if renewal is None:
         return []

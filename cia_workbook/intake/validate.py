@@ -19,7 +19,7 @@ import polars as pl
 
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake import cells, rules
-from cia_workbook.intake.cells import Context, blank
+from cia_workbook.intake.cells import Context
 from cia_workbook.intake.identify import identify
 from cia_workbook.intake.model import ROW, SHEET, Identity, Placement, Table
 from cia_workbook.intake.reader import RawSheet, RawWorkbook
@@ -315,7 +315,7 @@ def _filled_rows(rsheet: RawSheet, after: int) -> int:
     frame = rsheet.frame.slice(after)
     if not frame.width:
         return 0
-    return int(frame.select(pl.any_horizontal(~blank(pl.col(c)) for c in frame.columns).sum()).item())
+    return int(frame.select(pl.any_horizontal(cells.filled(c) for c in frame.columns).sum()).item())
 
 
 def _locate_columns(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> tuple[int, dict[str, int]]:
@@ -434,7 +434,7 @@ def _locate_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> _Located:
     header_row, where = _locate_columns(rsheet, sheet, ctx)
     first = header_row + 1
     data = rsheet.frame.slice(first - 1)
-    marked = data.select(~blank(pl.col(c)) for c in data.columns)
+    marked = data.select(cells.filled(c) for c in data.columns)
     filled = {int(c): marked[c] for c in marked.columns}
     _unread_columns(rsheet, header_row, filled, set(where.values()), ctx)
     # A row is data when a column of the table holds a value (what other columns hold is
