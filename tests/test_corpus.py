@@ -15,7 +15,7 @@ import pytest
 from workbooks import CONVENTION
 
 from cia_workbook.intake.campaign import collect_campaign, read_return
-from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.partners.corrections import CORRECTIONS_HEADER_ROW
 from cia_workbook.schema.findings import CATALOGUE, COMMISSION_CODES, RUN_CODES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,12 +21,12 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from cia_workbook.intake.sheetxml import cell_position, get_column_letter, range_boundaries
+from cia_workbook.partners.corrections import CorrectionsSheet, Mark
 
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -64,68 +64,6 @@ _TAB_SELECTED = re.compile(rb"""\stabSelected=["'](?:1|true)["']""")
 
 class NotEditable(Exception):
     """This package is not edited in place; the reason says why (for developers, not users)."""
-
-
-@dataclass(frozen=True)
-class Mark:
-    """One faulty cell of the copy: its fill colour (RRGGBB) and its comment (texts here and in
-    `Line` are given as XML can hold them: the caller removes control characters)."""
-
-    sheet: str
-    ref: str
-    color: str
-    text: str
-    lines: int = 1
-    # The length of the cell's text when it is beyond a cell's limit: shortened in the copy.
-    fit: int = 0
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the Corrections sheet: its cells (text or number), the fill of its severity
-    cell, and the cell the « Cellule » column links to (an internal location, or None)."""
-
-    values: tuple[Any, ...]
-    color: str
-    link: str | None = None
-
-
-@dataclass(frozen=True)
-class CorrectionsSheet:
-    """The Corrections sheet as both ways of making a copy lay it out: a heading and lines of
-    instruction merged across the columns, the header row, one line per finding; row heights
-    (points, rows 1…) sized to their wrapped text; printed landscape, one page wide."""
-
-    title: str
-    headers: tuple[str, ...]
-    widths: tuple[float, ...]
-    lines: tuple[Line, ...]
-    severity_col: int  # 0-based columns of the severity and of the linked cell
-    link_col: int
-    wrap_col: int
-    link_color: str = "0563C1"
-    heading: str = ""
-    notes: tuple[str, ...] = ()
-    heights: tuple[float, ...] = ()
-    footer: str = ""
-    header_fill: str = "DDEBF7"
-    heading_size: float = 14
-    margins: tuple[float, float, float, float] = (0.4, 0.4, 0.6, 0.6)  # left, right, top, bottom (inches)
-
-    @property
-    def header_row(self) -> int:
-        """1-based row of the headers, below the heading and the notes."""
-        return 1 + bool(self.heading) + len(self.notes)
-
-    @property
-    def last_row(self) -> int:
-        return self.header_row + len(self.lines)
-
-    @property
-    def merged(self) -> list[str]:
-        """The ranges of the heading and the notes, across every column."""
-        last = get_column_letter(len(self.headers))
-        return [f"A{r}:{last}{r}" for r in range(1, self.header_row)]
 
 
 def edit_copy(
