@@ -42,89 +42,6 @@ MEASURED_ROWS = 10_000
 PRINTED_WIDTH = 143
 
 
-class _Column(NamedTuple):
-    header: str
-    width: float
-    wrap: bool = False
-    small: bool = False  # set a size smaller (fingerprints)
-
-
-def _situation(rf: ReturnFile | None, findings: list[Finding]) -> int:
-    """Index in SITUATIONS of a partner's return and the findings of its annotated copy."""
-    if rf is None:
-        return 0
-    if any(f.is_error for f in findings):
-        return 1
-    return 2 if findings else 3
-
-
-def _lower_first(text: str) -> str:
-    """« Valeur hors liste » → « valeur hors liste », but « QPV hors de la commune » kept."""
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
-
-
-def _kinds(findings: list[Finding]) -> str:
-    """« valeur hors liste (Attributions D5, D9 et 2 autres cellules) ; date invalide (…) »: the
-    kinds of `findings` in sheet order, each with the cells where it is."""
-    from cia_workbook.render.typography import count, join
-
-    by_kind: dict[str, list[Finding]] = {}
-    for f in sorted(findings, key=Finding.sort_key):
-        by_kind.setdefault(f.code, []).append(f)
-    parts = []
-    for items in list(by_kind.values())[:ASK_KINDS]:
-        title = _lower_first(items[0].type.title)
-        places: dict[str, list[str]] = {}
-        for f in items:
-            if f.sheet and f.cell:
-                places.setdefault(plain(f.sheet), []).append(f.cell)
-        where = []
-        for sheet, cells in places.items():
-            shown = cells[:ASK_CELLS]
-            more = len(cells) - len(shown)
-            where.append(f"{sheet} " + join(shown + ([count(more, "autre cellule")] if more else [])))
-        n = len(items)
-        parts.append(
-            f"{title} ({' ; '.join(where)})" if where else title if n == 1 else f"{title} ({n} fois)"
-        )
-    left = len(by_kind) - len(parts)
-    if left:
-        parts.append(
-            f"{count(left, 'autre sorte de constat', 'autres sortes de constats')} (feuille « Constats »)"
-        )
-    return " ; ".join(parts)
-
-
-def _ask(rf: ReturnFile | None, findings: list[Finding], aside: list[str], deadline: str) -> str:
-    """What to ask the partner, as the officer says it on the phone."""
-    from cia_workbook.render.typography import count, join, plural
-
-    out = []
-    if rf is None:
-        out.append(f"Relancer : aucun fichier reçu (date limite : {deadline}).")
-    errors = [f for f in findings if f.is_error]
-    warnings = [f for f in findings if not f.is_error]
-    if errors:
-        out.append(f"Corriger {count(len(errors), 'erreur')} puis renvoyer le fichier : {_kinds(errors)}.")
-    if warnings:
-        also = "aussi " if errors else ""
-        out.append(f"Vérifier {also}{count(len(warnings), 'avertissement')} : {_kinds(warnings)}.")
-    if aside:
-        files = join([f"« {name} »" for name in aside])
-        out.append(
-            f"Examiner {plural(len(aside), 'le fichier', 'les fichiers')} {files}, non "
-            f"{plural(len(aside), 'retenu')}, qui {plural(len(aside), 'le désigne', 'le désignent')} "
-            "(identification contradictoire)."
-        )
-    return " ".join(out) or "Rien à demander."
-
-
-def _answered(rf: ReturnFile) -> dt.date | None:
-    """The date of the answer the partner typed in its Identification sheet."""
-    answered = (rf.forms.get("identification") or {}).get("date_reponse")
-    return answered if isinstance(answered, dt.date) else None
-
-
 def write_summary(convention: Convention, campaign: Campaign, target: Path) -> Path:
     """controle-<year>.xlsx, the officer's control workbook: one line per partner to chase (the
     missing and the excluded first, with who answered, their e-mail and phone, what to ask), then
@@ -147,6 +64,15 @@ def write_summary(convention: Convention, campaign: Campaign, target: Path) -> P
         _findings_sheet(book, convention, campaign)
         wb.close()
     return target
+
+
+class _Column(NamedTuple):
+    """A column of a control sheet: its header, its width (characters), its text wrapped or not."""
+
+    header: str
+    width: float
+    wrap: bool = False
+    small: bool = False  # set a size smaller (fingerprints)
 
 
 class _Book:
@@ -368,3 +294,79 @@ def _findings_sheet(book: _Book, convention: Convention, campaign: Campaign) -> 
              f"{excel.count(excel.MAX_ROWS)} lignes) : la liste complète est donnée par "
              "« cia-workbook validate --json ».",
     )  # fmt: skip
+
+
+def _situation(rf: ReturnFile | None, findings: list[Finding]) -> int:
+    """Index in SITUATIONS of a partner's return and the findings of its annotated copy."""
+    if rf is None:
+        return 0
+    if any(f.is_error for f in findings):
+        return 1
+    return 2 if findings else 3
+
+
+def _lower_first(text: str) -> str:
+    """« Valeur hors liste » → « valeur hors liste », but « QPV hors de la commune » kept."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _kinds(findings: list[Finding]) -> str:
+    """« valeur hors liste (Attributions D5, D9 et 2 autres cellules) ; date invalide (…) »: the
+    kinds of `findings` in sheet order, each with the cells where it is."""
+    from cia_workbook.render.typography import count, join
+
+    by_kind: dict[str, list[Finding]] = {}
+    for f in sorted(findings, key=Finding.sort_key):
+        by_kind.setdefault(f.code, []).append(f)
+    parts = []
+    for items in list(by_kind.values())[:ASK_KINDS]:
+        title = _lower_first(items[0].type.title)
+        places: dict[str, list[str]] = {}
+        for f in items:
+            if f.sheet and f.cell:
+                places.setdefault(plain(f.sheet), []).append(f.cell)
+        where = []
+        for sheet, cells in places.items():
+            shown = cells[:ASK_CELLS]
+            more = len(cells) - len(shown)
+            where.append(f"{sheet} " + join(shown + ([count(more, "autre cellule")] if more else [])))
+        n = len(items)
+        parts.append(
+            f"{title} ({' ; '.join(where)})" if where else title if n == 1 else f"{title} ({n} fois)"
+        )
+    left = len(by_kind) - len(parts)
+    if left:
+        parts.append(
+            f"{count(left, 'autre sorte de constat', 'autres sortes de constats')} (feuille « Constats »)"
+        )
+    return " ; ".join(parts)
+
+
+def _ask(rf: ReturnFile | None, findings: list[Finding], aside: list[str], deadline: str) -> str:
+    """What to ask the partner, as the officer says it on the phone."""
+    from cia_workbook.render.typography import count, join, plural
+
+    out = []
+    if rf is None:
+        out.append(f"Relancer : aucun fichier reçu (date limite : {deadline}).")
+    errors = [f for f in findings if f.is_error]
+    warnings = [f for f in findings if not f.is_error]
+    if errors:
+        out.append(f"Corriger {count(len(errors), 'erreur')} puis renvoyer le fichier : {_kinds(errors)}.")
+    if warnings:
+        also = "aussi " if errors else ""
+        out.append(f"Vérifier {also}{count(len(warnings), 'avertissement')} : {_kinds(warnings)}.")
+    if aside:
+        files = join([f"« {name} »" for name in aside])
+        out.append(
+            f"Examiner {plural(len(aside), 'le fichier', 'les fichiers')} {files}, non "
+            f"{plural(len(aside), 'retenu')}, qui {plural(len(aside), 'le désigne', 'le désignent')} "
+            "(identification contradictoire)."
+        )
+    return " ".join(out) or "Rien à demander."
+
+
+def _answered(rf: ReturnFile) -> dt.date | None:
+    """The date of the answer the partner typed in its Identification sheet."""
+    answered = (rf.forms.get("identification") or {}).get("date_reponse")
+    return answered if isinstance(answered, dt.date) else None

@@ -64,6 +64,7 @@ def copy_targets(paths: list[Path], outdir: Path) -> dict[Path, Path]:
 
 
 def cross_by_file(campaign: Campaign) -> dict[int, list[Finding]]:
+    """The findings the cross-checks between partners add to each file kept (by its id)."""
     by_name = {rf.name: rf for rf in campaign.used.values()}
     out: dict[int, list[Finding]] = {}
     for f in campaign.cross_findings:
