@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from workbooks import FIXED_TIME, attribution, contingent_row, make_return, reception_row, relogement  # noqa: E402
 
-from cia_workbook.partners.feedback import normalize_zip  # noqa: E402
+from cia_workbook.partners.annotate import normalize_zip  # noqa: E402
 from cia_workbook.schema.sheets import ATTRIBUTIONS  # noqa: E402
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504

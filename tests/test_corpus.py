@@ -16,7 +16,7 @@ from workbooks import CONVENTION
 
 from cia_workbook.intake.campaign import collect_campaign
 from cia_workbook.intake.files import read_return
-from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.partners.corrections import CORRECTIONS_HEADER_ROW
 from cia_workbook.schema.findings import CATALOGUE, COMMISSION_CODES, RUN_CODES
 
 ROOT = Path(__file__).resolve().parent.parent

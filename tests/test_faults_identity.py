@@ -19,7 +19,7 @@ import pytest
 from campaign import YEAR, edit_return, return_path, run
 from openpyxl.packaging.custom import StringProperty
 
-from cia_workbook.partners.feedback import SUMMARY_HEADER_ROW
+from cia_workbook.partners.control import SUMMARY_HEADER_ROW
 
 LATER = dt.datetime(YEAR + 1, 3, 20)  # answered after every clean return of the campaign
 

@@ -21,7 +21,7 @@ import pytest
 from campaign import YEAR, edit_return, return_path, run, workers_here
 from lxml import etree
 
-from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.partners.corrections import CORRECTIONS_HEADER_ROW
 
 OUT = f"outputs/{YEAR}"
 MARKER = "@@TEXTE-LONG@@"

@@ -15,7 +15,7 @@ import pytest
 from campaign import YEAR, edit_return, return_path, run
 
 from cia_workbook.intake.sheetxml import get_column_letter
-from cia_workbook.partners.feedback import CORRECTIONS_HEADER_ROW
+from cia_workbook.partners.corrections import CORRECTIONS_HEADER_ROW
 from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 OUT = f"outputs/{YEAR}"

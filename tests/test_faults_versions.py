@@ -14,7 +14,7 @@ import shutil
 import openpyxl
 from campaign import CONVENTION, YEAR, edit_return, return_path, run
 
-from cia_workbook.partners.feedback import SUMMARY_HEADER_ROW
+from cia_workbook.partners.control import SUMMARY_HEADER_ROW
 from cia_workbook.schema.sheets import IDENTIFICATION, schema_for
 
 ATTRIBUTIONS = schema_for(CONVENTION, "bailleur", YEAR).sheet("attributions")

@@ -18,15 +18,21 @@ from workbooks import CONVENTION, attribution, make_return, rezipped
 
 from cia_workbook.intake.campaign import collect_campaign
 from cia_workbook.intake.sheetxml import cell_position
-from cia_workbook.partners import feedback, xlsx_copy
+from cia_workbook.partners import annotate, control, corrections, feedback, xlsx_copy
+from cia_workbook.partners.corrections import (
+    CORRECTIONS_HEADER_ROW,
+    CORRECTIONS_HEADERS,
+    ERROR_FILL,
+    WARNING_FILL,
+)
 from cia_workbook.partners.feedback import write_feedback
 from cia_workbook.render.typography import text_width
 
 # The Corrections sheet: its header row (below a heading and three lines of instruction), its first line.
-HEADER = feedback.CORRECTIONS_HEADER_ROW
+HEADER = CORRECTIONS_HEADER_ROW
 FIRST = HEADER + 1
 # The header row of every sheet of the control workbook.
-SUMMARY = feedback.SUMMARY_HEADER_ROW
+SUMMARY = control.SUMMARY_HEADER_ROW
 
 
 def sha(path):
@@ -66,8 +72,8 @@ def test_corrected_copy_marks_cells_and_lists_findings_first(tmp_path, forms):
     link = wb["Corrections"][f"E{FIRST}"].hyperlink
     assert link.location == "'Attributions'!D5"
     sheet = wb["Attributions"]
-    assert sheet["D5"].fill.start_color.rgb.endswith(feedback.ERROR_FILL)
-    assert sheet["B6"].fill.start_color.rgb.endswith(feedback.WARNING_FILL)
+    assert sheet["D5"].fill.start_color.rgb.endswith(ERROR_FILL)
+    assert sheet["B6"].fill.start_color.rgb.endswith(WARNING_FILL)
     assert "Bail signé" in sheet["D5"].comment.text
     # Partner text stays text: never a formula in an output.
     assert sheet["A5"].data_type == "s" and sheet["A5"].value.startswith("=HYPERLINK")
@@ -109,7 +115,7 @@ def test_the_control_workbook_says_whom_to_chase_and_for_what(tmp_path, forms):
     ws = openpyxl.load_workbook(tmp_path / "out" / "controle-2024.xlsx")["Partenaires"]
     lines = _summary_rows(ws)
     assert len(lines) == len(CONVENTION.partners)
-    order = [feedback.SITUATIONS.index(r["Situation"]) for r in lines]
+    order = [control.SITUATIONS.index(r["Situation"]) for r in lines]
     assert order == sorted(order) and order[0] == 0 and order[-1] == 3
     missing = [r["Partenaire"] for r in lines if r["Situation"] == "Aucun retour"]
     assert missing == [
@@ -216,7 +222,7 @@ def test_an_interrupted_run_leaves_no_half_written_output(tmp_path, forms, monke
         monkeypatch.setattr(
             xlsx_copy, "edit_copy", lambda *a, **k: (_ for _ in ()).throw(xlsx_copy.NotEditable("x"))
         )
-        monkeypatch.setattr(feedback, "normalize_zip", boom)
+        monkeypatch.setattr(annotate, "normalize_zip", boom)
     with pytest.raises(RuntimeError):
         write_feedback(CONVENTION, campaign, out)
     leftovers = [p for p in out.rglob("*") if p.is_file()]
@@ -274,7 +280,7 @@ def test_the_corrections_sheet_tells_what_to_do_and_prints_one_page_wide(tmp_pat
     )
     assert ws["A1"].font.b and ws["A1"].font.sz == 14 and ws["A1"].font.name == "Calibri"
     assert {str(r) for r in ws.merged_cells.ranges} == {f"A{r}:F{r}" for r in range(1, HEADER)}
-    assert [c.value for c in ws[HEADER]] == list(feedback.CORRECTIONS_HEADERS)
+    assert [c.value for c in ws[HEADER]] == list(CORRECTIONS_HEADERS)
     assert all(c.font.b and c.font.name == "Calibri" for c in ws[HEADER])
     assert ws.print_title_rows == f"${HEADER}:${HEADER}" and ws.freeze_panes == f"A{FIRST}"
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
@@ -328,15 +334,15 @@ def test_copy_of_a_libreoffice_return_keeps_every_value_and_setting(tmp_path):
     for ws in original.worksheets:
         assert wb[ws.title].print_title_rows == ws.print_title_rows
     att = wb["Attributions"]
-    assert att["B4"].fill.fgColor.rgb.endswith(feedback.ERROR_FILL)  # the worst of the two
+    assert att["B4"].fill.fgColor.rgb.endswith(ERROR_FILL)  # the worst of the two
     assert att["B4"].comment.text.count("\n") == 1 and "[VALEUR_HORS_LISTE]" in att["B4"].comment.text
     assert att["B4"].number_format == original["Attributions"]["B4"].number_format
-    assert att["K900"].fill.fgColor.rgb.endswith(feedback.WARNING_FILL) and att["K900"].value is None
+    assert att["K900"].fill.fgColor.rgb.endswith(WARNING_FILL) and att["K900"].value is None
     corrections = wb["Corrections"]
     assert (
         corrections.freeze_panes == f"A{FIRST}" and corrections.auto_filter.ref == f"A{HEADER}:F{FIRST + 3}"
     )
-    assert [c.value for c in corrections[HEADER]] == list(feedback.CORRECTIONS_HEADERS)
+    assert [c.value for c in corrections[HEADER]] == list(CORRECTIONS_HEADERS)
     assert {corrections.cell(r, 5).hyperlink.location for r in range(FIRST, FIRST + 4)} == {
         "'Attributions'!B4",
         "'Attributions'!K900",
@@ -345,7 +351,7 @@ def test_copy_of_a_libreoffice_return_keeps_every_value_and_setting(tmp_path):
     fills = {
         corrections.cell(r, 2).value: corrections.cell(r, 2).fill.fgColor.rgb for r in range(FIRST, FIRST + 4)
     }
-    assert fills == {"erreur": "FF" + feedback.ERROR_FILL, "avertissement": "FF" + feedback.WARNING_FILL}
+    assert fills == {"erreur": "FF" + ERROR_FILL, "avertissement": "FF" + WARNING_FILL}
     assert corrections[f"E{FIRST}"].font.u == "single" and corrections[f"F{FIRST}"].alignment.wrap_text
     assert wb.properties.lastModifiedBy == "cia-workbook" and wb.properties.modified == WHEN
 
@@ -399,7 +405,7 @@ def test_every_finding_is_marked_and_no_value_changes(tmp_path, refs):
     assert all(after[name] == rows for name, rows in before.items())
     ws = openpyxl.load_workbook(target)["Attributions"]
     for ref in set(refs):
-        assert ws[ref].comment is not None and ws[ref].fill.fgColor.rgb.endswith(feedback.WARNING_FILL)
+        assert ws[ref].comment is not None and ws[ref].fill.fgColor.rgb.endswith(WARNING_FILL)
     assert sum(1 for row in ws.iter_rows() for c in row if c.comment) == len(set(refs))
     _assert_in_order(target, "Attributions")
 
@@ -423,7 +429,10 @@ def test_files_that_cannot_be_edited_still_get_a_copy(tmp_path):
         with pytest.raises(xlsx_copy.NotEditable):
             xlsx_copy.edit_copy(
                 src.read_bytes(),
-                lambda names: (feedback._marks(findings, names), feedback._corrections(findings, names)),
+                lambda names: (
+                    corrections.cell_marks(findings, names),
+                    corrections.corrections_sheet(findings, names),
+                ),
                 WHEN,
                 "cia-workbook",
             )

@@ -172,7 +172,7 @@ def test_fresh_template_filled_and_recalculated_by_libreoffice(tmp_path):
 @pytest.mark.libreoffice
 @needs_libreoffice
 def test_corrected_copy_opens_in_libreoffice_with_its_marks(tmp_path):
-    from cia_workbook.partners import feedback
+    from cia_workbook.partners import corrections, feedback
     from cia_workbook.schema.findings import finding
 
     findings = [
@@ -188,10 +188,10 @@ def test_corrected_copy_opens_in_libreoffice_with_its_marks(tmp_path):
     assert back.sheetnames[0] == "Corrections" and back.active.title == "Corrections"
     att = back["Attributions"]
     assert "[DATE_TEXTE]" in att["B4"].comment.text and "[VALEUR_HORS_LISTE]" in att["D30"].comment.text
-    assert att["B4"].fill.fgColor.rgb.endswith(feedback.WARNING_FILL)
-    assert att["D30"].fill.fgColor.rgb.endswith(feedback.ERROR_FILL)
+    assert att["B4"].fill.fgColor.rgb.endswith(corrections.WARNING_FILL)
+    assert att["D30"].fill.fgColor.rgb.endswith(corrections.ERROR_FILL)
     assert (
-        back["Corrections"][f"E{feedback.CORRECTIONS_HEADER_ROW + 1}"].hyperlink.location
+        back["Corrections"][f"E{corrections.CORRECTIONS_HEADER_ROW + 1}"].hyperlink.location
         == "'Attributions'!B4"
     )
     assert back["Attributions"].print_title_rows == "$3:$3"

@@ -13,7 +13,7 @@ from lxml import etree
 from workbooks import CONVENTION, attribution, make_return
 
 from cia_workbook.intake.campaign import collect_campaign
-from cia_workbook.partners import feedback
+from cia_workbook.partners import control, feedback
 from cia_workbook.partners.templates import template_filename, write_template
 
 pytestmark = [pytest.mark.libreoffice, needs_libreoffice]
@@ -95,7 +95,7 @@ def test_the_printed_control_workbook_puts_whom_to_chase_on_page_one(tmp_path):
     make_return(folder / "logis.xlsx", rows=[attribution(suite="Bail sgné")],
                 form={"repondant": "Marie Dupont", "courriel": "m.dupont@logis.example"})  # fmt: skip
     campaign = collect_campaign(CONVENTION, 2024, [folder])
-    target = feedback.write_summary(CONVENTION, campaign, tmp_path / "controle-2024.xlsx")
+    target = control.write_summary(CONVENTION, campaign, tmp_path / "controle-2024.xlsx")
     pages = _pages(convert(target, tmp_path / "pdf"))
     first = _flat(pages[0])
     for text in ("Contrôle des réponses 2024", "Partenaire", "Situation", "Courriel", "À demander", "Aucun retour",

@@ -324,10 +324,10 @@ def test_validate_on_workers_writes_the_same_answers_as_one_file_at_a_time(forms
 def test_copies_written_as_files_are_read_are_not_written_again(forms, tmp_path, monkeypatch):
     from cia_workbook.intake.campaign import CROSS_CHECKED_TABLES
     from cia_workbook.intake.pool import Workers
-    from cia_workbook.partners import feedback
+    from cia_workbook.partners import corrections, feedback
 
     folder = forms
-    targets = feedback.copy_targets(expand_sources([folder]), tmp_path)
+    targets = corrections.copy_targets(expand_sources([folder]), tmp_path)
     with Workers(CONVENTION, YEAR, workers=1, after_read=feedback.CopyOnRead(targets, YEAR)) as pool:
         campaign = collect_campaign(CONVENTION, YEAR, [folder], pool=pool)
     on_read = {rf.name for rf in campaign.files if rf.copy_written}
