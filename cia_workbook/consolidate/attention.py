@@ -28,7 +28,8 @@ from cia_workbook.consolidate.frames import (
     counts,
 )
 from cia_workbook.consolidate.tables import Col, IndicatorTable, with_rates
-from cia_workbook.convention.settings import AttentionGroups, Convention
+from cia_workbook.convention.actions import AttentionGroups
+from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
 from cia_workbook.schema.sheets import CONTINGENT_OWN
 

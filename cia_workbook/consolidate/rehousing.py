@@ -19,7 +19,8 @@ import polars as pl
 
 from cia_workbook.consolidate.frames import LINE, table_frame
 from cia_workbook.consolidate.tables import Col, IndicatorTable, Rate
-from cia_workbook.convention.settings import CRITERION_CODES, Convention, RehousingCharter
+from cia_workbook.convention.charter import CRITERION_CODES, RehousingCharter
+from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
 from cia_workbook.intake.rehousing_rules import household_key, rest_to_pay
 from cia_workbook.render import frformat
