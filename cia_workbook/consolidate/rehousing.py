@@ -25,7 +25,8 @@ from cia_workbook.intake.model import Campaign
 from cia_workbook.intake.rehousing_rules import household_key, rest_to_pay
 from cia_workbook.render import frformat
 from cia_workbook.render.typography import plural
-from cia_workbook.schema.sheets import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES, RELOGEMENTS
+from cia_workbook.schema.codes import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES
+from cia_workbook.schema.rehousing import RELOGEMENTS
 
 CRITERIA = {
     "hors_qpv": "Relogés hors QPV",

@@ -23,7 +23,8 @@ from cia_workbook.intake.model import Campaign, ReturnFile, Table
 from cia_workbook.intake.reader import read_workbook
 from cia_workbook.intake.validate import SHEETS_NOT_JUDGED, validate_workbook
 from cia_workbook.schema.findings import Finding, finding
-from cia_workbook.schema.sheets import older_than, schema_for
+from cia_workbook.schema.identity import older_than
+from cia_workbook.schema.sheets import schema_for
 
 if TYPE_CHECKING:
     from cia_workbook.intake.cache import ReturnCache

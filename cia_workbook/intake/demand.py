@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cia_workbook.intake.rules import Rule, apply
-from cia_workbook.schema.sheets import DEMAND_KIND, DEMAND_TYPOLOGIES, MEASURES
+from cia_workbook.schema.demand import DEMAND_KIND, DEMAND_TYPOLOGIES, MEASURES
 
 if TYPE_CHECKING:
     from cia_workbook.intake.cells import Context
