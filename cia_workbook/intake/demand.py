@@ -1,5 +1,5 @@
 """The EPCI's Demande workbook in the intake: how a return is recognised as one, and the rules
-of its rows (its sheet is the schema's: schema/sheets.py)."""
+of its rows (its sheet is the schema's: schema/demand.py)."""
 
 from __future__ import annotations
 

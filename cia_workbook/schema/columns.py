@@ -87,3 +87,17 @@ class WorkbookSchema:
             return column.example
         codes = self.codelists[column.codelist].codes
         return codes[0].display if codes else ""
+
+
+# The household's size and composition (the consumption units), in the Attributions and the
+# rehousing sheets alike.
+HOUSEHOLD_SIZE = Column("taille_menage", "Taille du ménage", "integer", "Nombre total de personnes du ménage.", "3",
+                        minimum=1, maximum=20, width=9)  # fmt: skip
+HOUSEHOLD_MEMBERS = (
+    Column("nb_adultes", "Nombre d'adultes", "integer", "Nombre d'adultes du ménage.", "2", minimum=0, maximum=20, width=9),
+    Column("nb_14_plus", "Personnes de 14 ans ou plus", "integer",
+           "Nombre de personnes de 14 ans ou plus, adultes compris (sert au calcul des unités de consommation).",
+           "2", minimum=0, maximum=20, width=10),
+    Column("nb_moins_14", "Enfants de moins de 14 ans", "integer", "Nombre d'enfants de moins de 14 ans.", "1",
+           minimum=0, maximum=20, width=10),
+)  # fmt: skip

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from cia_workbook.convention.settings import Convention
 from cia_workbook.schema.codes import HOUSED_STATUSES
-from cia_workbook.schema.columns import Column, Sheet
+from cia_workbook.schema.columns import HOUSEHOLD_MEMBERS, HOUSEHOLD_SIZE, Column, Sheet
 
 _WHEN_HOUSED = "si le statut est « Relogé définitivement » ou « Relogé temporairement »"
 _IF_HOUSED = ("statut", HOUSED_STATUSES)
@@ -20,14 +20,8 @@ _REHOUSING_COLUMNS = (
            "OPERATION-012", required=True, width=14),
     Column("operation", "Opération NPNRU", "code", "Opération de renouvellement urbain à l'origine du relogement.",
            "", required=True, codelist="operation_npnru", width=30),
-    Column("taille_menage", "Taille du ménage", "integer", "Nombre total de personnes du ménage.", "3",
-           required=True, minimum=1, maximum=20, width=9),
-    Column("nb_adultes", "Nombre d'adultes", "integer", "Nombre d'adultes du ménage.", "2", minimum=0, maximum=20, width=9),
-    Column("nb_14_plus", "Personnes de 14 ans ou plus", "integer",
-           "Nombre de personnes de 14 ans ou plus, adultes compris (sert au calcul des unités de consommation).",
-           "2", minimum=0, maximum=20, width=10),
-    Column("nb_moins_14", "Enfants de moins de 14 ans", "integer", "Nombre d'enfants de moins de 14 ans.", "1",
-           minimum=0, maximum=20, width=10),
+    replace(HOUSEHOLD_SIZE, required=True),
+    *HOUSEHOLD_MEMBERS,
     Column("statut", "Statut au 31 décembre", "code", "Où en est le relogement du ménage à la fin de l'année.",
            "Proposition faite", required=True, codelist="statut_relogement", width=20),
     Column("date_entree", "Date d'entrée dans le dispositif", "date",

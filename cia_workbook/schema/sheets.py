@@ -17,7 +17,14 @@ from cia_workbook.convention.actions import Action, ActionQuestion
 from cia_workbook.convention.base import and_list
 from cia_workbook.convention.settings import Convention
 from cia_workbook.schema.codes import QUARTERS, Code, CodeList, codelists_for, reception_list
-from cia_workbook.schema.columns import Column, PartnerKind, Sheet, WorkbookSchema
+from cia_workbook.schema.columns import (
+    HOUSEHOLD_MEMBERS,
+    HOUSEHOLD_SIZE,
+    Column,
+    PartnerKind,
+    Sheet,
+    WorkbookSchema,
+)
 from cia_workbook.schema.demand import DEMAND_KIND, demand_sheet
 from cia_workbook.schema.rehousing import relogements_sheet
 
@@ -100,15 +107,11 @@ _ATTRIBUTION_COLUMNS = (
            "Catégorie la plus haute du ménage dans l'ordre DALO, relogement NPNRU, PDALHPD, autre public prioritaire L. 441-1, ou « Aucune ».",
            "Aucune catégorie prioritaire", required=True, codelist="categorie", width=28),
     Column("typologie", "Typologie", "code", "Nombre de pièces du logement attribué.", "T3", codelist="typologie", width=9),
-    Column("taille_menage", "Taille du ménage", "integer", "Nombre total de personnes du ménage.", "3", minimum=1, maximum=20, width=9),
+    HOUSEHOLD_SIZE,
     Column("ressources", "Ressources annuelles (€)", "decimal",
            "Revenu fiscal de référence ou ressources annuelles du ménage retenues par le SNE, en euros.",
            "14 500", minimum=0, maximum=500000, width=12),
-    Column("nb_adultes", "Nombre d'adultes", "integer", "Nombre d'adultes du ménage.", "2", minimum=0, maximum=20, width=9),
-    Column("nb_14_plus", "Personnes de 14 ans ou plus", "integer",
-           "Nombre de personnes de 14 ans ou plus, adultes compris (sert au calcul des unités de consommation).",
-           "2", minimum=0, maximum=20, width=10),
-    Column("nb_moins_14", "Enfants de moins de 14 ans", "integer", "Nombre d'enfants de moins de 14 ans.", "1", minimum=0, maximum=20, width=10),
+    *HOUSEHOLD_MEMBERS,
     Column("age_titulaire", "Âge du titulaire", "integer", "Âge du titulaire du bail (ou du demandeur) à la date de la CAL.", "27", minimum=16, maximum=120, width=9),
     Column("emploi", "Situation d'emploi", "code", "Situation professionnelle du titulaire.", "En emploi (salarié, indépendant, apprenti)", codelist="emploi", width=22),
     Column("mutation", "Mutation interne", "yesno", "Oui si le ménage était déjà locataire du bailleur (mutation).", "Non", codelist="oui_non", width=10),
