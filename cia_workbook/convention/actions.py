@@ -38,10 +38,9 @@ ACTION_INDICATORS = {
 }
 DEMAND_INDICATORS = ("tension", "typologies")
 REHOUSING_INDICATORS = ("criteres_relogement", "bilan_relogements", "dossiers_bloques")
+
+
 # The partners who answer an Actions sheet (an operator's workbook has none).
-ACTION_PARTNER_KINDS = ("bailleur", "reservataire")
-
-
 ActionPartnerKind = Literal["bailleur", "reservataire"]
 
 

@@ -191,10 +191,6 @@ class Convention(Model):
         return contingent_lines(self)
 
     @cached_property
-    def contingents_by_code(self) -> dict[str, ContingentLine]:
-        return {c.code: c for c in self.contingents}
-
-    @cached_property
     def reservataire_lines(self) -> list[TableLine]:
         """The réservataires' lines of the bilan, in the order of the convention's table."""
         return table_lines(self)
