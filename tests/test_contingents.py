@@ -25,7 +25,8 @@ from cia_workbook.convention.settings import (
     load_convention,
     parse_convention,
 )
-from cia_workbook.schema.sheets import normalize, schema_for
+from cia_workbook.schema.codes import normalize
+from cia_workbook.schema.sheets import schema_for
 
 CONVENTION = load_convention()
 PP = "État – publics prioritaires"

@@ -13,7 +13,8 @@ from campaign import CONVENTION, edit_return, run
 from docx import Document
 
 from cia_workbook.partners.demo import FilledReturn, _to_display, write_filled_return
-from cia_workbook.schema.sheets import demand_file_name, demand_partner, demand_schema
+from cia_workbook.schema.demand import demand_file_name, demand_partner
+from cia_workbook.schema.sheets import demand_schema
 
 YEARS = (2023, 2024)
 SECTORS = {s.name: set(s.communes) for s in CONVENTION.sectors}

@@ -9,7 +9,7 @@ import pytest
 from attention_campaign import RECEPTION, YEARS, decided, sheet_rows, write_campaign
 from campaign import CONVENTION, edit_return, return_path, run
 
-from cia_workbook.schema.sheets import template_file_name
+from cia_workbook.schema.identity import template_file_name
 
 POINT_NAMES = {
     p.code: f"{p.name} ({CONVENTION.partners_by_id[p.partner].name})" for p in CONVENTION.reception_points

@@ -458,7 +458,7 @@ def run_demo(convention: Convention, layout: Layout, year: int, seed: int = 2020
                     yield f"  {filled.partner.name} : {mistake}"
         if convention.collects_demand:  # the officer's own Demande workbook, from the SNE
             from cia_workbook.partners.demo_demand import attributions_per_commune, generate_demand
-            from cia_workbook.schema.sheets import DEMAND_KIND, demand_file_name
+            from cia_workbook.schema.demand import DEMAND_KIND, demand_file_name
 
             name = demand_file_name(y)
             filled = generate_demand(convention, y, seed, attributions_per_commune(convention, y, seed))

@@ -28,9 +28,10 @@ from cia_workbook.consolidate.frames import (
     counts,
 )
 from cia_workbook.consolidate.tables import Col, IndicatorTable, with_rates
-from cia_workbook.convention.settings import AttentionGroups, Convention
+from cia_workbook.convention.actions import AttentionGroups
+from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
-from cia_workbook.schema.sheets import CONTINGENT_OWN
+from cia_workbook.schema.codes import CONTINGENT_OWN
 
 DEFAULT = AttentionGroups()  # the thresholds of the social-mix bands when the convention sets none
 ELDERLY_BAND_START = 50  # the band before the elderly one: 50 to 64 years with the default

@@ -49,7 +49,8 @@ from cia_workbook.consolidate.tables import (
 )
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
-from cia_workbook.schema.sheets import HORS_QPV, PATRIMOINE
+from cia_workbook.schema.codes import HORS_QPV
+from cia_workbook.schema.sheets import PATRIMOINE
 
 TERRITORY = "territoire"
 TERRITORY_LABEL = "Territoire"

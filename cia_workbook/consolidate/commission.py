@@ -25,7 +25,8 @@ from cia_workbook.consolidate.tables import Col, IndicatorTable
 from cia_workbook.intake.model import Campaign
 from cia_workbook.intake.rehousing_rules import household_key
 from cia_workbook.render import frformat
-from cia_workbook.schema.sheets import RELOGEMENTS, Code, CodeList
+from cia_workbook.schema.codes import Code, CodeList
+from cia_workbook.schema.rehousing import RELOGEMENTS
 
 DECISIONS = CodeList(
     "decision_commission",

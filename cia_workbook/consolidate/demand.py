@@ -19,7 +19,7 @@ import polars as pl
 from cia_workbook.consolidate.tables import Col, IndicatorTable
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
-from cia_workbook.schema.sheets import DEMAND_TYPOLOGIES, TYPOLOGY_LABELS, demand_file_name
+from cia_workbook.schema.demand import DEMAND_TYPOLOGIES, TYPOLOGY_LABELS, demand_file_name
 
 SECTION = "demande"
 OTHER_SECTOR = "Autres communes"

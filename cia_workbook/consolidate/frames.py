@@ -21,7 +21,9 @@ import polars as pl
 from cia_workbook.consolidate.tables import Rate
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import ROW, SHEET, Campaign, Table
-from cia_workbook.schema.sheets import ATTRIBUTIONS, CONTINGENT_OWN, HORS_QPV, NO_ZONE, Column, Sheet
+from cia_workbook.schema.codes import CONTINGENT_OWN, HORS_QPV, NO_ZONE
+from cia_workbook.schema.columns import Column, Sheet
+from cia_workbook.schema.sheets import ATTRIBUTIONS
 
 KNOWN_QUARTILES = ("1", "2", "3", "4")
 YOUNG_AGE = 30  # Action 3: "jeunes ménages", holder under 30

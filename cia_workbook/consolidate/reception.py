@@ -17,7 +17,8 @@ from cia_workbook.consolidate.tables import Col, IndicatorTable, with_rates
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
 from cia_workbook.render import frformat
-from cia_workbook.schema.sheets import LIEUX_ACCUEIL, QUARTERS, REFUSAL_MOTIVES
+from cia_workbook.schema.codes import QUARTERS, REFUSAL_MOTIVES
+from cia_workbook.schema.sheets import LIEUX_ACCUEIL
 
 NOT_FILLED = "Motif non renseigné"
 

@@ -19,12 +19,14 @@ import polars as pl
 
 from cia_workbook.consolidate.frames import LINE, table_frame
 from cia_workbook.consolidate.tables import Col, IndicatorTable, Rate
-from cia_workbook.convention.settings import CRITERION_CODES, Convention, RehousingCharter
+from cia_workbook.convention.charter import CRITERION_CODES, RehousingCharter
+from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign
 from cia_workbook.intake.rehousing_rules import household_key, rest_to_pay
 from cia_workbook.render import frformat
 from cia_workbook.render.typography import plural
-from cia_workbook.schema.sheets import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES, RELOGEMENTS
+from cia_workbook.schema.codes import PRIVATE_STOCK, REHOUSED, REHOUSING_STATUSES
+from cia_workbook.schema.rehousing import RELOGEMENTS
 
 CRITERIA = {
     "hors_qpv": "Relogés hors QPV",

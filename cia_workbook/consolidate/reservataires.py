@@ -51,7 +51,8 @@ from cia_workbook.consolidate.tables import (
 )
 from cia_workbook.convention.contingents import TableLine
 from cia_workbook.convention.settings import OBJECTIVE_CODES, Convention
-from cia_workbook.schema.sheets import older_than, schema_for
+from cia_workbook.schema.identity import older_than
+from cia_workbook.schema.sheets import schema_for
 
 PRIORITY_OBJECTIVE = "publics_prioritaires"
 

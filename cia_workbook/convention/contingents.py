@@ -11,9 +11,11 @@ autres réservataires): `table_lines` gives the bilan's lines in that order, a g
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from cia_workbook.convention.base import Model, Problems, Slug, at
 
 # The groups a réservataire may join (key `groupe`) → the line of the convention's table.
 GROUPS = {"communes": "Les communes", "autres": "Autres réservataires"}
@@ -27,12 +29,10 @@ LAST = 4
 RESERVED_CODES = ("PROPRE",)
 
 
-class Contingent(BaseModel):
+class Contingent(Model):
     """One contingent a réservataire declares (French keys, as in convention.toml)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    code: Slug
     label: str = Field(alias="libelle", min_length=1)
     # False: not held to the priority-publics target (the civil servants' contingent of the
     # State): its rate is shown « sans objectif ».
@@ -63,7 +63,7 @@ class TableLine:
 
 
 class Holder(Protocol):
-    """What these functions read of a partner (settings.Partner)."""
+    """What these functions read of a partner (partners.Partner)."""
 
     id: str
     name: str
@@ -124,9 +124,8 @@ def table_lines(convention: Holders) -> list[TableLine]:
     return out
 
 
-def check_contingents(partners: list[Holder], problems: list[tuple[str, str]], at) -> None:
-    """The convention's mistakes about contingents and groups, each (key, French message);
-    `at(list_key, value)` names an item of a list by its identifying key."""
+def check_contingents(partners: list[Holder], problems: Problems) -> None:
+    """The convention's mistakes about contingents and groups, each (key, French message)."""
     ids = {p.id for p in partners}
     seen: dict[str, str] = {}  # contingent code → the partner that declares it
     for partner in partners:

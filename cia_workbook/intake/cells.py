@@ -29,8 +29,9 @@ from cia_workbook.intake.reader import DATE_CELL, NUMBER_CELL
 from cia_workbook.partners.excel import MAX_CELL_TEXT
 from cia_workbook.partners.excel import count as _count
 from cia_workbook.schema import sheets as schema
+from cia_workbook.schema.codes import normalize
+from cia_workbook.schema.columns import Column, WorkbookSchema
 from cia_workbook.schema.findings import Finding, finding
-from cia_workbook.schema.sheets import Column, WorkbookSchema, normalize
 
 LOCALE = "fr_FR"
 SUGGEST_CUTOFF = 0.6  # how close a misspelt value must be to suggest the allowed one

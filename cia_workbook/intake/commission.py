@@ -21,8 +21,8 @@ from cia_workbook.consolidate.commission import DECISIONS, Decision
 from cia_workbook.intake.reader import read_workbook
 from cia_workbook.intake.rehousing_rules import household_key
 from cia_workbook.partners.commission import CASES_SHEET, ID_KIND, ID_SHEET, columns
+from cia_workbook.schema.codes import normalize
 from cia_workbook.schema.findings import Finding, finding
-from cia_workbook.schema.sheets import normalize
 
 NAME = re.compile(r"^commission-(\d{4})\.xlsx$", re.IGNORECASE)
 _TEXT_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")

@@ -10,7 +10,8 @@ from typing import Any
 from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import Campaign, Table
 from cia_workbook.schema.findings import Finding, finding
-from cia_workbook.schema.sheets import older_than, schema_for
+from cia_workbook.schema.identity import older_than
+from cia_workbook.schema.sheets import schema_for
 
 
 def contingents_counts(

@@ -1,5 +1,5 @@
 """The EPCI's Demande workbook in the intake: how a return is recognised as one, and the rules
-of its rows (its sheet is the schema's: schema/sheets.py)."""
+of its rows (its sheet is the schema's: schema/demand.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cia_workbook.intake.rules import Rule, apply
-from cia_workbook.schema.sheets import DEMAND_KIND, DEMAND_TYPOLOGIES, MEASURES
+from cia_workbook.schema.demand import DEMAND_KIND, DEMAND_TYPOLOGIES, MEASURES
 
 if TYPE_CHECKING:
     from cia_workbook.intake.cells import Context

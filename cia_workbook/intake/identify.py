@@ -15,8 +15,8 @@ from cia_workbook.intake.model import Identity
 from cia_workbook.intake.reader import RawSheet, RawWorkbook
 from cia_workbook.partners.excel import shortened
 from cia_workbook.schema import sheets as schema
+from cia_workbook.schema.codes import normalize
 from cia_workbook.schema.findings import Finding, finding
-from cia_workbook.schema.sheets import normalize
 
 _normalize = lru_cache(maxsize=16384)(normalize)
 

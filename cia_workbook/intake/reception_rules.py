@@ -12,7 +12,7 @@ import polars as pl
 from cia_workbook.intake.cells import Context
 from cia_workbook.intake.model import ROW, Table
 from cia_workbook.intake.rules import Rule, apply
-from cia_workbook.schema.sheets import QUARTERS
+from cia_workbook.schema.codes import QUARTERS
 
 
 def reception_rules(table: Table, ctx: Context) -> None:

@@ -19,8 +19,9 @@ from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.cells import Context, fr_date, fr_number
 from cia_workbook.intake.model import ReturnFile, Table
 from cia_workbook.intake.rules import Rule, apply, composition_rules, name_rule
+from cia_workbook.schema.codes import PRIVATE_STOCK, REHOUSING_STATUSES
+from cia_workbook.schema.columns import Sheet
 from cia_workbook.schema.findings import Finding, finding
-from cia_workbook.schema.sheets import PRIVATE_STOCK, REHOUSING_STATUSES, Sheet
 
 # A household not yet rehoused has no dwelling to describe (DOMAIN.md, rehousing follow-up).
 _NOT_YET = ("A_RELOGER", "PROPOSITION")

@@ -19,7 +19,7 @@ from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.cells import Context, fr_date, fr_number
 from cia_workbook.intake.model import ROW, SHEET, Table
 from cia_workbook.schema import sheets as schema
-from cia_workbook.schema.sheets import Sheet
+from cia_workbook.schema.columns import Sheet
 
 # -- Rules across the cells of a row --------------------------------------------------------------
 

@@ -26,8 +26,9 @@ from cia_workbook.intake.reader import RawSheet, RawWorkbook
 from cia_workbook.intake.sheetxml import get_column_letter, range_boundaries
 from cia_workbook.partners.excel import shortened
 from cia_workbook.schema import sheets as schema
+from cia_workbook.schema.codes import normalize
+from cia_workbook.schema.columns import Sheet, WorkbookSchema
 from cia_workbook.schema.findings import Finding
-from cia_workbook.schema.sheets import Sheet, WorkbookSchema, normalize
 
 # Headers repeat from file to file: each spelling is normalised once per process.
 _normalize = lru_cache(maxsize=16384)(normalize)

@@ -12,7 +12,8 @@ import random
 
 from cia_workbook.convention.settings import Convention
 from cia_workbook.partners.demo import FilledReturn, _to_display
-from cia_workbook.schema.sheets import demand_partner, demand_schema
+from cia_workbook.schema.demand import demand_partner
+from cia_workbook.schema.sheets import demand_schema
 
 DEMAND_SHARES = {"T1": 0.12, "T2": 0.34, "T3": 0.31, "T4": 0.17, "T5": 0.06}
 ATTRIBUTION_SHARES = {"T1": 0.08, "T2": 0.22, "T3": 0.35, "T4": 0.28, "T5": 0.07}
@@ -33,7 +34,7 @@ def attributions_per_commune(convention: Convention, year: int, seed: int = 2020
     from collections import Counter
 
     from cia_workbook.partners.demo import generate_campaign
-    from cia_workbook.schema.sheets import codelists_for
+    from cia_workbook.schema.codes import codelists_for
 
     insee = {c.display: c.code for c in codelists_for(convention, year)["commune"].codes}
     counted: Counter[str] = Counter()

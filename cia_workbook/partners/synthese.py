@@ -19,7 +19,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from cia_workbook.convention.settings import Convention
 from cia_workbook.schema import sheets as schema
-from cia_workbook.schema.sheets import WorkbookSchema
+from cia_workbook.schema.columns import WorkbookSchema
 
 KNOWN_QUARTILES = ("1", "2", "3", "4")
 

@@ -23,7 +23,9 @@ from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.intake.model import Campaign
 from cia_workbook.partners.excel import MAX_CELL_TEXT, fit_cell
-from cia_workbook.schema.sheets import RELOGEMENTS, Column, Sheet, any_contingent_sheet, schema_for
+from cia_workbook.schema.columns import Column, Sheet
+from cia_workbook.schema.rehousing import RELOGEMENTS
+from cia_workbook.schema.sheets import any_contingent_sheet, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
 # "#,##0" displays as « 1 234 » and "0.0%" as « 25,0 % » in a French Excel.

@@ -18,7 +18,7 @@ from pathlib import Path
 from cia_workbook.convention.settings import Convention, load_convention
 from cia_workbook.fileio import write_text_atomic
 from cia_workbook.schema import sheets as schema
-from cia_workbook.schema.sheets import Column, Sheet, WorkbookSchema
+from cia_workbook.schema.columns import Column, Sheet, WorkbookSchema
 
 REGENERATE_COMMAND = "python -m cia_workbook.schema.formatdoc > docs/format.md"
 # The Table Schema specification (Frictionless), the convention of schema.data.gouv.fr.
