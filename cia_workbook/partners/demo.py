@@ -17,7 +17,7 @@ from typing import Any
 
 from cia_workbook.convention.settings import Convention, Partner
 from cia_workbook.fileio import atomic_path
-from cia_workbook.partners.templates import FilledReturn
+from cia_workbook.partners.template_sheets import FilledReturn
 from cia_workbook.schema.sheets import (
     CONTINGENT_OWN,
     FORM_FIRST_ROW,
