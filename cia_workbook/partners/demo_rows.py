@@ -179,22 +179,10 @@ def bailleur_rows(
 SHARE_DISABLED = 0.09  # households with a disabled member, among those the bailleur knows about
 SHARE_DISABILITY_UNKNOWN = 0.12
 # Motive of a refusal: the convention names location and the residence's image first.
-REFUSAL_MOTIVES_QPV = {
-    "LOCALISATION": 0.3,
-    "IMAGE": 0.35,
-    "TYPOLOGIE": 0.1,
-    "LOYER": 0.1,
-    "AUTRE": 0.1,
-    None: 0.05,
-}
-REFUSAL_MOTIVES_OUT = {
-    "LOCALISATION": 0.35,
-    "IMAGE": 0.08,
-    "TYPOLOGIE": 0.22,
-    "LOYER": 0.2,
-    "AUTRE": 0.1,
-    None: 0.05,
-}
+REFUSAL_MOTIVES_QPV = {"LOCALISATION": 0.3, "IMAGE": 0.35, "TYPOLOGIE": 0.1, "LOYER": 0.1, "AUTRE": 0.1,
+                       None: 0.05}  # fmt: skip
+REFUSAL_MOTIVES_OUT = {"LOCALISATION": 0.35, "IMAGE": 0.08, "TYPOLOGIE": 0.22, "LOYER": 0.2, "AUTRE": 0.1,
+                       None: 0.05}  # fmt: skip
 
 
 def _attention_cells(rng: random.Random, row: dict[str, Any]) -> dict[str, Any]:

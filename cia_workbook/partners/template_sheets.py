@@ -195,57 +195,49 @@ def validation(t: Template, column: Column, rehousing: bool = False) -> dict:
     rehousing sheet (`rehousing`) may go back to the programme's start."""
     title = clip(column.header, 32)
     definition = column.definition
+
+    def stop(hint: str, error_title: str, error: str, **criteria) -> dict:
+        """A rule that refuses what breaks it, its help shown when the cell is selected."""
+        return {**criteria, "input_title": title, "input_message": clip(hint, 255), "error_title": error_title,
+                "error_message": clip(error, 255), "error_type": "stop"}  # fmt: skip
+
     if column.codelist:
-        return {
-            "validate": "list",
-            "source": t.list_ranges[column.codelist],
-            "input_title": title,
-            "input_message": clip(f"{definition} Choisissez dans la liste.", 255),
-            "error_title": "Valeur hors liste",
-            "error_message": clip(
-                f"Cette valeur n'est pas dans la liste de la colonne « {column.header} ». "
-                "Choisissez une valeur du menu déroulant (voir la feuille Lisez-moi).",
-                255,
-            ),
-            "error_type": "stop",
-        }
+        return stop(
+            f"{definition} Choisissez dans la liste.",
+            "Valeur hors liste",
+            f"Cette valeur n'est pas dans la liste de la colonne « {column.header} ». "
+            "Choisissez une valeur du menu déroulant (voir la feuille Lisez-moi).",
+            validate="list",
+            source=t.list_ranges[column.codelist],
+        )
     if column.kind in ("integer", "decimal"):
         low = column.minimum if column.minimum is not None else -1e9
         high = column.maximum if column.maximum is not None else 1e9
         what = "un nombre entier" if column.kind == "integer" else "un nombre"
         bounds = f"entre {number(low)} et {number(high)}"
-        return {
-            "validate": column.kind,
-            "criteria": "between",
-            "minimum": int(low) if column.kind == "integer" else low,
-            "maximum": int(high) if column.kind == "integer" else high,
-            "input_title": title,
-            "input_message": clip(f"{definition} Saisissez {what} {bounds}.", 255),
-            "error_title": "Nombre attendu",
-            "error_message": clip(
-                f"Saisissez {what} {bounds}, sans texte ni unité (par exemple {column.example}).", 255
-            ),
-            "error_type": "stop",
-        }
+        return stop(
+            f"{definition} Saisissez {what} {bounds}.",
+            "Nombre attendu",
+            f"Saisissez {what} {bounds}, sans texte ni unité (par exemple {column.example}).",
+            validate=column.kind,
+            criteria="between",
+            minimum=int(low) if column.kind == "integer" else low,
+            maximum=int(high) if column.kind == "integer" else high,
+        )
     if column.kind == "date":
         low, high = dt.date(t.year - 5, 1, 1), dt.date(t.year + 2, 12, 31)
         if rehousing:
             low = min(low, dt.date(t.convention.info.first_year - REHOUSING_DATE_MARGIN, 1, 1))
-        return {
-            "validate": "date",
-            "criteria": "between",
-            "minimum": low,
-            "maximum": high,
-            "input_title": title,
-            "input_message": clip(f"{definition} Date au format JJ/MM/AAAA.", 255),
-            "error_title": "Date attendue",
-            "error_message": clip(
-                f"Saisissez une date au format JJ/MM/AAAA (par exemple {column.example}), "
-                f"entre le {low:%d/%m/%Y} et le {high:%d/%m/%Y}.",
-                255,
-            ),
-            "error_type": "stop",
-        }
+        return stop(
+            f"{definition} Date au format JJ/MM/AAAA.",
+            "Date attendue",
+            f"Saisissez une date au format JJ/MM/AAAA (par exemple {column.example}), "
+            f"entre le {low:%d/%m/%Y} et le {high:%d/%m/%Y}.",
+            validate="date",
+            criteria="between",
+            minimum=low,
+            maximum=high,
+        )
     return {"validate": "any", "input_title": title, "input_message": clip(definition, 255)}
 
 
