@@ -75,7 +75,7 @@ def synthetic_convention_text(n_bailleurs: int, rows: int) -> str:
     indicators refer to both) are left out: this benchmark is about attributions.
     """
     from cia_workbook.convention.settings import embedded_convention_text
-    from cia_workbook.partners.demo import TURNOVER
+    from cia_workbook.partners.demo_rows import TURNOVER
 
     kept = []
     for header, body in _sections(embedded_convention_text()):

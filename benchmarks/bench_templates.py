@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cia_workbook.convention.settings import load_convention  # noqa: E402
-from cia_workbook.partners import templates  # noqa: E402
+from cia_workbook.partners import templates, workbook_formats  # noqa: E402
 
 YEAR = 2024
 
@@ -72,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
             f"Territoire ({n} modèles) : médiane {statistics.median(territory):.3f} s, "
             f"meilleur {min(territory):.3f} s (cible < 1 s)"
         )
-        saved = dict(templates.WORKBOOK_OPTIONS)
-        templates.WORKBOOK_OPTIONS.clear()  # xlsxwriter's default: one temporary file per sheet
+        saved = dict(workbook_formats.WORKBOOK_OPTIONS)
+        workbook_formats.WORKBOOK_OPTIONS.clear()  # xlsxwriter's default: one temporary file per sheet
         try:
             on_disk = _timed(lambda: templates.write_templates(convention, YEAR, tmp / "disque"), args.repeat)
         finally:
-            templates.WORKBOOK_OPTIONS.update(saved)
+            workbook_formats.WORKBOOK_OPTIONS.update(saved)
         print(f"  sans in_memory (fichiers temporaires) : médiane {statistics.median(on_disk):.3f} s")
         start = time.perf_counter()
         _write_many((str(tmp / "serie"), range(args.count)))

@@ -12,7 +12,8 @@ import pytest
 from campaign import CONVENTION, edit_return, run
 from docx import Document
 
-from cia_workbook.partners.demo import FilledReturn, _to_display, write_filled_return
+from cia_workbook.partners.demo import to_display, write_filled_return
+from cia_workbook.partners.template_sheets import FilledReturn
 from cia_workbook.schema.demand import demand_file_name, demand_partner
 from cia_workbook.schema.sheets import demand_schema
 
@@ -51,7 +52,7 @@ def write_demand(workdir, year: int, rows: list[dict]):
     filled.forms["identification"] = {"partenaire": filled.partner.name, "annee": year, "repondant": "Chargée de mission",
                                       "date_reponse": __import__("datetime").date(year + 1, 1, 20)}  # fmt: skip
     filled.tables["demande"] = [dict(r) for r in rows]
-    _to_display(filled, demand_schema(CONVENTION, year))
+    to_display(filled, demand_schema(CONVENTION, year))
     return write_filled_return(CONVENTION, filled, workdir / "forms" / str(year) / demand_file_name(year))
 
 

@@ -1,7 +1,7 @@
 """Issue 13, class 3: an excluded return never makes older data look current.
 
 A real two-year campaign (tests/campaign.py) where Un Toit pour Tous' 2024 return is excluded
-(or missing): the households it follows (demo._rehousing_rows: a household rehoused in its stock
+(or missing): the households it follows (demo_rehousing.rehousing_rows: a household rehoused in its stock
 is followed by it from then on) keep their 2023 state, in which some were « proposition faite »
 or « bloqués ». The annexes of the charter put to the commission must show that state as the
 2023 one, apart, with the return it comes from, and never count it as in progress or blocked in

@@ -18,7 +18,7 @@ from cia_workbook.consolidate import objective_rates
 from cia_workbook.convention.settings import OBJECTIVE_CODES, load_convention
 from cia_workbook.intake.files import read_return
 from cia_workbook.intake.model import Table
-from cia_workbook.partners.templates import SYNTHESE_FIRST_ROW
+from cia_workbook.partners.template_synthese import SYNTHESE_FIRST_ROW
 from cia_workbook.schema import sheets as schema
 
 ROOT = Path(__file__).resolve().parents[1]

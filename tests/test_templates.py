@@ -16,13 +16,8 @@ from cia_workbook.consolidate import objective_rates
 from cia_workbook.convention.settings import OBJECTIVE_CODES, embedded_convention_text, load_convention
 from cia_workbook.intake.model import ReturnFile, Table
 from cia_workbook.partners.synthese import objective_formulas
-from cia_workbook.partners.templates import (
-    SYNTHESE_FIRST_ROW,
-    MissingContact,
-    template_filename,
-    write_template,
-    write_templates,
-)
+from cia_workbook.partners.template_synthese import SYNTHESE_FIRST_ROW
+from cia_workbook.partners.templates import MissingContact, template_filename, write_template, write_templates
 from cia_workbook.render.typography import longest_word_width, text_width
 from cia_workbook.schema import sheets as schema
 

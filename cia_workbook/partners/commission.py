@@ -27,15 +27,15 @@ from cia_workbook.consolidate.rehousing import STATUS_LABELS, RehousingBilan
 from cia_workbook.fileio import atomic_path
 from cia_workbook.intake.rehousing_rules import household_key
 from cia_workbook.partners import sheet_layout as layout
-from cia_workbook.partners.templates import (
+from cia_workbook.partners.workbook_formats import (
+    BASE,
     DATE_FORMAT,
-    MARGINS,
-    OPTIONAL_HEADER_FILL,
     PREFILLED_FILL,
     PROTECTION,
-    REQUIRED_HEADER_FILL,
-    WORKBOOK_OPTIONS,
-    _Workbook,
+    Formats,
+    TextRows,
+    new_workbook,
+    print_page,
 )
 from cia_workbook.render.typography import fr
 from cia_workbook.schema.sheets import BLOCKING_REASONS
@@ -94,251 +94,212 @@ def write_commission_xlsx(
     """Write the commission's workbook of `rbilan.year` (its sessions are those of the next year)."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        _CommissionWorkbook(rbilan, states, work, convention_id).write(tmp)
+        _write(rbilan, states, work, tmp, convention_id)
     return path
 
 
-class _CommissionWorkbook:
-    def __init__(self, r: RehousingBilan, states, work, convention_id: str):
-        self.r, self.states, self.work, self.convention_id = r, states, work, convention_id
-        self.year = r.year
-        self.sessions = r.year + 1
+class _Formats(Formats):
+    """The commission workbook's formats: the case cells (grey, locked), the commission's (unlocked)."""
 
-    def write(self, path: Path) -> None:
-        wb = _Workbook(str(path), dict(WORKBOOK_OPTIONS))
-        self.wb = wb
-        wb.set_properties(
+    def __init__(self, wb):
+        super().__init__(wb)
+        add = wb.add_format
+        self.case = add({**BASE, "text_wrap": True, "border": 1, "bg_color": PREFILLED_FILL})
+        unlocked = {**BASE, "locked": False, "border": 1}
+        self.input = {
+            "date_seance": add({**unlocked, "num_format": DATE_FORMAT, "align": "left"}),
+            "decision": add({**unlocked, "text_wrap": True}),
+            "precisions": add({**unlocked, "text_wrap": True, "num_format": "@"}),
+            "id": add({**unlocked, "num_format": "@"}),
+        }
+
+
+def _write(r: RehousingBilan, states, work: CommissionWork | None, path: Path, convention_id: str) -> None:
+    wb = new_workbook(
+        path,
+        title=f"Commission de coordination – dossiers bloqués au 31 décembre {r.year}",
+        subject=r.convention_title,
+        author=r.epci,
+        comments="Classeur généré par cia-workbook : ne pas renommer les feuilles ni modifier les en-têtes.",
+    )
+    f = _Formats(wb)
+    readme = wb.add_worksheet(README_SHEET)
+    cases = wb.add_worksheet(CASES_SHEET)
+    lists = wb.add_worksheet(LISTS_SHEET)
+    ident = wb.add_worksheet(ID_SHEET)
+    for row, display in enumerate(DECISIONS.displays):
+        lists.write_string(row, 0, display)
+    lists.hide()
+    ident.write_row(0, 0, [ID_KIND, r.year, convention_id])
+    ident.very_hidden()
+    _readme(readme, f, r)
+    _cases(cases, f, r, _case_rows(r, states, work))
+    readme.activate()
+    wb.close()
+
+
+def _print(ws, r: RehousingBilan) -> None:
+    print_page(
+        ws,
+        f"{r.epci} – commission de coordination, dossiers bloqués au 31/12/{r.year}",
+        header="Document de travail – diffusion restreinte",
+    )
+
+
+def _readme(ws, f: _Formats, r: RehousingBilan) -> None:
+    rows = TextRows(ws, README_WIDTHS, f)
+    y, s = r.year, r.year + 1
+    rows.para(
+        f"Commission de coordination – dossiers bloqués au 31 décembre {y}", f.title, size=14, bold=True
+    )
+    rows.para(
+        f"{r.epci} · {r.convention_title}. Document de travail, diffusion restreinte : les ménages "
+        "sont désignés par leur identifiant pseudonyme, jamais par leur nom."
+    )
+    rows.row += 1
+    rows.para(
+        f"La feuille « {CASES_SHEET} » a une ligne par dossier bloqué au 31 décembre {y} (annexe 2 des annexes "
+        f"de la charte de relogement {y}), avec son historique. Pour chaque dossier examiné en séance en {s}, "
+        "remplissez les trois colonnes orange : la date de la séance, la décision (menu déroulant) et, si besoin, "
+        "des précisions."
+    )
+    rows.pair(
+        "Date de la séance", f"Au format JJ/MM/AAAA, en {s} (les séances qui examinent ces dossiers).", 1
+    )
+    rows.pair("Décision", "Une valeur du menu : " + " ; ".join(DECISIONS.displays) + ".", 1)
+    rows.pair(
+        "Précisions", "Texte libre : la proposition faite, le partenaire chargé du suivi, l'échéance…", 1
+    )
+    rows.pair(
+        "Deux examens",
+        "Un dossier examiné en deux séances : recopiez son identifiant sur une ligne vide sous la liste et "
+        "remplissez-la pour la seconde séance. Un dossier bloqué absent de la liste : saisissez son identifiant "
+        "tel que le partenaire l'écrit dans son retour.",
+        1,
+    )
+    rows.pair(
+        "Après la séance",
+        f"Enregistrez le classeur au format .xlsx sous le nom {commission_xlsx_name(y)} dans le dossier "
+        f"« commission » du dossier de travail (à côté de « forms ») : les décisions sont contrôlées et reprises "
+        f"dans les annexes de la charte {s} (historique des décisions, suite décidée pour chaque dossier, dossiers "
+        "examinés et relogés) à la consolidation suivante, ",
+        1,
+        command=f"cia-workbook consolidate --year {s}.",
+    )
+    rows.pair(
+        "Ce qui est contrôlé",
+        f"Une décision hors de la liste, une date qui n'est pas en {s}, un identifiant qu'aucun retour ne "
+        "mentionne, une ligne commencée sans date ou sans décision : la ligne est signalée (feuille, cellule) et "
+        "n'est pas reprise tant qu'elle n'est pas corrigée.",
+        1,
+    )
+    _print(ws, r)
+
+
+def _case_rows(r: RehousingBilan, states, work: CommissionWork | None) -> list[dict]:
+    """Each blocked case as the cells of its row (the commission's columns empty)."""
+    names = r.partner_names
+    reasons = BLOCKING_REASONS.by_code
+    end = dt.date(r.year, 12, 31)
+    rows = []
+    for h in r.blocked:
+        rows.append(
             {
-                "title": f"Commission de coordination – dossiers bloqués au 31 décembre {self.year}",
-                "subject": self.r.convention_title,
-                "author": self.r.epci,
-                "company": self.r.epci,
-                "comments": "Classeur généré par cia-workbook : ne pas renommer les feuilles ni modifier les en-têtes.",
+                "id": h.id,
+                "operation": h.operation or "–",
+                "suivi": names.get(h.partner, h.partner),
+                "statut": STATUS_LABELS.get(h.status, "–"),
+                "entree": h.entered_on,
+                "mois": "–" if h.entered_on is None else str(months_between(h.entered_on, end)),
+                "historique": states_text(states.get(household_key(h.id), [])),
+                "motif": reasons[h.get("motif_blocage")].label
+                if h.get("motif_blocage") in reasons
+                else "Non précisé",
+                "propositions": f"{_int(h.get('propositions'))} / {_int(h.get('refus'))}",
+                "commentaire": h.get("commentaire") or "",
+                "anterieures": work.suite(h.id) if work is not None else "",
             }
         )
-        base = {"font_name": "Calibri", "font_size": 11, "valign": "top"}
-        add = wb.add_format
-        self.f_title = add({**base, "bold": True, "font_size": 14})
-        self.f_hint = add({**base, "italic": True, "font_color": "#595959"})
-        self.f_wrap = add({**base, "text_wrap": True})
-        self.f_bold = add({**base, "bold": True, "text_wrap": True})
-        header = {
-            **base,
-            "bold": True,
-            "text_wrap": True,
-            "border": 1,
-            "align": "center",
-            "valign": "vcenter",
-        }
-        self.f_head_case = add({**header, "bg_color": OPTIONAL_HEADER_FILL})
-        self.f_head_input = add({**header, "bg_color": REQUIRED_HEADER_FILL})
-        self.f_case = add({**base, "text_wrap": True, "border": 1, "bg_color": PREFILLED_FILL})
-        self.f_input = {
-            "date_seance": add(
-                {**base, "locked": False, "border": 1, "num_format": DATE_FORMAT, "align": "left"}
-            ),
-            "decision": add({**base, "locked": False, "border": 1, "text_wrap": True}),
-            "precisions": add({**base, "locked": False, "border": 1, "text_wrap": True, "num_format": "@"}),
-            "id": add({**base, "locked": False, "border": 1, "num_format": "@"}),
-        }
-        readme = wb.add_worksheet(README_SHEET)
-        cases = wb.add_worksheet(CASES_SHEET)
-        lists = wb.add_worksheet(LISTS_SHEET)
-        ident = wb.add_worksheet(ID_SHEET)
-        for row, display in enumerate(DECISIONS.displays):
-            lists.write_string(row, 0, display)
-        lists.hide()
-        ident.write_row(0, 0, [ID_KIND, self.year, self.convention_id])
-        ident.very_hidden()
-        self._readme(readme)
-        self._cases(cases)
-        readme.activate()
-        wb.close()
+    return rows
 
-    def _print(self, ws, title: str) -> None:
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.set_margins(*MARGINS)
-        ws.fit_to_pages(1, 0)
-        epci = self.r.epci.replace("&", "&&")
-        ws.set_header("&R&8Document de travail – diffusion restreinte")
-        ws.set_footer(f"&L&8{epci} – {title}&R&8&A – page &P sur &N")
 
-    def _readme(self, ws) -> None:
-        widths = README_WIDTHS
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        row = 0
-
-        def para(text: str, fmt=None, size: float = 11, bold: bool = False) -> None:
-            nonlocal row
-            text = fr(text)
-            ws.merge_range(row, 0, row, 1, text, fmt or self.f_wrap)
-            ws.set_row(row, layout.row_height([(text, sum(widths))], size, bold))
-            row += 1
-
-        def pair(key: str, value: str, command: str = "") -> None:
-            """`command`, typed as is (its « -- » untouched by the typography), ends the value."""
-            nonlocal row
-            key, value = fr(key), fr(value) + command
-            ws.write_string(row, 0, key, self.f_bold)
-            ws.write_string(row, 1, value, self.f_wrap)
-            ws.set_row(
-                row,
-                max(
-                    layout.row_height([(key, widths[0])], bold=True), layout.row_height([(value, widths[1])])
-                ),
-            )
-            row += 1
-
-        y, s = self.year, self.sessions
-        para(f"Commission de coordination – dossiers bloqués au 31 décembre {y}", self.f_title, 14, True)
-        para(
-            f"{self.r.epci} · {self.r.convention_title}. Document de travail, diffusion restreinte : les ménages "
-            "sont désignés par leur identifiant pseudonyme, jamais par leur nom."
+def _cases(ws, f: _Formats, r: RehousingBilan, rows: list[dict]) -> None:
+    cols = columns(r.year)
+    sessions = r.year + 1
+    widths = [
+        max(
+            c.width,
+            *(layout.word_width(_text(row.get(c.key))) for row in rows),
+            layout.word_width(c.header, bold=True),
         )
-        row += 1
-        para(
-            f"La feuille « {CASES_SHEET} » a une ligne par dossier bloqué au 31 décembre {y} (annexe 2 des annexes "
-            f"de la charte de relogement {y}), avec son historique. Pour chaque dossier examiné en séance en {s}, "
-            "remplissez les trois colonnes orange : la date de la séance, la décision (menu déroulant) et, si besoin, "
-            "des précisions."
-        )
-        pair("Date de la séance", f"Au format JJ/MM/AAAA, en {s} (les séances qui examinent ces dossiers).")
-        pair("Décision", "Une valeur du menu : " + " ; ".join(DECISIONS.displays) + ".")
-        pair("Précisions", "Texte libre : la proposition faite, le partenaire chargé du suivi, l'échéance…")
-        pair(
-            "Deux examens",
-            "Un dossier examiné en deux séances : recopiez son identifiant sur une ligne vide sous la liste et "
-            "remplissez-la pour la seconde séance. Un dossier bloqué absent de la liste : saisissez son identifiant "
-            "tel que le partenaire l'écrit dans son retour.",
-        )
-        pair(
-            "Après la séance",
-            f"Enregistrez le classeur au format .xlsx sous le nom {commission_xlsx_name(y)} dans le dossier "
-            f"« commission » du dossier de travail (à côté de « forms ») : les décisions sont contrôlées et reprises "
-            f"dans les annexes de la charte {s} (historique des décisions, suite décidée pour chaque dossier, dossiers "
-            "examinés et relogés) à la consolidation suivante, ",
-            f"cia-workbook consolidate --year {s}.",
-        )
-        pair(
-            "Ce qui est contrôlé",
-            f"Une décision hors de la liste, une date qui n'est pas en {s}, un identifiant qu'aucun retour ne "
-            "mentionne, une ligne commencée sans date ou sans décision : la ligne est signalée (feuille, cellule) et "
-            "n'est pas reprise tant qu'elle n'est pas corrigée.",
-        )
-
-        self._print(ws, f"commission de coordination, dossiers bloqués au 31/12/{y}")
-
-    def _cases(self, ws) -> None:
-        cols = columns(self.year)
-        r = self.r
-        names = r.partner_names
-        reasons = BLOCKING_REASONS.by_code
-        end = dt.date(self.year, 12, 31)
-        rows = []
-        for h in r.blocked:
-            states = self.states.get(household_key(h.id), [])
-            rows.append(
-                {
-                    "id": h.id,
-                    "operation": h.operation or "–",
-                    "suivi": names.get(h.partner, h.partner),
-                    "statut": STATUS_LABELS.get(h.status, "–"),
-                    "entree": h.entered_on,
-                    "mois": "–" if h.entered_on is None else str(months_between(h.entered_on, end)),
-                    "historique": states_text(states),
-                    "motif": reasons[h.get("motif_blocage")].label
-                    if h.get("motif_blocage") in reasons
-                    else "Non précisé",
-                    "propositions": f"{_int(h.get('propositions'))} / {_int(h.get('refus'))}",
-                    "commentaire": h.get("commentaire") or "",
-                    "anterieures": self.work.suite(h.id) if self.work is not None else "",
-                }
-            )
-        widths = []
-        for c in cols:
-            need = max(
-                [layout.word_width(c.header, bold=True)]
-                + [layout.word_width(_text(row.get(c.key))) for row in rows]
-            )
-            widths.append(max(c.width, need))
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        ws.write_string(
-            0,
-            0,
-            fr(f"Dossiers bloqués au 31 décembre {self.year} – séances de {self.sessions}"),
-            self.f_title,
-        )
-        ws.set_row(0, layout.row_height([], 14))
-        ws.write_string(
-            1,
-            0,
-            fr(
-                "Colonnes grises : le dossier, tel que le décrit le dernier retour du partenaire qui le suit. Colonnes "
-                "orange : à remplir en séance. Mode d'emploi : feuille « Lisez-moi »."
-            ),
-            self.f_hint,
-        )
-        h = HEADER_ROW - 1
-        heads = []
+        for c in cols
+    ]
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
+    ws.write_string(0, 0, fr(f"Dossiers bloqués au 31 décembre {r.year} – séances de {sessions}"), f.title)
+    ws.set_row(0, layout.row_height([], 14))
+    ws.write_string(
+        1,
+        0,
+        fr(
+            "Colonnes grises : le dossier, tel que le décrit le dernier retour du partenaire qui le suit. Colonnes "
+            "orange : à remplir en séance. Mode d'emploi : feuille « Lisez-moi »."
+        ),
+        f.hint_line,
+    )
+    h = HEADER_ROW - 1
+    for col, c in enumerate(cols):
+        ws.write_string(h, col, fr(c.header), f.header_req if c.filled_by_commission else f.header_opt)
+    ws.set_row(
+        h, layout.row_height([(c.header, w) for c, w in zip(cols, widths, strict=True)], bold=True, minimum=2)
+    )
+    first = FIRST_ROW - 1
+    for i, row in enumerate(rows):
         for col, c in enumerate(cols):
-            ws.write_string(
-                h, col, fr(c.header), self.f_head_input if c.filled_by_commission else self.f_head_case
-            )
-            heads.append((c.header, widths[col]))
-        ws.set_row(h, layout.row_height(heads, bold=True, minimum=2))
-        first = FIRST_ROW - 1
-        for i, row in enumerate(rows):
-            for col, c in enumerate(cols):
-                if c.filled_by_commission:
-                    ws.write_blank(first + i, col, None, self.f_input[c.key])
-                elif c.key == "entree" and isinstance(row["entree"], dt.date):
-                    ws.write_string(first + i, col, f"{row['entree']:%d/%m/%Y}", self.f_case)
-                else:
-                    ws.write_string(first + i, col, fr(_text(row.get(c.key))), self.f_case)
-            ws.set_row(
-                first + i,
-                layout.row_height([(_text(row.get(c.key)), w) for c, w in zip(cols, widths, strict=True)]),
-            )
-        last = first + len(rows) + SPARE_ROWS - 1
-        index = {c.key: i for i, c in enumerate(cols)}
-        for i in range(first + len(rows), last + 1):
-            ws.write_blank(i, index["id"], None, self.f_input["id"])
-            for key in ("date_seance", "decision", "precisions"):
-                ws.write_blank(i, index[key], None, self.f_input[key])
-        ws.data_validation(
-            first,
-            index["decision"],
-            last,
-            index["decision"],
-            {
-                "validate": "list",
-                "source": f"='{LISTS_SHEET}'!$A$1:$A${len(DECISIONS.codes)}",
-                "error_title": "Décision hors liste",
-                "error_message": "Choisissez une décision du menu déroulant (voir la feuille Lisez-moi).",
-            },
+            if c.filled_by_commission:
+                ws.write_blank(first + i, col, None, f.input[c.key])
+            else:
+                ws.write_string(first + i, col, fr(_text(row.get(c.key))), f.case)
+        ws.set_row(
+            first + i,
+            layout.row_height([(_text(row.get(c.key)), w) for c, w in zip(cols, widths, strict=True)]),
         )
-        ws.data_validation(
-            first,
-            index["date_seance"],
-            last,
-            index["date_seance"],
-            {
-                "validate": "date",
-                "criteria": "between",
-                "minimum": dt.date(self.sessions, 1, 1),
-                "maximum": dt.date(self.sessions, 12, 31),
-                "error_title": "Date hors de l'année",
-                "error_message": f"Saisissez la date de la séance au format JJ/MM/AAAA, en {self.sessions}.",
-            },
-        )
-        ws.freeze_panes(FIRST_ROW - 1, 1)
-        ws.autofilter(h, 0, last, len(cols) - 1)
-        ws.repeat_rows(h)
-        ws.protect("", PROTECTION)
-        self._print(ws, f"commission de coordination, dossiers bloqués au 31/12/{self.year}")
+    last = first + len(rows) + SPARE_ROWS - 1
+    index = {c.key: i for i, c in enumerate(cols)}
+    for i in range(first + len(rows), last + 1):
+        for key in ("id", "date_seance", "decision", "precisions"):
+            ws.write_blank(i, index[key], None, f.input[key])
+    ws.data_validation(
+        first,
+        index["decision"],
+        last,
+        index["decision"],
+        {
+            "validate": "list",
+            "source": f"='{LISTS_SHEET}'!$A$1:$A${len(DECISIONS.codes)}",
+            "error_title": "Décision hors liste",
+            "error_message": "Choisissez une décision du menu déroulant (voir la feuille Lisez-moi).",
+        },
+    )
+    ws.data_validation(
+        first,
+        index["date_seance"],
+        last,
+        index["date_seance"],
+        {
+            "validate": "date",
+            "criteria": "between",
+            "minimum": dt.date(sessions, 1, 1),
+            "maximum": dt.date(sessions, 12, 31),
+            "error_title": "Date hors de l'année",
+            "error_message": f"Saisissez la date de la séance au format JJ/MM/AAAA, en {sessions}.",
+        },
+    )
+    ws.freeze_panes(FIRST_ROW - 1, 1)
+    ws.autofilter(h, 0, last, len(cols) - 1)
+    ws.repeat_rows(h)
+    ws.protect("", PROTECTION)
+    _print(ws, r)
 
 
 def _int(value) -> str:

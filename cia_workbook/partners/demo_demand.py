@@ -11,7 +11,8 @@ import datetime as dt
 import random
 
 from cia_workbook.convention.settings import Convention
-from cia_workbook.partners.demo import FilledReturn, _to_display
+from cia_workbook.partners.demo import generate_campaign, to_display
+from cia_workbook.partners.template_sheets import FilledReturn
 from cia_workbook.schema.demand import demand_partner
 from cia_workbook.schema.sheets import demand_schema
 
@@ -33,7 +34,6 @@ def attributions_per_commune(convention: Convention, year: int, seed: int = 2020
     decision falls in the year, so that the Demande workbook agrees with the partners' returns."""
     from collections import Counter
 
-    from cia_workbook.partners.demo import generate_campaign
     from cia_workbook.schema.codes import codelists_for
 
     insee = {c.display: c.code for c in codelists_for(convention, year)["commune"].codes}
@@ -92,5 +92,5 @@ def generate_demand(
         "commentaires": "Infocentre du SNE, tableaux de la demande et des attributions par commune (données de démonstration).",
     }
     filled.tables["demande"] = rows
-    _to_display(filled, demand_schema(convention, year))
+    to_display(filled, demand_schema(convention, year))
     return filled
