@@ -178,6 +178,8 @@ def _consolidation(
     # The Word documents are laid out on a second core while this process writes the
     # workbook and the data files (a third of the command each).
     words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
+    # The partners' flux reports (a workbook per bailleur) are written on another core too.
+    flux = _in_child(_flux_reports(convention, campaigns[year], year, outdir))
     result = ConsolidationResult(year)
     try:
         result.outputs.append(
@@ -195,13 +197,14 @@ def _consolidation(
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
         )
-        result.outputs += _flux_reports(convention, campaigns[year], year, outdir)
+        result.outputs += flux()
         if in_csv:
             result.outputs += write_data_csvs(convention, campaigns[year], csvs)
         else:
             for path in csvs.values():
                 path.unlink(missing_ok=True)
     except BaseException:
+        flux(quiet=True)
         if words is not None:  # the workbook's error is the one told: the documents come after it
             words(quiet=True)
         raise
@@ -264,9 +267,10 @@ def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rb
     return write
 
 
-def _flux_reports(convention: Convention, campaign: Any, year: int, outdir: Path) -> list[Path]:
-    """The partners' own reports (report_flux.py): a flux report per bailleur, a contribution per
-    réservataire, in outputs/<année>/flux/."""
+def _flux_reports(convention: Convention, campaign: Any, year: int, outdir: Path) -> Callable[[], list[Path]]:
+    """The partners' own reports (render/flux.py): a flux report per bailleur, a contribution per
+    réservataire, in outputs/<année>/flux/. Their figures are counted here (polars); the
+    returned function writes them (xlsxwriter only: it may run in a forked child)."""
     from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
     from cia_workbook.consolidate.frames import attribution_frame
     from cia_workbook.render.flux import FLUX_FOLDER, write_flux_reports
@@ -274,7 +278,7 @@ def _flux_reports(convention: Convention, campaign: Any, year: int, outdir: Path
     frame = attribution_frame(convention, campaign, year)
     fluxes = bailleur_fluxes(convention, campaign, frame)
     contributions = reservataire_contributions(convention, campaign, frame, year)
-    return write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER)
+    return lambda: write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER)
 
 
 def _word_documents(
