@@ -189,7 +189,7 @@ class ReadingBar:
             self.close()
             self._start, self.rows = time.monotonic(), 0
         self._done = done
-        self.rows += sum(len(t) for t in rf.tables.values())
+        self.rows += rf.row_count
         if self._bar is None:
             if total < self.SHOW_FILES and time.monotonic() - self._start < self.SHOW_AFTER:
                 return

@@ -88,8 +88,8 @@ def run_validation(
         year,
         cache=cache,
         after_read=CopyOnRead(targets, year, return_address(convention)),
-        # The bailleurs' Attributions too: their contingents are counted here (`cross_check`).
-        tables_back=CROSS_CHECKED_TABLES | {"attributions"},
+        # Not the bailleurs' Attributions: their contingents are counted where they are read.
+        tables_back=CROSS_CHECKED_TABLES,
         isolate=True,
     ) as pool:
         campaign = collect_campaign(convention, year, sources, progress=progress, cache=cache, pool=pool)

@@ -56,9 +56,29 @@ def read_returns_together(
         rf.forms = validation.forms
         rf.findings.extend(validation.findings)
         rf.findings.sort(key=Finding.sort_key)
-    # (The contingents are counted by `cross_check`, in the parent: polars, threaded, is not
-    # used in a forked worker, where its thread pool is not.)
+    _count_contingents(convention, year, [rf for rf, _ in readable])
     return files
+
+
+def _count_contingents(convention: Convention, year: int, files: list[ReturnFile]) -> None:
+    """Each bailleur's Attributions counted per réservataire's contingent, where it is read
+    (`ReturnFile.contingent_counts`, cached with it): the cross-check with the réservataires'
+    declarations then needs none of its rows. The files of one task in one group_by."""
+    from cia_workbook.consolidate import contingent_counts
+
+    codes = [c.code for c in convention.contingents]
+    bailleurs = {
+        str(i): rf
+        for i, rf in enumerate(files)
+        if rf.identity is not None and rf.identity.kind == "bailleur" and "attributions" in rf.tables
+    }
+    if not codes or not bailleurs:
+        return
+    counted = contingent_counts(
+        convention, year, [(k, rf.tables["attributions"]) for k, rf in bailleurs.items()], codes
+    )
+    for key, rf in bailleurs.items():
+        rf.contingent_counts = counted[key]
 
 
 def _opened(path: Path, engine: str, data: bytes | None) -> tuple[ReturnFile, RawWorkbook | None]:

@@ -135,6 +135,9 @@ class ReturnFile:
     # `intake.contingents_counts`): computed once where the file is read, kept in the cache, so
     # the cross-check with the réservataires' declarations never goes over the rows again.
     contingent_counts: dict[str, dict[str, int]] | None = None
+    # The rows of its tables where it was read, when only some of them came back to this process
+    # (`pool.Workers.tables_back`); see `row_count`.
+    rows_checked: int | None = None
     # (target, number of findings) of a corrected copy written where the file was read
     # (`feedback.CopyOnRead`); not cached: a file taken from the cache has its copy written again.
     copy_written: tuple[Path, int] | None = None
@@ -142,6 +145,13 @@ class ReturnFile:
     # its annotated copy is made from them, never from the file as it may be by then. Neither
     # cached nor sent between processes (`intake` drops them once the copy is made).
     data: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def row_count(self) -> int:
+        """The rows of data read in its tables (all of them, wherever they are now)."""
+        if self.rows_checked is not None:
+            return self.rows_checked
+        return sum(len(t) for t in self.tables.values())
 
     @property
     def name(self) -> str:

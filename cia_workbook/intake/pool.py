@@ -363,5 +363,6 @@ def _finish(
         after_read(rf)
     rf.data = None  # the bytes stay where they were read
     if tables_back is not None:
+        rf.rows_checked = rf.row_count
         rf.tables = {k: t for k, t in rf.tables.items() if k in tables_back}
     return rf
