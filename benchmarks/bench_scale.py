@@ -197,26 +197,32 @@ def _descendants(root: int) -> list[int]:
 
 
 class _TreeSampler:
-    """Resident memory of a process tree, in KiB. The tree is rescanned every `rescan` samples
-    and only the known processes' statm read in between: a full /proc scan every 20 ms took a
-    tenth of a core from the measured command on a two-core machine."""
+    """Memory of a process tree, in KiB: the sum of its processes' proportional set sizes (PSS,
+    /proc/<pid>/smaps_rollup: a page shared by n processes counts 1/n in each, so the libraries
+    and the pages a fork shares are counted once), and the sum of their resident sizes (RSS,
+    which counts them once per process). The tree is rescanned every `rescan` samples and only
+    the known processes read in between."""
 
-    def __init__(self, root: int, rescan: int = 10):
+    def __init__(self, root: int, rescan: int = 5):
         self.root, self.rescan, self.count, self.pids = root, rescan, 0, [root]
-        self.page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
 
-    def sample(self) -> int:
+    def sample(self) -> tuple[int, int]:
         if self.count % self.rescan == 0:
             self.pids = _descendants(self.root)
         self.count += 1
-        total = 0
+        pss = rss = 0
         for pid in self.pids:
             try:
-                with open(f"/proc/{pid}/statm") as fh:
-                    total += int(fh.read().split()[1]) * self.page_kb
+                with open(f"/proc/{pid}/smaps_rollup") as fh:
+                    for line in fh:
+                        if line.startswith("Rss:"):
+                            rss += int(line.split()[1])
+                        elif line.startswith("Pss:"):
+                            pss += int(line.split()[1])
+                            break
             except OSError:
                 continue
-        return total
+        return pss, rss
 
 
 def run_measured(cmd: list[str], ok_codes=(0,)) -> dict:
@@ -226,14 +232,15 @@ def run_measured(cmd: list[str], ok_codes=(0,)) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]  # PSS, RSS
     done = threading.Event()
     sampler = _TreeSampler(proc.pid)
 
     def poll() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], sampler.sample())
-            done.wait(0.02)
+            pss, rss = sampler.sample()
+            peak[0], peak[1] = max(peak[0], pss), max(peak[1], rss)
+            done.wait(0.05)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -245,15 +252,17 @@ def run_measured(cmd: list[str], ok_codes=(0,)) -> dict:
     if proc.returncode not in ok_codes:
         sys.exit(f"échec de {' '.join(cmd)} (code {proc.returncode}) :\n{err[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # ru_maxrss of the largest single process, a floor for the sampled tree peak.
-    peak_kb = max(peak[0], after.ru_maxrss if after.ru_maxrss > before.ru_maxrss else 0)
-    return {"wall": wall, "rss_mb": peak_kb / 1024, "cpu": cpu, "stdout": out, "stderr": err}
+    # "rss_mb" is the tree's peak PSS (its memory, shared pages counted once); "rss_sum_mb" the
+    # peak of its resident sizes added up, as earlier runs of this benchmark reported.
+    return {"wall": wall, "rss_mb": peak[0] / 1024, "rss_sum_mb": peak[1] / 1024, "cpu": cpu, "stdout": out,
+            "stderr": err}  # fmt: skip
 
 
 def _combine(*runs: dict) -> dict:
     wall = sum(r["wall"] for r in runs)
     cpu = sum(r["cpu"] for r in runs)
-    return {"wall": wall, "rss_mb": max(r["rss_mb"] for r in runs), "cpu": cpu}
+    return {"wall": wall, "rss_mb": max(r["rss_mb"] for r in runs), "rss_sum_mb": max(r["rss_sum_mb"] for r in runs),
+            "cpu": cpu}  # fmt: skip
 
 
 # -- The three measures --------------------------------------------------------------------
@@ -362,6 +371,7 @@ def measure(rows: int, openpyxl_sample: int, repeat: int = 3) -> dict:
         mid = dict(runs[len(runs) // 2])
         mid["walls"] = [r[key]["wall"] for r in rounds]
         mid["rss_mb"] = max(r[key]["rss_mb"] for r in rounds)
+        mid["rss_sum_mb"] = max(r[key]["rss_sum_mb"] for r in rounds)
         return {k: v for k, v in mid.items() if k not in ("stdout", "stderr")}
 
     keys = [k for k in rounds[0] if k not in ("validate", "consolidate", "c")]
@@ -413,7 +423,7 @@ def report(results: list[dict]) -> str:
                 label += f" (échantillon de {r['sample']} fichiers, ×{_fr(r['factor'], 2)} selon la taille)"
             spread = " / ".join(_fr(w) for w in m["walls"])
             lines.append(
-                f"  {label}\n      médiane {_fr(m['wall'])} s ({spread}), mémoire max {_fr(m['rss_mb'], 0)} Mo, "
+                f"  {label}\n      médiane {_fr(m['wall'])} s ({spread}), mémoire max {_fr(m['rss_mb'], 0)} Mo (RSS additionnées {_fr(m['rss_sum_mb'], 0)} Mo), "
                 f"CPU {_fr(m['cpu'])} s = {_fr(m['cpu'] / m['wall'], 2)} cœur(s)"
             )
         c = r["c"]

@@ -144,6 +144,7 @@ def _consolidation(
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake.cache import ReturnCache
     from cia_workbook.intake.campaign import collect_campaign
+    from cia_workbook.render.flux import interleaved
     from cia_workbook.render.workbook import (
         data_csv_names,
         data_in_csv,
@@ -178,8 +179,8 @@ def _consolidation(
     # The Word documents are laid out on a second core while this process writes the
     # workbook and the data files (a third of the command each).
     words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
-    # The partners' flux reports (a workbook per bailleur) are written on another core too.
-    flux = _in_child(_flux_reports(convention, campaigns[year], year, outdir))
+    # The partners' flux reports (a workbook per bailleur) are written on the other cores too.
+    fluxes = [_in_child(write) for write in _flux_reports(convention, campaigns[year], year, outdir)]
     result = ConsolidationResult(year)
     try:
         result.outputs.append(
@@ -197,14 +198,15 @@ def _consolidation(
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
         )
-        result.outputs += flux()
+        result.outputs += interleaved([share() for share in fluxes])
         if in_csv:
             result.outputs += write_data_csvs(convention, campaigns[year], csvs)
         else:
             for path in csvs.values():
                 path.unlink(missing_ok=True)
     except BaseException:
-        flux(quiet=True)
+        for share in fluxes:
+            share(quiet=True)
         if words is not None:  # the workbook's error is the one told: the documents come after it
             words(quiet=True)
         raise
@@ -267,18 +269,26 @@ def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rb
     return write
 
 
-def _flux_reports(convention: Convention, campaign: Any, year: int, outdir: Path) -> Callable[[], list[Path]]:
+def _flux_reports(
+    convention: Convention, campaign: Any, year: int, outdir: Path
+) -> list[Callable[[], list[Path]]]:
     """The partners' own reports (render/flux.py): a flux report per bailleur, a contribution per
-    réservataire, in outputs/<année>/flux/. Their figures are counted here (polars); the
-    returned function writes them (xlsxwriter only: it may run in a forked child)."""
+    réservataire, in outputs/<année>/flux/. Their figures are counted here (polars); each
+    function returned writes a share of them (xlsxwriter only: it may run in a forked child),
+    one share per core."""
     from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
     from cia_workbook.consolidate.frames import attribution_frame
+    from cia_workbook.intake.pool import available_cores
     from cia_workbook.render.flux import FLUX_FOLDER, write_flux_reports
 
     frame = attribution_frame(convention, campaign, year)
     fluxes = bailleur_fluxes(convention, campaign, frame)
     contributions = reservataire_contributions(convention, campaign, frame, year)
-    return lambda: write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER)
+    n = max(1, min(available_cores(), 4, len(fluxes) + len(contributions)))
+    return [
+        lambda k=k: write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER, (k, n))
+        for k in range(n)
+    ]
 
 
 def _word_documents(

@@ -169,18 +169,27 @@ def write_contribution_report(
 
 def write_flux_reports(
     convention: Convention, year: int, fluxes: list[BailleurFlux], contributions: list[ReservataireContribution],
-    folder: Path,
+    folder: Path, share: tuple[int, int] = (0, 1),
 ) -> list[Path]:  # fmt: skip
+    """Each bailleur's flux report, then each réservataire's contribution, in `folder`. With
+    `share` (k, n), only the k-th of every n of them (n processes write them together; see
+    `interleaved`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    out = [write_flux_report(convention, year, f, folder / flux_file_name(year, f.bailleur)) for f in fluxes]
     names = {b.id: b.name for b in convention.bailleurs}
-    out += [
-        write_contribution_report(
-            convention, year, c, names, folder / contribution_file_name(year, c.reservataire)
-        )
-        for c in contributions
-    ]
-    return out
+    writes = [
+        *(lambda f=f: write_flux_report(convention, year, f, folder / flux_file_name(year, f.bailleur)) for f in fluxes),
+        *(lambda c=c: write_contribution_report(convention, year, c, names, folder / contribution_file_name(year, c.reservataire))
+          for c in contributions),
+    ]  # fmt: skip
+    k, n = share
+    return [write() for write in writes[k::n]]
+
+
+def interleaved(shares: list[list[Path]]) -> list[Path]:
+    """The files written by `write_flux_reports` shared n ways, in the order of one process."""
+    n = len(shares)
+    total = sum(len(s) for s in shares)
+    return [shares[i % n][i // n] for i in range(total)]
 
 
 def _sum(values) -> int | None:
