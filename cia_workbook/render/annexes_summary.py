@@ -13,7 +13,7 @@ from cia_workbook.consolidate.rehousing import CRITERIA
 from cia_workbook.convention.settings import CRITERION_CODES
 from cia_workbook.render import frformat
 from cia_workbook.render.annexes_common import AnnexesDoc
-from cia_workbook.render.docxutil import cant_split, repeat_header
+from cia_workbook.render.docxutil import add_row, cant_split, repeat_header
 from cia_workbook.render.typography import count, plural
 from cia_workbook.render.word import (
     CAUTION_MARK,
@@ -21,6 +21,8 @@ from cia_workbook.render.word import (
     KEY_FIGURE_STYLE,
     NOTE_STYLE,
     TABLE_STYLE,
+    secret,
+    verdict,
     verdict_legend,
 )
 
@@ -85,11 +87,7 @@ def criteria_dashboard(a: AnnexesDoc) -> None:
         a.w.cell_para(cell, text, CELL_HEADER_STYLE, first=True)
         cell.width = width
     for code in CRITERION_CODES:
-        row = grid.add_row()
-        cant_split(row._tr)
-        cells = row.cells
-        for cell, width in zip(cells, widths, strict=True):
-            cell.width = width
+        cells = add_row(grid, widths).cells
         year, since = r.year_criteria[code], r.cumulative_criteria[code]
         a.w.cell_para(cells[0], CRITERIA[code], first=True)
         a.w.cell_para(cells[1], frformat.target(year.target), first=True)
@@ -110,7 +108,7 @@ def criteria_dashboard(a: AnnexesDoc) -> None:
 def criterion_cell(a: AnnexesDoc, cell, rate: Rate) -> None:
     status, den = rate.status, rate.denominator
     if a.w.public and 1 <= den < a.w.threshold:
-        a.w.secret(cell, f"moins de {a.w.threshold} ménages relogés")
+        secret(a.w, cell, f"moins de {a.w.threshold} ménages relogés")
         return
     relogés = plural(den, "ménage relogé")
     if status == NO_UNIVERSE:
@@ -123,7 +121,7 @@ def criterion_cell(a: AnnexesDoc, cell, rate: Rate) -> None:
         detail += f", dont {frformat.integer(rate.unknown)} non {plural(rate.unknown, 'renseigné')}"
     if status != NO_UNIVERSE and 0 < den < a.caution:
         detail += f" {CAUTION_MARK}"
-    a.w.verdict(cell, status, frformat.percent(rate.value), detail)
+    verdict(a.w, cell, status, frformat.percent(rate.value), detail)
 
 
 def year_sources(a: AnnexesDoc) -> None:

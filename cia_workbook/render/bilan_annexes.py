@@ -81,9 +81,9 @@ def returns(d: BilanDoc) -> None:
         "reservataire": "Réservataire",
         "operateur": "Opérateur de relogement",
     }
-    rows = []
     used = {e.partner_id: e for e in b.register}
     excluded = {e.partner_id: e for e in b.excluded}
+    rows = []
     for p in d.c.partners:
         if p.id in used:
             e = used[p.id]
@@ -93,42 +93,24 @@ def returns(d: BilanDoc) -> None:
                 if e.warnings
                 else "aucun avertissement"
             )
-            rows.append(
-                {
-                    "partenaire": p.name,
-                    "type": kinds[p.kind],
-                    "etat": state,
-                    "fichier": e.file,
-                    "date": e.date,
-                    "detail": detail,
-                }
-            )
         elif p.id in excluded:
             e = excluded[p.id]
+            state = "exclu pour erreurs"
             detail = f"{count(e.errors, 'erreur')} à corriger" + (
                 f" : {join(e.problems)}" if e.problems else ""
             )
-            rows.append(
-                {
-                    "partenaire": p.name,
-                    "type": kinds[p.kind],
-                    "etat": "exclu pour erreurs",
-                    "fichier": e.file,
-                    "date": e.date,
-                    "detail": detail,
-                }
-            )
         else:
-            rows.append(
-                {
-                    "partenaire": p.name,
-                    "type": kinds[p.kind],
-                    "etat": "sans retour",
-                    "fichier": "–",
-                    "date": None,
-                    "detail": "à relancer",
-                }
-            )
+            e, state, detail = None, "sans retour", "à relancer"
+        rows.append(
+            {
+                "partenaire": p.name,
+                "type": kinds[p.kind],
+                "etat": state,
+                "fichier": e.file if e else "–",
+                "date": e.date if e else None,
+                "detail": detail,
+            }
+        )
     table = IndicatorTable(
         "retours",
         "annexes",

@@ -28,7 +28,7 @@ from cia_workbook.consolidate import (
 )
 from cia_workbook.render import frformat
 from cia_workbook.render.bilan_common import OBJECTIVE_NUMBERS, SHORTS, UNITS, BilanDoc
-from cia_workbook.render.docxutil import cant_split, cell_text, keep_with_next, shade
+from cia_workbook.render.docxutil import add_row, cell_text, keep_with_next, shade
 from cia_workbook.render.typography import join, plural
 from cia_workbook.render.word import (
     CAUTION_MARK,
@@ -36,6 +36,8 @@ from cia_workbook.render.word import (
     CELL_HEADER_STYLE,
     CELL_STYLE,
     NOTE_STYLE,
+    secret,
+    verdict,
     verdict_legend,
 )
 
@@ -91,8 +93,7 @@ def dashboard_table(d: BilanDoc, tables: list[IndicatorTable]) -> None:
         cell.width = width
     for t, table in enumerate(tables):
         if t:  # the réservataires, under a row of their own
-            row = grid.add_row()
-            cant_split(row._tr)
+            row = add_row(grid)
             merged = row.cells[0].merge(row.cells[3])
             d.w.cell_para(
                 merged,
@@ -107,10 +108,7 @@ def dashboard_table(d: BilanDoc, tables: list[IndicatorTable]) -> None:
 
 
 def dashboard_row(d: BilanDoc, grid, widths, data: dict[str, Any]) -> None:
-    row = grid.add_row()
-    cant_split(row._tr)
-    for cell, width in zip(row.cells, widths, strict=True):
-        cell.width = width
+    row = add_row(grid, widths)
     family, state = data.get("famille"), data.get("etat")
     label = row.cells[0]
     strong = family in (TERRITORY, GROUP) or bool(data.get(SUBTOTAL))
@@ -142,14 +140,14 @@ def verdict_cell(d: BilanDoc, cell, code: str, data: dict[str, Any], family: str
     first = cell.paragraphs[0]
     d.w.set_style(first, CELL_STYLE)
     if status == SECRET:
-        d.w.secret(cell, "compté dans la ligne « regroupés »")
+        secret(d.w, cell, "compté dans la ligne « regroupés »")
         return
     if family == GROUP:
         names = data.get(MEMBERS, {}).get(f"{short}_den")
         if not names:
             first.add_run("–")
             return
-        d.w.secret(cell, join(names), cell_text("rate", rate))
+        secret(d.w, cell, join(names), cell_text("rate", rate))
         return
     if status is None:
         first.add_run("–")
@@ -164,7 +162,7 @@ def verdict_cell(d: BilanDoc, cell, code: str, data: dict[str, Any], family: str
         detail = f"sur {frformat.integer(den)} {plural(den, one, many)}" if isinstance(den, int) else ""
     if status not in (NO_TARGET, NO_UNIVERSE) and isinstance(den, int) and 0 < den < d.caution:
         detail += f" {CAUTION_MARK}"
-    d.w.verdict(cell, status, cell_text("rate", rate), detail)
+    verdict(d.w, cell, status, cell_text("rate", rate), detail)
 
 
 def dashboard_note(d: BilanDoc, tables: list[IndicatorTable]) -> str:

@@ -16,7 +16,7 @@ from cia_workbook.render.bilan_common import (
     objective_number,
     objective_title,
 )
-from cia_workbook.render.docxutil import cant_split, repeat_header
+from cia_workbook.render.docxutil import add_row, cant_split, repeat_header
 from cia_workbook.render.typography import capitalize, count, join, lower_first
 from cia_workbook.render.word import CELL_HEADER_STYLE, TABLE_STYLE
 
@@ -43,14 +43,10 @@ def framework(d: BilanDoc) -> None:
         "publics_prioritaires": "Baux signés dans l'année, sur le contingent propre de chaque bailleur et sur celui de chaque réservataire",
     }
     for code in OBJECTIVE_SHORT:
-        row = grid.add_row()
-        cant_split(row._tr)
-        cells = row.cells
+        cells = add_row(grid, widths).cells
         d.w.cell_para(cells[0], f"{OBJECTIVE_NUMBERS[code]}. {d.c.objective(code).label}", first=True)
         d.w.cell_para(cells[1], universes[code], first=True)
         d.w.cell_para(cells[2], frformat.target(b.targets[code]), first=True)
-        for cell, width in zip(cells, widths, strict=True):
-            cell.width = width
     lines = [
         "Les réservataires contribuent aux objectifs 1 et 2 ; l'objectif 3 s'applique aussi à chaque contingent "
         "de réservation."

@@ -65,6 +65,16 @@ def fit_columns(cols: list[Col], texts: list[list[str]], available: float, size:
     return [n + (w - n) * share for n, w in zip(need, want, strict=True)]
 
 
+def table_widths(cols: list[Col], texts: list[list[str]], available: float) -> tuple[float, list[float]]:
+    """The font size and the column widths of a table: fitted in the table style's size, else
+    one point smaller, else squeezed."""
+    widths = fit_columns(cols, texts, available, TABLE_FONT_PT)
+    if widths is not None:
+        return TABLE_FONT_PT, widths
+    size = SMALL_TABLE_FONT_PT
+    return size, fit_columns(cols, texts, available, size) or squeeze_columns(cols, texts, available, size)
+
+
 def squeeze_columns(cols: list[Col], texts: list[list[str]], available: float, size: float) -> list[float]:
     """Last resort: the needed widths scaled down to the page (long words may then break)."""
     need, _ = column_needs(cols, texts, size)
@@ -182,17 +192,6 @@ def run_props(run, size: float | None, bold: bool) -> None:
     run.insert(0, rpr)
 
 
-def small_font(run, size: float = SMALL_TABLE_FONT_PT) -> None:
-    """A table too wide for its page is set one point smaller than the table style."""
-    rpr = run.find(qn("w:rPr"))
-    if rpr is None:
-        rpr = OxmlElement("w:rPr")
-        run.insert(0, rpr)
-    sz = OxmlElement("w:sz")
-    sz.set(qn("w:val"), str(round(2 * size)))
-    rpr.append(sz)
-
-
 def chart_value(value: Any) -> float | None:
     """A figure for a chart; masked cells (text) are not drawn."""
     return value if isinstance(value, int | float) else None
@@ -217,6 +216,15 @@ def cant_split(tr) -> None:
     el = OxmlElement("w:cantSplit")
     el.set(qn("w:val"), "true")
     tr_pr.insert(0, el)
+
+
+def add_row(grid, widths: list | None = None):
+    """A row added at the end of `grid`, never split across pages, its cells `widths` wide."""
+    row = grid.add_row()
+    cant_split(row._tr)
+    for cell, width in zip(row.cells, widths or [], strict=widths is not None):
+        cell.width = width
+    return row
 
 
 def field(paragraph, instruction: str, placeholder: str) -> None:

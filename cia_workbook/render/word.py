@@ -45,7 +45,6 @@ from cia_workbook.render.charts import ChartCache, Spec, start_rendering
 from cia_workbook.render.docxutil import (
     FIELD,
     NB_HYPHEN,
-    SMALL_TABLE_FONT_PT,
     TABLE_FONT_PT,
     cant_split,
     cell_text,
@@ -54,15 +53,13 @@ from cia_workbook.render.docxutil import (
     column_needs,
     field,
     fill_fields,
-    fit_columns,
     keep_with_next,
     no_break_hyphens,
     repeat_header,
     run_props,
     shade,
-    small_font,
-    squeeze_columns,
     style_fill,
+    table_widths,
     typeset,
 )
 from cia_workbook.render.typography import fr, join
@@ -128,8 +125,6 @@ class Word:
         self.placeholders: list[tuple[Any, str, Any]] = []
         self.style_ids: dict[str, str | bool] = {}
 
-    # -- Running text ----------------------------------------------------------------------
-
     def count(self, n: int) -> str:
         """A household count in running text, masked like the tables in the public version."""
         if self.public and 1 <= n < self.threshold:
@@ -140,8 +135,6 @@ class Word:
         """A rate in running text; in public, hidden when its universe is small (as in the tables)."""
         small = self.public and 1 <= den < self.threshold
         return SECRET if small else frformat.percent(num / den if den else None)
-
-    # -- Paragraphs and pages --------------------------------------------------------------
 
     def para(self, text: str = "", style: str | None = None):
         self.flow()
@@ -215,8 +208,6 @@ class Word:
             p.add_run(text)
         return p
 
-    # -- Tables ----------------------------------------------------------------------------
-
     def texts(self, table: IndicatorTable, cols: list) -> list[list[str]]:
         """The cells' texts; a household's identifier is never broken at its hyphens
         (« PRIVE-FBG-|017 »): they are non-breaking, measured as such, and written as Word's."""
@@ -257,14 +248,7 @@ class Word:
             self.para("Aucune ligne.", NOTE_STYLE)
             return
         texts = self.texts(table, cols)
-        available = Emu(self.available_width()).pt
-        size = TABLE_FONT_PT
-        widths = fit_columns(cols, texts, available, size)
-        if widths is None:  # too wide even so: one point smaller, then squeezed
-            size = SMALL_TABLE_FONT_PT
-            widths = fit_columns(cols, texts, available, size) or squeeze_columns(
-                cols, texts, available, size
-            )
+        size, widths = table_widths(cols, texts, Emu(self.available_width()).pt)
         emus = [Pt(w) for w in widths]
         grid = self.fixed_grid(emus)
         header = grid.rows[0]
@@ -273,8 +257,8 @@ class Word:
             cell.text = col.label
             cell.width = width
             self.set_style(cell.paragraphs[0], CELL_HEADER_STYLE)
-            if small:
-                small_font(cell.paragraphs[0].runs[0]._r, size)
+            if small:  # a table too wide for its page is set one point smaller than the table style
+                run_props(cell.paragraphs[0].runs[0]._r, size, bold=False)
         # One prototype row (widths, right-aligned figures) copied for every data row: python-docx
         # builds each cell through many small objects, the copy is several times faster.
         proto = grid.add_row()
@@ -301,7 +285,7 @@ class Word:
                 run.append(t)
                 p.append(run)
             tbl.append(tr)
-        note = self.table_note(table)
+        note = group_note(table, self.threshold) + self.extra_notes.get(table.key, "")
         if note:
             # The last row goes with its note: a note never starts a page alone.
             for cell in grid.rows[-1].cells:
@@ -310,53 +294,6 @@ class Word:
         if chart and table.chart:
             self.picture(table.key)
 
-    def table_note(self, table: IndicatorTable) -> str:
-        note = table.note
-        groups = [r for r in table.rows if r.get(MEMBERS)]
-        if groups:
-            parts = []
-            for row in groups:
-                members = sorted({m for names in row[MEMBERS].values() for m in names})
-                listed = (
-                    join(members)
-                    if len(members) <= 8
-                    else f"{len(members)} {table.columns[0].label.lower()}s"
-                )
-                parts.append(f"{row[table.columns[0].key]} : {listed}")
-            note = (note + " " if note else "") + (
-                f"Secret statistique : une ligne dont l'univers compte moins de {self.threshold} ménages est "
-                f"regroupée avec d'autres (avec la plus petite des autres quand elle serait seule) ; {' ; '.join(parts)}."
-            )
-        return note + self.extra_notes.get(table.key, "")
-
-    # -- Verdicts ----------------------------------------------------------------------------
-
-    def verdict(self, cell, status: str, rate: str, detail: str) -> None:
-        """A verdict in its cell (symbol, rate and verdict in words, in the verdict's style and
-        colour), with `detail` under it when there is one."""
-        first = cell.paragraphs[0]
-        self.set_style(first, VERDICT_STYLE[status])
-        if first.style is not None:
-            shade(cell, style_fill(first.style))
-        if status == NO_TARGET:  # a contingent the convention does not hold to the objective
-            first.add_run(f"{SYMBOL[status]} {rate} sans objectif")
-        elif status == NO_UNIVERSE:
-            first.add_run(f"{SYMBOL[status]} sans objet")
-        else:
-            first.add_run(f"{SYMBOL[status]} {rate} ")
-            first.add_run(status).bold = False
-        if detail:
-            self.cell_para(cell, detail, CELL_DETAIL_STYLE)
-
-    def secret(self, cell, detail: str, text: str = SECRET) -> None:
-        """A cell of statistical secrecy: `text` in the secret's style, `detail` under it."""
-        first = cell.paragraphs[0]
-        self.set_style(first, VERDICT_STYLE[SECRET])
-        first.add_run(text)
-        self.cell_para(cell, detail, CELL_DETAIL_STYLE)
-
-    # -- Charts ----------------------------------------------------------------------------
-
     def picture(self, key: str) -> None:
         """Leave a centred paragraph for the chart `key`; it is filled once the charts are drawn."""
         paragraph = self.para()
@@ -364,13 +301,50 @@ class Word:
         paragraph.paragraph_format.keep_together = True
         self.placeholders.append((paragraph, key, Cm(19) if self.landscape else Cm(14)))
 
-    def insert_charts(self, charts: dict[str, Any]) -> None:
-        for n, (paragraph, key, width) in enumerate(self.placeholders, start=1):
-            chart = charts[key]
-            shape = paragraph.add_run().add_picture(io.BytesIO(chart.png), width=width)
-            doc_pr = shape._inline.docPr
-            doc_pr.set("descr", fr(chart.alt))
-            doc_pr.set("title", f"Graphique {n}")
+
+def group_note(table: IndicatorTable, threshold: int) -> str:
+    """The table's note, and in public the partners of each grouped row (statistical secrecy)."""
+    note = table.note
+    groups = [r for r in table.rows if r.get(MEMBERS)]
+    if groups:
+        parts = []
+        for row in groups:
+            members = sorted({m for names in row[MEMBERS].values() for m in names})
+            listed = (
+                join(members) if len(members) <= 8 else f"{len(members)} {table.columns[0].label.lower()}s"
+            )
+            parts.append(f"{row[table.columns[0].key]} : {listed}")
+        note = (note + " " if note else "") + (
+            f"Secret statistique : une ligne dont l'univers compte moins de {threshold} ménages est "
+            f"regroupée avec d'autres (avec la plus petite des autres quand elle serait seule) ; {' ; '.join(parts)}."
+        )
+    return note
+
+
+def verdict(w: Word, cell, status: str, rate: str, detail: str) -> None:
+    """A verdict in its cell (symbol, rate and verdict in words, in the verdict's style and
+    colour), with `detail` under it when there is one."""
+    first = cell.paragraphs[0]
+    w.set_style(first, VERDICT_STYLE[status])
+    if first.style is not None:
+        shade(cell, style_fill(first.style))
+    if status == NO_TARGET:  # a contingent the convention does not hold to the objective
+        first.add_run(f"{SYMBOL[status]} {rate} sans objectif")
+    elif status == NO_UNIVERSE:
+        first.add_run(f"{SYMBOL[status]} sans objet")
+    else:
+        first.add_run(f"{SYMBOL[status]} {rate} ")
+        first.add_run(status).bold = False
+    if detail:
+        w.cell_para(cell, detail, CELL_DETAIL_STYLE)
+
+
+def secret(w: Word, cell, detail: str, text: str = SECRET) -> None:
+    """A cell of statistical secrecy: `text` in the secret's style, `detail` under it."""
+    first = cell.paragraphs[0]
+    w.set_style(first, VERDICT_STYLE[SECRET])
+    first.add_run(text)
+    w.cell_para(cell, detail, CELL_DETAIL_STYLE)
 
 
 # -- The template ----------------------------------------------------------------------------
@@ -435,7 +409,11 @@ def build(
         w.para(fields["sous_titre"], "Subtitle")
         w.para(fields["marquage"], MARKING_STYLE)
     body()
-    w.insert_charts(dict(zip(specs, drawn(), strict=True)))
+    charts = dict(zip(specs, drawn(), strict=True))
+    for n, (paragraph, key, width) in enumerate(w.placeholders, start=1):
+        shape = paragraph.add_run().add_picture(io.BytesIO(charts[key].png), width=width)
+        shape._inline.docPr.set("descr", fr(charts[key].alt))
+        shape._inline.docPr.set("title", f"Graphique {n}")
     typeset(w.doc)
     if w.unbreakable:
         no_break_hyphens(w.doc)
