@@ -5,7 +5,6 @@ validation block, written in the session.
 
 from __future__ import annotations
 
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.shared import Emu, Pt
 
 from cia_workbook.consolidate import NO_UNIVERSE, Rate
@@ -13,14 +12,13 @@ from cia_workbook.consolidate.rehousing import CRITERIA
 from cia_workbook.convention.settings import CRITERION_CODES
 from cia_workbook.render import frformat
 from cia_workbook.render.annexes_common import AnnexesDoc
-from cia_workbook.render.docxutil import add_row, cant_split, repeat_header
+from cia_workbook.render.docxutil import add_row
 from cia_workbook.render.typography import count, plural
 from cia_workbook.render.word import (
     CAUTION_MARK,
     CELL_HEADER_STYLE,
     KEY_FIGURE_STYLE,
     NOTE_STYLE,
-    TABLE_STYLE,
     secret,
     verdict,
     verdict_legend,
@@ -188,16 +186,9 @@ def validation_block(a: AnnexesDoc) -> None:
             NOTE_STYLE,
         )
         return
-    available = Emu(a.w.available_width(False)).pt
-    grid = a.w.doc.add_table(rows=2, cols=1)
-    grid.style = a.w.doc.styles[TABLE_STYLE]
-    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    grid.autofit = False
-    grid.columns[0].width = Pt(available)
-    for row in grid.rows:
-        cant_split(row._tr)
-        row.cells[0].width = Pt(available)
-    repeat_header(grid.rows[0])
+    width = [Pt(Emu(a.w.available_width(False)).pt)]
+    grid = a.w.fixed_grid(width)
+    grid.rows[0].cells[0].width = width[0]
     a.w.cell_para(
         grid.rows[0].cells[0],
         f"Validation du bilan annuel des relogements {r.year} par la commission de coordination"
@@ -205,7 +196,7 @@ def validation_block(a: AnnexesDoc) -> None:
         CELL_HEADER_STYLE,
         first=True,
     )
-    cell = grid.rows[1].cells[0]
+    cell = add_row(grid, width).cells[0]
     lines = [
         "Séance du ____ / ____ / ________",
         "Décision :   ☐ bilan validé     ☐ validé avec réserves     ☐ ajourné",
