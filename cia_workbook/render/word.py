@@ -302,6 +302,9 @@ class Word:
         self.placeholders.append((paragraph, key, Cm(19) if self.landscape else Cm(14)))
 
 
+# -- Notes, verdicts and charts of the tables -------------------------------------------------
+
+
 def group_note(table: IndicatorTable, threshold: int) -> str:
     """The table's note, and in public the partners of each grouped row (statistical secrecy)."""
     note = table.note
@@ -347,9 +350,6 @@ def secret(w: Word, cell, detail: str, text: str = SECRET) -> None:
     w.cell_para(cell, detail, CELL_DETAIL_STYLE)
 
 
-# -- The template ----------------------------------------------------------------------------
-
-
 def rate_bars(
     title: str, labels: list[str], rows: list[dict[str, Any]], rate_key: str, target_key: str | None
 ) -> Spec:
@@ -367,6 +367,9 @@ def verdict_legend(gap: str, no_universe: str) -> str:
         f"✓ atteint : le taux atteint la cible ; ≈ proche : moins de {gap} sous la cible ; ✗ non atteint ; "
         f"– sans objet : {no_universe}."
     )
+
+
+# -- The template ----------------------------------------------------------------------------
 
 
 def template_fields(w: Word, epci: str, year: int, title: str, subtitle: str, footer: str) -> dict[str, str]:
