@@ -38,6 +38,7 @@ from cia_workbook.consolidate import (
     SECRET,
     SMALL,
     SUBTOTAL,
+    Col,
     IndicatorTable,
 )
 from cia_workbook.render import frformat
@@ -208,7 +209,7 @@ class Word:
             p.add_run(text)
         return p
 
-    def texts(self, table: IndicatorTable, cols: list) -> list[list[str]]:
+    def texts(self, table: IndicatorTable, cols: list[Col]) -> list[list[str]]:
         """The cells' texts; a household's identifier is never broken at its hyphens
         (« PRIVE-FBG-|017 »): they are non-breaking, measured as such, and written as Word's."""
         texts = [[cell_text(c.kind, row.get(c.key)) for c in cols] for row in table.rows]
