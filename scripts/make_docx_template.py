@@ -31,7 +31,7 @@ RED = RGBColor(0xA4, 0x1E, 0x34)
 FONT = "Calibri"  # on Linux, LibreOffice draws it with Carlito (same metrics): fonts-crosextra-carlito
 GREY = RGBColor(0x59, 0x59, 0x59)
 
-# Style names the bilan uses; report_docx.py refers to the same names.
+# Style names the bilan uses; cia_workbook/render/word.py refers to the same names.
 TABLE_STYLE = "Tableau CIA"
 MARKING_STYLE = "Marquage diffusion"
 NOTE_STYLE = "Note de tableau"

@@ -24,8 +24,9 @@ from workbooks import CONVENTION
 
 from cia_workbook.cli.commands import main
 from cia_workbook.consolidate.rehousing import rehousing_bilan
-from cia_workbook.render.annexes import ANNEX_TITLES, DECISION_ROW_CM, write_annexes_docx
-from cia_workbook.render.bilan import CELL_PADDING_PT
+from cia_workbook.render.annexes import DECISION_ROW_CM, write_annexes_docx
+from cia_workbook.render.annexes_common import ANNEX_TITLES
+from cia_workbook.render.docxutil import CELL_PADDING_PT
 from cia_workbook.render.names import annexes_docx_name
 from cia_workbook.render.typography import longest_word_width, text_width
 

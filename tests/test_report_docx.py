@@ -12,14 +12,11 @@ from docx.shared import Emu
 from libreoffice import convert, needs_libreoffice
 
 from cia_workbook.consolidate import SECRET
-from cia_workbook.render.bilan import (
-    CELL_PADDING_PT,
-    commentary_sections,
-    template_path,
-    write_bilan_docx,
-)
+from cia_workbook.render.bilan import commentary_sections, write_bilan_docx
 from cia_workbook.render.commentary import read_commentary, write_commentary_docx
+from cia_workbook.render.docxutil import CELL_PADDING_PT
 from cia_workbook.render.typography import fr, longest_word_width
+from cia_workbook.render.word import template_path
 
 YEAR = 2024
 NNBSP, NBSP = "\u202f", "\u00a0"

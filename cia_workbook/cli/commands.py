@@ -341,7 +341,7 @@ def init(
         say([f"{model} existe déjà : il est conservé."])
     else:
         from cia_workbook.fileio import write_atomic
-        from cia_workbook.render.bilan import template_path
+        from cia_workbook.render.word import template_path
 
         data = template_path().read_bytes()
         write_atomic(model, lambda tmp: tmp.write_bytes(data))

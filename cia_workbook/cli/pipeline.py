@@ -390,8 +390,9 @@ def _child(conn, work: Callable[[], Any], parent: int) -> None:
 def _commentary_and_template(convention: Convention, layout: Layout, bilan: Any, result: ConsolidationResult):
     """The officer's commentary (its file written the first time, never again) and the EPCI's
     Word template when the working folder has one."""
-    from cia_workbook.render.bilan import commentary_sections, template_path
+    from cia_workbook.render.bilan import commentary_sections
     from cia_workbook.render.commentary import read_commentary, write_commentary_docx
+    from cia_workbook.render.word import template_path
 
     template = layout.bilan_template()
     template = template if template.is_file() else None

@@ -1,8 +1,8 @@
 """Rendering stage, issue 17 items 1 and 4: the bilan's sections on the attention groups and on
 Action 5's own figures (refusal motives, reception points, social mix in QPV over the years).
 
-Called by `report_docx._BilanDocument` (`d` below), whose building blocks lay out the tables
-(`d.table`, `d.heading`, `d.para`, `d.commentary`); the figures are the consolidation's tables
+Called by `render.bilan` with the bilan being written (`d` below, a `bilan_common.BilanDoc`), whose
+layout `d.w` sets the tables, headings and paragraphs; the figures are the consolidation's tables
 (`consolidate.attention`, `consolidate.reception`), masked in the public bilan like the others.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from cia_workbook.consolidate.tables import IndicatorTable
 from cia_workbook.render.commentary import Section
-from cia_workbook.render.typography import count, join
+from cia_workbook.render.typography import count, join, lower_first
 
 ATTENTION_TITLE = "Publics appelant une attention particulière"
 MIX_TITLE = "Refus, accueil des demandeurs et mixité sociale en QPV"
@@ -26,10 +26,6 @@ MIX_TABLES = (
     "mixite_emploi",
 )
 GROUP_KEYS = ("sans_emploi", "familles_nombreuses", "handicap", "ages")
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def _has(b: Any, key: str) -> bool:
@@ -72,18 +68,18 @@ def attention_section(d: Any) -> None:
     total = d.b.table("attention_categories").rows[-1]
     baux = total["baux"]
     tables = [_compact(d.table_data(k)) for k in ("attention_categories", "attention_contingents")]
-    d.heading(ATTENTION_TITLE, landscape=True)  # ten columns: the categories' names need the width
-    d.para(
+    d.w.heading(ATTENTION_TITLE, landscape=True)  # ten columns: the categories' names need the width
+    d.w.para(
         "La convention demande qu'une attention particulière soit accordée, parmi les publics prioritaires, aux "
         "personnes sans emploi, aux familles nombreuses et aux personnes en situation de handicap ou âgées."
     )
     if baux:
         parts = [
-            f"{d.rate_text(total['sans_emploi'], baux)} ont pour titulaire un demandeur d'emploi",
-            f"{d.rate_text(total['familles_nombreuses'], baux)} sont des familles nombreuses "
+            f"{d.w.rate_text(total['sans_emploi'], baux)} ont pour titulaire un demandeur d'emploi",
+            f"{d.w.rate_text(total['familles_nombreuses'], baux)} sont des familles nombreuses "
             f"({a.large_family_children} enfants ou plus)",
-            f"{d.rate_text(total['handicap'], baux)} comptent une personne handicapée",
-            f"{d.rate_text(total['ages'], baux)} ont un titulaire de {a.elderly_age} ans ou plus",
+            f"{d.w.rate_text(total['handicap'], baux)} comptent une personne handicapée",
+            f"{d.w.rate_text(total['ages'], baux)} ont un titulaire de {a.elderly_age} ans ou plus",
         ]
         unknown = [
             (total[f"{k}_nr"], what)
@@ -92,45 +88,45 @@ def attention_section(d: Any) -> None:
             )
             if total[f"{k}_nr"]
         ]
-        text = f"Sur les {d.count(baux)} baux signés en {d.b.year}, {join(parts)}."
+        text = f"Sur les {d.w.count(baux)} baux signés en {d.b.year}, {join(parts)}."
         if unknown:
             text += (
                 " Non renseignés, comptés au dénominateur : "
-                + join([f"{d.count(n)} pour {what}" for n, what in unknown])
+                + join([f"{d.w.count(n)} pour {what}" for n, what in unknown])
                 + "."
             )
-        d.para(text)
+        d.w.para(text)
     else:
-        d.para(f"Aucun bail signé en {d.b.year} dans les retours utilisés.")
+        d.w.para(f"Aucun bail signé en {d.b.year} dans les retours utilisés.")
     for t in tables:
-        d.table(t, chart=False)
+        d.w.table(t, chart=False)
     d.commentary("attention", ATTENTION_TITLE)
-    d.orient(False)
+    d.w.orient(False)
 
 
 def mix_section(d: Any) -> None:
     present = [k for k in MIX_TABLES if _has(d.b, k)]
     if not present:
         return
-    d.heading(MIX_TITLE)
+    d.w.heading(MIX_TITLE)
     if "refus_motifs" in present:
         t = d.table_data("refus_motifs")
-        d.heading("Motifs des refus", 2)
-        d.para(_refusal_sentence(d, d.b.table("refus_motifs")))
-        d.table(t, chart=False)
+        d.w.heading("Motifs des refus", 2)
+        d.w.para(_refusal_sentence(d, d.b.table("refus_motifs")))
+        d.w.table(t, chart=False)
     if "lieux_accueil" in present:
-        d.heading("Lieux d'accueil des demandeurs", 2)
-        d.para(_reception_sentence(d))
-        d.table(d.table_data("lieux_accueil"), chart=False)
+        d.w.heading("Lieux d'accueil des demandeurs", 2)
+        d.w.para(_reception_sentence(d))
+        d.w.table(d.table_data("lieux_accueil"), chart=False)
         if len(d.b.table("lieux_accueil_evolution").rows) > 1:
-            d.table(d.table_data("lieux_accueil_evolution"), chart=False)
+            d.w.table(d.table_data("lieux_accueil_evolution"), chart=False)
     mix = [k for k in ("mixite_age", "mixite_composition", "mixite_emploi") if k in present]
     if mix:
         first = d.b.table(mix[0]).rows[0]["annee"] if d.b.table(mix[0]).rows else str(d.b.year)
-        d.heading(f"Mixité sociale en QPV depuis {first}", 2)
-        d.para(_mix_sentence(d))
+        d.w.heading(f"Mixité sociale en QPV depuis {first}", 2)
+        d.w.para(_mix_sentence(d))
         for k in mix:
-            d.table(d.table_data(k), chart=False)
+            d.w.table(d.table_data(k), chart=False)
     d.commentary("mixite", MIX_TITLE)
 
 
@@ -143,15 +139,15 @@ def _refusal_sentence(d: Any, t: IndicatorTable) -> str:
     total = t.rows[-1]
     inside = t.columns[2].label.removeprefix("Refus ")
     out = (
-        f"En {d.b.year}, {d.rate_text(total['qpv'], total['qpv_dec'])} des attributions prononcées {inside} ont été "
-        f"refusées par les ménages, {d.rate_text(total['hors'], total['hors_dec'])} hors QPV."
+        f"En {d.b.year}, {d.w.rate_text(total['qpv'], total['qpv_dec'])} des attributions prononcées {inside} ont été "
+        f"refusées par les ménages, {d.w.rate_text(total['hors'], total['hors_dec'])} hors QPV."
     )
     top_in, top_out = _top_motive(t.rows, "qpv"), _top_motive(t.rows, "hors")
     if top_in and top_out:
         out += (
-            f" Premier motif {inside} : « {top_in['motif'].lower()} » ({d.rate_text(top_in['qpv'], total['qpv_dec'])} "
+            f" Premier motif {inside} : « {top_in['motif'].lower()} » ({d.w.rate_text(top_in['qpv'], total['qpv_dec'])} "
             f"des attributions) ; hors QPV : « {top_out['motif'].lower()} » "
-            f"({d.rate_text(top_out['hors'], total['hors_dec'])})."
+            f"({d.w.rate_text(top_out['hors'], total['hors_dec'])})."
         )
     return out
 
@@ -161,13 +157,13 @@ def _reception_sentence(d: Any) -> str:
     points = len(d.c.reception_points)
     trend = d.b.table("lieux_accueil_evolution").rows
     out = (
-        f"En {d.b.year}, {count(total['demandeurs'] or 0, 'demandeur reçu', 'demandeurs reçus', d.count(total['demandeurs'] or 0))} "
+        f"En {d.b.year}, {count(total['demandeurs'] or 0, 'demandeur reçu', 'demandeurs reçus', d.w.count(total['demandeurs'] or 0))} "
         f"dans {count(points, 'lieu d’accueil', 'lieux d’accueil')} de la convention, dont "
-        f"{d.rate_text(total['informes'] or 0, total['demandeurs'] or 0)} informés sur le parc en QPV"
+        f"{d.w.rate_text(total['informes'] or 0, total['demandeurs'] or 0)} informés sur le parc en QPV"
     )
     if len(trend) > 1 and trend[0]["demandeurs"]:
         first = trend[0]
-        out += f" ({first['annee']} : {d.rate_text(first['informes'], first['demandeurs'])})"
+        out += f" ({first['annee']} : {d.w.rate_text(first['informes'], first['demandeurs'])})"
     return out + "."
 
 
@@ -176,12 +172,12 @@ def _mix_sentence(d: Any) -> str:
     ages, jobs = d.b.table("mixite_age").rows, d.b.table("mixite_emploi").rows
     if not ages:
         return "Aucune attribution prononcée dans les retours utilisés."
-    where = _lower_first(ages[-2]["secteur"])
+    where = lower_first(ages[-2]["secteur"])
     now_age, now_job = ages[-2], jobs[-2]
     first_age, first_job = ages[0], jobs[0]
 
     def pct(row: dict[str, Any], key: str) -> str:
-        return d.rate_text(row[key], row["prononcees"])
+        return d.w.rate_text(row[key], row["prononcees"])
 
     out = (
         f"Dans les attributions prononcées {where} en {d.b.year}, {pct(now_age, 'age_jeune')} des titulaires ont "
@@ -204,10 +200,10 @@ def indicator_line(d: Any, key: str) -> str | None:
         total = b.table("attention_categories").rows[-1]
         return (
             f"Publics appelant une attention particulière, parmi les baux signés : "
-            f"{d.rate_text(total['sans_emploi'], total['baux'])} de titulaires sans emploi, "
-            f"{d.rate_text(total['familles_nombreuses'], total['baux'])} de familles nombreuses, "
-            f"{d.rate_text(total['handicap'], total['baux'])} de ménages avec une personne handicapée, "
-            f"{d.rate_text(total['ages'], total['baux'])} de titulaires âgés (section « {ATTENTION_TITLE} »)."
+            f"{d.w.rate_text(total['sans_emploi'], total['baux'])} de titulaires sans emploi, "
+            f"{d.w.rate_text(total['familles_nombreuses'], total['baux'])} de familles nombreuses, "
+            f"{d.w.rate_text(total['handicap'], total['baux'])} de ménages avec une personne handicapée, "
+            f"{d.w.rate_text(total['ages'], total['baux'])} de titulaires âgés (section « {ATTENTION_TITLE} »)."
         )
     if key == "motifs_refus" and _has(b, "refus_motifs"):
         t = b.table("refus_motifs")
@@ -217,7 +213,7 @@ def indicator_line(d: Any, key: str) -> str | None:
             return f"Motifs des refus : aucun refus {inside} en {b.year}."
         return (
             f"Motifs des refus : premier motif {inside}, « {top['motif'].lower()} » "
-            f"({d.rate_text(top['qpv'], t.rows[-1]['qpv_dec'])} des attributions prononcées)."
+            f"({d.w.rate_text(top['qpv'], t.rows[-1]['qpv_dec'])} des attributions prononcées)."
         )
     if key == "lieux_accueil" and _has(b, "lieux_accueil"):
         return "Lieux d'accueil : " + _reception_sentence(d)[0].lower() + _reception_sentence(d)[1:]
@@ -227,10 +223,10 @@ def indicator_line(d: Any, key: str) -> str | None:
             return None
         first, now = rows[0], rows[-2]
         return (
-            f"Mixité sociale {_lower_first(now['secteur'])} : {d.rate_text(now['age_jeune'], now['prononcees'])} de "
+            f"Mixité sociale {lower_first(now['secteur'])} : {d.w.rate_text(now['age_jeune'], now['prononcees'])} de "
             f"titulaires de moins de 30 ans en {b.year}"
             + (
-                f" ({first['annee']} : {d.rate_text(first['age_jeune'], first['prononcees'])})"
+                f" ({first['annee']} : {d.w.rate_text(first['age_jeune'], first['prononcees'])})"
                 if first is not now
                 else ""
             )

@@ -1,7 +1,7 @@
 """The bilan's section on demand and tension (Action 4), laid out by the Word bilan's writer.
 
-`demand_section(w)` writes it with the writer `w` of report_docx (its headings, tables, masking
-and commentary); the figures are `consolidate.demand.DemandBilan`'s. In the public bilan the
+`demand_section(doc)` writes it into the bilan `doc` (a `bilan_common.BilanDoc`: its layout,
+masking and commentary); the figures are `consolidate.demand.DemandBilan`'s. In the public bilan the
 tables are masked like the others: a count under the secrecy threshold is « < 11 » and the
 tension computed on it is hidden; the detail per commune stays in the consolidated workbook.
 """
@@ -13,9 +13,9 @@ from typing import Any
 from cia_workbook.consolidate.demand import TERRITORY_ROW
 from cia_workbook.render import frformat
 from cia_workbook.render.commentary import Section
+from cia_workbook.render.word import NOTE_STYLE
 
 TITLE = "Demande et tension locative"
-NOTE_STYLE = "Note de tableau"
 
 
 def _ratio(value: Any) -> str:
@@ -24,24 +24,24 @@ def _ratio(value: Any) -> str:
     return frformat.decimal(value, 1) if value is not None else "–"
 
 
-def _count(w: Any, value: Any) -> str:
-    return value if isinstance(value, str) else w.count(value)
+def _count(doc: Any, value: Any) -> str:
+    return value if isinstance(value, str) else doc.w.count(value)
 
 
 def _share(value: Any) -> str:
     return value if isinstance(value, str) else frformat.percent(value)
 
 
-def tension_sentence(w: Any) -> str:
+def tension_sentence(doc: Any) -> str:
     """The territory's tension and its evolution, and each sector's, from the (masked) table."""
-    d = w.b.demand
-    rows = w.table_data("demande_secteurs").rows
+    d = doc.b.demand
+    rows = doc.table_data("demande_secteurs").rows
     total = rows[-1]
     first = d.first.year if d.first is not None and d.first.year < d.year else None
     since = f" ({_ratio(total.get('tension_avant'))} en {first})" if first else ""
     text = (
-        f"Au 31 décembre {d.year}, {_count(w, total['demandes'])} demandes de logement social sont en attente pour "
-        f"{_count(w, total['attributions'])} attributions dans l'année : {_ratio(total['tension'])} demandes par "
+        f"Au 31 décembre {d.year}, {_count(doc, total['demandes'])} demandes de logement social sont en attente pour "
+        f"{_count(doc, total['attributions'])} attributions dans l'année : {_ratio(total['tension'])} demandes par "
         f"attribution sur le territoire{since}."
     )
     parts = []
@@ -53,8 +53,8 @@ def tension_sentence(w: Any) -> str:
     return text
 
 
-def typology_sentence(w: Any) -> str:
-    rows = w.table_data("demande_typologies").rows
+def typology_sentence(doc: Any) -> str:
+    rows = doc.table_data("demande_typologies").rows
     known = [r for r in rows[:-1] if isinstance(r.get("ecart"), int | float)]
     if not rows[-1]["demandes"] or not known:
         return "Le classeur « Demande » ne donne pas la répartition par typologie : l'écart entre typologies demandées et attribuées n'est pas mesuré."
@@ -72,51 +72,51 @@ def typology_sentence(w: Any) -> str:
     return text + "."
 
 
-def demand_section(w: Any) -> None:
-    d = w.b.demand
+def demand_section(doc: Any) -> None:
+    d = doc.b.demand
     if d is None:
         return
-    w.heading(TITLE)
+    doc.w.heading(TITLE)
     if not d.received:
         if d.current.excluded:
-            w.para(
+            doc.w.para(
                 f"Le classeur « Demande » reçu pour {d.year} ({d.current.file}) est écarté pour erreurs : voir "
                 "« cia-workbook validate ». La demande et la tension locative ne sont pas présentées."
             )
         else:
-            w.para(
+            doc.w.para(
                 f"Aucun classeur « Demande » n'a été reçu pour {d.year} : la demande et la tension locative ne sont "
                 f"pas présentées. Le modèle ({d.file_name}) est écrit avec les autres par « cia-workbook templates » ; "
                 "remplissez-le à partir de l'infocentre du SNE et déposez-le avec les retours de l'année."
             )
-        w.commentary("demande", TITLE)
+        doc.commentary("demande", TITLE)
         return
-    w.para(tension_sentence(w))
-    w.table(w.table_data("demande_secteurs"), chart=False)
-    w.para(typology_sentence(w))
-    w.table(w.table_data("demande_typologies"), chart=False)
-    trend = w.table_data("demande_evolution")
+    doc.w.para(tension_sentence(doc))
+    doc.w.table(doc.table_data("demande_secteurs"), chart=False)
+    doc.w.para(typology_sentence(doc))
+    doc.w.table(doc.table_data("demande_typologies"), chart=False)
+    trend = doc.table_data("demande_evolution")
     if len(trend.columns) > 4:
-        w.table(trend, chart=False)
-    w.para("Le détail par commune figure dans le classeur de consolidation.", NOTE_STYLE)
-    w.commentary("demande", TITLE)
+        doc.w.table(trend, chart=False)
+    doc.w.para("Le détail par commune figure dans le classeur de consolidation.", NOTE_STYLE)
+    doc.commentary("demande", TITLE)
 
 
-def indicator_line(w: Any, key: str) -> str | None:
+def indicator_line(doc: Any, key: str) -> str | None:
     """The action's line for the indicators « tension » and « typologies »."""
-    d = w.b.demand
+    d = doc.b.demand
     if d is None:
         return None
     if not d.received:
         return f"Tension locative et typologies : aucun classeur « Demande » utilisable pour {d.year}."
     if key == "tension":
-        total = w.table_data("demande_secteurs").rows[-1]
+        total = doc.table_data("demande_secteurs").rows[-1]
         return (
             f"Tension locative {d.year} : {_ratio(total['tension'])} demandes en attente par attribution sur le "
             f"territoire (détail par secteur dans la section « {TITLE} »)."
         )
     if key == "typologies":
-        sentence = typology_sentence(w)
+        sentence = typology_sentence(doc)
         return f"Typologies demandées et attribuées : {sentence[0].lower()}{sentence[1:]}"
     return None
 

@@ -1,5 +1,5 @@
 """Rendering stage of the mid-term re-evaluation: `reevaluation-mi-parcours-<année>.docx`, on the
-bilan's template and typography (the building blocks of `report_docx`), from a
+bilan's template and typography (the layout of `word`), from a
 `consolidate.midterm.MidTerm`. A working document for the coordination commission (diffusion
 restreinte): the objectives over the years, what it would have taken, the actions' indicators,
 and the targets to amend.
@@ -13,8 +13,9 @@ from cia_workbook.consolidate.bilan import OBJECTIVE_SHORT
 from cia_workbook.consolidate.midterm import MidTerm
 from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import write_atomic
-from cia_workbook.render.bilan import OBJECTIVE_NUMBERS, _BilanDocument
+from cia_workbook.render.bilan_common import OBJECTIVE_NUMBERS
 from cia_workbook.render.typography import join
+from cia_workbook.render.word import NOTE_STYLE, Word, build, template_fields
 
 APOS_YEAR = "l'année"
 
@@ -24,67 +25,50 @@ def midterm_docx_name(year: int) -> str:
 
 
 def write_midterm_docx(convention: Convention, m: MidTerm, path: Path, template: Path | None = None) -> Path:
-    doc = _MidTermDocument(convention, m, template).build()
+    w = Word("restreinte", convention.campaign.secrecy_threshold)
+    fields = template_fields(
+        w, m.epci, m.year, f"Réévaluation à mi-parcours {m.year} de la convention intercommunale d'attribution",
+        f"{m.convention_title} · années {m.years[0]} à {m.years[-1]}",
+        f"{m.epci} – réévaluation à mi-parcours {m.year} de la CIA",
+    )  # fmt: skip
+    doc = build(w, template, fields, {}, None, lambda: _body(w, m))
     return write_atomic(Path(path), lambda tmp: doc.save(str(tmp)))
 
 
-class _MidTermDocument(_BilanDocument):
-    def __init__(self, convention: Convention, m: MidTerm, template: Path | None = None):
-        super().__init__(convention, None, "restreinte", template=template)  # type: ignore[arg-type]
-        self.m = m
-
-    def chart_specs(self) -> dict:
-        return {}
-
-    def template_fields(self) -> dict[str, str]:
-        fields = super().template_fields()
-        m = self.m
-        return fields | {
-            "epci": m.epci,
-            "annee": str(m.year),
-            "titre": f"Réévaluation à mi-parcours {m.year} de la convention intercommunale d'attribution",
-            "sous_titre": f"{m.convention_title} · années {m.years[0]} à {m.years[-1]} · document établi le "
-            f"{fields['date']}",
-        }
-
-    def footer_text(self) -> str:
-        return f"{self.m.epci} – réévaluation à mi-parcours {self.m.year} de la CIA"
-
-    def body(self) -> None:
-        m = self.m
-        tests = [y for y in m.test_years if y <= m.year]
-        self.para(
-            f"La convention prévoit en {m.year} une réévaluation à mi-parcours de ses objectifs et de ses engagements"
-            + (
-                f", après {'les années' if len(tests) > 1 else APOS_YEAR} test {join([str(y) for y in tests])}"
-                if tests
-                else ""
-            )
-            + f". Ce document réunit, pour chaque bailleur et chaque réservataire, les taux atteints de {m.years[0]} "
-            f"à {m.years[-1]}, l'écart à la cible {m.year} et ce qu'il aurait fallu pour l'atteindre ; puis les "
-            "indicateurs des actions sur les mêmes années ; enfin un tableau des cibles, pré-rempli avec les cibles en "
-            f"vigueur en {m.next_year}, que la commission de coordination modifie pour proposer ses cibles."
+def _body(w: Word, m: MidTerm) -> None:
+    tests = [y for y in m.test_years if y <= m.year]
+    w.para(
+        f"La convention prévoit en {m.year} une réévaluation à mi-parcours de ses objectifs et de ses engagements"
+        + (
+            f", après {'les années' if len(tests) > 1 else APOS_YEAR} test {join([str(y) for y in tests])}"
+            if tests
+            else ""
         )
-        if m.missing_years:
-            self.para(
-                f"Années sans aucun retour, absentes des tableaux : {join([str(y) for y in m.missing_years])}.",
-                "Note de tableau",
-            )
-        for code in OBJECTIVE_SHORT:
-            number = OBJECTIVE_NUMBERS[code]
-            self.heading(f"Objectif {number} – {m.objective_names.get(code, OBJECTIVE_SHORT[code])}")
-            self.table(m.table(f"mi_parcours_{code}"), chart=False)
-            self.table(m.table(f"mi_parcours_manque_{code}"), chart=False)
-        actions = [t for t in m.tables if t.key.startswith("mi_parcours_action_")]
-        if actions:
-            self.heading(f"Les actions de la convention de {m.years[0]} à {m.years[-1]}")
-            for table in actions:
-                self.table(table, chart=False)
-        targets = m.table("mi_parcours_cibles")
-        self.heading(f"Cibles proposées à partir de {m.next_year}", landscape=not self.fits(targets, False))
-        self.para(
-            "Chaque ligne reprend les cibles en vigueur ; la colonne « cible proposée » est à modifier en séance, "
-            "partenaire par partenaire : la convention peut différencier les objectifs par bailleur."
+        + f". Ce document réunit, pour chaque bailleur et chaque réservataire, les taux atteints de {m.years[0]} "
+        f"à {m.years[-1]}, l'écart à la cible {m.year} et ce qu'il aurait fallu pour l'atteindre ; puis les "
+        "indicateurs des actions sur les mêmes années ; enfin un tableau des cibles, pré-rempli avec les cibles en "
+        f"vigueur en {m.next_year}, que la commission de coordination modifie pour proposer ses cibles."
+    )
+    if m.missing_years:
+        w.para(
+            f"Années sans aucun retour, absentes des tableaux : {join([str(y) for y in m.missing_years])}.",
+            NOTE_STYLE,
         )
-        self.table(targets, chart=False)
-        self.orient(False)
+    for code in OBJECTIVE_SHORT:
+        number = OBJECTIVE_NUMBERS[code]
+        w.heading(f"Objectif {number} – {m.objective_names.get(code, OBJECTIVE_SHORT[code])}")
+        w.table(m.table(f"mi_parcours_{code}"), chart=False)
+        w.table(m.table(f"mi_parcours_manque_{code}"), chart=False)
+    actions = [t for t in m.tables if t.key.startswith("mi_parcours_action_")]
+    if actions:
+        w.heading(f"Les actions de la convention de {m.years[0]} à {m.years[-1]}")
+        for table in actions:
+            w.table(table, chart=False)
+    targets = m.table("mi_parcours_cibles")
+    w.heading(f"Cibles proposées à partir de {m.next_year}", landscape=not w.fits(targets, False))
+    w.para(
+        "Chaque ligne reprend les cibles en vigueur ; la colonne « cible proposée » est à modifier en séance, "
+        "partenaire par partenaire : la convention peut différencier les objectifs par bailleur."
+    )
+    w.table(targets, chart=False)
+    w.orient(False)

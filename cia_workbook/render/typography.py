@@ -79,6 +79,15 @@ def _plural(words: str) -> str:
     return " ".join(out)
 
 
+def capitalize(text: str) -> str:
+    """The first letter in capital, the rest as it is (unlike `str.capitalize`)."""
+    return text[:1].upper() + text[1:]
+
+
+def lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def join(items: list[str], last: str = "et") -> str:
     """« A », « A et B », « A, B et C »."""
     items = [i for i in items if i]

@@ -1,0 +1,275 @@
+"""The Word documents' pure helpers on python-docx's XML: a cell's text from its value, column
+widths from the text they hold, shading, rows kept whole, fields, the template's {fields} and
+French spacing over the whole document. No state: `word.Word` lays out with them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+
+from cia_workbook.consolidate import Col
+from cia_workbook.render import frformat
+from cia_workbook.render.typography import NBSP, fr, longest_word_width, text_width
+
+TABLE_FONT_PT = 8.0  # the size of the template's « Texte de tableau » and « En-tête de tableau »
+SMALL_TABLE_FONT_PT = 7.0  # last resort for a table too wide even in landscape
+CELL_PADDING_PT = 11.0  # Word's and LibreOffice's default cell margins (2 × 0.19 cm) and a little air
+NB_HYPHEN = "\u2011"
+FIELD = re.compile(r"\{(\w+)\}")
+
+
+def cell_text(kind: str, value: Any) -> str:
+    """A cell's value as the tables print it (a text given is kept: masked or already worded)."""
+    if isinstance(value, str) and kind != "text":
+        return value  # masked (« < 11 », « secret statistique ») or already worded
+    if value is None:
+        return "–"
+    if kind == "count" or kind == "number":
+        return frformat.integer(value)
+    if kind == "rate":
+        return frformat.percent(value)
+    if kind == "ratio":
+        return frformat.decimal(value, 1)
+    if kind == "delta":
+        value = round(value, 1) or 0.0  # never « -0,0 »
+        return ("+" if value > 0 else "") + frformat.decimal(value, 1)
+    if kind == "target":
+        return frformat.target(value * 100)
+    if kind == "date":
+        return frformat.date(value)
+    return str(value)
+
+
+# -- Column widths ---------------------------------------------------------------------------
+
+
+def fit_columns(cols: list[Col], texts: list[list[str]], available: float, size: float) -> list[float] | None:
+    """Column widths in points from the text they hold, or None when the table cannot fit.
+
+    A column is never narrower than its longest word (header words in bold): no word is broken
+    inside (« Propositio|n »). Headers may wrap to three lines; figures ask for their full
+    width; the space left is shared in proportion to what each column would still like.
+    """
+    need, want = column_needs(cols, texts, size)
+    if sum(need) > available:
+        return None
+    if sum(want) <= available:
+        extra = available - sum(want)
+        total = sum(want)
+        return [w + extra * w / total for w in want]
+    share = (available - sum(need)) / (sum(want) - sum(need))
+    return [n + (w - n) * share for n, w in zip(need, want, strict=True)]
+
+
+def table_widths(cols: list[Col], texts: list[list[str]], available: float) -> tuple[float, list[float]]:
+    """The font size and the column widths of a table: fitted in the table style's size, else
+    one point smaller, else squeezed."""
+    widths = fit_columns(cols, texts, available, TABLE_FONT_PT)
+    if widths is not None:
+        return TABLE_FONT_PT, widths
+    size = SMALL_TABLE_FONT_PT
+    return size, fit_columns(cols, texts, available, size) or squeeze_columns(cols, texts, available, size)
+
+
+def squeeze_columns(cols: list[Col], texts: list[list[str]], available: float, size: float) -> list[float]:
+    """Last resort: the needed widths scaled down to the page (long words may then break)."""
+    need, _ = column_needs(cols, texts, size)
+    return [n * available / sum(need) for n in need]
+
+
+def column_needs(cols: list[Col], texts: list[list[str]], size: float) -> tuple[list[float], list[float]]:
+    need, want = [], []
+    for j, col in enumerate(cols):
+        # Measured as printed: French spacing glues « : » and « % » to the word before them.
+        label = fr(col.label)
+        header_word = longest_word_width(label, size, bold=True)
+        header_full = text_width(label, size, bold=True)
+        body = [fr(row[j]) for row in texts]
+        body_word = max((longest_word_width(t, size) for t in body), default=0.0)
+        body_full = max((text_width(t, size) for t in body), default=0.0)
+        n = max(header_word, body_word) + CELL_PADDING_PT
+        cap = 150.0 if col.kind == "text" else 80.0  # a long label wraps rather than widening its column
+        w = max(n, min(max(body_full, header_full / 3), cap) + CELL_PADDING_PT)
+        need.append(n)
+        want.append(w)
+    return need, want
+
+
+# -- XML helpers -----------------------------------------------------------------------------
+
+
+def typeset(doc) -> None:
+    """French spacing on every text of the document (body, tables, headers, footers), one
+    paragraph at a time so that a space at the end of one run before « : » in the next is
+    mended too."""
+    parts = [doc.element.body]
+    for section in doc.sections:
+        for part in (section.header, section.footer):
+            if not part.is_linked_to_previous:
+                parts.append(part._element)
+    seen = set()
+    for part in parts:
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        for p in part.iter(qn("w:p")):
+            texts = [t for t in p.iter(qn("w:t")) if t.text]
+            for t in texts:
+                t.text = fr(t.text)
+            for a, b in zip(texts, texts[1:], strict=False):
+                if a.text.endswith(" ") and b.text[:1] in ":»":
+                    a.text = a.text[:-1] + NBSP
+                elif a.text.endswith(" ") and b.text[:1] in ";!?%":
+                    a.text = a.text[:-1] + ("\u202f" if b.text[0] != "%" else NBSP)
+                elif a.text.endswith("«") and b.text[:1] == " ":
+                    b.text = NBSP + b.text[1:]
+
+
+def fill_fields(p, fields: dict[str, str]) -> None:
+    """Replace {name} in a paragraph whose text may be split across runs (Word splits runs
+    where it likes): the value goes in the run where the field starts."""
+    texts = [t for t in p.iter(qn("w:t"))]
+    whole = "".join(t.text or "" for t in texts)
+    matches = [m for m in FIELD.finditer(whole) if m.group(1) in fields]
+    if not matches:
+        return
+    bounds, pos = [], 0
+    for t in texts:
+        bounds.append((pos, pos + len(t.text or "")))
+        pos += len(t.text or "")
+    new = [list(t.text or "") for t in texts]
+    for m in reversed(matches):
+        start, end = m.span()
+        for k, (a, b) in enumerate(bounds):
+            lo, hi = max(start, a), min(end, b)
+            if lo >= hi:
+                continue
+            chars = new[k]
+            replacement = fields[m.group(1)] if a <= start < b else ""
+            chars[lo - a : hi - a] = list(replacement)
+    for t, chars in zip(texts, new, strict=True):
+        t.text = "".join(chars)
+        t.set(qn("xml:space"), "preserve")
+
+
+def shade(cell, fill: str | None) -> None:
+    if not fill:
+        return
+    tc_pr = cell._tc.get_or_add_tcPr()
+    for old in tc_pr.findall(qn("w:shd")):
+        tc_pr.remove(old)
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    tc_pr.append(shd)
+
+
+def style_fill(style) -> str | None:
+    """The background colour a paragraph style of the template gives (its shading)."""
+    ppr = style.element.pPr
+    shd = ppr.find(qn("w:shd")) if ppr is not None else None
+    return shd.get(qn("w:fill")) if shd is not None else None
+
+
+def keep_with_next(cell) -> None:
+    for p in cell.paragraphs:
+        p.paragraph_format.keep_with_next = True
+
+
+def run_props(run, size: float | None, bold: bool) -> None:
+    rpr = OxmlElement("w:rPr")
+    if bold:
+        rpr.append(OxmlElement("w:b"))
+    if size is not None:
+        sz = OxmlElement("w:sz")
+        sz.set(qn("w:val"), str(round(2 * size)))
+        rpr.append(sz)
+    run.insert(0, rpr)
+
+
+def chart_value(value: Any) -> float | None:
+    """A figure for a chart; masked cells (text) are not drawn."""
+    return value if isinstance(value, int | float) else None
+
+
+def chart_mask(value: Any) -> str | None:
+    """What a chart shows instead of the bar of a cell hidden by statistical secrecy (text)."""
+    return "secret statistique" if isinstance(value, str) else None
+
+
+def repeat_header(row) -> None:
+    """Repeat the header row at the top of each page the table runs over (w:tblHeader)."""
+    tr_pr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    tr_pr.append(el)
+
+
+def cant_split(tr) -> None:
+    """A row is never split across two pages (w:cantSplit)."""
+    tr_pr = tr.get_or_add_trPr()
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    tr_pr.insert(0, el)
+
+
+def add_row(grid, widths: list | None = None):
+    """A row added at the end of `grid`, never split across pages, its cells `widths` wide."""
+    row = grid.add_row()
+    cant_split(row._tr)
+    for cell, width in zip(row.cells, widths or [], strict=widths is not None):
+        cell.width = width
+    return row
+
+
+def field(paragraph, instruction: str, placeholder: str) -> None:
+    """A complex field (PAGE, NUMPAGES) computed by Word or LibreOffice when rendered."""
+
+    def fld(kind: str):
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        return el
+
+    paragraph.add_run()._r.append(fld("begin"))
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    paragraph.add_run()._r.append(instr)
+    paragraph.add_run()._r.append(fld("separate"))
+    paragraph.add_run(placeholder)
+    paragraph.add_run()._r.append(fld("end"))
+
+
+def no_break_hyphens(doc) -> None:
+    """Every U+2011 of the document becomes Word's non-breaking hyphen (w:noBreakHyphen), which
+    Word and LibreOffice draw as a hyphen in the text's own font and read back as « - »."""
+    for t in list(doc.element.body.iter(qn("w:t"))):
+        if not t.text or NB_HYPHEN not in t.text:
+            continue
+        parts = t.text.split(NB_HYPHEN)
+        run, at = t.getparent(), t.getparent().index(t)
+        run.remove(t)
+        for k, part in enumerate(parts):
+            if k:
+                run.insert(at, OxmlElement("w:noBreakHyphen"))
+                at += 1
+            if part:
+                new = OxmlElement("w:t")
+                new.set(qn("xml:space"), "preserve")
+                new.text = part
+                run.insert(at, new)
+                at += 1
+
+
+def min_height(tr, cm: float) -> None:
+    """A row at least `cm` high (room to write by hand)."""
+    tr_pr = tr.get_or_add_trPr()
+    el = OxmlElement("w:trHeight")
+    el.set(qn("w:val"), str(round(cm / 2.54 * 1440)))
+    el.set(qn("w:hRule"), "atLeast")
+    tr_pr.append(el)
