@@ -180,3 +180,14 @@ def test_the_parquet_files_hold_the_same_rows_typed(big, tmp_path):
     assert (first["partenaire"], first["ligne"], first["ressources"]) == ("Logis Cévenols", 4, 12345.5)
     assert first["date_cal"] == dt.date(YEAR, 2, 3) and first["suite"] == "BAIL_SIGNE"
     assert frame["reference"].to_list()[: len(TRICKY)] == TRICKY  # data, not a spreadsheet: as written
+
+
+def test_a_csv_written_in_slices_equals_one_written_at_once(big, tmp_path, monkeypatch):
+    """A national campaign's rows are turned into text a slice at a time (memory): the file is
+    the same, one header and one byte-order mark, every row once, in order."""
+    camp, _rows = big
+    [whole] = write_data_csvs(CONVENTION, camp, {"attributions": tmp_path / "a" / "donnees-2024.csv"})
+    monkeypatch.setattr(report_xlsx, "CSV_SLICE_ROWS", 2)  # 10 rows: five slices
+    [sliced] = write_data_csvs(CONVENTION, camp, {"attributions": tmp_path / "b" / "donnees-2024.csv"})
+    assert sliced.read_bytes() == whole.read_bytes()
+    assert sliced.read_bytes().count(b"\xef\xbb\xbf") == 1 and len(read_csv(sliced)) == 1 + 10

@@ -99,7 +99,8 @@ def reservataire_contributions(
     convention: Convention, campaign: Campaign, frame: pl.DataFrame, year: int
 ) -> list[ReservataireContribution]:
     """Each réservataire's rates on its contingent, per bailleur and in all, from the bailleurs' rows."""
-    bailleurs = [b.id for b in convention.bailleurs if b.id in campaign.usable()]
+    usable = campaign.usable()
+    bailleurs = [b.id for b in convention.bailleurs if b.id in usable]
     out = []
     for r in convention.reservataires:
         mine = [x for x in convention.contingents if x.partner == r.id]

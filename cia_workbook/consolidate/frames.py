@@ -69,10 +69,36 @@ def sheet_titles(table: Table) -> list[str]:
 
 def campaign_frame(campaign: Campaign, key: str, sheet: Sheet) -> pl.DataFrame:
     """Table `key` of every usable return, end to end in the returns' order, each row with its
-    source: the partner id (`_partenaire`), the file (`_fichier`), the sheet's title (`_titre`)."""
+    source: the partner id (`_partenaire`), the file (`_fichier`), the sheet's title (`_titre`).
+
+    Built once per campaign, table and sheet and kept until the campaign's returns or their
+    tables change (a national campaign is a thousand returns to put end to end, and the bilan,
+    the flux reports and the data files each ask for it)."""
+    usable = [(pid, rf, rf.tables.get(key)) for pid, rf in campaign.usable().items()]
+    stamp = (
+        key,
+        id(sheet),
+        tuple((pid, id(table), id(table.frame) if table else 0) for pid, _rf, table in usable),
+    )
+    memo = _FRAMES.get(id(campaign))
+    if memo is not None and memo[0] is campaign and stamp in memo[1]:
+        return memo[1][stamp]
+    frame = _campaign_frame(usable, sheet)
+    if memo is None or memo[0] is not campaign:
+        if len(_FRAMES) >= 16:
+            _FRAMES.clear()
+        memo = _FRAMES[id(campaign)] = (campaign, {})
+    memo[1][stamp] = frame
+    return frame
+
+
+# id(campaign) → (the campaign, held so that its id is not reused; its frames by stamp).
+_FRAMES: dict[int, tuple[Campaign, dict[tuple, pl.DataFrame]]] = {}
+
+
+def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
     frames = []
-    for pid, rf in campaign.usable().items():
-        table = rf.tables.get(key)
+    for pid, rf, table in usable:
         if table is None:
             continue
         frame = table_frame(table, sheet.columns)

@@ -242,6 +242,9 @@ def data_frames(convention: Convention, campaign: Campaign, keys) -> dict[str, t
     return {key: (campaign_frame(campaign, key, sets[key]), sets[key]) for key in keys}
 
 
+CSV_SLICE_ROWS = 50_000
+
+
 def write_data_csvs(convention: Convention, campaign: Campaign, targets: dict[str, Path]) -> list[Path]:
     """Every validated row of each table key of `targets` with its source, one CSV per table.
 
@@ -255,17 +258,20 @@ def write_data_csvs(convention: Convention, campaign: Campaign, targets: dict[st
 
     names = {p.id: p.name for p in convention.partners}
     labels = _labels(convention, campaign.year)
-    frames = data_frames(convention, campaign, targets)
     with ExitStack() as stack:
         for key, path in targets.items():
-            frame, sheet = frames[key]
-            _csv_frame(frame, sheet.columns, names, labels).write_csv(
-                stack.enter_context(atomic_path(Path(path))),
-                separator=";",
-                line_terminator="\r\n",
-                include_bom=True,
-                quote_style="necessary",
-            )
+            frame, sheet = data_frames(convention, campaign, [key])[key]
+            out = stack.enter_context(open(stack.enter_context(atomic_path(Path(path))), "wb"))
+            # By slices: every field is text, several times the typed rows' memory.
+            for i, part in enumerate(frame.iter_slices(CSV_SLICE_ROWS) if frame.height else [frame]):
+                _csv_frame(part, sheet.columns, names, labels).write_csv(
+                    out,
+                    separator=";",
+                    line_terminator="\r\n",
+                    include_bom=not i,
+                    include_header=not i,
+                    quote_style="necessary",
+                )
     return [Path(p) for p in targets.values()]
 
 
