@@ -137,10 +137,18 @@ def test_prefilled_template_reads_like_one_filled_in_excel(tmp_path):
 
 def test_validate_shows_a_french_progress_bar_on_stderr(forms, tmp_path, monkeypatch):
     monkeypatch.setattr(ReadingBar, "SHOW_FILES", 5)
+    counted = []
+    close = ReadingBar.close
+    monkeypatch.setattr(ReadingBar, "close", lambda self: counted.append(self.rows) or close(self))
     result = CliRunner().invoke(main, ["--dir", str(tmp_path), "validate", "--year", str(YEAR), str(forms)])
     assert result.exit_code == 1, result.output  # the demo's mistakes include errors
     assert "Lecture des classeurs" in result.stderr
     assert "Lecture des classeurs" not in result.stdout
+    # Every row checked is counted (« N lignes contrôlées » in a terminal), the bailleurs'
+    # Attributions too, though their rows stay in the workers that read them.
+    plain = collect_campaign(CONVENTION, YEAR, [forms], workers=1)
+    rows = sum(len(t) for rf in plain.files for t in rf.tables.values())
+    assert counted and max(counted) == rows > 500
 
 
 def test_consolidate_shows_the_progress_of_its_reading(forms, tmp_path, monkeypatch):

@@ -338,19 +338,10 @@ def _in_child(work: Callable[[], Any]) -> Callable[..., Any]:
 
     if "fork" not in multiprocessing.get_all_start_methods() or available_cores() < 2:
         return lambda quiet=False: None if quiet else work()
-    import gc
-
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(writer, work, os.getpid()))
-    # The objects of this process moved out of the collector's reach while the child is forked:
-    # a collection in the child would otherwise write to every one of them, copying the pages
-    # the fork shares (a national campaign's flux writers held 150 MB each of such copies).
-    gc.freeze()
-    try:
-        process.start()
-    finally:
-        gc.unfreeze()
+    process.start()
     writer.close()
 
     def result(quiet: bool = False) -> Any:

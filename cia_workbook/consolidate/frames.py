@@ -75,25 +75,36 @@ def campaign_frame(campaign: Campaign, key: str, sheet: Sheet) -> pl.DataFrame:
     tables change (a national campaign is a thousand returns to put end to end, and the bilan,
     the flux reports and the data files each ask for it)."""
     usable = [(pid, rf, rf.tables.get(key)) for pid, rf in campaign.usable().items()]
-    stamp = (
-        key,
-        id(sheet),
-        tuple((pid, id(table), id(table.frame) if table else 0) for pid, _rf, table in usable),
-    )
-    memo = _FRAMES.get(id(campaign))
-    if memo is not None and memo[0] is campaign and stamp in memo[1]:
-        return memo[1][stamp]
-    frame = _campaign_frame(usable, sheet)
-    if memo is None or memo[0] is not campaign:
-        if len(_FRAMES) >= 16:
-            _FRAMES.clear()
+    # What the frame is made of, held (not ids, which a new object could reuse): the returns
+    # used, their table and its frame; a change to any of them builds the frame again.
+    parts = [(pid, rf, table, table.frame if table is not None else None) for pid, rf, table in usable]
+    memo = _FRAMES.setdefault(id(campaign), (campaign, {}))
+    if memo[0] is not campaign:  # a campaign since collected left its id: not its frames
         memo = _FRAMES[id(campaign)] = (campaign, {})
-    memo[1][stamp] = frame
+    hit = memo[1].get((key, id(sheet)))
+    if hit is not None and hit[0] is sheet and _same(hit[1], parts):
+        return hit[2]
+    if len(_FRAMES) > 16:
+        _FRAMES.clear()
+        memo = _FRAMES[id(campaign)] = (campaign, {})
+    frame = _campaign_frame(usable, sheet)
+    memo[1][(key, id(sheet))] = (sheet, parts, frame)
     return frame
 
 
-# id(campaign) → (the campaign, held so that its id is not reused; its frames by stamp).
-_FRAMES: dict[int, tuple[Campaign, dict[tuple, pl.DataFrame]]] = {}
+def _same(a: list[tuple], b: list[tuple]) -> bool:
+    """The same partners with the very same returns, tables and frames, in the same order."""
+    if len(a) != len(b):
+        return False
+    return all(
+        x[0] == y[0] and all(p is q for p, q in zip(x[1:], y[1:], strict=True))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+# id(campaign) → (the campaign, held so that its id is not reused; (table key, id(sheet)) →
+# (the sheet, the parts the frame was made of, the frame)).
+_FRAMES: dict[int, tuple[Campaign, dict[tuple, tuple]]] = {}
 
 
 def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
