@@ -416,6 +416,48 @@ def test_a_cold_cache_costs_no_hashing_in_the_parent_and_bad_placements_are_a_mi
     assert tables_of(again) == tables_of(cold)
 
 
+def test_an_entry_keeps_a_table_without_rows_and_tables_of_other_lengths_are_a_miss(tmp_path):
+    """Each table is a slice of the entry's frame, by the row counts of its description: a table
+    without rows comes back empty with its columns and types, and counts that do not cover the
+    frame exactly (or a slice tagged with another table) make the entry a miss."""
+    import datetime as dt
+    import json
+
+    from cia_workbook.intake.cache import ReturnCache
+    from cia_workbook.intake.model import ReturnFile, Table
+
+    cache = ReturnCache(tmp_path, CONVENTION, YEAR)
+    path = tmp_path / "retour.xlsx"
+    rf = ReturnFile(path, "a" * 64, 10, dt.datetime(2025, 1, 6), reader="calamine")
+    rf.tables["attributions"] = Table.of(
+        "attributions",
+        "Attributions",
+        [4, 5],
+        {"reference": ["R1", "R2"], "revenu": [1, 2]},
+        {"reference": "A"},
+    )
+    rf.tables["contingent"] = Table.of("contingent", "Contingent", [], {"bailleur": [], "attributions": []})
+    assert cache.store(rf)
+    back = cache.load(path, rf.sha256, rf.size, rf.modified)
+    assert back is not None and list(back.tables) == ["attributions", "contingent"]
+    for key, table in rf.tables.items():
+        assert back.tables[key].frame.to_dict(as_series=False) == table.frame.to_dict(as_series=False)
+        assert back.tables[key].frame.schema == table.frame.schema
+    [entry] = tmp_path.glob("*/*.parquet")
+    data = json.loads(pl.read_parquet_metadata(entry)["cia-workbook"])
+    frame = pl.read_parquet(entry)
+    for rows, tags in (
+        ((1, 0), None),
+        ((2, 1), None),
+        ((0, 2), None),
+        ((2, 0), ["contingent", "attributions"]),
+    ):
+        data["tables"]["attributions"]["rows"], data["tables"]["contingent"]["rows"] = rows
+        tampered = frame if tags is None else frame.with_columns(pl.Series("_table", tags))
+        tampered.write_parquet(entry, metadata={"cia-workbook": json.dumps(data)})
+        assert cache.load(path, rf.sha256, rf.size, rf.modified) is None, rows
+
+
 _REFERENCES = st.lists(
     st.one_of(
         st.none(),

@@ -625,5 +625,18 @@ def demo(wd: Workdir, year: int | None, seed: int) -> None:
             say([line])
 
 
+def run() -> None:
+    """The console script `cia-workbook`: the command, then every object left frozen for the
+    interpreter's exit (its last collections would go over all of them, a tenth of a second
+    of a consolidation, for memory the end of the process gives back anyway). Tests call
+    `main` instead: in a long-lived process, frozen objects would never be collected."""
+    import gc
+
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

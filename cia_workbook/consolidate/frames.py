@@ -49,9 +49,14 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     """A return's table as the agreed frame: one column per schema column (typed by its kind,
     all null when the return lacks it), `_ligne` and `_feuille`. The reader's frame is already
     so; a table made from lists (tests, the demo) has its columns cast here."""
+    return table_query(table, columns).collect()
+
+
+def table_query(table: Table, columns: Sequence[Column]) -> pl.LazyFrame:
+    """`table_frame` as a query, to run with others."""
     frame = table.frame
     present = set(frame.columns)
-    return frame.select(
+    return frame.lazy().select(
         [
             (pl.col(c.key) if c.key in present else pl.lit(None))
             .cast(DTYPES[c.kind], strict=False)
@@ -108,20 +113,21 @@ _FRAMES: dict[int, tuple[Campaign, dict[tuple, tuple]]] = {}
 
 
 def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
+    """The returns' tables end to end, in one query (an eager operation per return costs more
+    than the rows of a small one)."""
     frames = []
     for pid, rf, table in usable:
         if table is None:
             continue
-        frame = table_frame(table, sheet.columns)
         titles = pl.Series(TITLE, sheet_titles(table), dtype=pl.String)
         frames.append(
-            frame.with_columns(
+            table_query(table, sheet.columns).with_columns(
                 pl.lit(pid, pl.String).alias(PARTNER),
                 pl.lit(rf.name, pl.String).alias(FILE),
-                titles.gather(frame[SHEET]),
+                pl.lit(titles).gather(pl.col(SHEET)).alias(TITLE),
             )
         )
-    return pl.concat(frames) if frames else empty_frame(sheet)
+    return pl.concat(frames).collect() if frames else empty_frame(sheet)
 
 
 def empty_frame(sheet: Sheet) -> pl.DataFrame:

@@ -12,6 +12,7 @@ import datetime as dt
 import multiprocessing
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -101,9 +102,16 @@ def read_returns(
         pending.append((batch[:], pool.submit(_worker_read, [p for _, p in batch])))
         batch.clear()
 
+    # With workers, the cache is looked up on two threads (reading an entry and decoding its
+    # Parquet release the GIL), in order, the files not found sent to the workers as they come;
+    # the bytes read to look a file up are then dropped at once (the worker reads the file).
+    lookups = ThreadPoolExecutor(2) if pooled and cache is not None and total > 1 else None
+    if lookups is not None:
+        found = lookups.map(lambda path: (_look_up(cache, path)[0], None), paths)
+    else:
+        found = (_look_up(cache, path) for path in paths)
     try:
-        for i, path in enumerate(paths):
-            hit, data = _look_up(cache, path)
+        for i, (path, (hit, data)) in enumerate(zip(paths, found, strict=True)):
             if hit is not None:
                 report(i, hit)
             elif not pooled:
@@ -134,6 +142,8 @@ def read_returns(
             own.close(abort=True)
         raise
     finally:
+        if lookups is not None:
+            lookups.shutdown(cancel_futures=True)
         if own is not None:
             own.close()
     return files  # type: ignore[return-value]

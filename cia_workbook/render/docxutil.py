@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from xml.sax.saxutils import escape
 
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 
 from cia_workbook.consolidate import Col
 from cia_workbook.render import frformat
@@ -19,6 +20,7 @@ TABLE_FONT_PT = 8.0  # the size of the template's « Texte de tableau » and « 
 SMALL_TABLE_FONT_PT = 7.0  # last resort for a table too wide even in landscape
 CELL_PADDING_PT = 11.0  # Word's and LibreOffice's default cell margins (2 × 0.19 cm) and a little air
 NB_HYPHEN = "\u2011"
+QUOTE = {'"': "&quot;"}
 FIELD = re.compile(r"\{(\w+)\}")
 
 
@@ -181,17 +183,6 @@ def keep_with_next(cell) -> None:
         p.paragraph_format.keep_with_next = True
 
 
-def run_props(run, size: float | None, bold: bool) -> None:
-    rpr = OxmlElement("w:rPr")
-    if bold:
-        rpr.append(OxmlElement("w:b"))
-    if size is not None:
-        sz = OxmlElement("w:sz")
-        sz.set(qn("w:val"), str(round(2 * size)))
-        rpr.append(sz)
-    run.insert(0, rpr)
-
-
 def chart_value(value: Any) -> float | None:
     """A figure for a chart; masked cells (text) are not drawn."""
     return value if isinstance(value, int | float) else None
@@ -273,3 +264,87 @@ def min_height(tr, cm: float) -> None:
     el.set(qn("w:val"), str(round(cm / 2.54 * 1440)))
     el.set(qn("w:hRule"), "atLeast")
     tr_pr.append(el)
+
+
+# -- A whole table as one piece of XML --------------------------------------------------------
+
+
+def _run_xml(text: str, props: str) -> str:
+    """A run of `text` as python-docx writes it: a tab is a w:tab, a line break a w:br, the rest
+    w:t elements (xml:space="preserve" when the text has outer spaces)."""
+    parts = []
+    for piece in re.split(r"(\t|\r|\n)", text):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if piece.strip() != piece else ""
+            parts.append(f"<w:t{space}>{escape(piece)}</w:t>")
+    return f"<w:r>{props}{''.join(parts)}</w:r>" if props or parts else "<w:r/>"
+
+
+def _run_props_xml(size: float | None, bold: bool) -> str:
+    """A run's properties: bold, and a size in points."""
+    if size is None and not bold:
+        return ""
+    sz = f'<w:sz w:val="{round(2 * size)}"/>' if size is not None else ""
+    return f"<w:rPr>{'<w:b/>' if bold else ''}{sz}</w:rPr>"
+
+
+def table_xml(
+    style_id: str,
+    widths: list[int],
+    header: list[str],
+    header_style: str | None,
+    rows: list[list[str]],
+    row_style: str | None,
+    right: list[bool],
+    bold: list[bool],
+    size: float | None,
+    keep_last: bool,
+):
+    """A centred table of fixed column `widths` (EMU) in the table style `style_id`: a header
+    row repeated on every page, then `rows`; no row split across pages; figures (`right`)
+    right-aligned; `bold` rows in bold; every run at `size` points when given (else the styles');
+    the last row kept with what follows when `keep_last`. Made as one piece of XML and parsed
+    once: python-docx builds each cell through many small objects, several times slower. The
+    XML is the one python-docx's calls would make (add_table, styles, widths, cell texts)."""
+    twips = [str(int(round(w / 635))) for w in widths]
+    grid = "".join(f'<w:gridCol w:w="{t}"/>' for t in twips)
+
+    def cell(twip: str, style: str | None, keep: bool, jc: bool, run: str) -> str:
+        ppr = (f'<w:pStyle w:val="{escape(style, QUOTE)}"/>' if style else "") + (
+            "<w:keepNext/>" if keep else ""
+        )
+        ppr += '<w:jc w:val="right"/>' if jc else ""
+        return (
+            f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{twip}"/></w:tcPr>'
+            f"<w:p>{f'<w:pPr>{ppr}</w:pPr>' if ppr else ''}{run}</w:p></w:tc>"
+        )
+
+    small = _run_props_xml(size, False)
+    out = [
+        f"<w:tbl {nsdecls('w')}><w:tblPr><w:tblStyle w:val=\"{escape(style_id, QUOTE)}\"/>"
+        '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
+        '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
+        f'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>'
+        '<w:tr><w:trPr><w:cantSplit w:val="true"/><w:tblHeader w:val="true"/></w:trPr>',
+        *(
+            cell(t, header_style, False, False, _run_xml(label, small))
+            for t, label in zip(twips, header, strict=True)
+        ),
+        "</w:tr>",
+    ]
+    last = len(rows) - 1
+    for i, (values, strong) in enumerate(zip(rows, bold, strict=True)):
+        props = _run_props_xml(size, strong)
+        keep = keep_last and i == last
+        out.append('<w:tr><w:trPr><w:cantSplit w:val="true"/></w:trPr>')
+        out += (
+            cell(t, row_style, keep, r, f'<w:r>{props}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
+            for t, r, text in zip(twips, right, values, strict=True)
+        )
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    return parse_xml("".join(out))

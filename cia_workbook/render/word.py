@@ -10,7 +10,6 @@ meanwhile and sets every text with French spacing (`docxutil.typeset`).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import io
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
 
@@ -54,13 +52,12 @@ from cia_workbook.render.docxutil import (
     column_needs,
     field,
     fill_fields,
-    keep_with_next,
     no_break_hyphens,
     repeat_header,
-    run_props,
     shade,
     style_fill,
     table_widths,
+    table_xml,
     typeset,
 )
 from cia_workbook.render.typography import fr, join
@@ -124,7 +121,7 @@ class Word:
         self.break_before = False  # the next paragraph starts a page
         self.n_tables = 0
         self.placeholders: list[tuple[Any, str, Any]] = []
-        self.style_ids: dict[str, str | bool] = {}
+        self.style_ids: dict[str, str | None] = {}
 
     def count(self, n: int) -> str:
         """A household count in running text, masked like the tables in the public version."""
@@ -188,19 +185,25 @@ class Word:
         page = height if (self.want_landscape if landscape is None else landscape) else width
         return page - section.left_margin - section.right_margin
 
-    def set_style(self, paragraph, name: str) -> None:
-        """Give `paragraph` the template's style `name` (a template made before it lacks it).
+    def style_id(self, name: str) -> str | None:
+        """The id of the template's paragraph style `name`, None when the template lacks it (made
+        before it) or when it is the default style.
 
-        By its id, looked up once per name: python-docx's own lookup goes over every style of the
-        template at each call (to tell the default one), a third of the time of the bilan."""
+        Looked up once per name: python-docx's own lookup goes over every style of the template
+        at each call (to tell the default one), a third of the time of the bilan."""
         ids = self.style_ids
         if name not in ids:
             try:
                 ids[name] = self.doc.part.get_style_id(self.doc.styles[name], WD_STYLE_TYPE.PARAGRAPH)
             except KeyError:
-                ids[name] = False
-        if ids[name] is not False:
-            paragraph._p.style = ids[name]
+                ids[name] = None
+        return ids[name]
+
+    def set_style(self, paragraph, name: str) -> None:
+        """Give `paragraph` the template's style `name` (a template made before it lacks it)."""
+        style = self.style_id(name)
+        if style is not None:
+            paragraph._p.style = style
 
     def cell_para(self, cell, text: str = "", style: str = CELL_STYLE, first: bool = False):
         p = cell.paragraphs[0] if first else cell.add_paragraph()
@@ -250,47 +253,26 @@ class Word:
             return
         texts = self.texts(table, cols)
         size, widths = table_widths(cols, texts, Emu(self.available_width()).pt)
-        emus = [Pt(w) for w in widths]
-        grid = self.fixed_grid(emus)
-        header = grid.rows[0]
-        small = size != TABLE_FONT_PT
-        for cell, col, width in zip(header.cells, cols, emus, strict=True):
-            cell.text = col.label
-            cell.width = width
-            self.set_style(cell.paragraphs[0], CELL_HEADER_STYLE)
-            if small:  # a table too wide for its page is set one point smaller than the table style
-                run_props(cell.paragraphs[0].runs[0]._r, size, bold=False)
-        # One prototype row (widths, right-aligned figures) copied for every data row: python-docx
-        # builds each cell through many small objects, the copy is several times faster.
-        proto = grid.add_row()
-        cant_split(proto._tr)
-        for cell, col, width in zip(proto.cells, cols, emus, strict=True):
-            cell.width = width
-            self.set_style(cell.paragraphs[0], CELL_STYLE)
-            if col.kind not in ("text", "status"):
-                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        proto_tr = proto._tr
-        proto_tr.getparent().remove(proto_tr)
-        tbl = grid._tbl
+        small = size != TABLE_FONT_PT  # a table too wide for its page is set one point smaller
         last = len(table.rows) - 1
-        for i, (row, values) in enumerate(zip(table.rows, texts, strict=True)):
-            tr = copy.deepcopy(proto_tr)
-            bold = (table.total_row and i == last) or row.get("famille") == GROUP or bool(row.get(SUBTOTAL))
-            for p, text in zip(tr.iter(qn("w:p")), values, strict=True):
-                run = OxmlElement("w:r")
-                t = OxmlElement("w:t")
-                t.set(qn("xml:space"), "preserve")
-                t.text = text
-                if small or bold:
-                    run_props(run, size if small else None, bold)
-                run.append(t)
-                p.append(run)
-            tbl.append(tr)
         note = group_note(table, self.threshold) + self.extra_notes.get(table.key, "")
+        tbl = table_xml(
+            self.doc.part.get_style_id(self.doc.styles[TABLE_STYLE], WD_STYLE_TYPE.TABLE),
+            [Pt(w) for w in widths],
+            [c.label for c in cols],
+            self.style_id(CELL_HEADER_STYLE),
+            texts,
+            self.style_id(CELL_STYLE),
+            [c.kind not in ("text", "status") for c in cols],
+            [
+                (table.total_row and i == last) or row.get("famille") == GROUP or bool(row.get(SUBTOTAL))
+                for i, row in enumerate(table.rows)
+            ],
+            size if small else None,
+            keep_last=bool(note),  # the last row goes with its note: a note never starts a page alone
+        )
+        self.doc.element.body._insert_tbl(tbl)
         if note:
-            # The last row goes with its note: a note never starts a page alone.
-            for cell in grid.rows[-1].cells:
-                keep_with_next(cell)
             self.para(note, NOTE_STYLE)
         if chart and table.chart:
             self.picture(table.key)
