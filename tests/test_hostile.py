@@ -145,6 +145,32 @@ def test_an_archive_that_lies_about_a_part_size_is_refused(tmp_path, monkeypatch
     assert "FICHIER_TROP_GROS" not in codes(read_workbook(bomb))
 
 
+def test_a_large_sheet_that_lies_about_its_size_is_refused_by_the_pass_that_scans_it(tmp_path, monkeypatch):
+    """A sheet part large enough to be scanned for formulas before the readers open the file is
+    measured by that pass (its one inflation before calamine's), not a second time beforehand."""
+    import random
+
+    path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
+    sheet = next(n for n in zipfile.ZipFile(path).namelist() if n.startswith("xl/worksheets/"))
+    noise = random.Random(1).randbytes(3 * 1024**2).hex().encode()  # compresses about twofold
+    bomb = tmp_path / "bombe.xlsx"
+    rezipped(path, bomb, lambda name, data: data + noise if name == sheet else data)
+    declared = 4 * 1024**2  # beyond EXACT_MAX: this part is scanned
+    bomb.write_bytes(_declared_size(bomb.read_bytes(), sheet, declared))
+    measured = []
+    original = reader._inflated_beyond
+    monkeypatch.setattr(
+        reader, "_inflated_beyond", lambda data, info: measured.append(info.filename) or original(data, info)
+    )
+    result = read_workbook(bomb)
+    assert (
+        codes(result) == ["FICHIER_TROP_GROS"]
+        and f"la partie {sheet} se décompresse au-delà de la taille que l'archive déclare"
+        in result.findings[0].message
+    )
+    assert sheet not in measured
+
+
 def test_measuring_every_part_refuses_no_real_return(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "MEASURE_FROM", 0)
     rows = [attribution(reference=f"LC-{i:05d}") for i in range(300)]

@@ -49,22 +49,20 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     """A return's table as the agreed frame: one column per schema column (typed by its kind,
     all null when the return lacks it), `_ligne` and `_feuille`. The reader's frame is already
     so; a table made from lists (tests, the demo) has its columns cast here."""
-    return table_query(table, columns).collect()
+    return table.frame.select(_agreed(table, columns))
 
 
 def table_query(table: Table, columns: Sequence[Column]) -> pl.LazyFrame:
     """`table_frame` as a query, to run with others."""
-    frame = table.frame
-    present = set(frame.columns)
-    return frame.lazy().select(
-        [
-            (pl.col(c.key) if c.key in present else pl.lit(None))
-            .cast(DTYPES[c.kind], strict=False)
-            .alias(c.key)
-            for c in columns
-        ]
-        + [pl.col(ROW).cast(pl.UInt32), pl.col(SHEET).cast(pl.UInt8).alias(SHEET)]
-    )
+    return table.frame.lazy().select(_agreed(table, columns))
+
+
+def _agreed(table: Table, columns: Sequence[Column]) -> list[pl.Expr]:
+    present = set(table.frame.columns)
+    return [
+        (pl.col(c.key) if c.key in present else pl.lit(None)).cast(DTYPES[c.kind], strict=False).alias(c.key)
+        for c in columns
+    ] + [pl.col(ROW).cast(pl.UInt32), pl.col(SHEET).cast(pl.UInt8).alias(SHEET)]
 
 
 def sheet_titles(table: Table) -> list[str]:
@@ -114,7 +112,9 @@ _FRAMES: dict[int, tuple[Campaign, dict[tuple, tuple]]] = {}
 
 def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
     """The returns' tables end to end, in one query (an eager operation per return costs more
-    than the rows of a small one)."""
+    than the rows of a small one). On polars' in-memory engine: the streaming one, its default
+    for a query, costs twice as much per query and gathers the result in one piece, a copy of
+    the returns' rows (157 MB more at the peak of a 500,000-row consolidation, 0.6 s slower)."""
     frames = []
     for pid, rf, table in usable:
         if table is None:
@@ -127,7 +127,7 @@ def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
                 pl.lit(titles).gather(pl.col(SHEET)).alias(TITLE),
             )
         )
-    return pl.concat(frames).collect() if frames else empty_frame(sheet)
+    return pl.concat(frames).collect(engine="in-memory") if frames else empty_frame(sheet)
 
 
 def empty_frame(sheet: Sheet) -> pl.DataFrame:

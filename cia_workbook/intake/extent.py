@@ -227,32 +227,34 @@ class QuickProbe:
         self.failed = False
         self.started = False
 
-    def feed(self, piece: bytes) -> None:
+    def feed(self, piece: bytes, start: int = 0, end: int | None = None) -> None:
+        """The next piece: `piece[start:end]` (searched in place, not copied)."""
         if self.failed:
             return
+        end = len(piece) if end is None else end
         if not self.started:
             self.started = True
-            m = _PREFIX.search(piece, 0, 4096)
+            m = _PREFIX.search(piece, start, min(end, start + 4096))
             if m is None or m.group(1):
                 self.failed = True  # prefixed (x:c) or unknown root: the exact walk handles every form
                 return
-        at = piece.rfind(b'<row r="')
+        at = piece.rfind(b'<row r="', start, end)
         if at >= 0:
-            end = piece.find(b'"', at + 8)
-            digits = piece[at + 8 : end]
+            close = piece.find(b'"', at + 8, end)
+            digits = piece[at + 8 : close] if close >= 0 else b""
             if not digits.isdigit():
                 self.failed = True
                 return
             self.last_row = max(self.last_row, int(digits))
-        self.cells += piece.count(b'<c r="')
+        self.cells += piece.count(b'<c r="', start, end)
         digits = len(str(self.last_row))  # a cell below every row tag seen so far is unusual
-        if _unusual(self.letters, digits).search(piece):
+        if _unusual(self.letters, digits).search(piece, start, end):
             self.letters = 2
-            if _unusual(self.letters, digits).search(piece):
+            if _unusual(self.letters, digits).search(piece, start, end):
                 self.failed = True
                 return
         if self.letters == 2:
-            for two in set(_TWO_LETTERS.findall(piece)):
+            for two in set(_TWO_LETTERS.findall(piece, start, end)):
                 self.widest = max(self.widest, _column(two))
 
     def proved(self) -> bool:

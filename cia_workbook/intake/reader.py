@@ -24,12 +24,15 @@ import polars as pl
 
 from cia_workbook.intake.extent import EXACT_MAX, QuickProbe, SheetBounds, ods_bounds, xlsx_bounds
 from cia_workbook.intake.sheetxml import (
+    PartBeyondDeclared,
     _id_key,
     _scan_ods_table,
     _scan_xlsx_part,
     _xlsx_sheet_parts,
     _zip_id_sources,
     cell_position,
+    inflate_counting,
+    raw_member,
 )
 from cia_workbook.schema import sheets as schema
 from cia_workbook.schema.findings import Finding, finding
@@ -276,7 +279,7 @@ def _read(
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError):
         return ReadResult(None, [finding("FICHIER_VIDE", name, detail="archive tronquée ou endommagée")])
-    problem = check_zip_limits(zf, data)
+    problem = declared_limits(zf)
     if problem:
         return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=problem)])
     names = set(zf.namelist())
@@ -289,30 +292,43 @@ def _read(
     else:
         kind = "un document Word" if "word/document.xml" in names else "une archive qui n'est pas un classeur"
         return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=f"c'est {kind}")])
-    parsed: dict[str, Any] = {}  # small XML parts parsed once for the identity and the sheets
+    # Small XML parts parsed once for the identity and the sheets (Python's zipfile reads no
+    # more than a part declares: these reads are safe before the parts are measured).
+    parsed: dict[str, Any] = {}
     id_sources = _zip_id_sources(zf, fmt, parsed)
     part_of_sheet = _xlsx_sheet_parts(zf, parsed) if fmt == "xlsx" else {}
-
-    # The extent of every sheet the readers will build, bounded before they allocate anything.
+    parts = {}
     if fmt == "xlsx":
         parts = part_of_sheet or {
             m: m for m in names if m.startswith("xl/worksheets/") and m.endswith(".xml")
         }
-        checked = {t: m for t, m in parts.items() if t not in skip}
-        # A large part is searched for formulas and merged cells now rather than when it is
-        # judged, and its extent checked in the same pass (one inflation instead of two).
+    checked = {t: m for t, m in parts.items() if t not in skip}
+    # A large sheet part is searched for formulas and merged cells before the readers open the
+    # file, its extent checked and its inflated size measured in the same pass (one inflation
+    # instead of three); the archive's other parts are measured now.
+    scanned = {
+        t: m
+        for t, m in (checked.items() if part_of_sheet else ())
+        if (info := zf.NameToInfo.get(m)) is not None and info.file_size > EXACT_MAX
+    }
+    problem = measured_limits(zf, data, frozenset(scanned.values()))
+    if problem:
+        return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=problem)])
+
+    # The extent of every sheet the readers will build, bounded before they allocate anything.
+    if fmt == "xlsx":
         structures: dict[str, tuple[dict[str, str], list[str]]] = {}
         proved: set[str] = set()
-        for title, member in checked.items() if part_of_sheet else ():
-            info = zf.NameToInfo.get(member)
-            if info is not None and info.file_size > EXACT_MAX:
-                probe = QuickProbe()
-                try:
-                    structures[title] = _scan_xlsx_part(zf, member, probe)
-                except Exception:  # a damaged part: left to the readers, which report it
-                    continue
-                if probe.proved():
-                    proved.add(title)
+        for title, member in scanned.items():
+            probe = QuickProbe()
+            try:
+                structures[title] = _scan_xlsx_part(zf, member, probe, data)
+            except PartBeyondDeclared:
+                return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=_beyond(member))])
+            except Exception:  # a damaged part: left to the readers, which report it
+                continue
+            if probe.proved():
+                proved.add(title)
         bounds = xlsx_bounds(zf, checked, proved)
         if bounds and not part_of_sheet:  # sheets that cannot be told apart: none is read
             for b in bounds.values():
@@ -388,13 +404,9 @@ def _not_a_workbook(data: bytes, name: str, head: bytes) -> Finding:
     return finding("FICHIER_ILLISIBLE", name, detail=detail)
 
 
-def check_zip_limits(zf: zipfile.ZipFile, data: bytes) -> str:
-    """French description of the first safety limit the archive `zf` (of the bytes `data`)
-    exceeds, or ''.
-
-    The limits are checked on the sizes the archive declares; the parts that could grow past
-    them if those sizes lied are then decompressed once, counting, and an archive whose part
-    grows beyond its declared size is refused."""
+def declared_limits(zf: zipfile.ZipFile) -> str:
+    """The limits on the sizes the archive declares: its parts, their compression ratios, their
+    total once inflated (French description of the first exceeded, or '')."""
     infos = zf.infolist()
     if len(infos) > MAX_PARTS:
         return f"{len(infos)} parties, au plus {MAX_PARTS} admises"
@@ -405,43 +417,46 @@ def check_zip_limits(zf: zipfile.ZipFile, data: bytes) -> str:
             return f"taux de compression anormal de la partie {info.filename}"
     if total > MAX_UNCOMPRESSED:
         return f"{total // 1024**2} Mo une fois décompressé, au plus {MAX_UNCOMPRESSED // 1024**2} Mo admis"
+    return ""
+
+
+def measured_limits(zf: zipfile.ZipFile, data: bytes, later: frozenset[str] = frozenset()) -> str:
+    """The parts that could grow past the declared sizes if those lied, decompressed once,
+    counting: an archive whose part grows beyond its declared size is refused. The parts in
+    `later` are measured by the caller before any reader opens the archive (the formula scan
+    of a large sheet, see `sheetxml.PartBeyondDeclared`)."""
     # A deflated part grows at most about 1,032-fold: the large parts are measured, then the
     # next largest while those left could still grow past UNMEASURED_MAX together. A usual
     # return (a few hundred kilobytes) has none to measure.
+    infos = zf.infolist()
     unmeasured = sum(i.compress_size for i in infos)
     for info in sorted(infos, key=lambda i: i.compress_size, reverse=True):
         if info.compress_size < MEASURE_FROM and unmeasured * DEFLATE_MAX_GROWTH <= UNMEASURED_MAX:
             break
         unmeasured -= info.compress_size
-        if _inflated_beyond(data, info, info.file_size):
-            return f"la partie {info.filename} se décompresse au-delà de la taille que l'archive déclare"
+        if info.filename not in later and _inflated_beyond(data, info):
+            return _beyond(info.filename)
     return ""
 
 
-def _inflated_beyond(data: bytes, info: zipfile.ZipInfo, size: int) -> bool:
-    """Whether the part `info` of the archive `data` decompresses to more than `size` bytes
-    (counted in steps, never held). A part that cannot be decompressed is left to the reader,
-    which says the file is damaged."""
+def _beyond(member: str) -> str:
+    return f"la partie {member} se décompresse au-delà de la taille que l'archive déclare"
+
+
+def _inflated_beyond(data: bytes, info: zipfile.ZipInfo) -> bool:
+    """Whether the part `info` of the archive `data` decompresses to more than its declared
+    size (counted in steps, never held). A part that cannot be decompressed is left to the
+    reader, which says the file is damaged."""
     if info.compress_type != zipfile.ZIP_DEFLATED:
         return False  # stored: as large as it is; other methods: read as declared, if at all
     try:
-        start = info.header_offset
-        name_length = int.from_bytes(data[start + 26 : start + 28], "little")
-        extra_length = int.from_bytes(data[start + 28 : start + 30], "little")
-        begin = start + 30 + name_length + extra_length
-        pending = memoryview(data)[begin : begin + info.compress_size]
-        inflate = zlib.decompressobj(-15)
-        produced = 0
-        while True:
-            out = inflate.decompress(pending, 1 << 20)
-            produced += len(out)
-            if produced > size:
-                return True
-            pending = inflate.unconsumed_tail
-            if not pending and not out:
-                return False
-    except (zlib.error, ValueError):
-        return False
+        for _piece in inflate_counting(raw_member(data, info), info):
+            pass
+    except PartBeyondDeclared:
+        return True
+    except (zlib.error, zipfile.BadZipFile, ValueError):
+        pass
+    return False
 
 
 def _is_password_error(exc: BaseException) -> bool:
@@ -624,7 +639,8 @@ __all__ = [
     "RawSheet",
     "RawWorkbook",
     "ReadResult",
-    "check_zip_limits",
+    "declared_limits",
+    "measured_limits",
     "is_lock_file",
     "read_workbook",
 ]

@@ -3,7 +3,8 @@ references, the identification kept in defined names and document properties, wh
 which sheet, and the formulas and merged cells of a sheet (which calamine does not expose).
 
 Used by `reader` (and the A1 helpers by every stage that names cells); every part is parsed with
-defusedxml or searched as bytes, never trusted for its size (`reader.check_zip_limits` ran first).
+defusedxml or searched as bytes, never trusted for its size (`reader.declared_limits` ran first,
+and a large sheet's part is measured as it is searched).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from cia_workbook.intake.extent import QuickProbe
 from cia_workbook.schema import sheets as schema
 
 CHUNK = 4 * 1024**2
+INFLATE_STEP = 1024**2  # compressed bytes fed at a time: a sheet's usually inflate past CHUNK
 
 # A1 notation. Not through openpyxl's helpers: importing openpyxl costs a quarter of a second
 # (numpy included), which each worker paid before its first file. xlsxwriter's utility module
@@ -178,15 +181,82 @@ _MERGE = re.compile(rb'<(?:[A-Za-z0-9_]+:)?mergeCell\s[^>]*?ref="([A-Z0-9:]+)"')
 _PREFIX = re.compile(rb"<([A-Za-z0-9_]+:)?worksheet[\s>]")
 
 
+class PartBeyondDeclared(Exception):
+    """A part of the archive inflates to more than the size its directory declares (a zip bomb
+    lying about its size; Python's zipfile would stop at the declared size, calamine would not)."""
+
+
+def raw_member(data: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """The stored (compressed) bytes of the part `info` of the archive `data`."""
+    start = info.header_offset
+    name_length = int.from_bytes(data[start + 26 : start + 28], "little")
+    extra_length = int.from_bytes(data[start + 28 : start + 30], "little")
+    begin = start + 30 + name_length + extra_length
+    return memoryview(data)[begin : begin + info.compress_size]
+
+
+def _inflated(zf: zipfile.ZipFile, member: str, data: bytes | None):
+    """The inflated part in pieces of about CHUNK bytes, each with whether it is the last.
+
+    From the archive's bytes `data` when given and the part is deflated: inflated here, its size
+    counted (PartBeyondDeclared past the declared one) and its CRC checked at the end
+    (zipfile.BadZipFile). Otherwise through zipfile, which reads no more than declared."""
+    info = zf.getinfo(member)
+    if data is None or info.compress_type != zipfile.ZIP_DEFLATED:
+        with zf.open(member) as fh:
+            if info.file_size <= CHUNK:  # the usual size: one piece, one pass, no overlap
+                yield fh.read(), True
+                return
+            piece = fh.read(CHUNK)
+            while True:
+                following = fh.read(CHUNK) if piece else b""
+                yield piece, not following
+                if not following:
+                    return
+                piece = following
+    yield from inflate_counting(raw_member(data, info), info)
+
+
+def inflate_counting(view: memoryview, info: zipfile.ZipInfo):
+    """`_inflated` of a deflated part from its stored bytes: the input fed a step at a time, the
+    output of each call bounded to CHUNK bytes (a bomb never makes a larger piece)."""
+    inflate = zlib.decompressobj(-15)
+    produced = crc = pos = 0
+    waiting: bytes = b""  # input a call left unconsumed (its output was bounded)
+    piece: bytes | None = None
+    while not inflate.eof:
+        if waiting:
+            source: Any = waiting
+        elif pos < len(view):
+            source, pos = view[pos : pos + INFLATE_STEP], pos + INFLATE_STEP
+        else:
+            break  # the input ends before the deflate stream does
+        out = inflate.decompress(source, CHUNK)
+        waiting = inflate.unconsumed_tail
+        produced += len(out)
+        if produced > info.file_size:
+            raise PartBeyondDeclared(info.filename)
+        crc = zlib.crc32(out, crc)
+        if out:
+            if piece is not None:
+                yield piece, False
+            piece = out
+    if not inflate.eof or crc != info.CRC or produced != info.file_size:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    yield piece or b"", True
+
+
 def _scan_xlsx_part(
-    zf: zipfile.ZipFile, member: str | None, probe: QuickProbe | None = None
+    zf: zipfile.ZipFile, member: str | None, probe: QuickProbe | None = None, data: bytes | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """Formula cells and merged ranges of one sheet part, in one streaming pass.
 
     The part is inflated chunk by chunk and searched with `bytes.find` (memchr speed) for the
     few tags that matter, so the cost stays a fraction of calamine's own parse and memory stays
     flat on a 500,000-row sheet. A `probe` (see extent.py) is fed the same bytes, each once,
-    cut between tags: the sheet's extent is checked without inflating the part again.
+    cut between tags: the sheet's extent is checked without inflating the part again. With the
+    archive's bytes `data`, the part's inflated size is measured in the same pass (see
+    `_inflated`).
     """
     formulas: dict[str, str] = {}
     merged: list[str] = []
@@ -194,55 +264,48 @@ def _scan_xlsx_part(
         return formulas, merged
     import html
 
-    # A part of the usual size is searched in one piece (one pass, no overlap searched twice).
-    whole = zf.getinfo(member).file_size <= CHUNK
-    with zf.open(member) as fh:
-        tail = b""
-        prefix: bytes | None = None
-        base = fed = 0  # offsets in the part of buf[0] and of the end of what the probe has
-        while True:
-            chunk = fh.read() if whole else fh.read(CHUNK)
-            buf = tail + chunk
-            final = whole or not chunk
-            if prefix is None:
-                m = _PREFIX.search(buf)
-                prefix = (m.group(1) or b"") if m else b""
-            f_open, c_open = b"<" + prefix + b"f", b"<" + prefix + b"c "
-            # Only handle tags far enough from the end to be complete; the rest waits.
-            limit = len(buf) if final else max(0, len(buf) - 8192)
-            # "f" followed by a space, "/" or ">" is rare in a sheet (searching "<f" stopped at
-            # every "<"); each is kept if the tag name before it is the formula's.
-            for m in _F_NAME_END.finditer(buf, len(f_open) - 1, limit):
-                pos = m.start() - len(f_open) + 1
-                if buf[pos : m.start() + 1] == f_open:
-                    start = buf.rfind(c_open, 0, pos)
-                    ref = _C_REF.search(buf, start, pos) if start >= 0 else None
-                    if ref:
-                        text = _F_TEXT.match(buf, pos)
-                        body = text.group(2) if text and text.group(2) else b""
-                        shown = (
-                            "=" + html.unescape(body.decode("utf-8", "replace"))
-                            if body
-                            else "formule recopiée"
-                        )
-                        formulas[ref.group(1).decode()] = shown[:60]
-            if b"mergeCell" in buf:
-                for m in _MERGE.finditer(buf, 0, limit):
-                    merged.append(m.group(1).decode())
-            keep = 0 if final else max(limit - 65536, 0)
-            if probe is not None:
-                cut = len(buf) if final else buf.rfind(b"<", keep, limit)
-                if cut < keep or cut < fed - base:
-                    probe.failed = True  # no tag boundary where the piece ends: not proved
-                else:
-                    probe.feed(buf[fed - base : cut])
-                    fed = base + cut
-            if final:
-                break
-            # Keep enough of the end to find the opening <c> of a formula cut by the chunk;
-            # tags found twice in the overlap land on the same key.
-            tail = buf[keep:]
-            base += keep
+    tail = b""
+    prefix: bytes | None = None
+    base = fed = 0  # offsets in the part of buf[0] and of the end of what the probe has
+    for chunk, final in _inflated(zf, member, data):
+        buf = tail + chunk
+        if prefix is None:
+            m = _PREFIX.search(buf)
+            prefix = (m.group(1) or b"") if m else b""
+        f_open, c_open = b"<" + prefix + b"f", b"<" + prefix + b"c "
+        # Only handle tags far enough from the end to be complete; the rest waits.
+        limit = len(buf) if final else max(0, len(buf) - 8192)
+        # "f" followed by a space, "/" or ">" is rare in a sheet (searching "<f" stopped at
+        # every "<"); each is kept if the tag name before it is the formula's.
+        for m in _F_NAME_END.finditer(buf, len(f_open) - 1, limit):
+            pos = m.start() - len(f_open) + 1
+            if buf[pos : m.start() + 1] == f_open:
+                start = buf.rfind(c_open, 0, pos)
+                ref = _C_REF.search(buf, start, pos) if start >= 0 else None
+                if ref:
+                    text = _F_TEXT.match(buf, pos)
+                    body = text.group(2) if text and text.group(2) else b""
+                    shown = (
+                        "=" + html.unescape(body.decode("utf-8", "replace")) if body else "formule recopiée"
+                    )
+                    formulas[ref.group(1).decode()] = shown[:60]
+        if b"mergeCell" in buf:
+            for m in _MERGE.finditer(buf, 0, limit):
+                merged.append(m.group(1).decode())
+        keep = 0 if final else max(limit - 65536, 0)
+        if probe is not None:
+            cut = len(buf) if final else buf.rfind(b"<", keep, limit)
+            if cut < keep or cut < fed - base:
+                probe.failed = True  # no tag boundary where the piece ends: not proved
+            else:
+                probe.feed(buf, fed - base, cut)
+                fed = base + cut
+        if final:
+            break
+        # Keep enough of the end to find the opening <c> of a formula cut by the chunk;
+        # tags found twice in the overlap land on the same key.
+        tail = buf[keep:]
+        base += keep
     return formulas, sorted(set(merged))
 
 
