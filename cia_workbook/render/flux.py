@@ -46,7 +46,9 @@ class _Book:
     """A workbook of titled tables, one per sheet, landscape A4 one page wide, headers repeated."""
 
     def __init__(self, path: Path, title: str, footer: str):
-        self.wb = xlsxwriter.Workbook(str(path))
+        # In memory: a report is a few thousand cells, and a temporary file per sheet cost a
+        # fifth of the writing of a national campaign's thousand reports.
+        self.wb = xlsxwriter.Workbook(str(path), {"in_memory": True})
         self.wb.set_properties({"title": title, "comments": "Écrit par cia-workbook consolidate."})
         self.footer = footer.replace("&", "&&")
         add = self.wb.add_format
