@@ -6,12 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint fixtures bench bench-scale clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m compileall -q cia_workbook
-	touch $(STAMP)
+# The local virtual environment, its progress told in French (scripts/install_env.py).
+$(STAMP): pyproject.toml scripts/install_env.py
+	@$(PYTHON) scripts/install_env.py $(VENV) test
+	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/cia-workbook --dir . demo

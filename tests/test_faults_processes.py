@@ -253,3 +253,18 @@ def test_a_layout_that_fails_with_its_chart_drawer_running_is_told_not_waited_fo
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "codes", [[-signal.SIGABRT, 255], [255, -signal.SIGABRT], [-signal.SIGTERM, -signal.SIGABRT]]
+)
+def test_a_reader_that_aborts_is_told_so_whichever_worker_the_pool_lists_first(tmp_path, codes):
+    """The worker whose reader aborted ends on a signal; a sibling that lost the pool with it may
+    end with status 255, listed before or after it: the message tells the abort."""
+    from cia_workbook.intake.pool import _killed_reading
+
+    path = tmp_path / "retour.xlsx"
+    path.write_bytes(b"PK")
+    rf = _killed_reading(path, codes)
+    assert [f.code for f in rf.findings] == ["LECTURE_INTERROMPUE"]
+    assert "arrêt d'urgence du lecteur de classeurs" in rf.findings[0].message

@@ -200,8 +200,11 @@ def _killed_reading(path: Path, exitcodes: list[int]) -> ReturnFile:
         rf = ReturnFile(path, stamp[0], stamp[1], stamp[2])
     else:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
-    # The pool stops its other workers itself (SIGTERM): the telling code is another one.
-    code = next((c for c in exitcodes if c not in (0, -signal.SIGTERM)), None)
+    # The pool stops its other workers itself (SIGTERM): the telling code is another one, and a
+    # signal (the reader's own end) tells more than the exit status of a worker that lost its
+    # pool with it (255), whichever the pool lists first.
+    telling = [c for c in exitcodes if c not in (0, -signal.SIGTERM)]
+    code = next((c for c in telling if c < 0), telling[0] if telling else None)
     if code == -signal.SIGKILL:
         detail = "processus tué, sans doute faute de mémoire"
     elif code == -signal.SIGABRT:
