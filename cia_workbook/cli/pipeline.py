@@ -198,13 +198,12 @@ def _consolidation(
         result.outputs += write_data_parquet(
             convention, campaigns[year], {k: outdir / n for k, n in parquet.items()}
         )
-        # The CSV files while the children write the flux reports (listed after them).
-        written_csvs = write_data_csvs(convention, campaigns[year], csvs) if in_csv else []
-        if not in_csv:
+        result.outputs += interleaved([share() for share in fluxes])
+        if in_csv:
+            result.outputs += write_data_csvs(convention, campaigns[year], csvs)
+        else:
             for path in csvs.values():
                 path.unlink(missing_ok=True)
-        result.outputs += interleaved([share() for share in fluxes])
-        result.outputs += written_csvs
     except BaseException:
         for share in fluxes:
             share(quiet=True)
