@@ -198,6 +198,12 @@ def _long_text(name: str, data: bytes) -> bytes:
     return data.replace(LONG_MARKER, b"Texte libre " * 3334)
 
 
+def _control_character(name: str, data: bytes) -> bytes:
+    """A control character in a text cell (a copy-paste from another program), escaped as
+    Excel writes it (« _x0001_ »)."""
+    return data.replace(b"LC-2024-0001", b"LC-2024_x0001_-0001")
+
+
 def cases() -> dict[str, Callable[[Path], None]]:
     """File name → builder. Sub-folders hold cases made of several files (cross-checks)."""
     r, h, a = attribution, relogement, reception_row
@@ -304,6 +310,7 @@ def cases() -> dict[str, Callable[[Path], None]]:
         "aucune-donnee.xlsx": _workbook(rows=[]),
         "texte-trop-long.xlsx": _patched(_long_text, rows=[r()], form={"commentaires": LONG_MARKER.decode()}),
         "date-1904.xlsx": _workbook(rows=[r()], date1904=True),
+        "caractere-invisible.xlsx": _patched(_control_character, rows=[r()]),
         # -- Reception points (issue 17) -------------------------------------------------------
         "accueil-informes.xlsx": _workbook(
             rows=[r()], lieux_accueil=[a(), a(trimestre="2e trimestre", informes_qpv=90)]

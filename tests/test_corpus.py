@@ -92,6 +92,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
     "ligne-vide.xlsx": [(A, "A5", "LIGNE_VIDE")],
     "aucune-donnee.xlsx": [(A, "A4", "AUCUNE_DONNEE")],
     "texte-trop-long.xlsx": [("Identification", "B9", "TEXTE_TROP_LONG")],
+    "caractere-invisible.xlsx": [("Attributions", "A4", "CARACTERE_INVISIBLE")],
     "accueil-informes.xlsx": [("Lieux d'accueil", "D5", "ACCUEIL_INFORMES")],
     "accueil-doublon.xlsx": [("Lieux d'accueil", "A5", "ACCUEIL_DOUBLON")],
     "relogement-valide.xlsx": [],

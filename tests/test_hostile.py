@@ -12,6 +12,7 @@ from workbooks import CONVENTION, attribution, make_return, rezipped
 
 import cia_workbook.intake.reader as reader
 from cia_workbook.intake.campaign import collect_campaign
+from cia_workbook.intake.files import read_return
 from cia_workbook.intake.reader import read_workbook
 from cia_workbook.partners.feedback import write_feedback
 
@@ -181,3 +182,15 @@ def test_measuring_every_part_refuses_no_real_return(tmp_path, monkeypatch):
     )
     for fixture in (f for f in fixtures if f.name != "bombe.xlsx"):
         assert "FICHIER_TROP_GROS" not in codes(read_workbook(fixture)), fixture.name
+
+
+def test_a_control_character_pasted_in_a_cell_is_removed_and_told():
+    """A control character (a copy-paste from another program) is invisible in a spreadsheet and
+    cannot be written in a Word document: it is removed from the text read, and the partner is
+    told which cell held it; the rest of the text is kept as typed."""
+    name = "caractere-invisible.xlsx"
+    rf = read_return(CONVENTION, 2024, Path(__file__).parent / "fixtures" / "corpus" / name)
+    [found] = rf.findings
+    assert (found.sheet, found.cell, found.code) == ("Attributions", "A4", "CARACTERE_INVISIBLE")
+    assert "caractères de contrôle invisibles (nombre : 1)" in found.message and "Retapez" in found.message
+    assert rf.tables["attributions"].frame["reference"].to_list() == ["LC-2024-0001"]

@@ -349,3 +349,70 @@ def test_the_actions_and_the_reminders_come_from_the_convention(made):
         in text
     )
     assert "actions 3 et 5" not in text
+
+
+def test_a_table_made_as_one_piece_of_xml_is_the_one_python_docx_makes():
+    """`docxutil.table_xml` writes the XML that python-docx's own calls make (the table, its
+    style, widths, header and cell texts, a bold total, a figure right-aligned, a small size, the
+    last row kept with its note): Word and LibreOffice lay out the same document."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.shared import Pt
+
+    from cia_workbook.render.docxutil import cant_split, repeat_header, table_xml
+
+    doc = Document(str(template_path()))
+    sid = {
+        n: doc.part.get_style_id(doc.styles[n], WD_STYLE_TYPE.PARAGRAPH)
+        for n in ("Texte de tableau", "En-tête de tableau")
+    }
+    widths, header = [Pt(90), Pt(60)], ["Bailleur", "Baux\tsignés"]
+    rows, bold = [["Logis « A & B »", "12"], [" Total ", "12"]], [False, True]
+    grid = doc.add_table(rows=1, cols=2)
+    grid.style = doc.styles["Tableau CIA"]
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = False
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
+    repeat_header(grid.rows[0])
+    cant_split(grid.rows[0]._tr)
+    for cell, label, width in zip(grid.rows[0].cells, header, widths, strict=True):
+        cell.text, cell.width = label, width
+        cell.paragraphs[0]._p.style = sid["En-tête de tableau"]
+        cell.paragraphs[0].runs[0].font.size = Pt(7)
+    for values, strong in zip(rows, bold, strict=True):
+        row = grid.add_row()
+        cant_split(row._tr)
+        for j, (cell, text, width) in enumerate(zip(row.cells, values, widths, strict=True)):
+            cell.width = width
+            p = cell.paragraphs[0]
+            p._p.style = sid["Texte de tableau"]
+            if values is rows[-1]:
+                p.paragraph_format.keep_with_next = True
+            if j == 1:
+                p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            run = p.add_run()
+            if strong:
+                run.bold = True
+            run.font.size = Pt(7)
+            t = OxmlElement("w:t")
+            t.set(qn("xml:space"), "preserve")
+            t.text = text
+            run._r.append(t)
+    made_here = table_xml(
+        widths, header, rows, style_id=doc.part.get_style_id(doc.styles["Tableau CIA"], WD_STYLE_TYPE.TABLE),
+        header_style=sid["En-tête de tableau"], row_style=sid["Texte de tableau"], right=[False, True], bold=bold,
+        size=7.0, keep_last=True,
+    )  # fmt: skip
+
+    def shape(e):  # elements, attributes and texts (namespace declarations apart)
+        return e.tag, dict(e.attrib), e.text, [shape(c) for c in e]
+
+    assert shape(made_here) == shape(grid._tbl)
+    without_style = table_xml(
+        widths, header, rows, style_id=None, header_style=None, row_style=None, right=[False, False],
+        bold=[False, False], size=None, keep_last=False,
+    )  # fmt: skip
+    assert without_style.find(qn("w:tblPr")).find(qn("w:tblStyle")) is None

@@ -223,7 +223,7 @@ def _convert_group(parts: list[Part]) -> None:
             check = {"integer": _number_cell, "decimal": _number_cell, "date": _date_cell}.get(col.kind)
             values = []
             for i, text in zip(odd.to_list(), texts[key].gather(odd).to_list(), strict=True):
-                value, problem = check(col, text, ctx.fmt) if check else (_shown(text, ctx.fmt).strip(), None)
+                value, problem = check(col, text, ctx.fmt) if check else _text_cell(text, ctx.fmt)
                 if problem is not None:
                     part = parts[owner[i]]
                     part.ctx.add(problem[0], part.title, f"{part.letters[key]}{rows[i]}", **problem[1])
@@ -285,10 +285,22 @@ def cell_value(col: Column, text: str, row: int, title: str, ctx: Context) -> An
         else:
             value, problem = _date_cell(col, text, ctx.fmt)
     else:
-        value, problem = _shown(text, ctx.fmt).strip(), None
+        value, problem = _text_cell(text, ctx.fmt)
     if problem is not None:
         ctx.add(problem[0], title, f"B{row}", **problem[1])
     return value
+
+
+# Characters XML 1.0 forbids (a copy-paste from another program leaves some): a Word document
+# cannot hold them, and they are invisible in a spreadsheet.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text_cell(text: str, fmt: str) -> tuple[str, Problem]:
+    """A text cell as read: as the partner sees it, without surrounding spaces or control
+    characters (the partner is told when there were any)."""
+    shown, removed = CONTROL_CHARACTERS.subn("", _shown(text, fmt))
+    return shown.strip(), ("CARACTERE_INVISIBLE", {"count": _count(removed)}) if removed else None
 
 
 def _clean(col: Column, fmt: str) -> tuple[pl.Expr, pl.Expr]:
@@ -308,7 +320,7 @@ def _clean(col: Column, fmt: str) -> tuple[pl.Expr, pl.Expr]:
         good = c.str.contains(DATE_CELL[fmt]) & (numbers >= FIRST_DAY)
     else:  # text: taken as typed, without its surrounding spaces; a date cell as a French date
         numbers = pl.when(~blank(c)).then(c.str.strip_chars())
-        good = ~c.str.contains(DATE_CELL[fmt])
+        good = ~c.str.contains(DATE_CELL[fmt]) & ~c.str.contains(CONTROL_CHARACTERS.pattern)
     good = good.fill_null(False)
     typed = pl.when(good).then(numbers)
     return (typed.cast(DTYPES[col.kind]) if col.kind in DTYPES else typed), good

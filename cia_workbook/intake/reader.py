@@ -154,7 +154,15 @@ def text_of(value: Any) -> str | None:
         return value.replace(microsecond=0).isoformat(" ")
     if isinstance(value, dt.date):
         return f"{value.isoformat()} 00:00:00"
-    return str(value)
+    text = str(value)
+    # A character XML cannot hold (a control character, a carriage return) is saved escaped,
+    # « _x0001_ »: Excel and calamine read the character, openpyxl leaves the escape (it only
+    # undoes « _x005F_ », the escaped « _ », so a text typed as « _x0001_ » itself, never seen in
+    # a return, would be read as the character here).
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 def frame_of_rows(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
@@ -304,8 +312,8 @@ def _read(
         }
     checked = {t: m for t, m in parts.items() if t not in skip}
     # A large sheet part is searched for formulas and merged cells before the readers open the
-    # file, its extent checked and its inflated size measured in the same pass (one inflation
-    # instead of three); the archive's other parts are measured now.
+    # file, its extent checked and its inflated size measured in the same pass (inflated once
+    # before calamine, not twice); the archive's other parts are measured now.
     scanned = {
         t: m
         for t, m in (checked.items() if part_of_sheet else ())

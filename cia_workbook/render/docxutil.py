@@ -293,21 +293,23 @@ def _run_props_xml(size: float | None, bold: bool) -> str:
 
 
 def table_xml(
-    style_id: str,
     widths: list[int],
     header: list[str],
-    header_style: str | None,
     rows: list[list[str]],
+    *,
+    style_id: str | None,
+    header_style: str | None,
     row_style: str | None,
     right: list[bool],
     bold: list[bool],
     size: float | None,
     keep_last: bool,
 ):
-    """A centred table of fixed column `widths` (EMU) in the table style `style_id`: a header
-    row repeated on every page, then `rows`; no row split across pages; figures (`right`)
-    right-aligned; `bold` rows in bold; every run at `size` points when given (else the styles');
-    the last row kept with what follows when `keep_last`. Made as one piece of XML and parsed
+    """A centred table of fixed column `widths` (EMU): a header row repeated on every page,
+    then `rows`; no row split across pages; figures (`right`) right-aligned; `bold` rows in bold;
+    every run at `size` points when given (else the styles'); the last row kept with what follows
+    when `keep_last`. Styles by id (None: the template lacks it, or it is the default one, which
+    Word applies unnamed). Made as one piece of XML and parsed
     once: python-docx builds each cell through many small objects, several times slower. The
     XML is the one python-docx's calls would make (add_table, styles, widths, cell texts)."""
     twips = [str(int(round(w / 635))) for w in widths]
@@ -325,8 +327,9 @@ def table_xml(
 
     small = _run_props_xml(size, False)
     out = [
-        f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="{escape(style_id, QUOTE)}"/>'
-        '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
+        f"<w:tbl {nsdecls('w')}><w:tblPr>"
+        + (f'<w:tblStyle w:val="{escape(style_id, QUOTE)}"/>' if style_id else "")
+        + '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>'
         '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
         f'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>'
         '<w:tr><w:trPr><w:cantSplit w:val="true"/><w:tblHeader w:val="true"/></w:trPr>',

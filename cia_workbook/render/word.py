@@ -257,18 +257,18 @@ class Word:
         last = len(table.rows) - 1
         note = group_note(table, self.threshold) + self.extra_notes.get(table.key, "")
         tbl = table_xml(
-            self.doc.part.get_style_id(self.doc.styles[TABLE_STYLE], WD_STYLE_TYPE.TABLE),
             [Pt(w) for w in widths],
             [c.label for c in cols],
-            self.style_id(CELL_HEADER_STYLE),
             texts,
-            self.style_id(CELL_STYLE),
-            [c.kind not in ("text", "status") for c in cols],
-            [
+            style_id=self.doc.part.get_style_id(self.doc.styles[TABLE_STYLE], WD_STYLE_TYPE.TABLE),
+            header_style=self.style_id(CELL_HEADER_STYLE),
+            row_style=self.style_id(CELL_STYLE),
+            right=[c.kind not in ("text", "status") for c in cols],
+            bold=[
                 (table.total_row and i == last) or row.get("famille") == GROUP or bool(row.get(SUBTOTAL))
                 for i, row in enumerate(table.rows)
             ],
-            size if small else None,
+            size=size if small else None,
             keep_last=bool(note),  # the last row goes with its note: a note never starts a page alone
         )
         self.doc.element.body._insert_tbl(tbl)

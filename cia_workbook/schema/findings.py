@@ -142,6 +142,10 @@ CATALOGUE: dict[str, FindingType] = _types(
                 "La cellule contient un texte de {length} caractères ; Excel n'en accepte que {limit} par "
                 "cellule et le couperait. Le texte a été lu, mais il est raccourci (« … ») dans les documents "
                 "produits. Raccourcissez-le."),
+    FindingType("CARACTERE_INVISIBLE", WARNING, "Caractère de contrôle",
+                "La cellule contient des caractères de contrôle invisibles (nombre : {count}), souvent laissés "
+                "par un copier-coller depuis un autre logiciel ; ils ont été retirés du texte lu. Retapez le "
+                "texte de la cellule, ou collez-le en texte seul (Collage spécial, Texte sans mise en forme)."),
     FindingType("CELLULE_OBLIGATOIRE", ERROR, "Cellule obligatoire vide",
                 "La colonne « {column} » est obligatoire{when} et la cellule est vide. "
                 "Renseignez-la."),
