@@ -356,12 +356,12 @@ def test_a_table_made_as_one_piece_of_xml_is_the_one_python_docx_makes():
     style, widths, header and cell texts, a bold total, a figure right-aligned, a small size, the
     last row kept with its note): Word and LibreOffice lay out the same document."""
     from docx.enum.style import WD_STYLE_TYPE
-    from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.shared import Pt
 
-    from cia_workbook.render.docxutil import cant_split, repeat_header, table_xml
+    from cia_workbook.render.docxutil import cant_split, table_xml
+    from cia_workbook.render.word import Word
 
     doc = Document(str(template_path()))
     sid = {
@@ -370,14 +370,9 @@ def test_a_table_made_as_one_piece_of_xml_is_the_one_python_docx_makes():
     }
     widths, header = [Pt(90), Pt(60)], ["Bailleur", "Baux\tsignés"]
     rows, bold = [["Logis « A & B »", "12"], [" Total ", "12"]], [False, True]
-    grid = doc.add_table(rows=1, cols=2)
-    grid.style = doc.styles["Tableau CIA"]
-    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    grid.autofit = False
-    for column, width in zip(grid.columns, widths, strict=True):
-        column.width = width
-    repeat_header(grid.rows[0])
-    cant_split(grid.rows[0]._tr)
+    w = Word("restreinte", 11)
+    w.doc = doc
+    grid = w.fixed_grid(widths)  # python-docx's calls, as the dashboard's tables are made
     for cell, label, width in zip(grid.rows[0].cells, header, widths, strict=True):
         cell.text, cell.width = label, width
         cell.paragraphs[0]._p.style = sid["En-tête de tableau"]
