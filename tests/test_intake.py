@@ -234,3 +234,25 @@ def test_console_counts_a_problem_repeated_down_a_column(tmp_path):
     data = json.loads(campaign_json(CONVENTION, campaign, []))
     codes = [c["code"] for f in data["fichiers"] for c in f["constats"]]
     assert codes.count("VALEUR_HORS_LISTE") == 12
+
+
+def test_the_returns_tables_put_end_to_end_keep_each_return_its_own_rows(tmp_path):
+    """`campaign_of` holds each table of the returns as one frame per table (a national
+    campaign's thousand small frames cost four times their rows): each return still sees its
+    own rows, in its order, and only them."""
+    make_return(tmp_path / "logis.xlsx", rows=[attribution(reference=f"LC-{i}") for i in range(3)])
+    make_return(
+        tmp_path / "hdg.xlsx", "habitat-du-gard", rows=[attribution(reference=f"HG-{i}") for i in range(2)]
+    )
+    make_return(tmp_path / "sfhe.xlsx", "sfhe", rows=[])
+    campaign = collect_campaign(CONVENTION, 2024, [tmp_path], workers=1)
+    refs = {
+        pid: rf.tables["attributions"].frame["reference"].to_list()
+        for pid, rf in campaign.used.items()
+        if "attributions" in rf.tables
+    }
+    assert refs["logis-cevenols"] == ["LC-0", "LC-1", "LC-2"]
+    assert refs["habitat-du-gard"] == ["HG-0", "HG-1"]
+    assert refs.get("sfhe", []) == []
+    lines = {pid: campaign.used[pid].tables["attributions"].frame["_ligne"].to_list() for pid in refs}
+    assert lines["logis-cevenols"][:2] == lines["habitat-du-gard"]  # each return its own sheet rows
