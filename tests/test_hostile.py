@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from workbooks import CONVENTION, attribution, make_return, rezipped
 
-import cia_workbook.intake.reader as reader
+import cia_workbook.intake.archive as archive
 from cia_workbook.intake.campaign import collect_campaign
 from cia_workbook.intake.files import read_return
 from cia_workbook.intake.reader import read_workbook
@@ -40,7 +40,7 @@ def test_compression_ratio_limit(tmp_path):
 
 
 def test_number_of_parts_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_PARTS", 20)
+    monkeypatch.setattr(archive, "MAX_PARTS", 20)
     path = _zip(
         tmp_path / "parts.xlsx",
         {f"xl/p{i}.xml": b"<a/>" for i in range(21)} | {"xl/workbook.xml": b"<workbook/>"},
@@ -50,7 +50,7 @@ def test_number_of_parts_limit(tmp_path, monkeypatch):
 
 
 def test_total_uncompressed_size_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MAX_UNCOMPRESSED", 1000)
+    monkeypatch.setattr(archive, "MAX_UNCOMPRESSED", 1000)
     path = make_return(tmp_path / "r.xlsx", rows=[attribution()])
     result = read_workbook(path)
     assert codes(result) == ["FICHIER_TROP_GROS"] and "décompressé" in result.findings[0].message
@@ -135,14 +135,14 @@ def test_an_archive_that_lies_about_a_part_size_is_refused(tmp_path, monkeypatch
     rezipped(path, bomb, lambda name, data: data + b" " * (3 * 1024**2) if name == sheet else data)
     bomb.write_bytes(_declared_size(bomb.read_bytes(), sheet, 4096))
     assert zipfile.ZipFile(bomb).getinfo(sheet).file_size == 4096
-    monkeypatch.setattr(reader, "MEASURE_FROM", 1024)  # the padding compresses to a few kB
+    monkeypatch.setattr(archive, "MEASURE_FROM", 1024)  # the padding compresses to a few kB
     result = read_workbook(bomb)
     assert (
         codes(result) == ["FICHIER_TROP_GROS"]
         and "taille que l'archive déclare" in result.findings[0].message
     )
     # The same parts unmeasured (they stay below the thresholds): read as before.
-    monkeypatch.setattr(reader, "MEASURE_FROM", 10 * 1024**2)
+    monkeypatch.setattr(archive, "MEASURE_FROM", 10 * 1024**2)
     assert "FICHIER_TROP_GROS" not in codes(read_workbook(bomb))
 
 
@@ -159,9 +159,9 @@ def test_a_large_sheet_that_lies_about_its_size_is_refused_by_the_pass_that_scan
     declared = 4 * 1024**2  # beyond EXACT_MAX: this part is scanned
     bomb.write_bytes(_declared_size(bomb.read_bytes(), sheet, declared))
     measured = []
-    original = reader._inflated_beyond
+    original = archive.inflated_beyond
     monkeypatch.setattr(
-        reader, "_inflated_beyond", lambda data, info: measured.append(info.filename) or original(data, info)
+        archive, "inflated_beyond", lambda data, info: measured.append(info.filename) or original(data, info)
     )
     result = read_workbook(bomb)
     assert (
@@ -173,7 +173,7 @@ def test_a_large_sheet_that_lies_about_its_size_is_refused_by_the_pass_that_scan
 
 
 def test_measuring_every_part_refuses_no_real_return(tmp_path, monkeypatch):
-    monkeypatch.setattr(reader, "MEASURE_FROM", 0)
+    monkeypatch.setattr(archive, "MEASURE_FROM", 0)
     rows = [attribution(reference=f"LC-{i:05d}") for i in range(300)]
     assert read_workbook(make_return(tmp_path / "r.xlsx", rows=rows)).findings == []
     # Files saved by LibreOffice and Excel-like producers, every one but the corpus's own bomb.

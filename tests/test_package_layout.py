@@ -42,3 +42,21 @@ def test_every_stage_is_a_package_that_says_its_job():
         init = PACKAGE / stage / "__init__.py"
         doc = ast.get_docstring(ast.parse(init.read_text("utf-8")))
         assert doc and len(doc.split()) >= 20, f"{stage}/__init__.py must say the package's job"
+
+
+MODULE_MAX_LINES = 600  # issue 15: no module over about 600 lines, no class over about 200
+CLASS_MAX_LINES = 200
+
+
+def test_no_module_or_class_too_long_to_read():
+    """A new engineer reads a module at a sitting: none over 600 lines, no class over 200."""
+    long_modules, long_classes = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text("utf-8")
+        name = path.relative_to(PACKAGE)
+        if text.count("\n") > MODULE_MAX_LINES:
+            long_modules.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > CLASS_MAX_LINES:
+                long_classes.append(f"{name}: {node.name}, {node.end_lineno - node.lineno + 1} lines")
+    assert long_modules == [] and long_classes == []

@@ -21,7 +21,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cia_workbook.cli.commands import ReadingBar, main
+from cia_workbook.cli.commands import main
+from cia_workbook.cli.terminal import ReadingBar
 from cia_workbook.consolidate import consolidate
 from cia_workbook.convention.settings import load_convention
 from cia_workbook.intake.campaign import collect_campaign

@@ -10,7 +10,6 @@ import datetime as dt
 import os
 import re
 import sys
-import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,8 @@ import click
 
 from cia_workbook import __version__
 from cia_workbook.cli import french as cli_fr  # noqa: F401  (French wording for click)
-from cia_workbook.cli.terminal import visible, visible_json
+from cia_workbook.cli.terminal import ReadingBar, visible, visible_json
+from cia_workbook.cli.workdir import Workdir
 
 # polars' allocator (jemalloc) keeps the memory a computation freed for about ten seconds by
 # default: a consolidation of a national campaign then held twice the memory its frames need
@@ -28,7 +28,6 @@ from cia_workbook.cli.terminal import visible, visible_json
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-BILAN_TEMPLATE = "modele-bilan.docx"
 
 
 def say(lines: Iterable[str], err: bool = False) -> None:
@@ -63,107 +62,6 @@ def default_year() -> int:
     return dt.date.today().year - 1
 
 
-class Workdir:
-    """The working folder and its convention; the one place that knows the layout."""
-
-    def __init__(self, root: Path):
-        self.root = root
-
-    @property
-    def convention_path(self) -> Path:
-        return self.root / "convention.toml"
-
-    def templates(self, year: int) -> Path:
-        return self.root / "templates" / str(year)
-
-    def forms(self, year: int) -> Path:
-        return self.root / "forms" / str(year)
-
-    def outputs(self, year: int) -> Path:
-        return self.root / "outputs" / str(year)
-
-    def cache(self, year: int) -> Path:
-        """Validated returns kept by `validate` for `consolidate` (see cache.py)."""
-        return self.outputs(year) / ".cache"
-
-    def bilan_template(self) -> Path:
-        """The EPCI's Word template of the bilan (styles, logo, cover text); used when present."""
-        return self.root / BILAN_TEMPLATE
-
-    def commentary(self, year: int) -> Path:
-        """The officer's commentary of the year's bilan, beside the bilan it goes into (written
-        once by `consolidate`, then only by the officer)."""
-        from cia_workbook.render.commentary import commentary_docx_name
-
-        return self.outputs(year) / commentary_docx_name(year)
-
-    def commission(self) -> Path:
-        """Where the officer drops the commission's filled workbooks (commission-<year>.xlsx):
-        a folder of its own, never written by the tool (outputs/ is rewritten by every run, and
-        every file of forms/<year>/ is taken for a partner's return)."""
-        return self.root / "commission"
-
-    def lock(self, years: list[int], command: str):
-        """The locks of `years` for `command` (see runs.py), and once held, the leftovers of
-        interrupted runs removed from those years' folders. Refuses with a French message when
-        another command holds one for more than a few seconds."""
-        return _Locked(self, years, command)
-
-    def own_folders(self, year: int) -> list[Path]:
-        """Folders where the tool alone writes for `year` (never forms/: the partners' files)."""
-        out = self.outputs(year)
-        folders = [out, out / "retours", self.cache(year), self.templates(year)]
-        try:
-            folders += [p for p in self.cache(year).iterdir() if p.is_dir()]
-        except OSError:
-            pass
-        return folders
-
-    def form_years(self) -> list[int]:
-        base = self.root / "forms"
-        if not base.is_dir():
-            return []
-        return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit())
-
-    def convention(self):
-        from cia_workbook.convention.settings import ConventionError, convention_for_dir
-
-        try:
-            convention, path = convention_for_dir(self.root)
-        except ConventionError as exc:
-            raise click.ClickException(str(exc)) from None
-        return convention, path
-
-
-class _Locked:
-    def __init__(self, wd: Workdir, years: list[int], command: str):
-        self.wd, self.years, self.command = wd, years, command
-        self._hold = None
-
-    def __enter__(self) -> None:
-        from cia_workbook.cli import runs
-
-        self._hold = runs.hold(self.wd.root, self.years, self.command)
-        try:
-            self._hold.__enter__()
-        except runs.Busy as exc:
-            raise click.ClickException(str(exc)) from None
-        removed = runs.remove_leftovers([f for y in self.years for f in self.wd.own_folders(y)])
-        if removed:
-            from cia_workbook.cli.console import count
-            from cia_workbook.render.typography import plural
-
-            click.echo(
-                f"{count(len(removed), 'fichier temporaire', 'fichiers temporaires')} "
-                f"{plural(len(removed), 'laissé')} par une commande interrompue "
-                f"{plural(len(removed), 'retiré')} (par exemple {removed[0]}).",
-                err=True,
-            )
-
-    def __exit__(self, *exc) -> None:
-        self._hold.__exit__(*exc)
-
-
 def _year_option(func=None, *, help_text: str = "Année évaluée (par défaut : l'année civile précédente)."):
     def decorate(f):
         return click.option(
@@ -171,57 +69,6 @@ def _year_option(func=None, *, help_text: str = "Année évaluée (par défaut :
         )(f)
 
     return decorate(func) if func is not None else decorate
-
-
-class ReadingBar:
-    """« Lecture des classeurs » on stderr: files read and rows checked.
-
-    Shown at once for a campaign of many files, otherwise only once reading has lasted a couple
-    of seconds, so that the usual yearly run of fifteen partners stays quiet. One bar per
-    campaign read (consolidate reads every year up to the one asked).
-    """
-
-    SHOW_FILES = 50
-    SHOW_AFTER = 2.0  # seconds
-    LABEL = "Lecture des classeurs"
-
-    def __init__(self) -> None:
-        self._bar = None
-        self._start = time.monotonic()
-        self._done = 0
-        self.rows = 0
-
-    def __call__(self, rf, done: int, total: int) -> None:
-        if done <= self._done:  # the next campaign starts
-            self.close()
-            self._start, self.rows = time.monotonic(), 0
-        self._done = done
-        self.rows += rf.row_count
-        if self._bar is None:
-            if total < self.SHOW_FILES and time.monotonic() - self._start < self.SHOW_AFTER:
-                return
-            self._bar = click.progressbar(
-                length=total,
-                label=visible(self.LABEL),
-                file=sys.stderr,
-                show_pos=True,
-                item_show_func=self._rows_text,
-            )
-            self._bar.__enter__()
-        self._bar.update(done - self._bar.pos, self.rows)
-
-    @staticmethod
-    def _rows_text(rows: int | None) -> str | None:
-        if rows is None:
-            return None
-        from cia_workbook.render.frformat import integer
-
-        return visible(f"{integer(rows)} ligne{'s' if rows > 1 else ''} contrôlée{'s' if rows > 1 else ''}")
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
 
 
 def _check_year(convention, year: int, used: Iterable[int] = ()) -> None:

@@ -6,10 +6,16 @@ CSI), or bidirectional overrides (U+202E shows the rest of the line reversed). E
 CLI prints goes through `visible` (or `visible_json` for the JSON output), which turns each
 such character into a visible escape (`\\x1b`, `\\r`, `\\u202e`), so a line shows exactly what
 the file holds and nothing can rewrite the screen. The outputs written to files (Word, Excel)
-keep the partner's text as it is: they are not a terminal.
+keep the partner's text as it is: they are not a terminal. `ReadingBar` is the progress shown
+while a campaign is read.
 """
 
 from __future__ import annotations
+
+import sys
+import time
+
+import click
 
 # Characters a terminal acts on or that change how a line reads: the C0 and C1 controls and
 # DEL (category Cc), the bidirectional marks, embeddings, overrides and isolates, the zero-width
@@ -44,3 +50,54 @@ def visible_json(text: str) -> str:
     bidirectional characters) with those characters as JSON escapes (`\\u009b`): the same data
     for programs, nothing a terminal acts on."""
     return text.translate(_JSON)
+
+
+class ReadingBar:
+    """« Lecture des classeurs » on stderr: files read and rows checked.
+
+    Shown at once for a campaign of many files, otherwise only once reading has lasted a couple
+    of seconds, so that the usual yearly run of fifteen partners stays quiet. One bar per
+    campaign read (consolidate reads every year up to the one asked).
+    """
+
+    SHOW_FILES = 50
+    SHOW_AFTER = 2.0  # seconds
+    LABEL = "Lecture des classeurs"
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._start = time.monotonic()
+        self._done = 0
+        self.rows = 0
+
+    def __call__(self, rf, done: int, total: int) -> None:
+        if done <= self._done:  # the next campaign starts
+            self.close()
+            self._start, self.rows = time.monotonic(), 0
+        self._done = done
+        self.rows += rf.row_count
+        if self._bar is None:
+            if total < self.SHOW_FILES and time.monotonic() - self._start < self.SHOW_AFTER:
+                return
+            self._bar = click.progressbar(
+                length=total,
+                label=visible(self.LABEL),
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=self._rows_text,
+            )
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos, self.rows)
+
+    @staticmethod
+    def _rows_text(rows: int | None) -> str | None:
+        if rows is None:
+            return None
+        from cia_workbook.render.frformat import integer
+
+        return visible(f"{integer(rows)} ligne{'s' if rows > 1 else ''} contrôlée{'s' if rows > 1 else ''}")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None

@@ -3,9 +3,9 @@
 `frames` puts each year's usable returns into one polars frame per table and states the
 indicators as expressions over its columns (a universe, a numerator, group keys); `attributions`
 and `reservataires` build the year's indicator tables from them; `rehousing` follows the NPNRU
-households and the charter's criteria; `tables` holds what the renderers read (`IndicatorTable`,
-`Rate`) and the masking of the public version; `bilan` puts a year together (`consolidate`). No
-file is read or written here.
+households and the charter's criteria, `rehousing_tables` puts them in tables; `tables` holds
+what the renderers read (`IndicatorTable`, `Rate`) and the masking of the public version;
+`bilan` puts a year together (`consolidate`). No file is read or written here.
 """
 
 from cia_workbook.consolidate.attributions import (

@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import re
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,20 @@ from typing import Any
 
 import polars as pl
 
+from cia_workbook.intake.archive import (
+    LEGACY_SUFFIXES,
+    ODS_MIMETYPE,
+    OLE_MAGIC,
+    WORKBOOK_SUFFIXES,
+    ZIP_MAGIC,
+    beyond,
+    declared_limits,
+    describe_error,
+    is_password_error,
+    measured_limits,
+    not_a_workbook,
+    ole_finding,
+)
 from cia_workbook.intake.extent import EXACT_MAX, QuickProbe, SheetBounds, ods_bounds, xlsx_bounds
 from cia_workbook.intake.sheetxml import (
     PartBeyondDeclared,
@@ -31,29 +44,9 @@ from cia_workbook.intake.sheetxml import (
     _xlsx_sheet_parts,
     _zip_id_sources,
     cell_position,
-    inflate_counting,
-    raw_member,
 )
 from cia_workbook.schema import sheets as schema
 from cia_workbook.schema.findings import Finding, finding
-
-# -- Safety limits, checked on the zip directory before any XML is parsed ------------------
-MAX_PARTS = 10_000  # a real template has a few dozen parts
-MAX_UNCOMPRESSED = 3 * 1024**3  # 3 GiB: a 500,000-row return is well under 1 GiB of XML
-MAX_RATIO = 300  # per part; sheet XML compresses ~10-50x, zip bombs ~1000x and more
-RATIO_MIN_SIZE = 10 * 1024**2  # small parts may compress extremely well and harm no one
-# Declared sizes are checked against the real ones for the parts that could lie to harm: from
-# this compressed size, and while the others together could grow past UNMEASURED_MAX.
-MEASURE_FROM = 256 * 1024
-UNMEASURED_MAX = 1024**3
-DEFLATE_MAX_GROWTH = 1032  # deflate's largest expansion
-CHUNK = 4 * 1024**2
-
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
-LEGACY_SUFFIXES = (".xls",)
-ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_MAGIC = b"PK\x03\x04"
 
 Cell = Any  # str ('' = empty), int, float, bool, date, datetime, time, timedelta
 
@@ -246,7 +239,7 @@ def read_workbook(
     except BaseException as exc:  # last line of defence: a damaged file must never stop the run
         if not _is_reader_failure(exc):
             raise
-        return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=_describe(exc))])
+        return ReadResult(None, [finding("FICHIER_ILLISIBLE", name, detail=describe_error(exc))])
 
 
 def _is_reader_failure(exc: BaseException) -> bool:
@@ -280,9 +273,9 @@ def _read(
     if size == 0:
         return ReadResult(None, [finding("FICHIER_VIDE", name, detail="le fichier fait 0 octet")])
     if head.startswith(OLE_MAGIC):
-        return ReadResult(None, [_ole_finding(data, name)])
+        return ReadResult(None, [ole_finding(data, name)])
     if not head.startswith(ZIP_MAGIC):
-        return ReadResult(None, [_not_a_workbook(data, name, head)])
+        return ReadResult(None, [not_a_workbook(data, name, head)])
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError):
@@ -332,7 +325,7 @@ def _read(
             try:
                 structures[title] = _scan_xlsx_part(zf, member, probe, data)
             except PartBeyondDeclared:
-                return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=_beyond(member))])
+                return ReadResult(None, [finding("FICHIER_TROP_GROS", name, detail=beyond(member))])
             except Exception:  # a damaged part: left to the readers, which report it
                 continue
             if probe.proved():
@@ -362,9 +355,9 @@ def _read(
         except BaseException as exc:
             if not _is_reader_failure(exc):
                 raise
-            if _is_password_error(exc):
+            if is_password_error(exc):
                 return ReadResult(None, [finding("FICHIER_CHIFFRE", name)])
-            errors.append(_describe(exc))
+            errors.append(describe_error(exc))
     if raw is None:
         return ReadResult(
             None, [finding("FICHIER_ILLISIBLE", name, detail=errors[0] if errors else "format inconnu")]
@@ -377,114 +370,6 @@ def _read(
     else:
         raw._scanner = lambda title: _scan_ods_table(io.BytesIO(data), title)
     return ReadResult(raw, findings)
-
-
-# -- Sniffing ------------------------------------------------------------------------------
-
-
-def _ole_finding(data: bytes, name: str) -> Finding:
-    """OLE compound files are either encrypted OOXML or legacy binary Office documents."""
-    if "EncryptionInfo".encode("utf-16-le") in data:
-        return finding("FICHIER_CHIFFRE", name)
-    if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
-        return finding("FICHIER_XLS", name)
-    return finding(
-        "FICHIER_ILLISIBLE", name, detail="c'est un ancien document Office qui n'est pas un classeur"
-    )
-
-
-def _not_a_workbook(data: bytes, name: str, head: bytes) -> Finding:
-    if head.startswith(b"%PDF"):
-        detail = "c'est un document PDF"
-    else:
-        sample = data[:4096]
-        try:
-            sample.decode("utf-8")
-            text = True
-        except UnicodeDecodeError:
-            text = not any(b < 9 for b in sample)
-        if text and (b";" in sample or b"," in sample or b"\t" in sample):
-            detail = "c'est un fichier texte, sans doute un export CSV"
-        elif text:
-            detail = "c'est un fichier texte"
-        else:
-            detail = "format inconnu"
-    return finding("FICHIER_ILLISIBLE", name, detail=detail)
-
-
-def declared_limits(zf: zipfile.ZipFile) -> str:
-    """The limits on the sizes the archive declares: its parts, their compression ratios, their
-    total once inflated (French description of the first exceeded, or '')."""
-    infos = zf.infolist()
-    if len(infos) > MAX_PARTS:
-        return f"{len(infos)} parties, au plus {MAX_PARTS} admises"
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            return f"taux de compression anormal de la partie {info.filename}"
-    if total > MAX_UNCOMPRESSED:
-        return f"{total // 1024**2} Mo une fois décompressé, au plus {MAX_UNCOMPRESSED // 1024**2} Mo admis"
-    return ""
-
-
-def measured_limits(zf: zipfile.ZipFile, data: bytes, later: frozenset[str] = frozenset()) -> str:
-    """The parts that could grow past the declared sizes if those lied, decompressed once,
-    counting: an archive whose part grows beyond its declared size is refused. The parts in
-    `later` are measured by the caller before any reader opens the archive (the formula scan
-    of a large sheet, see `sheetxml.PartBeyondDeclared`)."""
-    # A deflated part grows at most about 1,032-fold: the large parts are measured, then the
-    # next largest while those left could still grow past UNMEASURED_MAX together. A usual
-    # return (a few hundred kilobytes) has none to measure.
-    infos = zf.infolist()
-    unmeasured = sum(i.compress_size for i in infos)
-    for info in sorted(infos, key=lambda i: i.compress_size, reverse=True):
-        if info.compress_size < MEASURE_FROM and unmeasured * DEFLATE_MAX_GROWTH <= UNMEASURED_MAX:
-            break
-        unmeasured -= info.compress_size
-        if info.filename not in later and _inflated_beyond(data, info):
-            return _beyond(info.filename)
-    return ""
-
-
-def _beyond(member: str) -> str:
-    return f"la partie {member} se décompresse au-delà de la taille que l'archive déclare"
-
-
-def _inflated_beyond(data: bytes, info: zipfile.ZipInfo) -> bool:
-    """Whether the part `info` of the archive `data` decompresses to more than its declared
-    size (counted in steps, never held). A part that cannot be decompressed is left to the
-    reader, which says the file is damaged."""
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        return False  # stored: as large as it is; other methods: read as declared, if at all
-    try:
-        for _piece in inflate_counting(raw_member(data, info), info):
-            pass
-    except PartBeyondDeclared:
-        return True
-    except (zlib.error, zipfile.BadZipFile, ValueError):
-        pass
-    return False
-
-
-def _is_password_error(exc: BaseException) -> bool:
-    return "password" in str(exc).lower()
-
-
-def _describe(exc: BaseException) -> str:
-    """A short French reason; the library's own words stay out of the partner's message."""
-    cls = type(exc).__name__.lower()
-    if cls == "calamineerror":  # fastexcel: calamine's own error is named in the message
-        cls = str(exc).split("\n")[0].lower().replace(" error", "error").replace(" ", "")
-    if cls == "panicexception":
-        return "erreur interne du lecteur de classeurs"
-    if "zip" in cls:
-        return "archive endommagée"
-    if "xml" in cls or "parse" in cls:
-        return "contenu XML invalide ou interdit"
-    if "entit" in cls or "dtd" in cls or "forbidden" in cls:
-        return "contenu XML interdit (entités)"
-    return "contenu endommagé ou format non reconnu"
 
 
 # -- Reading cells -------------------------------------------------------------------------
@@ -641,14 +526,9 @@ def _resolve_references(raw: RawWorkbook, sources: list[tuple[str, dict[str, str
 
 
 __all__ = [
-    "MAX_PARTS",
-    "MAX_RATIO",
-    "MAX_UNCOMPRESSED",
     "RawSheet",
     "RawWorkbook",
     "ReadResult",
-    "declared_limits",
-    "measured_limits",
     "is_lock_file",
     "read_workbook",
 ]

@@ -3,7 +3,7 @@ references, the identification kept in defined names and document properties, wh
 which sheet, and the formulas and merged cells of a sheet (which calamine does not expose).
 
 Used by `reader` (and the A1 helpers by every stage that names cells); every part is parsed with
-defusedxml or searched as bytes, never trusted for its size (`reader.declared_limits` ran first,
+defusedxml or searched as bytes, never trusted for its size (`archive.declared_limits` ran first,
 and a large sheet's part is measured as it is searched).
 """
 

@@ -6,7 +6,8 @@ annexes' headings. The pages are functions of an `AnnexesDoc` (annexes.py, annex
 from __future__ import annotations
 
 from cia_workbook.consolidate import IndicatorTable
-from cia_workbook.consolidate.rehousing import RehousingBilan, criteria_table, households, progress_table
+from cia_workbook.consolidate.rehousing import RehousingBilan, households
+from cia_workbook.consolidate.rehousing_tables import criteria_table, progress_table
 from cia_workbook.convention.settings import Convention
 from cia_workbook.render import frformat
 from cia_workbook.render.annexes_tables import public_criteria, public_rows

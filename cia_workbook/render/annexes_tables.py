@@ -21,8 +21,8 @@ from cia_workbook.consolidate.rehousing import (
     RehousingBilan,
     destination_label,
     origin_label,
-    progress_table,
 )
+from cia_workbook.consolidate.rehousing_tables import progress_table
 from cia_workbook.render import frformat
 from cia_workbook.render.typography import NBSP
 from cia_workbook.schema.sheets import BLOCKING_REASONS

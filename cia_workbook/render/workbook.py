@@ -211,7 +211,7 @@ def _rehousing_tables(bilan: Bilan) -> list[IndicatorTable]:
     """The charter's progress and criteria (year and cumulated), when the convention has a charter."""
     if bilan.rehousing is None:
         return []
-    from cia_workbook.consolidate.rehousing import criteria_table, progress_table
+    from cia_workbook.consolidate.rehousing_tables import criteria_table, progress_table
 
     r = bilan.rehousing
     return [progress_table(r), criteria_table(r, cumulative=False), criteria_table(r, cumulative=True)]
