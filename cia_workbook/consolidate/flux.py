@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from cia_workbook.consolidate.frames import BAIL, CAL, ON_CONTINGENT, OUT_QPV, PARTNER, campaign_frame, rates
+from cia_workbook.consolidate.frames import (
+    BAIL,
+    CAL,
+    ON_CONTINGENT,
+    OUT_QPV,
+    PARTNER,
+    PRIORITY,
+    Indicator,
+    campaign_frame,
+    rates,
+)
 from cia_workbook.consolidate.reservataires import PRIORITY_OBJECTIVE
 from cia_workbook.consolidate.tables import Rate
 from cia_workbook.convention.settings import Convention
@@ -55,13 +65,15 @@ class ReservataireContribution:
 def _grouped(frame: pl.DataFrame, keys: list[str]) -> dict[str, dict]:
     """Bailleur id → (the values of `keys`) → measure → count, the groups with a count only;
     every bailleur at once (one group_by, not one filter per bailleur)."""
+    names = list(MEASURES)
     agg = frame.group_by([PARTNER, *keys]).agg(**{name: expr.sum() for name, expr in MEASURES.items()})
     out: dict[str, dict] = {}
-    for row in agg.iter_rows(named=True):
-        counts = {name: int(row[name] or 0) for name in MEASURES}
-        if any(counts.values()):
-            key = tuple(row[k] for k in keys) if len(keys) > 1 else row[keys[0]]
-            out.setdefault(row[PARTNER], {})[key] = counts
+    n = len(keys)
+    for row in agg.iter_rows():
+        values = row[1 + n :]
+        if any(values):
+            key = row[1 : 1 + n] if n > 1 else row[1]
+            out.setdefault(row[0], {})[key] = dict(zip(names, values, strict=True))
     return out
 
 
@@ -98,31 +110,43 @@ def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFr
 def reservataire_contributions(
     convention: Convention, campaign: Campaign, frame: pl.DataFrame, year: int
 ) -> list[ReservataireContribution]:
-    """Each réservataire's rates on its contingent, per bailleur and in all, from the bailleurs' rows."""
+    """Each réservataire's rates on its contingent, per bailleur and in all, from the bailleurs' rows.
+
+    Universe: the rows attributed on one of the réservataire's contingents; the priority-publics
+    objective on the contingents held to it only (not the State's civil servants' one), as in the
+    bilan. Grouping: réservataire, then réservataire and bailleur (two group_bys in all)."""
     usable = campaign.usable()
     bailleurs = [b.id for b in convention.bailleurs if b.id in usable]
+    holder = {x.code: x.partner for x in convention.contingents}
+    held = [x.code for x in convention.contingents if x.priority_target]
+    rows = frame.with_columns(
+        pl.col("contingent").replace_strict(holder, default=None, return_dtype=pl.String).alias(HOLDER),
+        pl.col("contingent").is_in(held).fill_null(False).alias(HELD),
+    )
+    indicators = (
+        *ON_CONTINGENT[:2],
+        Indicator(PRIORITY_OBJECTIVE, universe=BAIL & pl.col(HELD), numerator=PRIORITY),
+    )
+    ids = [r.id for r in convention.reservataires]
+    by_bailleur = rates(
+        convention, year, rows, indicators, [HOLDER, PARTNER], [(r, b) for r in ids for b in bailleurs]
+    )
+    in_all = rates(convention, year, rows, indicators, HOLDER, ids)
     out = []
     for r in convention.reservataires:
-        mine = [x for x in convention.contingents if x.partner == r.id]
-        rows = frame.filter(pl.col("contingent").is_in([x.code for x in mine]))
-        # The priority-publics objective on the contingents held to it only (not the State's
-        # civil servants' one), as in the bilan.
-        held = rows.filter(pl.col("contingent").is_in([x.code for x in mine if x.priority_target]))
         c = ReservataireContribution(r.id, r.name)
-        by_bailleur = rates(convention, year, rows, ON_CONTINGENT, PARTNER, bailleurs)
-        held_by_bailleur = rates(convention, year, held, ON_CONTINGENT, PARTNER, bailleurs)
-        c.rates = {
-            b: {**by_bailleur[b], PRIORITY_OBJECTIVE: held_by_bailleur[b][PRIORITY_OBJECTIVE]}
-            for b in bailleurs
-        }
-        c.rates[""] = {
-            **rates(convention, year, rows, ON_CONTINGENT),
-            PRIORITY_OBJECTIVE: rates(convention, year, held, ON_CONTINGENT)[PRIORITY_OBJECTIVE],
-        }
-        used = campaign.usable().get(r.id)
+        c.rates = {b: by_bailleur[(r.id, b)] for b in bailleurs}
+        c.rates[""] = in_all[r.id]
+        used = usable.get(r.id)
         c.declared_file = used.name if used is not None else ""
         out.append(c)
     return out
+
+
+HOLDER, HELD = (
+    "_reservataire",
+    "_tenu",
+)  # the réservataire holding a row's contingent; held to priority publics
 
 
 CODE = "_contingent"  # in `_declared_by_contingent`: the contingent a declared row is about

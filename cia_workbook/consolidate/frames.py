@@ -260,10 +260,11 @@ def rates(
     year: int,
     frame: pl.DataFrame,
     indicators: Sequence[Indicator] = OBJECTIVES,
-    by: str | None = None,
+    by: str | list[str] | None = None,
     keys: Iterable[Any] = (),
 ) -> Any:
-    """Objective → `Rate` of each indicator on `frame` (with `by`: one such dict per key)."""
+    """Objective → `Rate` of each indicator on `frame` (with `by`: one such dict per key, a
+    tuple for several columns)."""
     measures: dict[str, pl.Expr] = {}
     for ind in indicators:
         measures[f"{ind.objective}:den"] = ind.universe
