@@ -106,7 +106,7 @@ def attention_tables(convention: Convention, frame: pl.DataFrame) -> list[Indica
         return []
     gs = groups(attention)
     measures = _measures(gs)
-    leased = frame.filter(BAIL)
+    leased = frame.lazy().filter(BAIL)
     cats = convention.priority_categories
     by_cat = counts(leased, measures, "categorie", [c.code for c in cats])
     rows = [{"perimetre": c.label, **by_cat[c.code]} for c in cats]
@@ -143,7 +143,7 @@ def attention_tables(convention: Convention, frame: pl.DataFrame) -> list[Indica
 
 def own_share(frame: pl.DataFrame, attention: AttentionGroups) -> dict[str, int]:
     """The groups among the leases of the bailleurs' own contingent (the bilan's sentence)."""
-    return counts(frame.filter(BAIL & OWN), _measures(groups(attention)))
+    return counts(frame.lazy().filter(BAIL & OWN), _measures(groups(attention)))
 
 
 # -- Social mix in QPV over the years --------------------------------------------------------
@@ -235,7 +235,7 @@ def social_mix_tables(
         cols.append(Col("nr", "Non renseigné"))
         rows = []
         for t in years:
-            decided = frames[t].filter(CAL)
+            decided = frames[t].lazy().filter(CAL)
             for label, where in ((inside, INQ), (outside, HORS)):
                 rows.append({"annee": str(t), "secteur": label, **counts(decided.filter(where), measures)})
         out.append(

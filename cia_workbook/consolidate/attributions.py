@@ -203,11 +203,11 @@ def zoom_qpv(y: Year) -> IndicatorTable:
     target = fraction(y.convention.target("qpv_q234", y.year))
     by_qpv = counts(y.frame, SECTOR, "qpv", [q.code for q in geo.qpvs])
     zones = y.convention.local_zones
-    by_zone = counts(y.frame.filter(OUT_QPV), SECTOR, "zone_locale", [z.code for z in zones])
+    by_zone = counts(y.frame.lazy().filter(OUT_QPV), SECTOR, "zone_locale", [z.code for z in zones])
     rows = [{"secteur": f"{q.name} ({q.code})", **by_qpv[q.code]} for q in geo.qpvs]
     rows += [{"secteur": z.name, **by_zone[z.code]} for z in zones]
     everywhere = "Ensemble des QPV" + (f" et {y.z.names}" if y.z.names else "")
-    rows.append({"secteur": everywhere, **counts(y.frame.filter(INQ), SECTOR)})
+    rows.append({"secteur": everywhere, **counts(y.frame.lazy().filter(INQ), SECTOR)})
     return table(
         "zoom_qpv",
         "zooms",
@@ -247,7 +247,7 @@ def _area_columns(y: Year, first: Col) -> list[Col]:
 
 def zooms(y: Year) -> IndicatorTable:
     rows = [
-        {"secteur": zoom.name, **counts(y.frame.filter(pl.col("commune").is_in(zoom.communes)), AREA)}
+        {"secteur": zoom.name, **counts(y.frame.lazy().filter(pl.col("commune").is_in(zoom.communes)), AREA)}
         for zoom in y.convention.zooms
     ]
     return table(
@@ -307,7 +307,7 @@ def qpv_publics(y: Year) -> IndicatorTable:
             Col(f"{key}_nr", f"{short} : non renseigné"),
         ]
         measures |= {key: yes, f"{key}_nr": not_filled}
-    decided = y.frame.filter(CAL)
+    decided = y.frame.lazy().filter(CAL)
     rows = [
         {"secteur": label, **counts(decided.filter(where), measures)}
         for label, where in (

@@ -151,7 +151,7 @@ def priority_by_contingent(y: Year) -> IndicatorTable:
     target = c.target(PRIORITY_OBJECTIVE, y.year)
     gap = c.campaign.close_gap_points
     measures = {"baux": ROWS, "prioritaires": PRIORITY} | {f"cat_{k}": pl.col("categorie") == k for k in cats}
-    leased = y.frame.filter(BAIL)
+    leased = y.frame.lazy().filter(BAIL)
     own = counts(leased.filter(OWN), measures, PARTNER, y.bailleurs)
     by_code = counts(leased, measures, "contingent", [x.code for x in c.contingents])
     rows = []
