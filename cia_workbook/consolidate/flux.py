@@ -48,9 +48,10 @@ class BailleurFlux:
     file: str
     # contingent code → {"mis_a_disposition": declared or None, measure → count}
     by_contingent: dict[str, dict[str, int | None]] = field(default_factory=dict)
-    # (contingent, typology) and (contingent, commune) → measure → count
-    by_typology: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
-    by_commune: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    # (contingent, typology) and (contingent, commune) → the counts of MEASURES, in its order (a
+    # tuple, not a dict: a national campaign has some 170,000 of them, written by forked children)
+    by_typology: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+    by_commune: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,9 +64,8 @@ class ReservataireContribution:
 
 
 def _grouped(frame: pl.DataFrame, keys: list[str]) -> dict[str, dict]:
-    """Bailleur id → (the values of `keys`) → measure → count, the groups with a count only;
-    every bailleur at once (one group_by, not one filter per bailleur)."""
-    names = list(MEASURES)
+    """Bailleur id → (the values of `keys`) → the counts of MEASURES (a tuple in its order), the
+    groups with a count only; every bailleur at once (one group_by, not one filter per bailleur)."""
     agg = frame.group_by([PARTNER, *keys]).agg(**{name: expr.sum() for name, expr in MEASURES.items()})
     out: dict[str, dict] = {}
     n = len(keys)
@@ -73,7 +73,7 @@ def _grouped(frame: pl.DataFrame, keys: list[str]) -> dict[str, dict]:
         values = row[1 + n :]
         if any(values):
             key = row[1 : 1 + n] if n > 1 else row[1]
-            out.setdefault(row[0], {})[key] = dict(zip(names, values, strict=True))
+            out.setdefault(row[0], {})[key] = values
     return out
 
 
@@ -99,7 +99,7 @@ def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFr
                 continue
             flux.by_contingent[code] = {
                 "mis_a_disposition": declared.get(code),
-                **(counts or dict.fromkeys(MEASURES, 0)),
+                **dict(zip(MEASURES, counts or (0,) * len(MEASURES), strict=True)),
             }
         flux.by_typology = by_typology.get(b.id, {})
         flux.by_commune = by_commune.get(b.id, {})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from cia_workbook.consolidate.flux import BailleurFlux, ReservataireContribution
+from cia_workbook.consolidate.flux import MEASURES, BailleurFlux, ReservataireContribution
 from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import atomic_path
 from cia_workbook.render.typography import fr
@@ -108,6 +108,7 @@ def write_flux_report(convention: Convention, year: int, flux: BailleurFlux, pat
     )
     heads = [h for _, h in COUNT_HEADERS]
     keys = [k for k, _ in COUNT_HEADERS]
+    at = [list(MEASURES).index(k) for k in keys]  # where each column's count is in a group's tuple
     with atomic_path(path) as tmp:
         book = _Book(tmp, title, f"{flux.name} – bilan {year}")
         rows = [
@@ -123,13 +124,13 @@ def write_flux_report(convention: Convention, year: int, flux: BailleurFlux, pat
         order = list(names)
         typ = sorted(flux.by_typology.items(), key=lambda kv: (_rank(order, kv[0][0]), kv[0][1]))
         book.sheet("Par typologie", f"{title} : par typologie", source, ["Contingent", "Typologie", *heads],
-                   [[names.get(c, c), t, *(v[k] for k in keys)] for (c, t), v in typ],
+                   [[names.get(c, c), t, *(v[i] for i in at)] for (c, t), v in typ],
                    ["text", "text", *["count"] * len(keys)])  # fmt: skip
         com = sorted(
             flux.by_commune.items(), key=lambda kv: (_rank(order, kv[0][0]), communes.get(kv[0][1], ""))
         )
         book.sheet("Par commune", f"{title} : par commune", source, ["Contingent", "Commune", *heads],
-                   [[names.get(c, c), communes.get(m, m), *(v[k] for k in keys)] for (c, m), v in com],
+                   [[names.get(c, c), communes.get(m, m), *(v[i] for i in at)] for (c, m), v in com],
                    ["text", "text", *["count"] * len(keys)])  # fmt: skip
         book.close()
     return path
