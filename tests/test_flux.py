@@ -191,3 +191,23 @@ def test_state_contribution_holds_only_its_priority_contingent_to_the_target(wor
     assert sfhe[0:2] == [len(out_qpv), sum(r[5] == "1" for r in out_qpv)]  # both contingents
     held = [r for r in mine if r[0] == PP]  # the civil servants' contingent is exempt
     assert sfhe[8:10] == [len(held), sum(r[6] == PRIORITY for r in held)]
+
+
+def test_every_name_and_header_of_a_report_shows_whole_when_printed(workdir):
+    """LibreOffice keeps a row's height: a contingent's name wrapped on two lines overflowed
+    its row, and the contribution's long headers were cut in a 45-point header row. Each text
+    column is as wide as its longest name; the header row as tall as its most wrapped header."""
+    from cia_workbook.render.flux import _wrapped_lines
+
+    folder = workdir / "outputs" / "2024" / "flux"
+    for name in ("flux-2024-sfhe.xlsx", "contribution-2024-etat.xlsx"):
+        for ws in openpyxl.load_workbook(folder / name):
+            names = [r[0] for r in table(ws)]
+            width = ws.column_dimensions["A"].width
+            assert width >= max(len(n) for n in names), (name, ws.title)
+            heads = [c.value for c in ws[4] if c.value]
+            widths = [ws.column_dimensions[c.column_letter].width for c in ws[4] if c.value]
+            lines = max(_wrapped_lines(h, int(w) - 2) for h, w in zip(heads, widths, strict=True))
+            assert ws.row_dimensions[4].height >= 13 * lines, (name, ws.title)
+    longest = "État – fonctionnaires et agents de l'État"
+    assert _wrapped_lines(longest, 28) == 2 and _wrapped_lines(longest, 48) == 1
