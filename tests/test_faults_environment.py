@@ -15,6 +15,7 @@ import errno
 import gc
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -163,8 +164,11 @@ def test_consolidate_on_a_full_disk_stops_with_a_message_and_leaves_nothing_half
     result = run(workdir, "consolidate", "--year", str(YEAR))
     monkeypatch.undo()
     assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
-    target = workdir / "outputs" / str(YEAR) / f"consolidation-{YEAR}.xlsx"
-    assert str(target) in result.output and "le disque est plein" in result.output
+    # The first file the command writes is named (the partners' flux reports come first).
+    folder = workdir / "outputs" / str(YEAR)
+    named = re.search(rf"{re.escape(str(folder))}/(\S+\.xlsx) n'a pas pu être écrit", result.output)
+    assert named and named.group(1).startswith(("flux/", "consolidation-")), result.output
+    assert "le disque est plein" in result.output
     assert "Relancez « cia-workbook consolidate --year 2024 »" in result.output
     assert _files_under(workdir / "outputs") == before  # nothing new, nothing half-written
 

@@ -190,21 +190,22 @@ def test_consolidate_killed_while_writing_leaves_leftovers_the_next_run_removes(
     process, _ = _start(HELD_CONSOLIDATE, workdir, lambda children: (workdir / "held").exists())
     workers = _descendants(process.pid)
     try:
-        left = [p.name for p in outdir.iterdir() if p.name.startswith(f".consolidation-{YEAR}.")]
-        assert left and all(p.endswith(".xlsx.tmp") for p in left)  # the workbook being written
+        # The first workbook being written: a partner's flux report (outputs/<year>/flux/).
+        left = [p for p in outdir.rglob(".*.tmp") if ".cache" not in p.parts]
+        assert left and all(p.name.endswith(".xlsx.tmp") for p in left), left
         process.kill()
         process.wait()
         assert _survivors(workers) == set()
     finally:
         _end(workers | {process.pid})
-    assert (outdir / left[0]).exists()  # what kill -9 leaves
+    assert left[0].exists()  # what kill -9 leaves
     # Files of the officer's that only look alike are not the tool's: they stay.
     (outdir / "notes.tmp").write_text("à garder")
     (outdir / ".mes-notes.txt").write_text("à garder")
     result = run(workdir, "consolidate", "--year", str(YEAR), "--sans-word")
     assert result.exit_code == 0, result.output
     assert "par une commande interrompue" in result.output
-    assert sorted(p.name for p in outdir.iterdir() if p.name.endswith(".tmp")) == ["notes.tmp"]
+    assert sorted(p.name for p in outdir.rglob("*.tmp") if ".cache" not in p.parts) == ["notes.tmp"]
     assert (outdir / ".mes-notes.txt").exists() and (outdir / f"consolidation-{YEAR}.xlsx").is_file()
 
 

@@ -60,8 +60,10 @@ class Workdir:
 
     def own_folders(self, year: int) -> list[Path]:
         """Folders where the tool alone writes for `year` (never forms/: the partners' files)."""
+        from cia_workbook.render.flux import FLUX_FOLDER
+
         out = self.outputs(year)
-        folders = [out, out / "retours", self.cache(year), self.templates(year)]
+        folders = [out, out / "retours", out / FLUX_FOLDER, self.cache(year), self.templates(year)]
         try:
             folders += [p for p in self.cache(year).iterdir() if p.is_dir()]
         except OSError:
