@@ -189,6 +189,7 @@ def _consolidation(
         # meanwhile was held twice (a national campaign peaked at 700 to 940 MB instead of 580,
         # for the same time: two cores are busy either way).
         flux_paths = interleaved([share() for share in fluxes])
+        fluxes.clear()  # their figures (some 170,000 groups at national size) are no longer needed
         result.outputs.append(
             write_consolidation_xlsx(
                 convention,
