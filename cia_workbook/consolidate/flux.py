@@ -107,6 +107,10 @@ def bailleur_fluxes(convention: Convention, campaign: Campaign, frame: pl.DataFr
     return out
 
 
+HOLDER = "_reservataire"  # in `reservataire_contributions`: the réservataire holding a row's contingent
+HELD = "_tenu"  # and whether that contingent is held to the priority-publics target
+
+
 def reservataire_contributions(
     convention: Convention, campaign: Campaign, frame: pl.DataFrame, year: int
 ) -> list[ReservataireContribution]:
@@ -141,12 +145,6 @@ def reservataire_contributions(
         c.declared_file = used.name if used is not None else ""
         out.append(c)
     return out
-
-
-HOLDER, HELD = (
-    "_reservataire",
-    "_tenu",
-)  # the réservataire holding a row's contingent; held to priority publics
 
 
 CODE = "_contingent"  # in `_declared_by_contingent`: the contingent a declared row is about

@@ -76,7 +76,7 @@ def compact_tables(files: list[ReturnFile]) -> None:
     """Each table of the returns put end to end in one frame per table key and column types,
     and each return's table made a slice of it (no copy). Read one by one (from the cache or
     from the workers), a national campaign's thousand returns were some 30,000 small columns,
-    about four times the memory of their rows."""
+    some three times the memory of their rows."""
     groups: dict[tuple, list] = {}
     for rf in files:
         for key, table in rf.tables.items():
