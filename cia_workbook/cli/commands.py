@@ -1,7 +1,7 @@
 """The command line: parses options, finds the paths, calls one library function per command.
 
-This is the only module that knows the folder layout (templates/, forms/, outputs/). Heavy
-libraries are imported inside the commands so that `cia-workbook --help` answers at once.
+The folder layout (templates/, forms/, outputs/) is known here and in `workdir`, nowhere else.
+Heavy libraries are imported inside the commands so that `cia-workbook --help` answers at once.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ class Layout(Protocol):
     def forms(self, year: int) -> Path: ...
     def outputs(self, year: int) -> Path: ...
     def cache(self, year: int) -> Path: ...
+    def flux(self, year: int) -> Path: ...
     def form_years(self) -> list[int]: ...
     def bilan_template(self) -> Path: ...
     def commentary(self, year: int) -> Path: ...
@@ -181,7 +182,9 @@ def _consolidation(
     # workbook and the data files (a third of the command each).
     words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
     # The partners' flux reports (a workbook per bailleur) are written on the other cores too.
-    fluxes = [_in_child(write) for write in _flux_reports(convention, campaigns[year], year, outdir)]
+    fluxes = [
+        _in_child(write) for write in _flux_reports(convention, campaigns[year], year, layout.flux(year))
+    ]
     result = ConsolidationResult(year)
     try:
         # The flux writers are waited for before this process writes anything more: they share
@@ -277,23 +280,23 @@ def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rb
 
 
 def _flux_reports(
-    convention: Convention, campaign: Any, year: int, outdir: Path
+    convention: Convention, campaign: Any, year: int, folder: Path
 ) -> list[Callable[[], list[Path]]]:
     """The partners' own reports (render/flux.py): a flux report per bailleur, a contribution per
-    réservataire, in outputs/<année>/flux/. Their figures are counted here (polars); each
+    réservataire, in `folder` (outputs/<année>/flux/). Their figures are counted here (polars); each
     function returned writes a share of them (xlsxwriter only: it may run in a forked child),
     one share per core."""
     from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
     from cia_workbook.consolidate.frames import attribution_frame
     from cia_workbook.intake.pool import available_cores
-    from cia_workbook.render.flux import FLUX_FOLDER, write_flux_reports
+    from cia_workbook.render.flux import write_flux_reports
 
     frame = attribution_frame(convention, campaign, year)
     fluxes = bailleur_fluxes(convention, campaign, frame)
     contributions = reservataire_contributions(convention, campaign, frame, year)
     n = max(1, min(available_cores(), 4, len(fluxes) + len(contributions)))
     return [
-        lambda k=k: write_flux_reports(convention, year, fluxes, contributions, outdir / FLUX_FOLDER, (k, n))
+        lambda k=k: write_flux_reports(convention, year, fluxes, contributions, folder, (k, n))
         for k in range(n)
     ]
 

@@ -31,6 +31,11 @@ class Workdir:
     def outputs(self, year: int) -> Path:
         return self.root / "outputs" / str(year)
 
+    def flux(self, year: int) -> Path:
+        """The partners' own reports of the year (flux per réservataire, contributions), written
+        by `consolidate`."""
+        return self.outputs(year) / "flux"
+
     def cache(self, year: int) -> Path:
         """Validated returns kept by `validate` for `consolidate` (see cache.py)."""
         return self.outputs(year) / ".cache"
@@ -60,10 +65,8 @@ class Workdir:
 
     def own_folders(self, year: int) -> list[Path]:
         """Folders where the tool alone writes for `year` (never forms/: the partners' files)."""
-        from cia_workbook.render.flux import FLUX_FOLDER
-
         out = self.outputs(year)
-        folders = [out, out / "retours", out / FLUX_FOLDER, self.cache(year), self.templates(year)]
+        folders = [out, out / "retours", self.flux(year), self.cache(year), self.templates(year)]
         try:
             folders += [p for p in self.cache(year).iterdir() if p.is_dir()]
         except OSError:

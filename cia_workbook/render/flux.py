@@ -8,6 +8,7 @@ holds the annotated copies, which it prunes, and stays theirs.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import xlsxwriter
@@ -18,7 +19,6 @@ from cia_workbook.fileio import atomic_path
 from cia_workbook.render.typography import fr
 from cia_workbook.schema import sheets as schema
 
-FLUX_FOLDER = "flux"
 TEXT_WIDTH_MAX = 48  # characters; a longer name wraps
 COUNT_HEADERS = (
     ("prononcees", "Attributions prononcées"),
@@ -76,7 +76,7 @@ class _Book:
             longest = max((len(str(r[j])) for r in rows if r[j] is not None), default=0)
             width = min(TEXT_WIDTH_MAX, max(20, longest + 2)) if kinds[j] == "text" else 13
             ws.set_column(j, j, width)
-            lines = max(lines, _wrapped_lines(fr(head), width - 2))
+            lines = max(lines, len(textwrap.wrap(fr(head), width - 2)))
         ws.set_row(3, max(30, 13 * lines + 4))  # the header's tallest cell, its words wrapped
         for i, row in enumerate(rows, start=4):
             for j, (value, kind) in enumerate(zip(row, kinds, strict=True)):
@@ -200,17 +200,6 @@ def interleaved(shares: list[list[Path]]) -> list[Path]:
     n = len(shares)
     total = sum(len(s) for s in shares)
     return [shares[i % n][i // n] for i in range(total)]
-
-
-def _wrapped_lines(text: str, width: int) -> int:
-    """The lines `text` takes once its words are wrapped at `width` characters."""
-    lines, used = 1, 0
-    for word in text.split():
-        if used and used + 1 + len(word) > width:
-            lines, used = lines + 1, len(word)
-        else:
-            used += len(word) + (1 if used else 0)
-    return lines
 
 
 def _sum(values) -> int | None:
