@@ -283,7 +283,11 @@ def test_a_file_that_kills_its_reader_costs_only_that_file(make_campaign):
     assert result.returncode == 1
     files = files_by_name(result.stdout)
     assert codes(files[semiga]) == [("", "", "LECTURE_INTERROMPUE")]
-    assert "arrêt d'urgence du lecteur de classeurs" in files[semiga]["constats"][0]["message"]
+    # The abort is told when the fork server could report it; now and then it cannot (its status
+    # is lost with the broken pool), and the message then says the cause is unknown. Which one
+    # is told for which codes: test_faults_processes.py.
+    message = files[semiga]["constats"][0]["message"]
+    assert "arrêt d'urgence du lecteur de classeurs" in message or "cause n'a pas pu être connue" in message
     others = [f for name, f in files.items() if name != semiga]
     assert len(others) == len(CONVENTION.partners) - 1
     assert all(f["statut"] == "valide" for f in others)

@@ -269,3 +269,15 @@ def test_a_reader_that_aborts_is_told_so_whichever_worker_the_pool_lists_first(t
     rf = _killed_reading(path, codes)
     assert [f.code for f in rf.findings] == ["LECTURE_INTERROMPUE"]
     assert "arrêt d'urgence du lecteur de classeurs" in rf.findings[0].message
+
+
+def test_an_end_the_fork_server_could_not_report_is_not_told_as_an_exit_code(tmp_path):
+    """multiprocessing gives 255 for a worker whose end the fork server could not report: the
+    message says the cause is unknown, not « code de sortie 255 », which no reader returned."""
+    from cia_workbook.intake.pool import _killed_reading
+
+    path = tmp_path / "retour.xlsx"
+    path.write_bytes(b"PK")
+    message = _killed_reading(path, [255, -signal.SIGTERM]).findings[0].message
+    assert "arrêt inattendu, dont la cause n'a pas pu être connue" in message and "255" not in message
+    assert "code de sortie 3" in _killed_reading(path, [255, 3]).findings[0].message

@@ -190,6 +190,9 @@ def _read_one_by_one(pool: Workers, items: list[tuple[int, Path]]):
             pool.restart()
 
 
+STATUS_UNKNOWN = 255  # multiprocessing.popen_forkserver: the fork server could not say how it ended
+
+
 def _killed_reading(path: Path, exitcodes: list[int]) -> ReturnFile:
     """The file whose reading killed its worker, listed with what is known of it."""
     import signal
@@ -201,9 +204,10 @@ def _killed_reading(path: Path, exitcodes: list[int]) -> ReturnFile:
     else:
         rf = ReturnFile(path, "", 0, dt.datetime(1970, 1, 1))
     # The pool stops its other workers itself (SIGTERM): the telling code is another one, and a
-    # signal (the reader's own end) tells more than the exit status of a worker that lost its
-    # pool with it (255), whichever the pool lists first.
-    telling = [c for c in exitcodes if c not in (0, -signal.SIGTERM)]
+    # signal (the reader's own end) tells more than an unknown end, whichever the pool lists
+    # first. 255 is multiprocessing's code for a process started by the fork server whose end
+    # the server could not report: it is not the reader's own code.
+    telling = [c for c in exitcodes if c not in (0, -signal.SIGTERM, STATUS_UNKNOWN)]
     code = next((c for c in telling if c < 0), telling[0] if telling else None)
     if code == -signal.SIGKILL:
         detail = "processus tué, sans doute faute de mémoire"
@@ -216,7 +220,7 @@ def _killed_reading(path: Path, exitcodes: list[int]) -> ReturnFile:
     elif code is not None:
         detail = f"code de sortie {code}"
     else:
-        detail = "arrêt inattendu"
+        detail = "arrêt inattendu, dont la cause n'a pas pu être connue"
     rf.findings = [finding("LECTURE_INTERROMPUE", path.name, detail=detail)]
     return rf
 
