@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from workbooks import CONVENTION, attribution, contingent_row, make_return
 
@@ -256,3 +257,24 @@ def test_the_returns_tables_put_end_to_end_keep_each_return_its_own_rows(tmp_pat
     assert refs.get("sfhe", []) == []
     lines = {pid: campaign.used[pid].tables["attributions"].frame["_ligne"].to_list() for pid in refs}
     assert lines["logis-cevenols"][:2] == lines["habitat-du-gard"]  # each return its own sheet rows
+
+
+def test_returns_put_end_to_end_as_they_come_keep_their_rows_and_codes(tmp_path, monkeypatch):
+    """The campaign compacts the returns a batch at a time while the others are read (here two
+    at a time, so three returns make two batches): each return keeps its own rows, and its coded
+    columns, held as categoricals, still give the partner's codes."""
+    from cia_workbook.intake import pool
+
+    monkeypatch.setattr(pool, "ARRIVED_BATCH", 2)
+    make_return(tmp_path / "logis.xlsx", rows=[attribution(reference=f"LC-{i}") for i in range(3)])
+    make_return(
+        tmp_path / "hdg.xlsx", "habitat-du-gard", rows=[attribution(reference=f"HG-{i}") for i in range(2)]
+    )
+    make_return(tmp_path / "sfhe.xlsx", "sfhe", rows=[attribution(reference="SF-0")])
+    campaign = collect_campaign(CONVENTION, 2024, [tmp_path], workers=1)
+    frames = {pid: rf.tables["attributions"].frame for pid, rf in campaign.used.items()}
+    assert frames["logis-cevenols"]["reference"].to_list() == ["LC-0", "LC-1", "LC-2"]
+    assert frames["habitat-du-gard"]["reference"].to_list() == ["HG-0", "HG-1"]
+    assert frames["sfhe"]["reference"].to_list() == ["SF-0"]
+    assert frames["sfhe"]["suite"].dtype == pl.Categorical
+    assert frames["sfhe"]["suite"].to_list() == ["BAIL_SIGNE"]

@@ -23,7 +23,7 @@ from cia_workbook.convention.settings import Convention
 from cia_workbook.intake.model import ROW, SHEET, Campaign, Table
 from cia_workbook.schema.codes import CONTINGENT_OWN, HORS_QPV, NO_ZONE
 from cia_workbook.schema.columns import Column, Sheet
-from cia_workbook.schema.sheets import ATTRIBUTIONS
+from cia_workbook.schema.sheets import ATTRIBUTIONS, CODED_COLUMNS
 
 KNOWN_QUARTILES = ("1", "2", "3", "4")
 YOUNG_AGE = 30  # Action 3: "jeunes ménages", holder under 30
@@ -52,10 +52,18 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     return table.frame.select(_agreed(table, columns))
 
 
+def dtype_of(key: str, column: Column) -> Any:
+    """The type of `column` in table `key` of a campaign: its kind's, a categorical for a coded
+    column of `CODED_COLUMNS`."""
+    return pl.Categorical if column.key in CODED_COLUMNS.get(key, ()) else DTYPES[column.kind]
+
+
 def _agreed(table: Table, columns: Sequence[Column]) -> list[pl.Expr]:
     present = set(table.frame.columns)
     return [
-        (pl.col(c.key) if c.key in present else pl.lit(None)).cast(DTYPES[c.kind], strict=False).alias(c.key)
+        (pl.col(c.key) if c.key in present else pl.lit(None))
+        .cast(dtype_of(table.sheet_key, c), strict=False)
+        .alias(c.key)
         for c in columns
     ] + [pl.col(ROW).cast(pl.UInt32), pl.col(SHEET).cast(pl.UInt8).alias(SHEET)]
 
@@ -133,7 +141,9 @@ def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
 
 def empty_frame(sheet: Sheet) -> pl.DataFrame:
     return pl.DataFrame(
-        schema=schema_of(sheet.columns) | {PARTNER: pl.String, FILE: pl.String, TITLE: pl.String}
+        schema=schema_of(sheet.columns)
+        | {c.key: dtype_of(sheet.key, c) for c in sheet.columns}
+        | {PARTNER: pl.String, FILE: pl.String, TITLE: pl.String}
     )
 
 

@@ -22,6 +22,7 @@ from cia_workbook.intake.files import expand_sources
 from cia_workbook.intake.model import Campaign, ReturnFile
 from cia_workbook.intake.pool import Progress, Workers, read_returns
 from cia_workbook.schema.findings import Finding
+from cia_workbook.schema.sheets import CODED_COLUMNS
 
 if TYPE_CHECKING:
     from cia_workbook.intake.cache import ReturnCache
@@ -48,20 +49,28 @@ def collect_campaign(
     few they are (see `read_returns`).
     """
     files = read_returns(
-        convention, year, expand_sources(sources), engine, workers, progress, cache, pool, isolate
-    )
-    return campaign_of(convention, year, files, roots=[Path(s) for s in sources if Path(s).is_dir()])
+        convention, year, expand_sources(sources), engine, workers, progress, cache, pool, isolate,
+        arrived=compact_tables,
+    )  # fmt: skip
+    roots = [Path(s) for s in sources if Path(s).is_dir()]
+    return campaign_of(convention, year, files, roots=roots, compacted=True)
 
 
 def campaign_of(
-    convention: Convention, year: int, files: list[ReturnFile], roots: list[Path] = ()
+    convention: Convention,
+    year: int,
+    files: list[ReturnFile],
+    roots: list[Path] = (),
+    compacted: bool = False,
 ) -> Campaign:
     """The campaign of the returns `files` (read and validated): the version used for each
     partner, the missing partners, the cross-checks between partners. `roots`: the folders the
-    files were found in, whose sub-folders named after a partner say whose files they hold."""
+    files were found in, whose sub-folders named after a partner say whose files they hold;
+    `compacted`: their tables already put end to end (`compact_tables`)."""
     for rf in files:
         place_conflicts(convention, rf, roots)
-    compact_tables(files)
+    if not compacted:
+        compact_tables(files)
     used, superseded = choose_versions(convention, year, files)
     missing = [p.id for p in convention.partners if p.id not in used]
     campaign = Campaign(year=year, files=files, used=used, superseded=superseded, missing=missing)
@@ -73,19 +82,25 @@ def campaign_of(
 
 
 def compact_tables(files: list[ReturnFile]) -> None:
-    """Each table of the returns put end to end in one frame per table key and column types,
-    and each return's table made a slice of it (no copy). Read one by one (from the cache or
-    from the workers), a national campaign's thousand returns were some 30,000 small columns,
-    some three times the memory of their rows."""
+    """Each table of the returns put end to end in one frame per table key and column types
+    (the files of a campaign a batch at a time, as they are read: see `collect_campaign`),
+    and each return's table made a slice of it (no copy), its coded columns categoricals
+    (`CODED_COLUMNS`). Read one by one (from the cache or from the workers), a national
+    campaign's thousand returns were some 30,000 small columns, some three times the memory
+    of their rows."""
     groups: dict[tuple, list] = {}
     for rf in files:
         for key, table in rf.tables.items():
-            if table.frame.height:
+            if table.frame.height or key in CODED_COLUMNS:  # every table of a key alike coded
                 groups.setdefault((key, *table.frame.schema.items()), []).append(rf)
     for (key, *_), owners in groups.items():
-        if len(owners) < 2:
+        coded = [
+            c for c in CODED_COLUMNS.get(key, ()) if owners[0].tables[key].frame.schema.get(c) == pl.String
+        ]
+        if len(owners) < 2 and not coded:
             continue
         whole = pl.concat([rf.tables[key].frame for rf in owners], rechunk=True)
+        whole = whole.with_columns(pl.col(coded).cast(pl.Categorical))
         offset = 0
         for rf in owners:
             table = rf.tables[key]

@@ -50,7 +50,9 @@ SHEET = "_feuille"
 class Table:
     """A table sheet read into a polars frame: one column per schema column key, typed by the
     schema (text and codes `String`, integer `Int64`, decimal `Float64`, date `Date`; an empty or
-    invalid cell is null), plus `ROW` and `SHEET`. A column absent from the return is all null."""
+    invalid cell is null), plus `ROW` and `SHEET`. A column absent from the return is all null.
+    Once a campaign is put together, the coded columns of `schema.sheets.CODED_COLUMNS` are
+    categoricals (`campaign.compact_tables`)."""
 
     sheet_key: str
     frame: pl.DataFrame

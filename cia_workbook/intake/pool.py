@@ -42,6 +42,10 @@ def batch_size(files: int, workers: int) -> int:
     return max(1, min(BATCH, -(-files // (workers * TASKS_PER_WORKER))))
 
 
+# Files handed together to `read_returns`' `arrived` (see there).
+ARRIVED_BATCH = 64
+
+
 # Below this many files a pool costs more (starting workers, sending results back) than it saves.
 POOL_MIN_FILES = 8
 
@@ -63,6 +67,7 @@ def read_returns(
     cache: ReturnCache | None = None,
     pool: Workers | None = None,
     isolate: bool = False,
+    arrived: Callable[[list[ReturnFile]], None] | None = None,
 ) -> list[ReturnFile]:
     """`read_return` of every path, in the order given, on a pool of processes when it pays.
 
@@ -78,10 +83,16 @@ def read_returns(
     of memory) costs only that file: the pool is started again, the other files are read again,
     and that one is listed with LECTURE_INTERROMPUE. With `isolate` (or a pool given with
     `isolate`) the files are always read on workers, so that no file can end this process.
+
+    `arrived` is given the files as they come, ARRIVED_BATCH at a time (in the order they come),
+    while the others are still read: the campaign puts their tables end to end there, so that
+    a thousand returns are never held all at once in their thousand small frames.
     """
     total = len(paths)
     files: list[ReturnFile | None] = [None] * total
     done = 0
+
+    come: list[ReturnFile] = []
 
     def report(i: int, rf: ReturnFile) -> None:
         nonlocal done
@@ -89,6 +100,11 @@ def read_returns(
         done += 1
         if progress is not None:
             progress(rf, done, total)
+        if arrived is not None:
+            come.append(rf)
+            if len(come) == ARRIVED_BATCH or done == total:
+                arrived(come[:])
+                come.clear()
 
     own = None
     if pool is None:
