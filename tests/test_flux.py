@@ -209,3 +209,15 @@ def test_every_name_and_header_of_a_report_shows_whole_when_printed(workdir):
             widths = [ws.column_dimensions[c.column_letter].width for c in ws[4] if c.value]
             lines = max(len(textwrap.wrap(h, int(w) - 2)) for h, w in zip(heads, widths, strict=True))
             assert ws.row_dimensions[4].height >= 13 * lines, (name, ws.title)
+
+
+@pytest.mark.parametrize(("fluxes", "contributions", "n"), [(5, 3, 2), (4, 3, 3), (1, 6, 4), (0, 2, 2), (3, 0, 2)])
+def test_the_reports_shared_between_writers_come_back_each_once_in_order(fluxes, contributions, n):
+    """The flux reports and contributions split between n writers: each written once, by one
+    writer, and the files listed back in the order of a single writer."""
+    from cia_workbook.render.flux import interleaved, shares
+
+    reports = [f"flux-{i}" for i in range(fluxes)], [f"contribution-{i}" for i in range(contributions)]
+    written = [[*f, *c] for f, c in shares(*reports, n)]  # what each writer writes, in its order
+    assert len(written) == n
+    assert interleaved(written) == [*reports[0], *reports[1]]

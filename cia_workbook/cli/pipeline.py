@@ -291,33 +291,22 @@ def _flux_reports(
     Each share is handed over pickled and the figures themselves are let go before the writers
     are forked: a forked child that walked the parent's objects touched (and so copied) nearly
     every page holding them, some 60 MB each at national size; now each holds its own share."""
-    from cia_workbook.consolidate.flux import BailleurFlux, bailleur_fluxes, reservataire_contributions
+    from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
     from cia_workbook.consolidate.frames import attribution_frame
     from cia_workbook.intake.pool import available_cores
-    from cia_workbook.render.flux import write_flux_reports
+    from cia_workbook.render.flux import shares, write_flux_reports
 
     frame = attribution_frame(convention, campaign, year)
     fluxes = bailleur_fluxes(convention, campaign, frame)
     contributions = reservataire_contributions(convention, campaign, frame, year)
-    reports: list = [*fluxes, *contributions]
-    n = max(1, min(available_cores(), 4, len(reports)))
-    # Share k: the k-th of every n reports, as `write_flux_reports(..., (k, n))` takes them.
-    shares = [
-        pickle.dumps(
-            (
-                [f for f in reports[k::n] if isinstance(f, BailleurFlux)],
-                [c for c in reports[k::n] if not isinstance(c, BailleurFlux)],
-            ),
-            pickle.HIGHEST_PROTOCOL,
-        )
-        for k in range(n)
-    ]
-    del fluxes, contributions, reports
+    n = max(1, min(available_cores(), 4, len(fluxes) + len(contributions)))
+    pickled = [pickle.dumps(share, pickle.HIGHEST_PROTOCOL) for share in shares(fluxes, contributions, n)]
+    del fluxes, contributions
 
     def write(share: bytes) -> list[Path]:
         return write_flux_reports(convention, year, *pickle.loads(share), folder)
 
-    return [lambda share=share: write(share) for share in shares]
+    return [lambda share=share: write(share) for share in pickled]
 
 
 def _word_documents(

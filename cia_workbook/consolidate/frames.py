@@ -41,8 +41,9 @@ DTYPES = {
 }
 
 
-def schema_of(columns: Sequence[Column]) -> dict[str, Any]:
-    return {c.key: DTYPES[c.kind] for c in columns} | {LINE: pl.UInt32, SHEET: pl.UInt8}
+def schema_of(columns: Sequence[Column], key: str = "") -> dict[str, Any]:
+    """The types of a frame of `columns` (of table `key`: see `dtype_of`)."""
+    return {c.key: dtype_of(key, c) for c in columns} | {LINE: pl.UInt32, SHEET: pl.UInt8}
 
 
 def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
@@ -77,9 +78,10 @@ def campaign_frame(campaign: Campaign, key: str, sheet: Sheet) -> pl.DataFrame:
     """Table `key` of every usable return, end to end in the returns' order, each row with its
     source: the partner id (`_partenaire`), the file (`_fichier`), the sheet's title (`_titre`).
 
-    Built once per campaign, table and sheet and kept until the campaign's returns or their
-    tables change (a national campaign is a thousand returns to put end to end, and the bilan,
-    the flux reports and the data files each ask for it)."""
+    Built once per campaign, table and set of columns (the consolidation's sheet and a
+    convention's own one with the same columns share it) and kept until the campaign's returns
+    or their tables change (a national campaign is a thousand returns to put end to end, and the
+    bilan, the flux reports and the data files each ask for it)."""
     usable = [(pid, rf, rf.tables.get(key)) for pid, rf in campaign.usable().items()]
     # What the frame is made of, held (not ids, which a new object could reuse): the returns
     # used, their table and its frame; a change to any of them builds the frame again.
@@ -87,14 +89,16 @@ def campaign_frame(campaign: Campaign, key: str, sheet: Sheet) -> pl.DataFrame:
     memo = _FRAMES.setdefault(id(campaign), (campaign, {}))
     if memo[0] is not campaign:  # a campaign since collected left its id: not its frames
         memo = _FRAMES[id(campaign)] = (campaign, {})
-    hit = memo[1].get((key, id(sheet)))
-    if hit is not None and hit[0] is sheet and _same(hit[1], parts):
-        return hit[2]
+    # The frame is made of the columns' keys and kinds only (`_agreed`).
+    made_of = (key, tuple((c.key, c.kind) for c in sheet.columns))
+    hit = memo[1].get(made_of)
+    if hit is not None and _same(hit[0], parts):
+        return hit[1]
     if len(_FRAMES) > 16:
         _FRAMES.clear()
         memo = _FRAMES[id(campaign)] = (campaign, {})
     frame = _campaign_frame(usable, sheet)
-    memo[1][(key, id(sheet))] = (sheet, parts, frame)
+    memo[1][made_of] = (parts, frame)
     return frame
 
 
@@ -108,8 +112,8 @@ def _same(a: list[tuple], b: list[tuple]) -> bool:
     )
 
 
-# id(campaign) → (the campaign, held so that its id is not reused; (table key, id(sheet)) →
-# (the sheet, the parts the frame was made of, the frame)).
+# id(campaign) → (the campaign, held so that its id is not reused; (table key, the columns' keys
+# and kinds) → (the parts the frame was made of, the frame)).
 _FRAMES: dict[int, tuple[Campaign, dict[tuple, tuple]]] = {}
 
 
@@ -141,9 +145,7 @@ def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
 
 def empty_frame(sheet: Sheet) -> pl.DataFrame:
     return pl.DataFrame(
-        schema=schema_of(sheet.columns)
-        | {c.key: dtype_of(sheet.key, c) for c in sheet.columns}
-        | {PARTNER: pl.String, FILE: pl.String, TITLE: pl.String}
+        schema=schema_of(sheet.columns, sheet.key) | {PARTNER: pl.String, FILE: pl.String, TITLE: pl.String}
     )
 
 

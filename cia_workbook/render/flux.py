@@ -179,11 +179,10 @@ def write_contribution_report(
 
 def write_flux_reports(
     convention: Convention, year: int, fluxes: list[BailleurFlux], contributions: list[ReservataireContribution],
-    folder: Path, share: tuple[int, int] = (0, 1),
+    folder: Path,
 ) -> list[Path]:  # fmt: skip
-    """Each bailleur's flux report, then each réservataire's contribution, in `folder`. With
-    `share` (k, n), only the k-th of every n of them (n processes write them together; see
-    `interleaved`)."""
+    """Each bailleur's flux report, then each réservataire's contribution, in `folder` (n
+    processes write a share each: see `shares`)."""
     folder.mkdir(parents=True, exist_ok=True)
     names = {b.id: b.name for b in convention.bailleurs}
     writes = [
@@ -191,12 +190,19 @@ def write_flux_reports(
         *(lambda c=c: write_contribution_report(convention, year, c, names, folder / contribution_file_name(year, c.reservataire))
           for c in contributions),
     ]  # fmt: skip
-    k, n = share
-    return [write() for write in writes[k::n]]
+    return [write() for write in writes]
+
+
+def shares(
+    fluxes: list[BailleurFlux], contributions: list[ReservataireContribution], n: int
+) -> list[tuple[list[BailleurFlux], list[ReservataireContribution]]]:
+    """The reports split n ways for `write_flux_reports`: share k the k-th of every n of them,
+    flux reports then contributions (`interleaved` puts the files written back in order)."""
+    return [(fluxes[k::n], contributions[(k - len(fluxes)) % n :: n]) for k in range(n)]
 
 
 def interleaved(shares: list[list[Path]]) -> list[Path]:
-    """The files written by `write_flux_reports` shared n ways, in the order of one process."""
+    """The files written by the n `shares` of the reports, in the order of one process."""
     n = len(shares)
     total = sum(len(s) for s in shares)
     return [shares[i % n][i // n] for i in range(total)]

@@ -25,7 +25,7 @@ from cia_workbook.intake.model import Campaign
 from cia_workbook.partners.excel import MAX_CELL_TEXT, fit_cell
 from cia_workbook.schema.columns import Column, Sheet
 from cia_workbook.schema.rehousing import RELOGEMENTS
-from cia_workbook.schema.sheets import ATTRIBUTIONS, any_contingent_sheet, schema_for
+from cia_workbook.schema.sheets import any_contingent_sheet, schema_for
 
 # Number formats are stored in Excel's neutral notation and shown with the reader's locale:
 # "#,##0" displays as « 1 234 » and "0.0%" as « 25,0 % » in a French Excel.
@@ -203,7 +203,7 @@ def _write(
             count = sum(len(rf.tables[key]) for rf in usable.values() if key in rf.tables)
             _csv_note_sheet(wb, fmt, title, sheet.title, count, csvs[key])
         else:
-            _data_sheet(wb, fmt, title, sheet.columns, _rows_frame(campaign, key, sheet), names, labels)
+            _data_sheet(wb, fmt, title, sheet.columns, campaign_frame(campaign, key, sheet), names, labels)
     wb.close()
 
 
@@ -239,19 +239,7 @@ def _csv_note_sheet(wb, fmt: dict, name: str, source: str, rows: int, csv_name: 
 def data_frames(convention: Convention, campaign: Campaign, keys) -> dict[str, tuple[pl.DataFrame, Sheet]]:
     """Table key → (every validated row of that table with its source, the schema's sheet)."""
     sets = {key: sheet for key, _title, sheet in data_sets(convention, campaign.year)}
-    return {key: (_rows_frame(campaign, key, sets[key]), sets[key]) for key in keys}
-
-
-def _rows_frame(campaign: Campaign, key: str, sheet: Sheet) -> pl.DataFrame:
-    """The campaign frame of table `key` holding `sheet`'s columns (what is written selects
-    them): for the attribution rows, the consolidation's own frame when the convention's sheet is
-    a part of it (a convention without local zones drops a column), not a second one (its source
-    columns cost some 30 MB at 500,000 rows)."""
-    if key == "attributions" and {(c.key, c.kind) for c in sheet.columns} <= {
-        (c.key, c.kind) for c in ATTRIBUTIONS.columns
-    }:
-        sheet = ATTRIBUTIONS
-    return campaign_frame(campaign, key, sheet)
+    return {key: (campaign_frame(campaign, key, sets[key]), sets[key]) for key in keys}
 
 
 CSV_SLICE_ROWS = 50_000
@@ -304,9 +292,9 @@ def write_data_parquet(convention: Convention, campaign: Campaign, targets: dict
             pl.col(LINE).alias("ligne"),
         ]
         with atomic_path(Path(targets[key])) as tmp:
-            # Streamed (row groups written as they are encoded): the eager writer held some
-            # 90 MB more at the peak of a 500,000-row campaign.
-            # Coded columns as text, as the returns give them (a campaign holds them as categoricals).
+            # Coded columns as text, as the returns give them (a campaign holds them as
+            # categoricals); streamed by row groups: the eager writer held some 90 MB more at
+            # the peak of a 500,000-row campaign.
             values = (pl.col(c.key).cast(DTYPES[c.kind]) for c in sheet.columns)
             frame.lazy().select(*source, *values).sink_parquet(tmp, row_group_size=PARQUET_ROW_GROUP)
     return [Path(p) for p in targets.values()]
