@@ -211,7 +211,9 @@ def test_every_name_and_header_of_a_report_shows_whole_when_printed(workdir):
             assert ws.row_dimensions[4].height >= 13 * lines, (name, ws.title)
 
 
-@pytest.mark.parametrize(("fluxes", "contributions", "n"), [(5, 3, 2), (4, 3, 3), (1, 6, 4), (0, 2, 2), (3, 0, 2)])
+@pytest.mark.parametrize(
+    ("fluxes", "contributions", "n"), [(5, 3, 2), (4, 3, 3), (1, 6, 4), (0, 2, 2), (3, 0, 2)]
+)
 def test_the_reports_shared_between_writers_come_back_each_once_in_order(fluxes, contributions, n):
     """The flux reports and contributions split between n writers: each written once, by one
     writer, and the files listed back in the order of a single writer."""
