@@ -179,8 +179,10 @@ def test_the_parquet_files_hold_the_same_rows_typed(big, tmp_path):
     first = frame.row(0, named=True)
     assert (first["partenaire"], first["ligne"], first["ressources"]) == ("Logis Cévenols", 4, 12345.5)
     assert first["date_cal"] == dt.date(YEAR, 2, 3) and first["suite"] == "BAIL_SIGNE"
-    # Codes as text, as the returns give them, though the campaign holds them as categoricals.
+    # Codes and sources as text, as the returns give them, though the campaign holds them as
+    # categoricals.
     assert frame.schema["suite"] == pl.String and frame.schema["commune"] == pl.String
+    assert all(frame.schema[c] == pl.String for c in ("fichier", "partenaire_id", "partenaire", "feuille"))
     assert frame["reference"].to_list()[: len(TRICKY)] == TRICKY  # data, not a spreadsheet: as written
 
 

@@ -30,6 +30,7 @@ YOUNG_AGE = 30  # Action 3: "jeunes ménages", holder under 30
 PARTNER = "_partenaire"  # the partner id of a row in a campaign frame
 LINE = ROW  # the sheet row the partner sees; `SHEET` indexes the sheet titles
 FILE, TITLE = "_fichier", "_titre"  # in a campaign frame: the return's file name, the row's sheet title
+SOURCE_COLUMNS = (PARTNER, FILE, TITLE)  # categoricals: one value per return (or sheet) over its rows
 
 DTYPES = {
     "text": pl.String,
@@ -51,6 +52,11 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
     all null when the return lacks it), `_ligne` and `_feuille`. The reader's frame is already
     so; a table made from lists (tests, the demo) has its columns cast here."""
     return table.frame.select(_agreed(table, columns))
+
+
+def as_text(name: str) -> pl.Expr:
+    """Column `name` of a campaign frame as text (source and coded columns are categoricals)."""
+    return pl.col(name).cast(pl.String)
 
 
 def dtype_of(key: str, column: Column) -> Any:
@@ -135,9 +141,9 @@ def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
             table.frame.lazy()
             .select(agreed[present])
             .with_columns(
-                pl.lit(pid, pl.String).alias(PARTNER),
-                pl.lit(rf.name, pl.String).alias(FILE),
-                pl.lit(titles).gather(pl.col(SHEET)).alias(TITLE),
+                pl.lit(pid, pl.String).cast(pl.Categorical).alias(PARTNER),
+                pl.lit(rf.name, pl.String).cast(pl.Categorical).alias(FILE),
+                pl.lit(titles).gather(pl.col(SHEET)).cast(pl.Categorical).alias(TITLE),
             )
         )
     return pl.concat(frames).collect(engine="in-memory") if frames else empty_frame(sheet)
@@ -145,7 +151,7 @@ def _campaign_frame(usable: list, sheet: Sheet) -> pl.DataFrame:
 
 def empty_frame(sheet: Sheet) -> pl.DataFrame:
     return pl.DataFrame(
-        schema=schema_of(sheet.columns, sheet.key) | {PARTNER: pl.String, FILE: pl.String, TITLE: pl.String}
+        schema=schema_of(sheet.columns, sheet.key) | dict.fromkeys(SOURCE_COLUMNS, pl.Categorical)
     )
 
 

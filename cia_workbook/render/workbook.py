@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from cia_workbook.consolidate import Bilan, IndicatorTable
-from cia_workbook.consolidate.frames import DTYPES, FILE, LINE, PARTNER, TITLE, campaign_frame
+from cia_workbook.consolidate.frames import DTYPES, FILE, LINE, PARTNER, TITLE, as_text, campaign_frame
 from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.intake.model import Campaign
@@ -285,10 +285,10 @@ def write_data_parquet(convention: Convention, campaign: Campaign, targets: dict
     names = {p.id: p.name for p in convention.partners}
     for key, (frame, sheet) in data_frames(convention, campaign, targets).items():
         source = [
-            pl.col(FILE).alias("fichier"),
-            pl.col(PARTNER).alias("partenaire_id"),
-            pl.col(PARTNER).replace_strict(names, default=pl.col(PARTNER)).alias("partenaire"),
-            pl.col(TITLE).alias("feuille"),
+            as_text(FILE).alias("fichier"),
+            as_text(PARTNER).alias("partenaire_id"),
+            _named(names).alias("partenaire"),
+            as_text(TITLE).alias("feuille"),
             pl.col(LINE).alias("ligne"),
         ]
         with atomic_path(Path(targets[key])) as tmp:
@@ -314,9 +314,9 @@ def _csv_frame(
     """The CSV's fields, one text column per field: the source, then each schema column."""
     frame = _fit_texts(frame)
     fields = [
-        _neutral(pl.col(FILE)).alias(SOURCE_HEADERS[0]),
-        _neutral(pl.col(PARTNER).replace_strict(names, default=pl.col(PARTNER))).alias(SOURCE_HEADERS[1]),
-        _neutral(pl.col(TITLE)).alias(SOURCE_HEADERS[2]),
+        _neutral(as_text(FILE)).alias(SOURCE_HEADERS[0]),
+        _neutral(_named(names)).alias(SOURCE_HEADERS[1]),
+        _neutral(as_text(TITLE)).alias(SOURCE_HEADERS[2]),
         pl.col(LINE).cast(pl.String).alias(SOURCE_HEADERS[3]),
     ]
     for c in columns:
@@ -338,6 +338,11 @@ def _csv_frame(
             field = _neutral(x)
         fields.append(field.alias(_neutral_text(c.header)))
     return frame.select(fields)
+
+
+def _named(names: dict[str, str]) -> pl.Expr:
+    """Each row's partner by name (its id when the convention does not name it)."""
+    return as_text(PARTNER).replace_strict(names, default=as_text(PARTNER))
 
 
 def _fit_texts(frame: pl.DataFrame) -> pl.DataFrame:
@@ -463,8 +468,7 @@ def _data_sheet(
         ws.write_string(0, j, header, fmt["header"])
         ws.set_column(j, j, 30 if j == 0 else 14)
     ws.freeze_panes(1, 0)
-    partner = pl.col(PARTNER).replace_strict(names, default=pl.col(PARTNER))
-    source = frame.select(FILE, partner, TITLE, LINE, *(c.key for c in columns))
+    source = frame.select(as_text(FILE), _named(names), as_text(TITLE), LINE, *(c.key for c in columns))
     writers = [_column_writer(ws, fmt, c, labels.get(c.codelist or "", {})) for c in columns]
     offset = len(SOURCE_HEADERS)
     i = 0
