@@ -42,7 +42,7 @@ DTYPES = {
 }
 
 
-def schema_of(columns: Sequence[Column], key: str = "") -> dict[str, Any]:
+def schema_of(columns: Sequence[Column], key: str) -> dict[str, Any]:
     """The types of a frame of `columns` (of table `key`: see `dtype_of`)."""
     return {c.key: dtype_of(key, c) for c in columns} | {LINE: pl.UInt32, SHEET: pl.UInt8}
 
@@ -55,8 +55,14 @@ def table_frame(table: Table, columns: Sequence[Column]) -> pl.DataFrame:
 
 
 def as_text(name: str) -> pl.Expr:
-    """Column `name` of a campaign frame as text (source and coded columns are categoricals)."""
+    """Source column `name` of a campaign frame as text (a categorical there)."""
     return pl.col(name).cast(pl.String)
+
+
+def as_kind(column: Column) -> pl.Expr:
+    """`column` of a campaign frame with its kind's type: a coded column as the text the returns
+    give (a categorical there: see `dtype_of`)."""
+    return pl.col(column.key).cast(DTYPES[column.kind])
 
 
 def dtype_of(key: str, column: Column) -> Any:

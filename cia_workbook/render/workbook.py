@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from cia_workbook.consolidate import Bilan, IndicatorTable
-from cia_workbook.consolidate.frames import DTYPES, FILE, LINE, PARTNER, TITLE, as_text, campaign_frame
+from cia_workbook.consolidate.frames import FILE, LINE, PARTNER, TITLE, as_kind, as_text, campaign_frame
 from cia_workbook.convention.settings import Convention
 from cia_workbook.fileio import write_atomic
 from cia_workbook.intake.model import Campaign
@@ -296,12 +296,12 @@ def write_data_parquet(convention: Convention, campaign: Campaign, targets: dict
             pl.col(LINE).alias("ligne"),
         ]
         with atomic_path(Path(targets[key])) as tmp:
-            # Coded columns as text, as the returns give them (a campaign holds them as
-            # categoricals); streamed by row groups: the eager writer held some 90 MB more at
-            # the peak of a 500,000-row campaign.
-            values = (pl.col(c.key).cast(DTYPES[c.kind]) for c in sheet.columns)
+            # Streamed (the eager writer held some 90 MB more at the peak of a 500,000-row
+            # campaign), in small morsels: see PARQUET_CHUNK_ROWS.
             with pl.Config(streaming_chunk_size=PARQUET_CHUNK_ROWS):
-                frame.lazy().select(*source, *values).sink_parquet(tmp, row_group_size=PARQUET_ROW_GROUP)
+                frame.lazy().select(*source, *map(as_kind, sheet.columns)).sink_parquet(
+                    tmp, row_group_size=PARQUET_ROW_GROUP
+                )
     return [Path(p) for p in targets.values()]
 
 
@@ -325,7 +325,7 @@ def _csv_frame(
         pl.col(LINE).cast(pl.String).alias(SOURCE_HEADERS[3]),
     ]
     for c in columns:
-        x = pl.col(c.key).cast(DTYPES[c.kind])  # coded columns as text (categoricals in a campaign)
+        x = as_kind(c)
         if c.kind == "date":
             field = x.dt.strftime("%d/%m/%Y")
         elif c.kind == "decimal":
