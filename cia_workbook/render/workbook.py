@@ -12,6 +12,7 @@ written by polars from the campaign frames (`consolidate.frames.campaign_frame`)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -319,9 +320,9 @@ def _csv_frame(
     """The CSV's fields, one text column per field: the source, then each schema column."""
     frame = _fit_texts(frame)
     fields = [
-        _neutral(as_text(FILE)).alias(SOURCE_HEADERS[0]),
-        _neutral(_named(names)).alias(SOURCE_HEADERS[1]),
-        _neutral(as_text(TITLE)).alias(SOURCE_HEADERS[2]),
+        _by_value(frame, FILE, _field).alias(SOURCE_HEADERS[0]),
+        _by_value(frame, PARTNER, lambda v: _field(names.get(v, v))).alias(SOURCE_HEADERS[1]),
+        _by_value(frame, TITLE, _field).alias(SOURCE_HEADERS[2]),
         pl.col(LINE).cast(pl.String).alias(SOURCE_HEADERS[3]),
     ]
     for c in columns:
@@ -335,10 +336,8 @@ def _csv_frame(
         elif c.kind == "integer":
             field = x.cast(pl.String)
         elif c.codelist or c.kind in ("code", "yesno"):
-            known = {
-                code: _neutral_text(label) for code, label in labels.get(c.codelist or "oui_non", {}).items()
-            }
-            field = x.replace_strict(known, default=_neutral(x), return_dtype=pl.String)
+            known = labels.get(c.codelist or "oui_non", {})
+            field = _by_value(frame, c.key, lambda v, known=known: _field(known.get(v, v)))
         else:
             field = _neutral(x)
         fields.append(field.alias(_neutral_text(c.header)))
@@ -381,6 +380,18 @@ def _neutral(text: pl.Expr) -> pl.Expr:
 
 def _neutral_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _field(text: str) -> str | None:
+    """`_neutral` of one value: None (an empty field) for empty text."""
+    return _neutral_text(text) if text else None
+
+
+def _by_value(frame: pl.DataFrame, name: str, text: Callable[[str], str | None]) -> pl.Expr:
+    """Column `name` of `frame` (a source or a coded column: a few distinct values per return)
+    as its CSV field, `text` applied once to each distinct value rather than to every row."""
+    values = frame.get_column(name).unique().drop_nulls().cast(pl.String).to_list()
+    return as_text(name).replace_strict({v: text(v) for v in values}, default=None, return_dtype=pl.String)
 
 
 def _sheet_name(table: IndicatorTable, used: set[str]) -> str:
