@@ -11,7 +11,7 @@ import datetime as dt
 
 import openpyxl
 import pytest
-from campaign import return_path, run
+from campaign import edit_return, return_path, run
 from workbooks import attribution, contingent_row, make_return
 
 YEARS = (2023, 2024)
@@ -214,12 +214,62 @@ def test_every_name_and_header_of_a_report_shows_whole_when_printed(workdir):
 @pytest.mark.parametrize(
     ("fluxes", "contributions", "n"), [(5, 3, 2), (4, 3, 3), (1, 6, 4), (0, 2, 2), (3, 0, 2)]
 )
-def test_the_reports_shared_between_writers_come_back_each_once_in_order(fluxes, contributions, n):
+def test_the_reports_shared_between_writers_are_each_written_once(fluxes, contributions, n):
     """The flux reports and contributions split between n writers: each written once, by one
-    writer, and the files listed back in the order of a single writer."""
-    from cia_workbook.render.flux import interleaved, shares
+    writer."""
+    from cia_workbook.render.flux import shares
 
     reports = [f"flux-{i}" for i in range(fluxes)], [f"contribution-{i}" for i in range(contributions)]
-    written = [[*f, *c] for f, c in shares(*reports, n)]  # what each writer writes, in its order
+    written = [[*f, *c] for f, c in shares(*reports, n)]  # what each writer writes
     assert len(written) == n
-    assert interleaved(written) == [*reports[0], *reports[1]]
+    assert sorted(sum(written, [])) == sorted([*reports[0], *reports[1]])
+
+
+def test_a_report_is_written_again_only_when_its_figures_or_its_file_changed(tmp_path, campaign_factory_root):
+    """Consolidating again leaves every report whose figures did not change as it was (its file
+    untouched, the officer told), and writes again the ones that changed: a réservataire's
+    contribution after a bailleur's row on its contingent changed, a report the user deleted or
+    edited."""
+    from campaign import campaign_folder
+
+    folder = campaign_folder(tmp_path, campaign_factory_root, (2024,))
+    make_return(return_path(folder, "sfhe", 2024), "sfhe", rows_of(2024), year=2024)
+    declared = [contingent_row(bailleur="SFHE", logements_mis_a_disposition=9, baux_signes=1)]
+    make_return(return_path(folder, "action-logement", 2024), "action-logement", declared, year=2024)
+    flux = folder / "outputs" / "2024" / "flux"
+
+    def consolidate() -> tuple[dict[str, int], str]:
+        result = run(folder, "consolidate", "--year", "2024", "--sans-word")
+        assert result.exit_code == 0, result.output
+        return {p.name: p.stat().st_mtime_ns for p in flux.iterdir()}, " ".join(result.output.split())
+
+    first, _ = consolidate()
+    assert {"flux-2024-sfhe.xlsx", "contribution-2024-action-logement.xlsx"} <= set(first)
+    again, said = consolidate()
+    assert again == first
+    assert f"Rapports des partenaires ({flux}) : 0 écrit, {len(first)} inchangés" in said
+
+    # One of SFHE's leases outside QPV on Action Logement's contingent, now to a first-quartile
+    # household: Action Logement's contribution changes, SFHE's flux (no quartile in it) does not.
+    rows = rows_of(2024)
+    assert rows[0]["contingent"] == AL and rows[0]["quartile"] != "1"
+    rows[0]["quartile"] = "1"
+    make_return(return_path(folder, "sfhe", 2024), "sfhe", rows, year=2024)
+    changed, said = consolidate()
+    rewritten = {name for name in first if changed[name] != first[name]}
+    assert rewritten == {"contribution-2024-action-logement.xlsx"}, rewritten
+    assert f"1 écrit, {len(first) - 1} inchangés" in said
+    ws = openpyxl.load_workbook(flux / "contribution-2024-action-logement.xlsx").active
+    [sfhe] = [r[1:] for r in table(ws) if r[0] == "SFHE"]
+    leases_out = [
+        r for r in rows if r["contingent"] == AL and r["qpv"] == "Hors QPV" and r["suite"] == "Bail signé"
+    ]
+    assert sfhe[0:2] == [len(leases_out), sum(r["quartile"] == "1" for r in leases_out)] == [3, 3]
+
+    # A report the user deleted, or opened and saved, is written again.
+    (flux / "flux-2024-sfhe.xlsx").unlink()
+    edit_return(flux / "contribution-2024-action-logement.xlsx", lambda wb: None)
+    after, _ = consolidate()
+    rewritten = {name for name in first if after[name] != changed.get(name)}
+    assert rewritten == {"flux-2024-sfhe.xlsx", "contribution-2024-action-logement.xlsx"}, rewritten
+    assert [r[0] for r in table(openpyxl.load_workbook(flux / "flux-2024-sfhe.xlsx").active)][-1] == "Total"

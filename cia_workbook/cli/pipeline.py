@@ -147,7 +147,6 @@ def _consolidation(
     from cia_workbook.consolidate import consolidate
     from cia_workbook.intake.cache import ReturnCache
     from cia_workbook.intake.campaign import collect_campaign
-    from cia_workbook.render.flux import interleaved
     from cia_workbook.render.workbook import (
         data_csv_names,
         data_in_csv,
@@ -183,17 +182,19 @@ def _consolidation(
     # workbook and the data files (a third of the command each).
     words = _in_child(lambda: _word_documents(convention, layout, bilan, diffusions)) if word else None
     # The partners' flux reports (a workbook per bailleur) are written on the other cores too.
-    fluxes = [
-        _in_child(write) for write in _flux_reports(convention, campaigns[year], year, layout.flux(year))
-    ]
+    writers, flux_done = _flux_reports(convention, campaigns[year], year, layout)
+    fluxes = [_in_child(write) for write in writers]
     result = ConsolidationResult(year)
     try:
         # The flux writers are waited for before this process writes anything more: they share
         # its memory as it was when they were forked, and what it freed and allocated again
         # meanwhile was held twice (a national campaign peaked at 700 to 940 MB instead of 580,
         # for the same time: two cores are busy either way).
-        flux_paths = interleaved([share() for share in fluxes])
+        for share in fluxes:
+            share()
         fluxes.clear()  # their figures (some 170,000 groups at national size) are no longer needed
+        flux_paths, flux_notes = flux_done()
+        result.notes += flux_notes
         result.outputs.append(
             write_consolidation_xlsx(
                 convention,
@@ -280,13 +281,13 @@ def _commission_work(convention: Convention, layout: Layout, campaigns: dict, rb
     return write
 
 
-def _flux_reports(
-    convention: Convention, campaign: Any, year: int, folder: Path
-) -> list[Callable[[], list[Path]]]:
+def _flux_reports(convention: Convention, campaign: Any, year: int, layout: Layout) -> tuple[list, Callable]:
     """The partners' own reports (render/flux.py): a flux report per bailleur, a contribution per
-    réservataire, in `folder` (outputs/<année>/flux/). Their figures are counted here (polars); each
-    function returned writes a share of them (xlsxwriter only: it may run in a forked child),
-    one share per core.
+    réservataire, in outputs/<année>/flux/. Their figures are counted here (polars). Returns the
+    functions that write them, a share each (xlsxwriter only: each may run in a forked child, one
+    share per core), and the function to call once they are written: (every report's path, the
+    note for the officer). A report whose inputs did not change since it was written is left as
+    it is (`render.flux.Stamps`).
 
     Each share is handed over pickled and the figures themselves are let go before the writers
     are forked: a forked child that walked the parent's objects touched (and so copied) nearly
@@ -294,19 +295,46 @@ def _flux_reports(
     from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
     from cia_workbook.consolidate.frames import attribution_frame
     from cia_workbook.intake.pool import available_cores
-    from cia_workbook.render.flux import shares, write_flux_reports
+    from cia_workbook.render.flux import (
+        Stamps,
+        contribution_file_name,
+        flux_file_name,
+        shares,
+        write_flux_reports,
+    )
+    from cia_workbook.render.typography import count
 
+    folder = layout.flux(year)
     frame = attribution_frame(convention, campaign, year)
     fluxes = bailleur_fluxes(convention, campaign, frame)
     contributions = reservataire_contributions(convention, campaign, frame, year)
-    n = max(1, min(available_cores(), 4, len(fluxes) + len(contributions)))
+    stamps = Stamps(layout.cache(year) / "rapports-flux.json", folder, convention, year)
+    names = [flux_file_name(year, f.bailleur) for f in fluxes]
+    names += [contribution_file_name(year, c.reservataire) for c in contributions]
+    due = {
+        name
+        for name, report in zip(names, [*fluxes, *contributions], strict=True)
+        if stamps.due(name, report)
+    }
+    fluxes = [f for f in fluxes if flux_file_name(year, f.bailleur) in due]
+    contributions = [c for c in contributions if contribution_file_name(year, c.reservataire) in due]
+    n = max(1, min(available_cores(), 4, len(due)))
     pickled = [pickle.dumps(share, pickle.HIGHEST_PROTOCOL) for share in shares(fluxes, contributions, n)]
     del fluxes, contributions
 
     def write(share: bytes) -> list[Path]:
         return write_flux_reports(convention, year, *pickle.loads(share), folder)
 
-    return [lambda share=share: write(share) for share in pickled]
+    def done() -> tuple[list[Path], list[str]]:
+        stamps.save()
+        kept = len(names) - len(due)
+        note = (
+            f"Rapports des partenaires ({folder}) : {count(len(due), 'écrit')}, {count(kept, 'inchangé')} "
+            "(leurs chiffres sont ceux de la consolidation précédente : fichiers laissés tels quels)."
+        )
+        return [folder / name for name in names if name in due], [note] if kept else []
+
+    return ([lambda share=share: write(share) for share in pickled] if due else []), done
 
 
 def _word_documents(
