@@ -403,7 +403,8 @@ def _read_fastexcel(
             continue
         visible = sheet.visible == "visible"
         names = {c.name: str(c.absolute_index) for c in sheet.selected_columns}
-        frame = sheet.to_polars().rename(names)
+        frame = sheet.to_polars()
+        frame.columns = [names[c] for c in frame.columns]  # renamed in place: no query
         sheets.append(RawSheet(name, index, visible, _trimmed(frame)))
     return RawWorkbook("", fmt, "calamine", sheets)
 
@@ -412,8 +413,8 @@ def _trimmed(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame without its columns of empty cells (formatted, never filled)."""
     if not frame.width:
         return frame
-    nulls = frame.null_count().row(0)
-    return frame.select(c for c, n in zip(frame.columns, nulls, strict=True) if n < frame.height)
+    # Each column's count of nulls is known without a query (a query costs more than a return).
+    return pl.DataFrame([c for c in frame.iter_columns() if c.null_count() < frame.height])
 
 
 def _bounded_sheet(data: bytes, title: str, index: int, visible: bool, bounds: SheetBounds) -> RawSheet:

@@ -3,14 +3,15 @@
 Input is a `reader.RawWorkbook`, output a `Validation` (identity, typed tables as polars frames,
 form answers, findings). Everything the partner wrote is judged against `schema` and the
 convention; nothing here knows a file path. Here: the sheets found (renamed, copied, unknown),
-each table's header located (moved, renamed or edited columns, rows inserted above), its rows
-and unread columns; the cells and the rules across them are `rules`' column expressions.
+each table's header located (moved, renamed or edited columns, rows inserted above); its rows
+and unread columns are `rows`', the cells and the rules across them `rules`' column expressions.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -21,10 +22,10 @@ from cia_workbook.convention.settings import Convention
 from cia_workbook.intake import cells, rules
 from cia_workbook.intake.cells import Context
 from cia_workbook.intake.identify import identify
-from cia_workbook.intake.model import ROW, SHEET, Identity, Placement, Table
+from cia_workbook.intake.model import ROW, SHEET, Identity, Table
 from cia_workbook.intake.reader import RawSheet, RawWorkbook
+from cia_workbook.intake.rows import Header, Located, find_rows
 from cia_workbook.intake.sheetxml import get_column_letter, range_boundaries
-from cia_workbook.partners.excel import shortened
 from cia_workbook.schema import sheets as schema
 from cia_workbook.schema.codes import normalize
 from cia_workbook.schema.columns import Sheet, WorkbookSchema
@@ -34,13 +35,6 @@ from cia_workbook.schema.findings import Finding
 _normalize = lru_cache(maxsize=16384)(normalize)
 HEADER_CUTOFF = 0.85  # how close an edited header must be to be taken for the column
 HEADER_SEARCH_ROWS = 10  # rows searched when the header row moved
-# Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
-# a row holding nothing but that key was not started by the partner and is not data.
-PREFILLED_KEY = {
-    "contingent": ("bailleur", "contingent"),
-    "lieux_accueil": ("lieu", "trimestre"),
-    "demande": ("commune",),
-}
 # Sheets whose cells no rule reads (the notice, the dropdown lists, the partner's own live
 # summary, which the consolidation recomputes): the reader may skip them.
 SHEETS_NOT_JUDGED = frozenset({schema.LISTS_SHEET, schema.README.title, schema.SYNTHESE.title})
@@ -72,9 +66,12 @@ def validate_workbooks(convention: Convention, year: int, raws: list[RawWorkbook
     Each workbook is identified, its sheets matched and each table's header located; then the
     cells of every table of every workbook that share a sheet schema are typed in one polars pass
     (`cells.convert_parts`: polars' cost is per expression far more than per row, and a return
-    is a few hundred rows); then each table's rules run. The findings are those of one workbook
-    at a time."""
+    is a few hundred rows), as their rows of data were found (`_find_rows`); then each table's
+    rules run. The findings are those of one workbook at a time."""
     jobs = [_Job(convention, year, raw) for raw in raws]
+    found = iter(find_rows([header for job in jobs for header in job.headers()]))
+    for job in jobs:
+        job.found(found)
     cells.convert_parts([part for job in jobs for part in job.pending])
     return [job.finish() for job in jobs]
 
@@ -86,7 +83,8 @@ class _Job:
         identity, found, usable = identify(convention, year, raw)
         self.raw = raw
         self.result = Validation(identity, findings=found)
-        self.tables: list[tuple[Sheet, RawSheet, list[_Located]]] = []
+        self.tables: list[tuple[Sheet, RawSheet, list[Located]]] = []
+        self._headers: list[tuple[Sheet, RawSheet, list[Header]]] = []
         self.forms: list[tuple[Sheet, RawSheet]] = []
         self.pending: list[cells.Part] = []
         if not usable or identity is None:
@@ -102,13 +100,24 @@ class _Job:
             if sheet.layout == "table":
                 # The sheet, then its copies: each judged on its own (its header, its cells, its
                 # rows), then joined, so that the rules across rows see them all.
-                located = [
-                    _locate_table(source, sheet, ctx) for source in [rsheet, *copies.get(sheet.key, [])]
+                headers = [
+                    Header(source, sheet, ctx, *_locate_columns(source, sheet, ctx))
+                    for source in [rsheet, *copies.get(sheet.key, [])]
                 ]
-                self.pending += [part.cells for part in located if part.cells is not None]
-                self.tables.append((sheet, rsheet, located))
+                self._headers.append((sheet, rsheet, headers))
             elif sheet.layout == "form":
                 self.forms.append((sheet, rsheet))
+
+    def headers(self) -> list[Header]:
+        """The headers located of every table sheet, whose rows `_find_rows` then finds."""
+        return [header for _, _, headers in self._headers for header in headers]
+
+    def found(self, located: Iterator[Located]) -> None:
+        """The rows of data of `headers()`, in that order: their cells are then to type."""
+        for sheet, rsheet, headers in self._headers:
+            parts = [next(located) for _ in headers]
+            self.pending += [part.cells for part in parts if part.cells is not None]
+            self.tables.append((sheet, rsheet, parts))
 
     def finish(self) -> Validation:
         """The typed tables built, the rules across their rows run, the forms read."""
@@ -126,7 +135,7 @@ class _Job:
         result.findings.extend(ctx.findings)
         return result
 
-    def _table(self, sheet: Sheet, rsheet: RawSheet, located: list[_Located]) -> Table:
+    def _table(self, sheet: Sheet, rsheet: RawSheet, located: list[Located]) -> Table:
         ctx = self.ctx
         assert ctx is not None
         parts = []
@@ -399,102 +408,6 @@ def _close(a: str, b: str) -> bool:
 
 
 # -- Tables --------------------------------------------------------------------------------
-
-
-def _is_blank(value: Any) -> bool:
-    return value == "" or value is None or (isinstance(value, str) and not value.strip())
-
-
-@dataclass
-class _Located:
-    """One table sheet (or copy) with its header located and its rows of data found: its cells
-    wait for `cells.convert_parts` (`cells` is None when there is nothing to type)."""
-
-    source: RawSheet
-    first: int  # the first data row
-    kept: pl.Series  # the sheet rows of data (ROW)
-    letters: dict[str, str]
-    cells: cells.Part | None
-
-    def table(self, sheet: Sheet) -> Table:
-        typed = self.cells.typed if self.cells is not None else pl.DataFrame(height=len(self.kept))
-        assert typed is not None
-        n = len(self.kept)
-        frame = pl.DataFrame(
-            [
-                typed[c.key] if c.key in typed.columns else pl.Series(c.key, [None] * n, cells.DTYPES.get(c.kind, pl.String))
-                for c in sheet.columns
-            ]
-            + [self.kept, pl.Series(SHEET, [0] * n, pl.UInt8)]
-        )  # fmt: skip
-        return Table(sheet.key, frame, [Placement(self.source.title, self.letters)])
-
-
-def _locate_table(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> _Located:
-    """One table sheet's header located, its rows of data found and its cells set for typing."""
-    header_row, where = _locate_columns(rsheet, sheet, ctx)
-    first = header_row + 1
-    data = rsheet.frame.slice(first - 1)
-    marked = data.select(cells.filled(c) for c in data.columns)
-    filled = {int(c): marked[c] for c in marked.columns}
-    _unread_columns(rsheet, header_row, filled, set(where.values()), ctx)
-    # A row is data when a column of the table holds a value (what other columns hold is
-    # reported above, not taken for a row); a row holding only a pre-filled key is not.
-    width = max(where.values(), default=-1) + 1
-    prefilled = {where[k] for k in PREFILLED_KEY.get(sheet.key, ()) if k in where}
-    marks = [f for j, f in filled.items() if j < width and j not in prefilled]
-    numbers = pl.Series(ROW, range(first, first + data.height), pl.UInt32)
-    mask = (
-        pl.select(pl.any_horizontal(marks)).to_series()
-        if marks
-        else pl.Series([False] * data.height, dtype=pl.Boolean)
-    )
-    kept = numbers.filter(mask)
-    if not prefilled and len(kept):  # empty rows between rows of data, in runs
-        starts = pl.concat([pl.Series([first - 1], dtype=pl.UInt32), kept])
-        gaps = pl.DataFrame({"after": starts.head(-1), "before": kept}).filter(
-            pl.col("before") > pl.col("after") + 1
-        )
-        for after, before in gaps.iter_rows():
-            run = (after + 1, before - 1)
-            text = str(run[0]) if run[0] == run[1] else f"{run[0]} à {run[1]}"
-            cell = f"A{run[0]}" if run[0] == run[1] else f"A{run[0]}:A{run[1]}"
-            ctx.add("LIGNE_VIDE", rsheet.title, cell, rows=text, count=run[1] - run[0] + 1)
-    letters = {c.key: get_column_letter(where.get(c.key, i) + 1) for i, c in enumerate(sheet.columns)}
-    present = [c for c in sheet.columns if str(where.get(c.key)) in data.columns]
-    for col in sheet.columns:
-        if col.key not in where:
-            ctx.absent.add((sheet.key, col.key))
-    part = None
-    if len(kept) and present:
-        texts = data.with_columns(numbers).filter(mask)
-        texts = texts.select(pl.col(str(where[c.key])).alias(c.key) for c in present).with_columns(texts[ROW])
-        part = cells.Part(present, texts, rsheet.title, letters, ctx)
-    return _Located(rsheet, first, kept, letters, part)
-
-
-def _unread_columns(
-    rsheet: RawSheet, header_row: int, filled: dict[int, pl.Series], used: set[int], ctx: Context
-) -> None:
-    """The columns of a table sheet that are not the schema's (`filled`: which cells under the
-    header hold a value, by column): an unknown header over an empty column is only a warning
-    (COLONNE_EN_TROP); values under an unknown header or no header at all are not read, and the
-    partner is told how many (COLONNE_NON_LUE)."""
-    header = _row_values(rsheet, header_row)
-    first = header_row + 1
-    for j in sorted(set(filled) | set(range(len(header)))):
-        if j in used:
-            continue
-        title = header[j] if j < len(header) else ""
-        rows = filled[j].arg_true() if j in filled else []
-        letter = get_column_letter(j + 1)
-        if len(rows):
-            top, bottom = first + rows[0], first + rows[-1]
-            cell = f"{letter}{top}" if len(rows) == 1 else f"{letter}{top}:{letter}{bottom}"
-            named = f"(« {shortened(title, 100)} »)" if not _is_blank(title) else "(sans en-tête)"
-            ctx.add("COLONNE_NON_LUE", rsheet.title, cell, letter=letter, header=named, count=len(rows))
-        elif not _is_blank(title):
-            ctx.add("COLONNE_EN_TROP", rsheet.title, f"{letter}{header_row}", found=str(title))
 
 
 def _read_form(rsheet: RawSheet, sheet: Sheet, ctx: Context) -> dict[str, Any]:
