@@ -30,6 +30,9 @@ from pathlib import Path
 RUN = """
 import sys
 import cia_workbook.render.workbook as report_xlsx
+from pathlib import Path
+# The tree asked for, not another one found first on the path.
+assert Path(report_xlsx.__file__).resolve().is_relative_to(Path(sys.argv[4]).resolve()), report_xlsx.__file__
 if sys.argv[3] != "0":
     report_xlsx.DATA_SHEET_MAX_ROWS = int(sys.argv[3])
 from cia_workbook.cli.commands import main
@@ -41,11 +44,14 @@ def consolidate(tree: Path, workdir: Path, year: int, threshold: int, into: Path
     copy = into / f"{tree.name}-{year}-{threshold}"
     shutil.copytree(workdir, copy, ignore=shutil.ignore_patterns("*.docx", "*.pdf"), dirs_exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(tree))
+    # Run from the copy: with `-c`, the current folder comes first on the path, and a source
+    # tree there (this repository's) would be imported instead of `tree`.
     subprocess.run(
-        [sys.executable, "-c", RUN, str(copy), str(year), str(threshold)],
+        [sys.executable, "-c", RUN, str(copy), str(year), str(threshold), str(tree)],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
+        cwd=copy,
     )
     return copy / "outputs" / str(year)
 
