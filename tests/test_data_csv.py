@@ -86,6 +86,27 @@ def test_rows_beyond_the_threshold_go_to_a_french_csv_with_their_source(big, tmp
     assert references == ["'" + t for t in TRICKY[:5]] + TRICKY[5:]
 
 
+def test_a_file_or_sheet_name_that_looks_like_a_formula_is_written_as_text(tmp_path):
+    """The file's and the sheet's names are made once per distinct value (a few per return), not
+    per row: they are neutralised as any partner text, whatever row of which return they are on."""
+    import dataclasses
+
+    rows = [attribution(YEAR, i) for i in range(3)]
+    named = return_file(
+        "logis-cevenols", "bailleur", YEAR, {"attributions": rows}, name='=HYPERLINK("x").xlsx'
+    )
+    plain = return_file("semiga", "bailleur", YEAR, {"attributions": rows[:2]})
+    table = named.tables["attributions"]
+    table.placements[0] = dataclasses.replace(table.placements[0], sheet_title="+Attributions")
+    [path] = write_data_csvs(CONVENTION, campaign(YEAR, [named, plain]), {"attributions": tmp_path / "d.csv"})
+    fields = [row[:3] for row in read_csv(path)[1:]]
+    assert (
+        fields
+        == [['\'=HYPERLINK("x").xlsx', "Logis Cévenols", "'+Attributions"]] * 3
+        + [["semiga-2024.xlsx", "SEMIGA", "Attributions"]] * 2
+    )
+
+
 def test_the_data_sheet_then_says_where_the_rows_are(big, tmp_path):
     camp, _ = big
     bilan = consolidate(CONVENTION, {YEAR: camp}, YEAR)

@@ -273,3 +273,28 @@ def test_a_report_is_written_again_only_when_its_figures_or_its_file_changed(tmp
     rewritten = {name for name in first if after[name] != changed.get(name)}
     assert rewritten == {"flux-2024-sfhe.xlsx", "contribution-2024-action-logement.xlsx"}, rewritten
     assert [r[0] for r in table(openpyxl.load_workbook(flux / "flux-2024-sfhe.xlsx").active)][-1] == "Total"
+
+
+def test_the_report_of_a_bailleur_whose_return_is_no_longer_used_is_removed(tmp_path, campaign_factory_root):
+    """A report written from a return the bilan no longer uses (withdrawn here) would give a
+    partner figures that are not the bilan's: the next consolidation removes it and says so;
+    the contributions, whose figures lose that bailleur's rows, are written again."""
+    from campaign import campaign_folder
+
+    folder = campaign_folder(tmp_path, campaign_factory_root, (2024,))
+    sfhe = make_return(return_path(folder, "sfhe", 2024), "sfhe", rows_of(2024), year=2024)
+    flux = folder / "outputs" / "2024" / "flux"
+    assert run(folder, "consolidate", "--year", "2024", "--sans-word").exit_code == 0
+    report = flux / "flux-2024-sfhe.xlsx"
+    assert report.is_file()
+    kept = {p.name: p.stat().st_mtime_ns for p in flux.iterdir() if p != report}
+    sfhe.unlink()
+    result = run(folder, "consolidate", "--year", "2024", "--sans-word")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert not report.exists()
+    assert f"Rapport retiré : {report} (aucun retour de ce partenaire n'est retenu pour le bilan 2024" in said
+    rewritten = {name for name, t in kept.items() if (flux / name).stat().st_mtime_ns != t}
+    assert "contribution-2024-action-logement.xlsx" in rewritten
+    ws = openpyxl.load_workbook(flux / "contribution-2024-action-logement.xlsx").active
+    assert "SFHE" not in [r[0] for r in table(ws)]

@@ -295,13 +295,7 @@ def _flux_reports(convention: Convention, campaign: Any, year: int, layout: Layo
     from cia_workbook.consolidate.flux import bailleur_fluxes, reservataire_contributions
     from cia_workbook.consolidate.frames import attribution_frame
     from cia_workbook.intake.pool import available_cores
-    from cia_workbook.render.flux import (
-        Stamps,
-        contribution_file_name,
-        flux_file_name,
-        shares,
-        write_flux_reports,
-    )
+    from cia_workbook.render.flux import Stamps, report_names, shares, stale_reports, write_flux_reports
     from cia_workbook.render.typography import count
 
     folder = layout.flux(year)
@@ -309,16 +303,12 @@ def _flux_reports(convention: Convention, campaign: Any, year: int, layout: Layo
     fluxes = bailleur_fluxes(convention, campaign, frame)
     contributions = reservataire_contributions(convention, campaign, frame, year)
     stamps = Stamps(layout.cache(year) / "rapports-flux.json", folder, convention, year)
-    names = [flux_file_name(year, f.bailleur) for f in fluxes]
-    names += [contribution_file_name(year, c.reservataire) for c in contributions]
-    due = {
-        name
-        for name, report in zip(names, [*fluxes, *contributions], strict=True)
-        if stamps.due(name, report)
-    }
-    fluxes = [f for f in fluxes if flux_file_name(year, f.bailleur) in due]
-    contributions = [c for c in contributions if contribution_file_name(year, c.reservataire) in due]
-    n = max(1, min(available_cores(), 4, len(due)))
+    names = report_names(year, fluxes, contributions)
+    due = [stamps.due(name, report) for name, report in zip(names, [*fluxes, *contributions], strict=True)]
+    k = len(fluxes)
+    fluxes = [f for f, d in zip(fluxes, due[:k], strict=True) if d]
+    contributions = [c for c, d in zip(contributions, due[k:], strict=True) if d]
+    n = max(1, min(available_cores(), 4, sum(due)))
     pickled = [pickle.dumps(share, pickle.HIGHEST_PROTOCOL) for share in shares(fluxes, contributions, n)]
     del fluxes, contributions
 
@@ -327,14 +317,30 @@ def _flux_reports(convention: Convention, campaign: Any, year: int, layout: Layo
 
     def done() -> tuple[list[Path], list[str]]:
         stamps.save()
-        kept = len(names) - len(due)
-        note = (
-            f"Rapports des partenaires ({folder}) : {count(len(due), 'écrit')}, {count(kept, 'inchangé')} "
-            "(leurs chiffres sont ceux de la consolidation précédente : fichiers laissés tels quels)."
-        )
-        return [folder / name for name in names if name in due], [note] if kept else []
+        notes = []
+        kept = len(names) - sum(due)
+        if kept:
+            notes.append(
+                f"Rapports des partenaires ({folder}) : {count(sum(due), 'écrit')}, {count(kept, 'inchangé')} "
+                "(leurs chiffres sont ceux de la consolidation précédente : fichiers laissés tels quels)."
+            )
+        for path in stale_reports(convention, year, folder, names):
+            # Written by an earlier run from a return the bilan no longer uses: its figures
+            # are not the bilan's.
+            try:
+                path.unlink()
+                notes.append(
+                    f"Rapport retiré : {path} (aucun retour de ce partenaire n'est retenu pour le bilan "
+                    f"{year} ; il sera écrit à nouveau quand son retour le sera)."
+                )
+            except OSError:
+                notes.append(
+                    f"Attention : {path} n'a pas pu être supprimé ; ses chiffres ne sont pas ceux du bilan "
+                    f"{year} (aucun retour de ce partenaire n'est retenu). Supprimez-le à la main."
+                )
+        return [folder / name for name, d in zip(names, due, strict=True) if d], notes
 
-    return ([lambda share=share: write(share) for share in pickled] if due else []), done
+    return ([lambda share=share: write(share) for share in pickled] if any(due) else []), done
 
 
 def _word_documents(

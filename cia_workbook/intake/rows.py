@@ -19,14 +19,6 @@ from cia_workbook.intake.sheetxml import get_column_letter
 from cia_workbook.partners.excel import shortened
 from cia_workbook.schema.columns import Sheet
 
-# Table sheets whose template pre-fills a key column (one row per bailleur on Contingent):
-# a row holding nothing but that key was not started by the partner and is not data.
-PREFILLED_KEY = {
-    "contingent": ("bailleur", "contingent"),
-    "lieux_accueil": ("lieu", "trimestre"),
-    "demande": ("commune",),
-}
-
 
 def _is_blank(value: Any) -> bool:
     return value == "" or value is None or (isinstance(value, str) and not value.strip())
@@ -73,8 +65,8 @@ class Header:
         return self.row + 1
 
     def prefilled(self) -> set[int]:
-        """Where the sheet's pre-filled key is (one row per bailleur on Contingent)."""
-        return {self.where[k] for k in PREFILLED_KEY.get(self.sheet.key, ()) if k in self.where}
+        """Where the sheet's pre-filled keys are (`Sheet.prefilled`: one row per bailleur on Contingent)."""
+        return {self.where[k] for k in self.sheet.prefilled if k in self.where}
 
     def marks(self) -> list[str]:
         """The sheet's columns whose cells make a row one of data: every column up to the
@@ -120,7 +112,6 @@ def find_rows(headers: list[Header]) -> list[Located]:
         .to_series()
     )
     kept = rows.filter(mask)
-    sizes = dict(kept.group_by(_T).len().rows())
     # The empty rows between rows of data of a sheet: (sheet, the row of data before, the next).
     gaps: dict[int, list[tuple[int, int]]] = {}
     after = pl.col(ROW).shift(1).over(_T).alias("_after")
@@ -130,8 +121,8 @@ def find_rows(headers: list[Header]) -> list[Located]:
     for t, h in enumerate(headers):
         height = len(parts[t])
         filled = {int(c): marked.get_column(c).slice(start, height) for c in h.source.frame.columns}
+        n = mask.slice(start, height).sum()  # its rows of data, next in `kept`
         start += height
-        n = sizes.get(t, 0)
         out.append(_located(h, filled, kept.slice(at, n), gaps.get(t, [])))
         at += n
     return out

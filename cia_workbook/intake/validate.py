@@ -66,7 +66,7 @@ def validate_workbooks(convention: Convention, year: int, raws: list[RawWorkbook
     Each workbook is identified, its sheets matched and each table's header located; then the
     cells of every table of every workbook that share a sheet schema are typed in one polars pass
     (`cells.convert_parts`: polars' cost is per expression far more than per row, and a return
-    is a few hundred rows), as their rows of data were found (`_find_rows`); then each table's
+    is a few hundred rows), as their rows of data were found (`rows.find_rows`); then each table's
     rules run. The findings are those of one workbook at a time."""
     jobs = [_Job(convention, year, raw) for raw in raws]
     found = iter(find_rows([header for job in jobs for header in job.headers()]))
@@ -109,7 +109,7 @@ class _Job:
                 self.forms.append((sheet, rsheet))
 
     def headers(self) -> list[Header]:
-        """The headers located of every table sheet, whose rows `_find_rows` then finds."""
+        """The headers located of every table sheet, whose rows `rows.find_rows` then finds."""
         return [header for _, _, headers in self._headers for header in headers]
 
     def found(self, located: Iterator[Located]) -> None:

@@ -28,7 +28,7 @@ from cia_workbook.partners.workbook_formats import (
     print_page,
 )
 from cia_workbook.schema import sheets as schema
-from cia_workbook.schema.sheets import DECLARED_CONTINGENTS, Column, Sheet, WorkbookSchema
+from cia_workbook.schema.sheets import Column, Sheet, WorkbookSchema
 
 LOCALE = "fr_FR"
 
@@ -377,12 +377,8 @@ def _prefilled_rows(wb_schema: WorkbookSchema, sheet: Sheet, index: dict[str, in
     """The rows a table sheet comes with, as column key → display: a réservataire's, one per
     bailleur (and per contingent when the sheet has the column); the Demande's, one per commune;
     the reception points', one per point and quarter."""
-    lists = {
-        "contingent": {"bailleur": "bailleur", "contingent": DECLARED_CONTINGENTS},
-        "demande": {"commune": "commune"},
-        "lieux_accueil": {"lieu": "lieu_accueil", "trimestre": "trimestre"},
-    }.get(sheet.key, {})
-    columns = {key: name for key, name in lists.items() if key in index and name in wb_schema.codelists}
+    lists = {key: sheet.column(key).codelist for key in sheet.prefilled if key in index}
+    columns = {key: name for key, name in lists.items() if name in wb_schema.codelists}
     if not columns:
         return []
     displays = [wb_schema.codelists[name].displays for name in columns.values()]

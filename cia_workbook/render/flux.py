@@ -187,6 +187,24 @@ def write_contribution_report(
     return path
 
 
+def report_names(
+    year: int, fluxes: list[BailleurFlux], contributions: list[ReservataireContribution]
+) -> list[str]:
+    """The file names of the reports, in the order of `fluxes` then `contributions`."""
+    return [flux_file_name(year, f.bailleur) for f in fluxes] + [
+        contribution_file_name(year, c.reservataire) for c in contributions
+    ]
+
+
+def stale_reports(convention: Convention, year: int, folder: Path, names: list[str]) -> list[Path]:
+    """The reports of the year's partners in `folder` that are not among `names` (this run's):
+    a bailleur whose return the bilan no longer uses (excluded, withdrawn) still had the report
+    an earlier run wrote."""
+    ours = {flux_file_name(year, b.id) for b in convention.bailleurs}
+    ours |= {contribution_file_name(year, r.id) for r in convention.reservataires}
+    return [folder / name for name in sorted(ours - set(names)) if (folder / name).is_file()]
+
+
 def write_flux_reports(
     convention: Convention, year: int, fluxes: list[BailleurFlux], contributions: list[ReservataireContribution],
     folder: Path,
@@ -263,7 +281,6 @@ class Stamps:
                 continue
             stamps[name] = [digest, stat.st_size, stat.st_mtime_ns]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, lambda tmp: tmp.write_text(json.dumps(stamps), "utf-8"))
         except OSError:
             pass

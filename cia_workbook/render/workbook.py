@@ -85,7 +85,7 @@ DATA_SHEET_MAX_ROWS = 20_000
 # A cell starting with one of these is taken for a formula by spreadsheet programs opening a CSV:
 # partner text that starts so gets a leading apostrophe (OWASP, "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_START = r"^[=+\-@\t\r]"
+FORMULA_START = "^[" + "".join(f"\\x{ord(c):02x}" for c in FORMULA_TRIGGERS) + "]"  # the same, as a regex
 
 
 # The table sheets whose rows go to a CSV of their own when the campaign is that large

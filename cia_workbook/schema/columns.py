@@ -49,6 +49,9 @@ class Sheet:
     header_row: int = 1
     rows: int = 0  # pre-formatted data rows in the template
     required: bool = True  # a return without this sheet is refused
+    # For "table" sheets: the key columns the template fills in, a row per combination of their
+    # lists' codes (one per bailleur on Contingent); a row holding nothing else is not data.
+    prefilled: tuple[str, ...] = ()
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)

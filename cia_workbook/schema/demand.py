@@ -78,4 +78,5 @@ def demand_sheet(convention: Convention) -> Sheet:
         columns=_columns(),
         header_row=3,
         rows=max(len(convention.epci.communes), 1),
+        prefilled=("commune",),
     )

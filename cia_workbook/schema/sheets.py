@@ -275,6 +275,7 @@ LIEUX_ACCUEIL = Sheet(
     header_row=3,
     rows=40,
     required=False,
+    prefilled=("lieu", "trimestre"),
 )  # fmt: skip
 
 
@@ -380,8 +381,9 @@ def contingent_sheet(convention: Convention, declared: CodeList | None = None) -
         )
         rows *= len(declared.codes)
     return Sheet(
-        "contingent", "Contingent", "table", purpose, columns=columns, header_row=3, rows=max(20, rows + 5)
-    )
+        "contingent", "Contingent", "table", purpose, columns=columns, header_row=3, rows=max(20, rows + 5),
+        prefilled=("bailleur", "contingent"),
+    )  # fmt: skip
 
 
 def any_contingent_sheet(convention: Convention) -> Sheet:
